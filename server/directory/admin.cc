@@ -1,0 +1,408 @@
+// Directory: sources, statistics, conflicts, merge and split rules, backup, rebuild.
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "server/directory/directory_impl.h"
+#include "server/identity/records.h"
+#include "server/store/coding.h"
+
+namespace tessera::directory {
+namespace {
+
+using identity::Rule;
+using identity::RuleSet;
+using identity::SourceRegistry;
+
+constexpr size_t kRelinkChunk = 1000;            // fragments relinked per batch
+constexpr size_t kRebuildBatchBytes = 8u << 20;  // commit a rebuild batch past this
+
+std::vector<store::Cf> DerivedCfs() {
+  std::vector<store::Cf> cfs;
+  for (int i = 0; i < store::kCfCount; ++i) {
+    if (store::IsDerived(static_cast<store::Cf>(i))) cfs.push_back(static_cast<store::Cf>(i));
+  }
+  return cfs;
+}
+
+bool Intersects(const std::vector<std::string>& a, const std::set<std::string>& b) {
+  return std::any_of(a.begin(), a.end(), [&](const std::string& k) { return b.count(k) != 0; });
+}
+
+}  // namespace
+
+absl::Status DirectoryImpl::RelinkFragments(const std::vector<std::string>& fragkeys,
+                                            MetaState& state, const RuleSet& rules,
+                                            const SourceRegistry& sources, bool log_changes,
+                                            int64_t time_ms) {
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  size_t i = 0;
+  do {
+    std::vector<identity::Change> changes;
+    for (; i < fragkeys.size() && changes.size() < kRelinkChunk; ++i) {
+      absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+          identity::ReadFragment(*batch, fragkeys[i]);
+      if (!sf.ok()) return sf.status();
+      if (!*sf || (*sf)->fragment.tombstone) continue;
+      changes.push_back({fragkeys[i], **sf, **sf, /*write=*/false});
+    }
+    WriteContext ctx{*batch, state, sources, rules, time_ms, log_changes};
+    if (absl::StatusOr<identity::LinkResult> r = Relink(ctx, changes); !r.ok()) return r.status();
+    if (absl::Status s = Commit(*batch, state, &rules, &sources); !s.ok()) return s;
+    batch = store_->NewBatch();
+  } while (i < fragkeys.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
+  if (absl::Status s = identity::ValidateSource(source); !s.ok()) return s;
+  absl::MutexLock w(&write_mu_);
+  SourceRegistry sources;
+  MetaState state;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    sources = sources_;
+    state = state_;
+  }
+  const identity::Source* old = sources.Find(source.id);
+  const bool reprioritised = old != nullptr && old->priority != source.priority;
+  const identity::Source stored = sources.Put(std::move(source));
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  batch->Put(store::Cf::kMeta, identity::SourceMetaKey(stored.id), identity::EncodeSource(stored));
+  if (absl::Status s = Commit(*batch, state, nullptr, &sources); !s.ok()) return s;
+  if (reprioritised) {
+    // Survivorship depends on priority: re-derive every profile this source feeds.
+    std::vector<std::string> keys;
+    std::string prefix;
+    store::PutFixed32BE(prefix, stored.num);
+    std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+    std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kFragments);
+    for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix); it->Next()) {
+      keys.emplace_back(it->key());
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+    RuleSet rules;
+    {
+      absl::ReaderMutexLock r(&state_mu_);
+      rules = rules_;
+    }
+    if (absl::Status s = RelinkFragments(keys, state, rules, sources, true, 0); !s.ok()) return s;
+  }
+  return SourceInfo{stored, state.live_by_source[stored.num]};
+}
+
+std::vector<SourceInfo> DirectoryImpl::ListSources() const {
+  absl::ReaderMutexLock r(&state_mu_);
+  std::vector<SourceInfo> out;
+  for (identity::Source& s : sources_.All()) {
+    auto it = state_.live_by_source.find(s.num);
+    const uint64_t n = it == state_.live_by_source.end() ? 0 : it->second;
+    out.push_back({std::move(s), n});
+  }
+  return out;
+}
+
+absl::StatusOr<Stats> DirectoryImpl::GetStats() const {
+  Stats st;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    st.live_fragments = state_.live_fragments;
+    st.tombstones = state_.tombstones;
+    st.profiles = state_.profiles;
+    st.linked_profiles = state_.linked_profiles;
+    st.conflicts = static_cast<uint64_t>(std::max<int64_t>(0, state_.conflicts));
+    st.rules = rules_.all().size();
+    st.sources = sources_.size();
+    st.sequence = state_.sequence;
+    st.profiles_by_kind = state_.profiles_by_kind;
+  }
+  st.identifiers_estimate = store_->EstimateKeys(store::Cf::kIdent);
+  st.edges_estimate = store_->EstimateKeys(store::Cf::kEdges) / 2;
+  st.disk_bytes = store_->DiskBytes();
+  return st;
+}
+
+absl::StatusOr<ConflictPage> DirectoryImpl::ListConflicts(size_t page_size,
+                                                          const std::string& page_token) const {
+  if (page_size == 0) page_size = 100;
+  if (page_size > options_.limits.max_page_size) {
+    return absl::InvalidArgumentError("page_size " + std::to_string(page_size) + " is over the limit of " +
+                                      std::to_string(options_.limits.max_page_size));
+  }
+  // The token is the key of the first conflict not yet returned.
+  std::string start;
+  if (!store::HexDecode(page_token, &start)) {
+    return absl::InvalidArgumentError("page_token is not from ListConflicts");
+  }
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kConflicts);
+  ConflictPage page;
+  it->Seek(start);
+  for (; it->Valid(); it->Next()) {
+    identity::Conflict c;
+    if (absl::Status s = identity::DecodeConflict(it->value(), &c); !s.ok()) return s;
+    if (it->key().size() < 8 || c.profiles.empty() ||
+        store::DecodeFixed64BE(it->key().data()) != c.profiles.front()) {
+      continue;  // the copy stored under the other profile
+    }
+    if (page.conflicts.size() == page_size) {
+      page.next_page_token = store::HexEncode(it->key());
+      break;
+    }
+    std::vector<FragmentName> names = NamesOf(c.fragkeys);
+    page.conflicts.push_back({std::move(c), std::move(names)});
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return page;
+}
+
+absl::StatusOr<ProfileView> DirectoryImpl::Merge(const std::vector<uint64_t>& ids,
+                                                 const std::string& reason, int64_t now_ms) {
+  const std::set<uint64_t> distinct(ids.begin(), ids.end());
+  if (distinct.size() < 2) return absl::InvalidArgumentError("merge needs at least two different profile ids");
+  if (distinct.size() > 100) return absl::InvalidArgumentError("merge takes at most 100 profiles");
+  if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
+  uint64_t merged_from = 0;
+  {
+    absl::MutexLock w(&write_mu_);
+    std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+    std::vector<std::string> fragkeys;
+    identity::EntityClass first_class{};
+    for (uint64_t id : distinct) {
+      absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, id);
+      if (!p.ok()) return p.status();
+      if (!*p) return absl::NotFoundError("no profile " + std::to_string(id));
+      identity::EntityClass cls{};
+      identity::ClassOfKind((*p)->kind, &cls);
+      if (id != *distinct.begin() && cls != first_class) {
+        return absl::FailedPreconditionError("profile " + std::to_string(id) + " is a " + (*p)->kind +
+                                             ": only entities of one class can be merged");
+      }
+      first_class = cls;
+      for (const identity::Member& m : (*p)->members) fragkeys.push_back(m.fragkey);
+    }
+    std::sort(fragkeys.begin(), fragkeys.end());
+    const std::set<std::string> keyset(fragkeys.begin(), fragkeys.end());
+    MetaState state;
+    RuleSet rules;
+    SourceRegistry sources;
+    {
+      absl::ReaderMutexLock r(&state_mu_);
+      state = state_;
+      rules = rules_;
+      sources = sources_;
+    }
+    std::unique_ptr<store::Batch> batch = store_->NewBatch();
+    // A split rule between fragments now merged contradicts this merge: drop it.
+    const RuleSet current = rules;
+    for (const auto& [rid, rule] : current.all()) {
+      if (rule.type == Rule::Type::kSplit && Intersects(rule.fragkeys, keyset) &&
+          Intersects(rule.apart, keyset)) {
+        rules.Remove(rid);
+        batch->Delete(store::Cf::kRules, identity::RuleKey(rid));
+      }
+    }
+    Rule rule{state.next_rule++, Rule::Type::kMerge, fragkeys, {}, reason, now_ms};
+    batch->Put(store::Cf::kRules, identity::RuleKey(rule.id), identity::EncodeRule(rule));
+    rules.Put(rule);
+    if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
+    if (absl::Status s = RelinkFragments(fragkeys, state, rules, sources, true, now_ms); !s.ok()) return s;
+    merged_from = *distinct.begin();
+  }
+  // The merged profile keeps one of the ids; find it through a fragment.
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, merged_from);
+  if (p.ok() && *p) return GetProfile({merged_from, {}, {}});
+  for (uint64_t id : distinct) {
+    absl::StatusOr<ProfileView> v = GetProfile({id, {}, {}});
+    if (v.ok()) return v;
+  }
+  return absl::InternalError("merged profile not found after merge");
+}
+
+absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<FragmentName>& fragments,
+                                                 const std::string& reason, int64_t now_ms) {
+  if (fragments.empty()) return absl::InvalidArgumentError("split needs the fragments to separate");
+  if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
+  absl::MutexLock w(&write_mu_);
+  MetaState state;
+  RuleSet rules;
+  SourceRegistry sources;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    state = state_;
+    rules = rules_;
+    sources = sources_;
+  }
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, id);
+  if (!p.ok()) return p.status();
+  if (!*p) return absl::NotFoundError("no profile " + std::to_string(id));
+  std::set<std::string> members, apart;
+  for (const identity::Member& m : (*p)->members) members.insert(m.fragkey);
+  for (const FragmentName& n : fragments) {
+    const identity::Source* src = sources.Find(n.source);
+    const std::string key = src ? identity::FragmentKey(src->num, n.external_id) : std::string();
+    if (members.count(key) == 0) {
+      return absl::InvalidArgumentError("fragment " + n.source + "/" + n.external_id +
+                                        " is not part of profile " + std::to_string(id));
+    }
+    apart.insert(key);
+  }
+  std::vector<std::string> rest;
+  std::set_difference(members.begin(), members.end(), apart.begin(), apart.end(), std::back_inserter(rest));
+  if (rest.empty()) return absl::InvalidArgumentError("split must leave at least one fragment in the profile");
+
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  // Merge rules joining the two sides lose the separated fragments.
+  const RuleSet current = rules;
+  for (const auto& [rid, old] : current.all()) {
+    if (old.type != Rule::Type::kMerge || !Intersects(old.fragkeys, apart)) continue;
+    Rule shrunk = old;
+    std::erase_if(shrunk.fragkeys, [&](const std::string& k) { return apart.count(k) != 0; });
+    rules.Remove(rid);
+    if (shrunk.fragkeys.size() < 2) {
+      batch->Delete(store::Cf::kRules, identity::RuleKey(rid));
+      continue;
+    }
+    batch->Put(store::Cf::kRules, identity::RuleKey(rid), identity::EncodeRule(shrunk));
+    rules.Put(std::move(shrunk));
+  }
+  Rule rule{state.next_rule++, Rule::Type::kSplit, {apart.begin(), apart.end()}, rest, reason, now_ms};
+  batch->Put(store::Cf::kRules, identity::RuleKey(rule.id), identity::EncodeRule(rule));
+  rules.Put(rule);
+  if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
+  const std::vector<std::string> all(members.begin(), members.end());
+  if (absl::Status s = RelinkFragments(all, state, rules, sources, true, now_ms); !s.ok()) return s;
+
+  SplitResult result{{}, rule.id};
+  std::unique_ptr<store::Snapshot> after = store_->GetSnapshot();
+  std::set<uint64_t> ids;
+  for (const std::string& key : all) {
+    absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*after, key);
+    if (!sf.ok()) return sf.status();
+    if (*sf && (*sf)->entity != 0) ids.insert((*sf)->entity);
+  }
+  result.profile_ids.assign(ids.begin(), ids.end());
+  return result;
+}
+
+std::vector<RuleView> DirectoryImpl::ListRules() const {
+  std::vector<Rule> rules;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    for (const auto& [id, rule] : rules_.all()) rules.push_back(rule);
+  }
+  std::vector<RuleView> out;
+  for (Rule& rule : rules) {
+    std::vector<FragmentName> a = NamesOf(rule.fragkeys), b = NamesOf(rule.apart);
+    out.push_back({std::move(rule), std::move(a), std::move(b)});
+  }
+  return out;
+}
+
+absl::Status DirectoryImpl::DeleteRule(uint64_t id) {
+  absl::MutexLock w(&write_mu_);
+  MetaState state;
+  RuleSet rules;
+  SourceRegistry sources;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    state = state_;
+    rules = rules_;
+    sources = sources_;
+  }
+  const Rule* rule = rules.Find(id);
+  if (rule == nullptr) return absl::NotFoundError("no rule " + std::to_string(id));
+  std::vector<std::string> keys = rule->fragkeys;
+  keys.insert(keys.end(), rule->apart.begin(), rule->apart.end());
+  rules.Remove(id);
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  batch->Delete(store::Cf::kRules, identity::RuleKey(id));
+  if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
+  return RelinkFragments(keys, state, rules, sources, true, 0);
+}
+
+absl::StatusOr<uint64_t> DirectoryImpl::Backup(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  std::error_code ec;
+  if (path.empty() || path.size() > 4096 || !p.is_absolute()) {
+    return absl::InvalidArgumentError("backup path '" + path + "' is not an absolute path");
+  }
+  if (fs::exists(p, ec)) return absl::AlreadyExistsError("backup path '" + path + "' already exists");
+  if (!fs::is_directory(p.parent_path(), ec)) {
+    return absl::FailedPreconditionError("backup path's folder '" + p.parent_path().string() +
+                                         "' does not exist");
+  }
+  absl::MutexLock w(&write_mu_);  // between batches, so the sequence is exact
+  if (absl::Status s = store_->Checkpoint(path); !s.ok()) return s;
+  absl::ReaderMutexLock r(&state_mu_);
+  return state_.sequence;
+}
+
+absl::StatusOr<std::string> DirectoryImpl::DerivedDigest() const {
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  return store::Digest(*snap, DerivedCfs());
+}
+
+absl::StatusOr<RebuildResult> DirectoryImpl::Rebuild() {
+  absl::MutexLock w(&write_mu_);
+  return RebuildLocked();
+}
+
+absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
+  RebuildResult result;
+  absl::StatusOr<std::string> before = DerivedDigest();
+  if (!before.ok()) return before.status();
+  result.digest_before = *before;
+  MetaState state;
+  RuleSet rules;
+  SourceRegistry sources;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    state = state_;
+    rules = rules_;
+    sources = sources_;
+  }
+  // Mark first, so a crash in the middle resumes at the next Open.
+  state.rebuilding = true;
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+  if (absl::Status s = store_->Clear(DerivedCfs()); !s.ok()) return s;
+  state.ResetDerived();
+
+  // Group live fragments by the profile they belong to, and relink group by group in
+  // id order: each group is re-clustered whole, so every profile keeps its id.
+  std::map<uint64_t, std::vector<identity::Change>> groups;
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kFragments);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    identity::StoredFragment sf;
+    if (absl::Status s = identity::DecodeFragment(it->value(), &sf); !s.ok()) return s;
+    if (sf.fragment.tombstone) continue;
+    ++result.fragments;
+    const uint64_t entity = sf.entity;
+    groups[entity].push_back({std::string(it->key()), std::nullopt, std::move(sf), false});
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  batch = store_->NewBatch();
+  for (auto& [entity, changes] : groups) {
+    WriteContext ctx{*batch, state, sources, rules, 0, /*log_changes=*/false};
+    if (absl::StatusOr<identity::LinkResult> r = Relink(ctx, changes); !r.ok()) return r.status();
+    if (batch->bytes() > kRebuildBatchBytes) {
+      if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+      batch = store_->NewBatch();
+    }
+  }
+  state.rebuilding = false;
+  if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+  result.profiles = state.profiles;
+  absl::StatusOr<std::string> after = DerivedDigest();
+  if (!after.ok()) return after.status();
+  result.digest_after = *after;
+  return result;
+}
+
+}  // namespace tessera::directory

@@ -1,0 +1,25 @@
+#pragma once
+
+// The change log: one entry per changed profile, keyed by a sequence number that only
+// grows (u64be), so a reader can follow changes from a position (Watch builds on it).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace tessera::directory {
+
+struct ChangeRecord {
+  enum class Op : uint8_t { kUpsert = 1, kDelete = 2 };  // disk values
+  uint64_t profile = 0;
+  Op op = Op::kUpsert;
+  int64_t time_ms = 0;  // the batch time
+};
+
+std::string ChangeKey(uint64_t sequence);
+std::string EncodeChange(const ChangeRecord& c);
+[[nodiscard]] absl::Status DecodeChange(std::string_view data, ChangeRecord* c);
+
+}  // namespace tessera::directory

@@ -1,0 +1,175 @@
+#pragma once
+
+// The directory core: applies ingest batches (validate, link, derive the graph and
+// indexes, log changes: one atomic write per batch) and answers reads and admin calls
+// in plain structs. server/api maps gRPC onto it; nothing here knows gRPC.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/graph/edges.h"
+#include "server/identity/fragment.h"
+#include "server/identity/identifier.h"
+#include "server/identity/profile.h"
+#include "server/identity/rules.h"
+#include "server/identity/source.h"
+#include "server/index/names.h"
+#include "server/store/store.h"
+
+namespace tessera::directory {
+
+struct DirectoryOptions {
+  store::StoreOptions store;
+  identity::Limits limits;
+  identity::NormaliseOptions normalise;
+  // Change-log entries kept; older ones are trimmed. Default 1,000,000.
+  uint64_t change_log_retain = 1'000'000;
+  // Name-index entries one search reads at most before saying "truncated".
+  size_t search_max_scan = 20'000;
+};
+
+enum class Outcome : uint8_t { kAdded = 1, kUpdated, kUnchanged, kStale, kDeleted };
+
+struct IngestCounts {
+  uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0;
+};
+
+struct BatchResult {
+  std::vector<Outcome> outcomes;      // one per fragment, in order
+  std::vector<uint64_t> profile_ids;  // 0 for tombstones
+  IngestCounts counts;
+  uint64_t sequence = 0;  // change-log sequence after the batch
+};
+
+// A profile named by id or by an identifier as a caller wrote it.
+struct ProfileRef {
+  uint64_t id = 0;
+  std::string id_type;  // set with id_value when naming by identifier
+  std::string id_value;
+};
+
+struct FragmentName {
+  std::string source;
+  std::string external_id;
+};
+
+struct ConflictView {
+  identity::Conflict conflict;
+  std::vector<FragmentName> fragments;  // of conflict.fragkeys
+};
+
+struct ProfileView {
+  identity::Profile profile;
+  std::vector<ConflictView> conflicts;
+};
+
+struct NeighborView {
+  graph::Direction dir = graph::Direction::kOut;
+  std::string type;
+  uint64_t other = 0;  // 0: no profile carries the target identifier yet
+  identity::IdType target_type = identity::IdType::kEmail;
+  std::string target_value;
+  std::optional<index::PersonSummary> summary;
+  std::vector<FragmentName> stated_by;
+};
+
+struct NeighborsQuery {
+  ProfileRef start;
+  std::string type;
+  std::optional<graph::Direction> direction;
+  size_t limit = 0;  // 0: 100
+  std::string page_token;
+};
+
+struct NeighborsView {
+  uint64_t id = 0;
+  std::vector<NeighborView> edges;
+  std::string next_page_token;
+};
+
+struct FragmentView {
+  identity::StoredFragment stored;
+  bool deleted = false;
+};
+
+struct SourceInfo {
+  identity::Source source;
+  uint64_t live_fragments = 0;
+};
+
+struct Stats {
+  uint64_t live_fragments = 0, tombstones = 0, profiles = 0, linked_profiles = 0;
+  uint64_t conflicts = 0, rules = 0, sources = 0, sequence = 0;
+  std::map<std::string, uint64_t> profiles_by_kind;
+  uint64_t identifiers_estimate = 0, edges_estimate = 0, disk_bytes = 0;
+};
+
+struct ConflictPage {
+  std::vector<ConflictView> conflicts;
+  std::string next_page_token;
+};
+
+struct RuleView {
+  identity::Rule rule;
+  std::vector<FragmentName> fragments, apart;
+};
+
+struct SplitResult {
+  std::vector<uint64_t> profile_ids;
+  uint64_t rule_id = 0;
+};
+
+struct RebuildResult {
+  uint64_t fragments = 0, profiles = 0;
+  std::string digest_before, digest_after;
+};
+
+// Thread-safe: one writer at a time (ingest and admin writes queue on a mutex),
+// reads run concurrently on snapshots.
+class Directory {
+ public:
+  static absl::StatusOr<std::unique_ptr<Directory>> Open(const std::string& path,
+                                                         const DirectoryOptions& options);
+  virtual ~Directory() = default;
+
+  // Validates the whole batch, then applies it as one atomic write. Any invalid
+  // fragment: INVALID_ARGUMENT "fragment N: field: ..." and nothing written; an
+  // unregistered source: FAILED_PRECONDITION. `batch_time_ms` stands in for missing
+  // updated_at times, so the same batches give the same database.
+  virtual absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
+                                             int64_t batch_time_ms) = 0;
+
+  // NOT_FOUND when absent; FAILED_PRECONDITION when an identifier names several.
+  virtual absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const = 0;
+  virtual absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const = 0;
+  virtual absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const = 0;
+  virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
+
+  // Registers or updates a source; a priority change re-derives its profiles.
+  virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source) = 0;
+  virtual std::vector<SourceInfo> ListSources() const = 0;
+  virtual absl::StatusOr<Stats> GetStats() const = 0;
+  virtual absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
+                                                     const std::string& page_token) const = 0;
+
+  virtual absl::StatusOr<ProfileView> Merge(const std::vector<uint64_t>& ids,
+                                            const std::string& reason, int64_t now_ms) = 0;
+  virtual absl::StatusOr<SplitResult> Split(uint64_t id, const std::vector<FragmentName>& fragments,
+                                            const std::string& reason, int64_t now_ms) = 0;
+  virtual std::vector<RuleView> ListRules() const = 0;
+  [[nodiscard]] virtual absl::Status DeleteRule(uint64_t id) = 0;
+
+  // A checkpoint at `path` (absolute, must not exist); returns its sequence.
+  virtual absl::StatusOr<uint64_t> Backup(const std::string& path) = 0;
+  // Re-derives every derived column family from fragments and rules.
+  virtual absl::StatusOr<RebuildResult> Rebuild() = 0;
+  // FNV-1a digest of the derived column families (what Rebuild compares).
+  virtual absl::StatusOr<std::string> DerivedDigest() const = 0;
+};
+
+}  // namespace tessera::directory

@@ -1,0 +1,108 @@
+#pragma once
+
+// Private to server/directory: the Directory implementation, split by concern over
+// ingest.cc (writes), derive.cc (graph and indexes following linking), reads.cc and
+// admin.cc.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/directory/directory.h"
+#include "server/directory/state.h"
+#include "server/identity/linker.h"
+
+namespace tessera::directory {
+
+class DirectoryImpl final : public Directory {
+ public:
+  DirectoryImpl(std::unique_ptr<store::Store> store, const DirectoryOptions& options);
+
+  // Loads sources, rules and counters; resumes an interrupted Rebuild.
+  [[nodiscard]] absl::Status Load();
+
+  absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
+                                     int64_t batch_time_ms) override;
+  absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const override;
+  absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
+  absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
+  absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const override;
+  absl::StatusOr<SourceInfo> PutSource(identity::Source source) override;
+  std::vector<SourceInfo> ListSources() const override;
+  absl::StatusOr<Stats> GetStats() const override;
+  absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
+                                             const std::string& page_token) const override;
+  absl::StatusOr<ProfileView> Merge(const std::vector<uint64_t>& ids, const std::string& reason,
+                                    int64_t now_ms) override;
+  absl::StatusOr<SplitResult> Split(uint64_t id, const std::vector<FragmentName>& fragments,
+                                    const std::string& reason, int64_t now_ms) override;
+  std::vector<RuleView> ListRules() const override;
+  absl::Status DeleteRule(uint64_t id) override;
+  absl::StatusOr<uint64_t> Backup(const std::string& path) override;
+  absl::StatusOr<RebuildResult> Rebuild() override;
+  absl::StatusOr<std::string> DerivedDigest() const override;
+
+ private:
+  // What one write operation works on; committed together by Commit.
+  struct WriteContext {
+    store::Batch& batch;
+    MetaState& state;
+    const identity::SourceRegistry& sources;
+    const identity::RuleSet& rules;
+    int64_t time_ms;
+    bool log_changes;
+  };
+
+  // ingest.cc
+  absl::Status ApplyOne(WriteContext& ctx, identity::Fragment& f, uint32_t source_num,
+                        Outcome* outcome, uint64_t* profile_id);
+  // Links `changes` and derives the graph, indexes and change log from the result.
+  absl::StatusOr<identity::LinkResult> Relink(WriteContext& ctx,
+                                              std::span<const identity::Change> changes);
+  // Writes the state into the batch, commits it, then publishes state/rules/sources.
+  [[nodiscard]] absl::Status Commit(store::Batch& batch, const MetaState& state,
+                                    const identity::RuleSet* rules,
+                                    const identity::SourceRegistry* sources)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void TrimChangeLog(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // derive.cc
+  [[nodiscard]] absl::Status Derive(WriteContext& ctx, const identity::LinkResult& link);
+
+  // admin.cc
+  // Relinks every live fragment in `fragkeys`, committing in chunks.
+  [[nodiscard]] absl::Status RelinkFragments(const std::vector<std::string>& fragkeys,
+                                             MetaState& state, const identity::RuleSet& rules,
+                                             const identity::SourceRegistry& sources,
+                                             bool log_changes, int64_t time_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<RebuildResult> RebuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // reads.cc
+  absl::StatusOr<uint64_t> Resolve(const store::Reader& reader, const ProfileRef& ref) const;
+  FragmentName NameOf(std::string_view fragkey) const;
+  std::vector<FragmentName> NamesOf(const std::vector<std::string>& fragkeys) const;
+  absl::StatusOr<std::vector<ConflictView>> ConflictsOf(const store::Reader& reader,
+                                                       uint64_t id) const;
+
+  std::unique_ptr<store::Store> store_;
+  const DirectoryOptions options_;
+
+  // Held by every write; serialises batches in arrival order.
+  absl::Mutex write_mu_;
+  // Guards what readers share with writers. Writers hold write_mu_ too, so they may
+  // read these under a reader lock and replace them under a writer lock.
+  mutable absl::Mutex state_mu_;
+  identity::SourceRegistry sources_ ABSL_GUARDED_BY(state_mu_);
+  identity::RuleSet rules_ ABSL_GUARDED_BY(state_mu_);
+  MetaState state_ ABSL_GUARDED_BY(state_mu_);
+  uint64_t first_change_ ABSL_GUARDED_BY(write_mu_) = 1;  // oldest change-log entry kept
+};
+
+// "fragment 3: " style context on a status.
+absl::Status Prefixed(const absl::Status& s, const std::string& context);
+
+}  // namespace tessera::directory

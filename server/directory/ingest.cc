@@ -1,0 +1,221 @@
+// Directory: opening, ingest and the commit path shared by every write.
+
+#include <utility>
+
+#include "server/directory/changelog.h"
+#include "server/directory/directory_impl.h"
+#include "server/identity/records.h"
+#include "server/store/coding.h"
+
+namespace tessera::directory {
+
+using identity::Fragment;
+using identity::StoredFragment;
+
+absl::Status Prefixed(const absl::Status& s, const std::string& context) {
+  return absl::Status(s.code(), context + std::string(s.message()));
+}
+
+absl::StatusOr<std::unique_ptr<Directory>> Directory::Open(const std::string& path,
+                                                           const DirectoryOptions& options) {
+  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open(path, options.store);
+  if (!store.ok()) return store.status();
+  auto dir = std::make_unique<DirectoryImpl>(*std::move(store), options);
+  if (absl::Status s = dir->Load(); !s.ok()) return s;
+  return std::unique_ptr<Directory>(std::move(dir));
+}
+
+DirectoryImpl::DirectoryImpl(std::unique_ptr<store::Store> store, const DirectoryOptions& options)
+    : store_(std::move(store)), options_(options) {}
+
+absl::Status DirectoryImpl::Load() {
+  absl::MutexLock w(&write_mu_);
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  MetaState state;
+  std::string value;
+  absl::StatusOr<bool> found = snap->Get(store::Cf::kMeta, kStateKey, &value);
+  if (!found.ok()) return found.status();
+  if (*found) {
+    if (absl::Status s = DecodeState(value, &state); !s.ok()) return s;
+  }
+  identity::SourceRegistry sources;
+  std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kMeta);
+  for (it->Seek(identity::kSourceMetaPrefix);
+       it->Valid() && store::HasPrefix(it->key(), identity::kSourceMetaPrefix); it->Next()) {
+    identity::Source src;
+    if (absl::Status s = identity::DecodeSource(it->value(), &src); !s.ok()) return s;
+    sources.Put(std::move(src));
+  }
+  identity::RuleSet rules;
+  it = snap->NewIterator(store::Cf::kRules);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    identity::Rule rule;
+    if (absl::Status s = identity::DecodeRule(it->value(), &rule); !s.ok()) return s;
+    rules.Put(std::move(rule));
+  }
+  it = snap->NewIterator(store::Cf::kChanges);
+  it->SeekToFirst();
+  first_change_ = it->Valid() ? store::DecodeFixed64BE(it->key().data()) : state.sequence + 1;
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  {
+    absl::MutexLock l(&state_mu_);
+    state_ = state;
+    sources_ = std::move(sources);
+    rules_ = std::move(rules);
+  }
+  if (state.rebuilding) {
+    // A Rebuild was interrupted: derived state may be partial. Finish it.
+    absl::StatusOr<RebuildResult> r = RebuildLocked();
+    if (!r.ok()) return Prefixed(r.status(), "resuming an interrupted rebuild: ");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragments,
+                                                  int64_t batch_time_ms) {
+  const identity::Limits& limits = options_.limits;
+  if (fragments.size() > limits.max_batch_fragments) {
+    return absl::InvalidArgumentError("batch has " + std::to_string(fragments.size()) +
+                                      " fragments, the limit is " +
+                                      std::to_string(limits.max_batch_fragments));
+  }
+  // Validation needs no lock: concurrent streams validate in parallel.
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    if (absl::Status s = identity::Validate(fragments[i], limits, options_.normalise); !s.ok()) {
+      return Prefixed(s, "fragment " + std::to_string(i) + ": ");
+    }
+  }
+  absl::MutexLock w(&write_mu_);
+  BatchResult result;
+  MetaState state;
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    state = state_;
+    std::vector<uint32_t> nums;
+    for (size_t i = 0; i < fragments.size(); ++i) {
+      const identity::Source* src = sources_.Find(fragments[i].source);
+      if (src == nullptr) {
+        return absl::FailedPreconditionError(
+            "fragment " + std::to_string(i) + ": source '" + fragments[i].source +
+            "' is not registered; register it with `tessera admin source put " +
+            fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
+            "server configuration");
+      }
+      nums.push_back(src->num);
+    }
+    WriteContext ctx{*batch, state, sources_, rules_, batch_time_ms, /*log_changes=*/true};
+    for (size_t i = 0; i < fragments.size(); ++i) {
+      Outcome outcome;
+      uint64_t profile_id = 0;
+      if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
+        return Prefixed(s, "fragment " + std::to_string(i) + ": ");
+      }
+      result.outcomes.push_back(outcome);
+      result.profile_ids.push_back(profile_id);
+      uint64_t* counter[] = {nullptr, &result.counts.added, &result.counts.updated,
+                             &result.counts.unchanged, &result.counts.stale, &result.counts.deleted};
+      ++*counter[static_cast<int>(outcome)];
+    }
+  }
+  if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+  result.sequence = state.sequence;
+  return result;
+}
+
+namespace {
+
+// What a fragment of version `f` does against the stored one.
+Outcome Decide(const std::optional<StoredFragment>& before, const Fragment& f) {
+  if (!before) return f.tombstone ? Outcome::kUnchanged : Outcome::kAdded;
+  const Fragment& old = before->fragment;
+  if (f.version < old.version) return Outcome::kStale;
+  if (f.version == old.version) {
+    if (f.tombstone == old.tombstone) return Outcome::kUnchanged;
+    // A tombstone of the stored version deletes it; a record of a deleted version
+    // is older news than its deletion.
+    return f.tombstone ? Outcome::kDeleted : Outcome::kStale;
+  }
+  if (f.tombstone) return old.tombstone ? Outcome::kUnchanged : Outcome::kDeleted;
+  return old.tombstone ? Outcome::kAdded : Outcome::kUpdated;
+}
+
+}  // namespace
+
+absl::Status DirectoryImpl::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t source_num,
+                                     Outcome* outcome, uint64_t* profile_id) {
+  const std::string key = identity::FragmentKey(source_num, f.external_id);
+  absl::StatusOr<std::optional<StoredFragment>> before = identity::ReadFragment(ctx.batch, key);
+  if (!before.ok()) return before.status();
+  *outcome = Decide(*before, f);
+  const bool newer = !*before || f.version > (*before)->fragment.version;
+  const bool store_it = *outcome == Outcome::kAdded || *outcome == Outcome::kUpdated ||
+                        *outcome == Outcome::kDeleted || (f.tombstone && newer);
+  *profile_id = *before ? (*before)->entity : 0;
+  if (!store_it) return absl::OkStatus();
+
+  identity::Change change{key, *before, {}, true};
+  if (f.tombstone) {
+    Fragment& t = change.after.fragment;  // a tombstone keeps only its key and version
+    t.source = f.source;
+    t.external_id = f.external_id;
+    t.version = f.version;
+    t.tombstone = true;
+  } else {
+    if (f.updated_at_ms == 0) f.updated_at_ms = ctx.time_ms;
+    change.after.fragment = std::move(f);
+  }
+  change.after.fno = *before ? (*before)->fno : ctx.state.next_fno++;
+  change.after.entity = *before ? (*before)->entity : 0;
+  absl::StatusOr<identity::LinkResult> link = Relink(ctx, {&change, 1});
+  if (!link.ok()) return link.status();
+
+  MetaState& st = ctx.state;
+  const bool was_live = *before && !(*before)->fragment.tombstone;
+  const bool was_tomb = *before && (*before)->fragment.tombstone;
+  const bool is_live = !change.after.fragment.tombstone;
+  if (was_live) --st.live_fragments, --st.live_by_source[source_num];
+  if (was_tomb) --st.tombstones;
+  if (is_live) ++st.live_fragments, ++st.live_by_source[source_num];
+  if (!is_live) ++st.tombstones;
+  *profile_id = link->profile_of.at(key);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<identity::LinkResult> DirectoryImpl::Relink(
+    WriteContext& ctx, std::span<const identity::Change> changes) {
+  identity::Linker linker(ctx.sources, ctx.rules, options_.limits);
+  identity::IdCounters ids{ctx.state.next_profile};
+  absl::StatusOr<identity::LinkResult> link = linker.Apply(ctx.batch, changes, ids);
+  if (!link.ok()) return link.status();
+  ctx.state.next_profile = ids.next_profile;
+  if (absl::Status s = Derive(ctx, *link); !s.ok()) return s;
+  return link;
+}
+
+absl::Status DirectoryImpl::Commit(store::Batch& batch, const MetaState& state,
+                                   const identity::RuleSet* rules,
+                                   const identity::SourceRegistry* sources) {
+  batch.Put(store::Cf::kMeta, kStateKey, EncodeState(state));
+  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
+  {
+    absl::MutexLock l(&state_mu_);
+    state_ = state;
+    if (rules != nullptr) rules_ = *rules;
+    if (sources != nullptr) sources_ = *sources;
+  }
+  TrimChangeLog(state.sequence);
+  return absl::OkStatus();
+}
+
+void DirectoryImpl::TrimChangeLog(uint64_t sequence) {
+  const uint64_t retain = options_.change_log_retain;
+  // Trim in steps of a tenth of the window so it is one range delete now and then.
+  if (sequence < retain || sequence - retain < first_change_ + retain / 10) return;
+  const uint64_t keep_from = sequence - retain + 1;
+  if (store_->DeleteRange(store::Cf::kChanges, ChangeKey(first_change_), ChangeKey(keep_from)).ok()) {
+    first_change_ = keep_from;
+  }
+}
+
+}  // namespace tessera::directory

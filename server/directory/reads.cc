@@ -1,0 +1,178 @@
+// Directory: profile reads, people search and graph walks, each on one snapshot.
+
+#include <set>
+
+#include "server/directory/directory_impl.h"
+#include "server/directory/summary.h"
+#include "server/identity/records.h"
+#include "server/text/text.h"
+
+namespace tessera::directory {
+
+using identity::IdType;
+
+FragmentName DirectoryImpl::NameOf(std::string_view fragkey) const {
+  uint32_t num = 0;
+  std::string_view external_id;
+  if (!identity::ParseFragmentKey(fragkey, &num, &external_id)) return {};
+  absl::ReaderMutexLock l(&state_mu_);
+  const identity::Source* src = sources_.FindNum(num);
+  return {src != nullptr ? src->id : "#" + std::to_string(num), std::string(external_id)};
+}
+
+std::vector<FragmentName> DirectoryImpl::NamesOf(const std::vector<std::string>& fragkeys) const {
+  std::vector<FragmentName> out;
+  for (const auto& k : fragkeys) out.push_back(NameOf(k));
+  return out;
+}
+
+absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader,
+                                                const ProfileRef& ref) const {
+  if (ref.id_type.empty()) {
+    if (ref.id == 0) return absl::InvalidArgumentError("give a profile id or an identifier");
+    return ref.id;
+  }
+  std::optional<IdType> type = identity::ParseIdType(ref.id_type);
+  if (!type) {
+    return absl::InvalidArgumentError("unknown identifier type '" + ref.id_type + "' (known: " +
+                                      std::string(identity::IdTypeList()) + ")");
+  }
+  absl::StatusOr<std::string> value = identity::Normalise(*type, ref.id_value, options_.normalise);
+  if (!value.ok()) {
+    return absl::InvalidArgumentError("identifier '" + ref.id_type + "' value " +
+                                      std::string(value.status().message()));
+  }
+  const std::string text = identity::IdentText(*type, *value);
+  absl::StatusOr<std::vector<uint64_t>> owners =
+      identity::ReadOwners(reader, identity::IdentKey(*type, *value));
+  if (!owners.ok()) return owners.status();
+  if (owners->empty()) return absl::NotFoundError("no profile has identifier " + text);
+  if (owners->size() > 1) {
+    std::string ids;
+    for (uint64_t id : *owners) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    return absl::FailedPreconditionError(
+        "identifier " + text + " names " + std::to_string(owners->size()) + " profiles (" + ids +
+        ") that conflict or were split apart; look one up by id, or merge them with "
+        "`tessera admin merge " + ids + "`");
+  }
+  return owners->front();
+}
+
+absl::StatusOr<std::vector<ConflictView>> DirectoryImpl::ConflictsOf(const store::Reader& reader,
+                                                                    uint64_t id) const {
+  absl::StatusOr<std::vector<identity::Conflict>> conflicts = identity::ReadConflicts(reader, id);
+  if (!conflicts.ok()) return conflicts.status();
+  std::vector<ConflictView> out;
+  for (auto& c : *conflicts) {
+    std::vector<FragmentName> names = NamesOf(c.fragkeys);
+    out.push_back({std::move(c), std::move(names)});
+  }
+  return out;
+}
+
+absl::StatusOr<ProfileView> DirectoryImpl::GetProfile(const ProfileRef& ref) const {
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<uint64_t> id = Resolve(*snap, ref);
+  if (!id.ok()) return id.status();
+  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, *id);
+  if (!p.ok()) return p.status();
+  if (!*p) return absl::NotFoundError("no profile " + std::to_string(*id));
+  ProfileView view{**std::move(p), {}};
+  if (!view.profile.peers.empty()) {
+    absl::StatusOr<std::vector<ConflictView>> conflicts = ConflictsOf(*snap, *id);
+    if (!conflicts.ok()) return conflicts.status();
+    view.conflicts = *std::move(conflicts);
+  }
+  return view;
+}
+
+absl::StatusOr<index::NamePage> DirectoryImpl::SearchPeople(index::NameQuery q) const {
+  const identity::Limits& limits = options_.limits;
+  if (q.prefix.empty() || q.prefix.size() > limits.max_prefix_bytes) {
+    return absl::InvalidArgumentError("prefix must be 1 to " + std::to_string(limits.max_prefix_bytes) +
+                                      " bytes, got " + std::to_string(q.prefix.size()));
+  }
+  if (!text::IsValidUtf8(q.prefix)) return absl::InvalidArgumentError("prefix is not valid UTF-8");
+  if (q.page_size == 0) q.page_size = 50;
+  if (q.page_size > limits.max_page_size) {
+    return absl::InvalidArgumentError("page_size " + std::to_string(q.page_size) +
+                                      " is over the limit of " + std::to_string(limits.max_page_size));
+  }
+  for (const std::string& k : q.kinds) {
+    if (!identity::IsPersonKind(k)) {
+      return absl::InvalidArgumentError("kind '" + k + "' is not a person kind (employee, customer, contact)");
+    }
+  }
+  q.max_scan = options_.search_max_scan;
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  return index::SearchNames(*snap, q);
+}
+
+absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) const {
+  const size_t limit = q.limit == 0 ? 100 : q.limit;
+  if (limit > options_.limits.max_neighbors) {
+    return absl::InvalidArgumentError("limit " + std::to_string(limit) + " is over the limit of " +
+                                      std::to_string(options_.limits.max_neighbors));
+  }
+  if (q.type.size() > 48) return absl::InvalidArgumentError("type is longer than 48 bytes");
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<uint64_t> id = Resolve(*snap, q.start);
+  if (!id.ok()) return id.status();
+  absl::StatusOr<std::optional<identity::Profile>> self = identity::ReadProfile(*snap, *id);
+  if (!self.ok()) return self.status();
+  if (!*self) return absl::NotFoundError("no profile " + std::to_string(*id));
+
+  absl::StatusOr<graph::NeighborPage> page =
+      graph::Neighbors(*snap, {*id, q.type, q.direction, limit, q.page_token});
+  if (!page.ok()) return page.status();
+  NeighborsView view{*id, {}, page->next_page_token};
+  for (graph::Neighbor& n : page->neighbors) {
+    NeighborView v{n.dir, n.type, n.other, IdType::kEmail, {}, std::nullopt, NamesOf(n.fragkeys)};
+    std::string_view value;
+    if (identity::ParseIdentKey(n.identkey, &v.target_type, &value)) v.target_value = value;
+    absl::StatusOr<std::optional<identity::Profile>> other = identity::ReadProfile(*snap, n.other);
+    if (!other.ok()) return other.status();
+    if (*other) v.summary = SummaryOf(**other);
+    view.edges.push_back(std::move(v));
+  }
+  if (!view.next_page_token.empty() || (q.direction && *q.direction != graph::Direction::kOut)) {
+    return view;
+  }
+  // Last page: add relations whose target no profile carries yet.
+  for (const identity::Member& m : (*self)->members) {
+    absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*snap, m.fragkey);
+    if (!sf.ok()) return sf.status();
+    if (!*sf) continue;
+    for (const identity::Relation& r : (*sf)->fragment.relations) {
+      if (!q.type.empty() && r.type != q.type) continue;
+      absl::StatusOr<std::vector<uint64_t>> owners =
+          identity::ReadOwners(*snap, identity::IdentKey(r.target.tag, r.target.value));
+      if (!owners.ok()) return owners.status();
+      if (!owners->empty()) continue;
+      view.edges.push_back({graph::Direction::kOut, r.type, 0, r.target.tag, r.target.value,
+                            std::nullopt, {{m.source, m.external_id}}});
+    }
+  }
+  return view;
+}
+
+absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name) const {
+  uint32_t num = 0;
+  {
+    absl::ReaderMutexLock l(&state_mu_);
+    const identity::Source* src = sources_.Find(name.source);
+    if (src == nullptr) return absl::NotFoundError("no source '" + name.source + "'");
+    num = src->num;
+  }
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+      identity::ReadFragment(*snap, identity::FragmentKey(num, name.external_id));
+  if (!sf.ok()) return sf.status();
+  if (!*sf) {
+    return absl::NotFoundError("no fragment '" + name.external_id + "' from source '" + name.source + "'");
+  }
+  const bool deleted = (*sf)->fragment.tombstone;
+  return FragmentView{**std::move(sf), deleted};
+}
+
+}  // namespace tessera::directory

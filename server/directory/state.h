@@ -1,0 +1,42 @@
+#pragma once
+
+// Counters and id allocators kept in the meta column family under "state", written in
+// the same batch as the change they count.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace tessera::directory {
+
+inline constexpr std::string_view kStateKey = "state";
+
+struct MetaState {
+  uint64_t next_profile = 1;
+  uint64_t next_fno = 1;
+  uint64_t next_rule = 1;
+  uint64_t sequence = 0;  // last change-log sequence written
+  uint64_t live_fragments = 0;
+  uint64_t tombstones = 0;
+  // Derived: recomputed by Rebuild.
+  uint64_t profiles = 0;
+  uint64_t linked_profiles = 0;  // profiles of more than one fragment
+  int64_t conflicts = 0;
+  std::map<std::string, uint64_t> profiles_by_kind;
+  std::map<uint32_t, uint64_t> live_by_source;  // source number -> live fragments
+  bool rebuilding = false;  // set while Rebuild runs; Open resumes it after a crash
+
+  void ResetDerived() {
+    profiles = linked_profiles = 0;
+    conflicts = 0;
+    profiles_by_kind.clear();
+  }
+};
+
+std::string EncodeState(const MetaState& s);
+[[nodiscard]] absl::Status DecodeState(std::string_view data, MetaState* s);
+
+}  // namespace tessera::directory

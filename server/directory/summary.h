@@ -1,0 +1,20 @@
+#pragma once
+
+// Short forms of a profile: the people-search entry (summary plus search tokens).
+
+#include "server/identity/profile.h"
+#include "server/index/names.h"
+
+namespace tessera::directory {
+
+index::PersonSummary SummaryOf(const identity::Profile& p);
+
+// Tokens: the words of every name value from every source (so "Bob" in one source and
+// "Robert" in another both find the person), each e-mail and its local part, handles,
+// phone numbers (with and without '+'), employee and customer ids.
+index::NameEntry NameEntryOf(const identity::Profile& p);
+
+// Whether the profile is a person (the name index and SearchPeople cover only those).
+bool IsPerson(const identity::Profile& p);
+
+}  // namespace tessera::directory

@@ -1,0 +1,260 @@
+#include "server/identity/identifier.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include <ldap.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include "server/text/text.h"
+
+namespace tessera::identity {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+constexpr std::array<std::pair<IdType, std::string_view>, 13> kTypes = {{
+    {IdType::kEmployeeId, "employee_id"},
+    {IdType::kCustomerId, "customer_id"},
+    {IdType::kUpn, "upn"},
+    {IdType::kEmail, "email"},
+    {IdType::kPhone, "phone"},
+    {IdType::kTwitter, "twitter"},
+    {IdType::kFacebook, "facebook"},
+    {IdType::kInstagram, "instagram"},
+    {IdType::kWhatsapp, "whatsapp"},
+    {IdType::kLdapDn, "ldap_dn"},
+    {IdType::kTeam, "team"},
+    {IdType::kCase, "case"},
+    {IdType::kDocument, "document"},
+}};
+
+absl::Status Bad(std::string_view raw, std::string_view why) {
+  return absl::InvalidArgumentError("'" + std::string(raw) + "' " + std::string(why));
+}
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::string CollapseSpaces(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> NormaliseEmail(std::string_view raw, std::string_view what) {
+  std::string_view v = text::TrimAscii(raw);
+  if (const size_t lt = v.find('<'); lt != std::string_view::npos) {
+    const size_t gt = v.find('>', lt);
+    if (gt == std::string_view::npos) return Bad(raw, "has '<' without '>'");
+    v = text::TrimAscii(v.substr(lt + 1, gt - lt - 1));
+  }
+  if (text::AsciiLower(v.substr(0, 7)) == "mailto:") v.remove_prefix(7);
+  const size_t at = v.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == v.size() ||
+      v.find('@', at + 1) != std::string_view::npos) {
+    return Bad(raw, "is not " + std::string(what) + " (expected one '@' between a name and a domain)");
+  }
+  if (std::any_of(v.begin(), v.end(), [](char c) { return c == ' ' || c == ','; }) ||
+      HasControl(v)) {
+    return Bad(raw, "is not " + std::string(what) + " (contains a space, comma or control character)");
+  }
+  if (v.size() > 254) return Bad(raw, "is longer than 254 bytes");
+  return text::Lower(text::Nfc(v));
+}
+
+absl::StatusOr<std::string> NormalisePhone(std::string_view raw, const NormaliseOptions& o) {
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  const std::string input(text::TrimAscii(raw));
+  if (input.empty() || util.Parse(input, o.default_region, &number) !=
+                           PhoneNumberUtil::NO_PARSING_ERROR ||
+      !util.IsPossibleNumber(number)) {
+    return Bad(raw, "is not a phone number (default region " + o.default_region + ")");
+  }
+  std::string e164;
+  util.Format(number, PhoneNumberUtil::E164, &e164);
+  return e164;
+}
+
+bool LooksLikePhone(std::string_view v) {
+  v = text::TrimAscii(v);
+  const bool has_digit = std::any_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return has_digit && std::all_of(v.begin(), v.end(), [](char c) {
+           return (c >= '0' && c <= '9') || c == '+' || c == ' ' || c == '-' || c == '(' ||
+                  c == ')' || c == '.';
+         });
+}
+
+// "@Alice", "alice", "https://twitter.com/Alice?lang=fr" -> "alice".
+absl::StatusOr<std::string> NormaliseHandle(std::string_view raw, IdType type) {
+  std::string_view v = text::TrimAscii(raw);
+  if (v.find('/') != std::string_view::npos) {
+    v = v.substr(0, v.find_first_of("?#"));
+    while (!v.empty() && v.back() == '/') v.remove_suffix(1);
+    v = v.substr(v.rfind('/') + 1);
+  }
+  if (!v.empty() && v.front() == '@') v.remove_prefix(1);
+  std::string out = text::AsciiLower(v);
+  if (out.empty() || out.size() > 100) {
+    return Bad(raw, "is not a " + std::string(IdTypeName(type)) + " handle (1 to 100 characters)");
+  }
+  for (char c : out) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+      return Bad(raw, "is not a " + std::string(IdTypeName(type)) +
+                          " handle (letters, digits, '_', '.' and '-' only)");
+    }
+  }
+  return out;
+}
+
+// RFC 4514 string form through OpenLDAP's DN parser; ASCII letters of attribute
+// types and values lower-cased (the usual attributes match case-insensitively),
+// multi-valued RDNs sorted by attribute type.
+absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
+  const std::string input(text::TrimAscii(raw));
+  LDAPDN dn = nullptr;
+  if (input.empty() || ldap_str2dn(input.c_str(), &dn, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS ||
+      dn == nullptr) {
+    if (dn != nullptr) ldap_dnfree(dn);
+    return Bad(raw, "is not an LDAP distinguished name");
+  }
+  auto lower = [](berval& bv) {
+    for (ber_len_t i = 0; i < bv.bv_len; ++i) {
+      char& c = bv.bv_val[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+  };
+  for (LDAPRDN* rdn = dn; *rdn != nullptr; ++rdn) {
+    size_t n = 0;
+    for (LDAPAVA** ava = *rdn; *ava != nullptr; ++ava, ++n) {
+      lower((*ava)->la_attr);
+      if (((*ava)->la_flags & LDAP_AVA_BINARY) == 0) lower((*ava)->la_value);
+    }
+    std::sort(*rdn, *rdn + n, [](const LDAPAVA* a, const LDAPAVA* b) {
+      return std::string_view(a->la_attr.bv_val, a->la_attr.bv_len) <
+             std::string_view(b->la_attr.bv_val, b->la_attr.bv_len);
+    });
+  }
+  char* out = nullptr;
+  const int rc = ldap_dn2str(dn, &out, LDAP_DN_FORMAT_LDAPV3);
+  ldap_dnfree(dn);
+  if (rc != LDAP_SUCCESS || out == nullptr) return Bad(raw, "is not an LDAP distinguished name");
+  std::string result = text::Nfc(out);
+  ldap_memfree(out);
+  return result;
+}
+
+absl::StatusOr<std::string> NormalisePlainId(std::string_view raw, bool upper) {
+  std::string_view v = text::TrimAscii(raw);
+  if (v.empty()) return Bad(raw, "is empty");
+  if (HasControl(v)) return Bad(raw, "contains a control character");
+  if (v.size() > 256) return Bad(raw, "is longer than 256 bytes");
+  std::string out = text::Nfc(v);
+  if (upper) {
+    for (char& c : out) {
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<IdType> ParseIdType(std::string_view name) {
+  for (const auto& [type, n] : kTypes) {
+    if (n == name) return type;
+  }
+  return std::nullopt;
+}
+
+std::string_view IdTypeName(IdType type) {
+  for (const auto& [t, n] : kTypes) {
+    if (t == type) return n;
+  }
+  return "unknown";
+}
+
+std::string_view IdTypeList() {
+  return "employee_id, customer_id, upn, email, phone, twitter, facebook, instagram, whatsapp, "
+         "ldap_dn, team, case, document";
+}
+
+bool IsSingleValued(IdType type) {
+  return type == IdType::kEmployeeId || type == IdType::kCustomerId || type == IdType::kUpn;
+}
+
+absl::StatusOr<std::string> Normalise(IdType type, std::string_view raw,
+                                      const NormaliseOptions& options) {
+  if (raw.find('\0') != std::string_view::npos) return Bad(raw, "contains a NUL byte");
+  if (!text::IsValidUtf8(raw)) return absl::InvalidArgumentError("value is not valid UTF-8");
+  switch (type) {
+    case IdType::kEmail:
+      return NormaliseEmail(raw, "an e-mail address");
+    case IdType::kUpn:
+      return NormaliseEmail(raw, "a user principal name");
+    case IdType::kPhone:
+      return NormalisePhone(raw, options);
+    case IdType::kWhatsapp:
+      if (LooksLikePhone(raw)) return NormalisePhone(raw, options);
+      return NormaliseHandle(raw, type);
+    case IdType::kTwitter:
+    case IdType::kFacebook:
+    case IdType::kInstagram:
+      return NormaliseHandle(raw, type);
+    case IdType::kLdapDn:
+      return NormaliseDn(raw);
+    case IdType::kEmployeeId:
+    case IdType::kCustomerId:
+      return NormalisePlainId(raw, /*upper=*/true);
+    case IdType::kTeam: {
+      absl::StatusOr<std::string> v = NormalisePlainId(raw, /*upper=*/false);
+      if (!v.ok()) return v;
+      return CollapseSpaces(text::Fold(*v));
+    }
+    case IdType::kCase:
+    case IdType::kDocument:
+      return NormalisePlainId(raw, /*upper=*/false);
+  }
+  return absl::InvalidArgumentError("unknown identifier type");
+}
+
+std::string IdentKey(IdType type, std::string_view normalised) {
+  std::string key;
+  key.reserve(normalised.size() + 2);
+  key.push_back(static_cast<char>(type));
+  key.append(normalised);
+  key.push_back('\0');
+  return key;
+}
+
+bool ParseIdentKey(std::string_view key, IdType* type, std::string_view* value) {
+  if (key.size() < 2 || key.back() != '\0') return false;
+  const auto tag = static_cast<uint8_t>(key.front());
+  if (tag < 1 || tag > 13) return false;
+  *type = static_cast<IdType>(tag);
+  *value = key.substr(1, key.size() - 2);
+  return true;
+}
+
+std::string IdentText(IdType type, std::string_view value) {
+  std::string out(IdTypeName(type));
+  out.push_back(':');
+  out.append(value);
+  return out;
+}
+
+}  // namespace tessera::identity

@@ -1,0 +1,317 @@
+#include "server/store/store.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_buffer_manager.h"
+
+namespace tessera::store {
+namespace {
+
+// Bumped when a key or value layout changes; README.md in this folder lists them.
+constexpr char kFormatKey[] = "format";
+constexpr char kFormatVersion[] = "tessera-1";
+
+constexpr const char* kCfNames[kCfCount] = {
+    "default", "fragments", "profiles", "ident",     "refs",    "edges",
+    "names",   "conflicts", "evidence", "postings", "changes", "rules",
+};
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(msg + " (is another tesserad using this database?)");
+  }
+  return absl::InternalError(msg);
+}
+
+class RocksIterator final : public Iterator {
+ public:
+  explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  void Seek(std::string_view target) override { it_->Seek(rocksdb::Slice(target)); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  absl::Status status() const override { return FromRocks(it_->status(), "iterator"); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class RocksSnapshot final : public Snapshot {
+ public:
+  RocksSnapshot(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs)
+      : db_(db), cfs_(cfs), snap_(db->GetSnapshot()) {
+    ro_.snapshot = snap_;
+  }
+  ~RocksSnapshot() override { db_->ReleaseSnapshot(snap_); }
+
+  absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const override {
+    rocksdb::Status s = db_->Get(ro_, cfs_[static_cast<int>(cf)], rocksdb::Slice(key), value);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return FromRocks(s, "get");
+    return true;
+  }
+  std::unique_ptr<Iterator> NewIterator(Cf cf) const override {
+    return std::make_unique<RocksIterator>(db_->NewIterator(ro_, cfs_[static_cast<int>(cf)]));
+  }
+
+ private:
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
+  const rocksdb::Snapshot* snap_;
+  rocksdb::ReadOptions ro_;
+};
+
+class RocksBatch final : public Batch {
+ public:
+  RocksBatch(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs)
+      : db_(db), cfs_(cfs), wbwi_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+
+  absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const override {
+    rocksdb::Status s =
+        wbwi_.GetFromBatchAndDB(db_, ro_, cfs_[static_cast<int>(cf)], rocksdb::Slice(key), value);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return FromRocks(s, "get");
+    return true;
+  }
+  std::unique_ptr<Iterator> NewIterator(Cf cf) const override {
+    rocksdb::ColumnFamilyHandle* h = cfs_[static_cast<int>(cf)];
+    return std::make_unique<RocksIterator>(
+        wbwi_.NewIteratorWithBase(h, db_->NewIterator(ro_, h)));
+  }
+  void Put(Cf cf, std::string_view key, std::string_view value) override {
+    rocksdb::Status s =
+        wbwi_.Put(cfs_[static_cast<int>(cf)], rocksdb::Slice(key), rocksdb::Slice(value));
+    assert(s.ok());
+    (void)s;
+  }
+  void Delete(Cf cf, std::string_view key) override {
+    rocksdb::Status s = wbwi_.Delete(cfs_[static_cast<int>(cf)], rocksdb::Slice(key));
+    assert(s.ok());
+    (void)s;
+  }
+  size_t count() const override { return wbwi_.GetWriteBatch()->Count(); }
+  size_t bytes() const override { return wbwi_.GetWriteBatch()->GetDataSize(); }
+  rocksdb::WriteBatch* write_batch() { return wbwi_.GetWriteBatch(); }
+
+ private:
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
+  // Mutable because WBWI's read calls are not const.
+  mutable rocksdb::WriteBatchWithIndex wbwi_;
+  rocksdb::ReadOptions ro_;
+};
+
+rocksdb::Options MakeOptions(const StoreOptions& o, std::shared_ptr<rocksdb::Cache> cache) {
+  rocksdb::Options opt;
+  opt.create_if_missing = o.create_if_missing;
+  opt.create_missing_column_families = true;
+  opt.max_background_jobs = 2;
+  opt.bytes_per_sync = 1 << 20;
+  opt.level_compaction_dynamic_level_bytes = true;
+  opt.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes, cache);
+  opt.max_total_wal_size = 4 * o.write_buffer_bytes;
+  opt.keep_log_file_num = 5;
+  return opt;
+}
+
+rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cfo;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Index and filter blocks live in the cache too, so the cache size bounds memory.
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.format_version = 5;
+  cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cfo.write_buffer_size = std::max<uint64_t>(4ull << 20, o.write_buffer_bytes / 4);
+  const auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) !=
+      supported.end()) {
+    cfo.compression = rocksdb::kLZ4Compression;
+  }
+  return cfo;
+}
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::string path, const StoreOptions& options) : path_(std::move(path)) {
+    wo_.sync = options.sync_writes;
+  }
+  ~RocksStore() override {
+    for (auto* h : cfs_) {
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    if (db_ != nullptr) db_->Close().PermitUncheckedError();
+  }
+
+  absl::Status OpenDb(const StoreOptions& o) {
+    cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+    rocksdb::Options opt = MakeOptions(o, cache_);
+    const rocksdb::ColumnFamilyOptions cfo = MakeCfOptions(o, cache_);
+    static_cast<rocksdb::ColumnFamilyOptions&>(opt) = cfo;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (const char* name : kCfNames) descs.emplace_back(name, cfo);
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(opt, path_, descs, &cfs_, &raw);
+    db_.reset(raw);
+    if (!s.ok()) return FromRocks(s, "open database '" + path_ + "'");
+    return CheckFormat();
+  }
+
+  std::unique_ptr<Snapshot> GetSnapshot() const override {
+    return std::make_unique<RocksSnapshot>(db_.get(), cfs_);
+  }
+  std::unique_ptr<Batch> NewBatch() const override {
+    return std::make_unique<RocksBatch>(db_.get(), cfs_);
+  }
+  absl::Status Write(Batch& batch) override {
+    return FromRocks(db_->Write(wo_, static_cast<RocksBatch&>(batch).write_batch()), "write");
+  }
+  absl::Status Clear(const std::vector<Cf>& cfs) override {
+    rocksdb::WriteBatch wb;
+    for (Cf cf : cfs) {
+      rocksdb::ColumnFamilyHandle* h = cfs_[static_cast<int>(cf)];
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+      it->SeekToLast();
+      if (!it->status().ok()) return FromRocks(it->status(), "clear");
+      if (!it->Valid()) continue;
+      std::string end = it->key().ToString();
+      end.push_back('\0');  // just past the last key
+      rocksdb::Status s = wb.DeleteRange(h, rocksdb::Slice(), rocksdb::Slice(end));
+      if (!s.ok()) return FromRocks(s, "clear");
+    }
+    return FromRocks(db_->Write(wo_, &wb), "clear");
+  }
+  absl::Status DeleteRange(Cf cf, std::string_view begin, std::string_view end) override {
+    return FromRocks(db_->DeleteRange(wo_, cfs_[static_cast<int>(cf)], rocksdb::Slice(begin),
+                                      rocksdb::Slice(end)),
+                     "delete range");
+  }
+  absl::Status Checkpoint(const std::string& path) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    if (!s.ok()) return FromRocks(s, "checkpoint");
+    return FromRocks(cp->CreateCheckpoint(path), "checkpoint to '" + path + "'");
+  }
+  uint64_t EstimateKeys(Cf cf) const override {
+    uint64_t n = 0;
+    db_->GetIntProperty(cfs_[static_cast<int>(cf)], "rocksdb.estimate-num-keys", &n);
+    return n;
+  }
+  uint64_t DiskBytes() const override {
+    uint64_t total = 0;
+    for (auto* h : cfs_) {
+      uint64_t n = 0;
+      db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &n);
+      total += n;
+    }
+    return total;
+  }
+  const std::string& path() const override { return path_; }
+
+ private:
+  absl::Status CheckFormat() {
+    std::string value;
+    rocksdb::ColumnFamilyHandle* meta = cfs_[0];
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta, kFormatKey, &value);
+    if (s.IsNotFound()) {
+      // A new database, or one that has never been written: claim it.
+      return FromRocks(db_->Put(wo_, meta, kFormatKey, kFormatVersion), "write format");
+    }
+    if (!s.ok()) return FromRocks(s, "read format");
+    if (value != kFormatVersion) {
+      return absl::FailedPreconditionError("database '" + path_ + "' has format '" + value +
+                                           "', this tesserad reads '" + kFormatVersion + "'");
+    }
+    return absl::OkStatus();
+  }
+
+  std::string path_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  rocksdb::WriteOptions wo_;
+};
+
+}  // namespace
+
+const char* CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+
+bool IsDerived(Cf cf) {
+  switch (cf) {
+    case Cf::kProfiles:
+    case Cf::kIdent:
+    case Cf::kRefs:
+    case Cf::kEdges:
+    case Cf::kNames:
+    case Cf::kConflicts:
+    case Cf::kEvidence:
+    case Cf::kPostings:
+      return true;
+    case Cf::kMeta:
+    case Cf::kFragments:
+    case Cf::kChanges:
+    case Cf::kRules:
+      return false;
+  }
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  std::error_code ec;
+  if (!options.create_if_missing && !std::filesystem::exists(path + "/CURRENT", ec)) {
+    return absl::NotFoundError("no database at '" + path + "'");
+  }
+  auto store = std::make_unique<RocksStore>(path, options);
+  if (absl::Status s = store->OpenDb(options); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    // Separate fields so ("ab","c") and ("a","bc") differ.
+    h ^= 0xff;
+    h *= 1099511628211ull;
+  };
+  for (Cf cf : cfs) {
+    mix(CfName(cf));
+    std::unique_ptr<Iterator> it = reader.NewIterator(cf);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      mix(it->key());
+      mix(it->value());
+    }
+    if (absl::Status s = it->status(); !s.ok()) return s;
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(buf);
+}
+
+}  // namespace tessera::store

@@ -1,0 +1,123 @@
+#pragma once
+
+// The RocksDB database behind Tessera: one DB, one column family per kind of record
+// (server/store/README.md has the key layouts). Writers build a `Batch` that reads its
+// own writes and commit it with `Store::Write` as one atomic WriteBatch; readers use a
+// `Snapshot`. RocksDB headers stay in store.cc.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace tessera::store {
+
+// Column families. The names reach disk: do not change them.
+enum class Cf : uint8_t {
+  kMeta = 0,    // counters, format version, sources ("default" column family)
+  kFragments,   // source records: the truth
+  kProfiles,    // derived: one materialised profile per entity
+  kIdent,       // derived: identifier -> owning profiles
+  kRefs,        // derived: identifier -> fragments whose relations name it
+  kEdges,       // derived: typed edges, both directions
+  kNames,       // derived: word prefixes of names, e-mails, handles -> profile
+  kConflicts,   // derived: identifier conflicts per profile
+  kEvidence,    // derived: evidence items per fragment
+  kPostings,    // derived, reserved for the expertise index
+  kChanges,     // change log: sequence -> changed profile
+  kRules,       // manual merge / split rules
+};
+inline constexpr int kCfCount = 12;
+const char* CfName(Cf cf);
+// Derived column families are rebuilt from fragments and rules by Rebuild.
+bool IsDerived(Cf cf);
+
+struct StoreOptions {
+  // Shared LRU cache for data, index and filter blocks, which also accounts for
+  // memtables: the main bound on memory. Default 256 MiB.
+  uint64_t block_cache_bytes = 256ull << 20;
+  // Memtable budget over all column families, charged to the block cache.
+  // Default 64 MiB; larger absorbs write bursts, smaller lowers memory.
+  uint64_t write_buffer_bytes = 64ull << 20;
+  // fsync the WAL on every batch. Off: acknowledged writes survive a process crash
+  // (kill -9) but not a power cut; on: they survive both, at a large cost in ingest rate.
+  bool sync_writes = false;
+  // Create the database when `path` does not hold one.
+  bool create_if_missing = true;
+};
+
+// Iterates one column family in key order. Thread-compatible.
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+  virtual void Seek(std::string_view target) = 0;
+  virtual void SeekToFirst() = 0;
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // Not OK when iteration stopped on an error rather than at the end.
+  virtual absl::Status status() const = 0;
+};
+
+// Read access, as seen by a snapshot or by a batch (which sees its own writes).
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Sets `*value` and returns true when `key` exists, false when it does not.
+  virtual absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const = 0;
+  virtual std::unique_ptr<Iterator> NewIterator(Cf cf) const = 0;
+};
+
+// Pending writes plus reads that see them over the latest database state.
+// Thread-compatible; the Store outlives it. Nothing reaches disk until Store::Write.
+class Batch : public Reader {
+ public:
+  virtual void Put(Cf cf, std::string_view key, std::string_view value) = 0;
+  virtual void Delete(Cf cf, std::string_view key) = 0;
+  virtual size_t count() const = 0;
+  virtual size_t bytes() const = 0;
+};
+
+// A consistent point-in-time view. Thread-safe; the Store outlives it.
+class Snapshot : public Reader {};
+
+// Owns the RocksDB database. Thread-safe.
+class Store {
+ public:
+  // Opens (or creates) the database at `path`. A database of another format version
+  // is FAILED_PRECONDITION; an unreadable one is the RocksDB error.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options);
+  virtual ~Store() = default;
+
+  virtual std::unique_ptr<Snapshot> GetSnapshot() const = 0;
+  virtual std::unique_ptr<Batch> NewBatch() const = 0;
+  // Writes the batch atomically through the WAL; returns after the write is durable
+  // to the options' level. The batch may be reused after Clear.
+  [[nodiscard]] virtual absl::Status Write(Batch& batch) = 0;
+  // Removes every key of the given column families in one atomic write.
+  [[nodiscard]] virtual absl::Status Clear(const std::vector<Cf>& cfs) = 0;
+  // Removes keys in [begin, end) of one column family.
+  [[nodiscard]] virtual absl::Status DeleteRange(Cf cf, std::string_view begin,
+                                                 std::string_view end) = 0;
+  // A consistent copy at `path` (must not exist) that opens as a working database.
+  [[nodiscard]] virtual absl::Status Checkpoint(const std::string& path) = 0;
+  virtual uint64_t EstimateKeys(Cf cf) const = 0;
+  virtual uint64_t DiskBytes() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits.
+absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs);
+
+// Whether `key` starts with `prefix`.
+inline bool HasPrefix(std::string_view key, std::string_view prefix) {
+  return key.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace tessera::store

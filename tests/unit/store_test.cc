@@ -1,0 +1,134 @@
+#define BOOST_TEST_MODULE store
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+
+#include "server/store/coding.h"
+#include "server/store/store.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+using store::Cf;
+
+namespace {
+
+std::unique_ptr<store::Store> OpenAt(const std::string& path) {
+  store::StoreOptions o;
+  o.block_cache_bytes = 4 << 20;
+  o.write_buffer_bytes = 4 << 20;
+  absl::StatusOr<std::unique_ptr<store::Store>> s = store::Store::Open(path, o);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status());
+  return *std::move(s);
+}
+
+std::string Read(const store::Reader& r, Cf cf, const std::string& key) {
+  std::string v;
+  absl::StatusOr<bool> found = r.Get(cf, key, &v);
+  BOOST_REQUIRE(found.ok());
+  return *found ? v : "<absent>";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(Coding)
+
+BOOST_AUTO_TEST_CASE(integers_round_trip_and_big_endian_sorts_numerically) {
+  std::string a, b;
+  store::PutFixed64BE(a, 255);
+  store::PutFixed64BE(b, 256);
+  BOOST_TEST(a < b);
+  std::string buf;
+  store::PutVarint64(buf, 300);
+  store::PutVarsint64(buf, -7);
+  store::PutLengthPrefixed(buf, "hello");
+  store::Decoder d(buf);
+  BOOST_TEST(d.Varint64() == 300u);
+  BOOST_TEST(d.Varsint64() == -7);
+  BOOST_TEST(d.LengthPrefixed() == "hello");
+  BOOST_TEST(d.ok());
+  BOOST_TEST(d.done());
+}
+
+BOOST_AUTO_TEST_CASE(truncated_input_fails_and_count_is_bounded) {
+  std::string buf;
+  store::PutLengthPrefixed(buf, "hello");
+  store::Decoder d(std::string_view(buf).substr(0, 3));
+  d.LengthPrefixed();
+  BOOST_TEST(!d.ok());
+  std::string huge;
+  store::PutVarint64(huge, 1ull << 40);
+  store::Decoder c(huge);
+  BOOST_TEST(c.Count() == 0u);
+  BOOST_TEST(!c.ok());
+  std::string bytes;
+  BOOST_TEST(store::HexDecode(store::HexEncode(std::string("\x00\xff\x10", 3)), &bytes));
+  BOOST_TEST(bytes == std::string("\x00\xff\x10", 3));
+  BOOST_TEST(!store::HexDecode("zz", &bytes));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(Store)
+
+BOOST_AUTO_TEST_CASE(batch_reads_its_own_writes_and_commits_atomically) {
+  testing::TempDir tmp;
+  auto s = OpenAt(tmp.Sub("db"));
+  auto batch = s->NewBatch();
+  batch->Put(Cf::kProfiles, "k1", "v1");
+  batch->Put(Cf::kIdent, "k1", "other cf");
+  BOOST_TEST(Read(*batch, Cf::kProfiles, "k1") == "v1");
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kProfiles, "k1") == "<absent>");
+  auto it = batch->NewIterator(Cf::kProfiles);
+  it->Seek("k");
+  BOOST_REQUIRE(it->Valid());
+  BOOST_TEST(it->key() == "k1");
+  BOOST_REQUIRE(s->Write(*batch).ok());
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kProfiles, "k1") == "v1");
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kIdent, "k1") == "other cf");
+}
+
+BOOST_AUTO_TEST_CASE(snapshot_does_not_see_later_writes) {
+  testing::TempDir tmp;
+  auto s = OpenAt(tmp.Sub("db"));
+  auto snap = s->GetSnapshot();
+  auto batch = s->NewBatch();
+  batch->Put(Cf::kFragments, "f", "1");
+  BOOST_REQUIRE(s->Write(*batch).ok());
+  BOOST_TEST(Read(*snap, Cf::kFragments, "f") == "<absent>");
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kFragments, "f") == "1");
+}
+
+BOOST_AUTO_TEST_CASE(clear_empties_only_named_families_and_digest_sees_it) {
+  testing::TempDir tmp;
+  auto s = OpenAt(tmp.Sub("db"));
+  auto batch = s->NewBatch();
+  for (int i = 0; i < 100; ++i) {
+    batch->Put(Cf::kEdges, "e" + std::to_string(i), "x");
+    batch->Put(Cf::kFragments, "f" + std::to_string(i), "x");
+  }
+  BOOST_REQUIRE(s->Write(*batch).ok());
+  const std::string full = *store::Digest(*s->GetSnapshot(), {Cf::kEdges});
+  BOOST_REQUIRE(s->Clear({Cf::kEdges}).ok());
+  BOOST_TEST(*store::Digest(*s->GetSnapshot(), {Cf::kEdges}) != full);
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kEdges, "e5") == "<absent>");
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kFragments, "f5") == "x");
+}
+
+BOOST_AUTO_TEST_CASE(checkpoint_reopens_with_data_and_second_open_is_refused) {
+  testing::TempDir tmp;
+  {
+    auto s = OpenAt(tmp.Sub("db"));
+    auto batch = s->NewBatch();
+    batch->Put(Cf::kRules, "r", "rule");
+    BOOST_REQUIRE(s->Write(*batch).ok());
+    BOOST_REQUIRE(s->Checkpoint(tmp.Sub("cp")).ok());
+    absl::StatusOr<std::unique_ptr<store::Store>> again =
+        store::Store::Open(tmp.Sub("db"), store::StoreOptions());
+    BOOST_TEST(again.status().code() == absl::StatusCode::kFailedPrecondition);
+  }
+  auto cp = OpenAt(tmp.Sub("cp"));
+  BOOST_TEST(Read(*cp->GetSnapshot(), Cf::kRules, "r") == "rule");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
