@@ -157,17 +157,17 @@ absl::StatusOr<ConflictPage> DirectoryImpl::ListConflicts(size_t page_size,
   return page;
 }
 
-absl::StatusOr<ProfileView> DirectoryImpl::Merge(const std::vector<uint64_t>& ids,
+absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& ids,
                                                  const std::string& reason, int64_t now_ms) {
   const std::set<uint64_t> distinct(ids.begin(), ids.end());
   if (distinct.size() < 2) return absl::InvalidArgumentError("merge needs at least two different profile ids");
   if (distinct.size() > 100) return absl::InvalidArgumentError("merge takes at most 100 profiles");
   if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
-  uint64_t merged_from = 0;
+  uint64_t rule_id = 0;
+  std::vector<std::string> fragkeys;
   {
     absl::MutexLock w(&write_mu_);
     std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-    std::vector<std::string> fragkeys;
     identity::EntityClass first_class{};
     for (uint64_t id : distinct) {
       absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, id);
@@ -208,17 +208,14 @@ absl::StatusOr<ProfileView> DirectoryImpl::Merge(const std::vector<uint64_t>& id
     rules.Put(rule);
     if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
     if (absl::Status s = RelinkFragments(fragkeys, state, rules, sources, true, now_ms); !s.ok()) return s;
-    merged_from = *distinct.begin();
+    rule_id = rule.id;
   }
   // The merged profile keeps one of the ids; find it through a fragment.
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, merged_from);
-  if (p.ok() && *p) return GetProfile({merged_from, {}, {}});
-  for (uint64_t id : distinct) {
-    absl::StatusOr<ProfileView> v = GetProfile({id, {}, {}});
-    if (v.ok()) return v;
-  }
-  return absl::InternalError("merged profile not found after merge");
+  absl::StatusOr<FragmentView> f = GetFragment(NameOf(fragkeys.front()));
+  if (!f.ok()) return f.status();
+  absl::StatusOr<ProfileView> view = GetProfile({f->stored.entity, {}, {}});
+  if (!view.ok()) return view.status();
+  return MergeResult{*std::move(view), rule_id};
 }
 
 absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<FragmentName>& fragments,

@@ -33,6 +33,10 @@ struct DirectoryOptions {
   size_t search_max_scan = 20'000;
 };
 
+// On an Ingest error caused by one fragment, the status carries this payload: the
+// fragment's index in the batch, in decimal, so callers can drop it and resend.
+inline constexpr char kFragmentIndexPayload[] = "type.tessera.dev/fragment-index";
+
 enum class Outcome : uint8_t { kAdded = 1, kUpdated, kUnchanged, kStale, kDeleted };
 
 struct IngestCounts {
@@ -119,6 +123,11 @@ struct RuleView {
   std::vector<FragmentName> fragments, apart;
 };
 
+struct MergeResult {
+  ProfileView profile;
+  uint64_t rule_id = 0;
+};
+
 struct SplitResult {
   std::vector<uint64_t> profile_ids;
   uint64_t rule_id = 0;
@@ -157,7 +166,7 @@ class Directory {
   virtual absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
                                                      const std::string& page_token) const = 0;
 
-  virtual absl::StatusOr<ProfileView> Merge(const std::vector<uint64_t>& ids,
+  virtual absl::StatusOr<MergeResult> Merge(const std::vector<uint64_t>& ids,
                                             const std::string& reason, int64_t now_ms) = 0;
   virtual absl::StatusOr<SplitResult> Split(uint64_t id, const std::vector<FragmentName>& fragments,
                                             const std::string& reason, int64_t now_ms) = 0;

@@ -35,7 +35,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<Stats> GetStats() const override;
   absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
                                              const std::string& page_token) const override;
-  absl::StatusOr<ProfileView> Merge(const std::vector<uint64_t>& ids, const std::string& reason,
+  absl::StatusOr<MergeResult> Merge(const std::vector<uint64_t>& ids, const std::string& reason,
                                     int64_t now_ms) override;
   absl::StatusOr<SplitResult> Split(uint64_t id, const std::vector<FragmentName>& fragments,
                                     const std::string& reason, int64_t now_ms) override;

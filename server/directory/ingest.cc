@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/cord.h"
+
 #include "server/directory/changelog.h"
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
@@ -15,6 +17,16 @@ using identity::StoredFragment;
 absl::Status Prefixed(const absl::Status& s, const std::string& context) {
   return absl::Status(s.code(), context + std::string(s.message()));
 }
+
+namespace {
+
+absl::Status FragmentError(const absl::Status& s, size_t index) {
+  absl::Status out = Prefixed(s, "fragment " + std::to_string(index) + ": ");
+  out.SetPayload(kFragmentIndexPayload, absl::Cord(std::to_string(index)));
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Directory>> Directory::Open(const std::string& path,
                                                            const DirectoryOptions& options) {
@@ -82,7 +94,7 @@ absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragment
   // Validation needs no lock: concurrent streams validate in parallel.
   for (size_t i = 0; i < fragments.size(); ++i) {
     if (absl::Status s = identity::Validate(fragments[i], limits, options_.normalise); !s.ok()) {
-      return Prefixed(s, "fragment " + std::to_string(i) + ": ");
+      return FragmentError(s, i);
     }
   }
   absl::MutexLock w(&write_mu_);
@@ -96,11 +108,11 @@ absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragment
     for (size_t i = 0; i < fragments.size(); ++i) {
       const identity::Source* src = sources_.Find(fragments[i].source);
       if (src == nullptr) {
-        return absl::FailedPreconditionError(
-            "fragment " + std::to_string(i) + ": source '" + fragments[i].source +
+        return FragmentError(absl::FailedPreconditionError(
+            "source '" + fragments[i].source +
             "' is not registered; register it with `tessera admin source put " +
             fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
-            "server configuration");
+            "server configuration"), i);
       }
       nums.push_back(src->num);
     }
@@ -109,7 +121,7 @@ absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragment
       Outcome outcome;
       uint64_t profile_id = 0;
       if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
-        return Prefixed(s, "fragment " + std::to_string(i) + ": ");
+        return FragmentError(s, i);
       }
       result.outcomes.push_back(outcome);
       result.profile_ids.push_back(profile_id);

@@ -46,12 +46,12 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader,
   absl::StatusOr<std::vector<uint64_t>> owners =
       identity::ReadOwners(reader, identity::IdentKey(*type, *value));
   if (!owners.ok()) return owners.status();
-  if (owners->empty()) return absl::NotFoundError("no profile has identifier " + text);
+  if (owners->empty()) return absl::NotFoundError("no profile has identifier '" + text + "'");
   if (owners->size() > 1) {
     std::string ids;
     for (uint64_t id : *owners) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
     return absl::FailedPreconditionError(
-        "identifier " + text + " names " + std::to_string(owners->size()) + " profiles (" + ids +
+        "identifier '" + text + "' names " + std::to_string(owners->size()) + " profiles (" + ids +
         ") that conflict or were split apart; look one up by id, or merge them with "
         "`tessera admin merge " + ids + "`");
   }

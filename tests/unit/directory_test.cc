@@ -228,9 +228,10 @@ BOOST_AUTO_TEST_CASE(merge_and_split_rules_survive_resync) {
           F("crm", "C1").Kind("customer").Id("email", "a.perso@mail.example")});
   const uint64_t a = IdOf("employee_id", "E1");
   const uint64_t b = IdOf("email", "a.perso@mail.example");
-  absl::StatusOr<directory::ProfileView> merged = dir().Merge({a, b}, "same person", 5);
+  absl::StatusOr<directory::MergeResult> merged = dir().Merge({a, b}, "same person", 5);
   BOOST_REQUIRE_MESSAGE(merged.ok(), merged.status());
-  BOOST_TEST(merged->profile.members.size() == 2u);
+  BOOST_TEST(merged->profile.profile.members.size() == 2u);
+  BOOST_TEST(merged->rule_id != 0u);
   // A re-sync with new versions keeps them together.
   Ingest({F("hr", "E1", 2).Id("employee_id", "E1").Id("email", "a@x.example"),
           F("crm", "C1", 2).Kind("customer").Id("email", "a.perso@mail.example")});

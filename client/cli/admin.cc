@@ -1,0 +1,220 @@
+// tessera admin ...: sources, statistics, conflicts, merge/split rules, backup, rebuild.
+
+#include <cstdio>
+#include <filesystem>
+
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/lib/text_formats.h"
+
+namespace tessera::cli {
+namespace {
+
+template <typename Resp>
+int Show(const absl::StatusOr<Resp>& r, const Globals& g, void (*print)(const Resp&)) {
+  if (!r.ok()) return Fail(r.status());
+  if (g.json) {
+    PrintJson(*r);
+  } else {
+    print(*r);
+  }
+  return 0;
+}
+
+Command Stats(CLI::App& admin) {
+  CLI::App* sub = admin.add_subcommand("stats", "Counts of fragments, profiles, conflicts, rules and sources.");
+  return {sub, [](const client::Client& c, const Globals& g) { return Show(c.Stats(), g, &PrintStats); }};
+}
+
+Command Sources(CLI::App& admin) {
+  CLI::App* sub = admin.add_subcommand("sources", "The registered sources, their priorities and live fragments.");
+  return {sub, [](const client::Client& c, const Globals& g) { return Show(c.ListSources(), g, &PrintSources); }};
+}
+
+Command PutSource(CLI::App& admin) {
+  auto s = std::make_shared<v1::Source>();
+  auto id = std::make_shared<std::string>();
+  auto kind = std::make_shared<std::string>();
+  auto description = std::make_shared<std::string>();
+  auto priority = std::make_shared<int>(50);
+  CLI::App* sub = admin.add_subcommand(
+      "source", "Register a source, or change its kind, priority or description.\n"
+                "Higher priority wins when sources disagree; a change re-derives its profiles.");
+  sub->add_option("id", *id, "source id, [a-z0-9][a-z0-9_-]*")->required();
+  sub->add_option("--kind", *kind, "ldap, csv, crm, helpdesk, knowledge, social, ...")->required();
+  sub->add_option("--priority", *priority, "0..1000")->capture_default_str()->check(CLI::Range(0, 1000));
+  sub->add_option("--description", *description, "free text");
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            s->set_id(*id);
+            s->set_kind(*kind);
+            s->set_priority(*priority);
+            s->set_description(*description);
+            absl::StatusOr<v1::Source> r = c.PutSource(*s);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("source %s (%s), priority %d, %llu live fragments\n", r->id().c_str(), r->kind().c_str(),
+                     r->priority(), static_cast<unsigned long long>(r->fragments()));
+            }
+            return 0;
+          }};
+}
+
+Command Conflicts(CLI::App& admin) {
+  auto req = std::make_shared<v1::ListConflictsRequest>();
+  auto limit = std::make_shared<uint32_t>(100);
+  auto page = std::make_shared<std::string>();
+  CLI::App* sub = admin.add_subcommand(
+      "conflicts", "Fragments that share an identifier but disagree on a single-valued one\n"
+                   "(two employee ids...). They stay apart until merged or split.");
+  sub->add_option("--limit", *limit, "conflicts per page")->capture_default_str()->check(CLI::Range(1, 500));
+  sub->add_option("--page-token", *page, "continue from a previous page");
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            req->set_page_size(*limit);
+            req->set_page_token(*page);
+            return Show(c.ListConflicts(*req), g, &PrintConflicts);
+          }};
+}
+
+Command Fragment(CLI::App& admin) {
+  auto ref = std::make_shared<v1::FragmentRef>();
+  auto source = std::make_shared<std::string>();
+  auto external_id = std::make_shared<std::string>();
+  CLI::App* sub = admin.add_subcommand("fragment", "Show one stored fragment (normalised) and its profile.");
+  sub->add_option("source", *source, "source id")->required();
+  sub->add_option("external_id", *external_id, "the record's id in that source")->required();
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            ref->set_source(*source);
+            ref->set_external_id(*external_id);
+            return Show(c.GetFragment(*ref), g, &PrintFragment);
+          }};
+}
+
+Command Merge(CLI::App& admin) {
+  auto ids = std::make_shared<std::vector<uint64_t>>();
+  auto reason = std::make_shared<std::string>();
+  CLI::App* sub = admin.add_subcommand(
+      "merge", "Declare that profiles are one person. Stored as a rule naming their fragments,\n"
+               "so it survives re-syncs; it overrides conflicts. Undo with rule-delete.");
+  sub->add_option("ids", *ids, "two or more profile ids")->required()->expected(2, 100);
+  sub->add_option("--reason", *reason, "why, for the record");
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            v1::MergeRequest req;
+            for (uint64_t id : *ids) req.add_profile_ids(id);
+            req.set_reason(*reason);
+            absl::StatusOr<v1::MergeResponse> r = c.Merge(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("merged into profile %llu (rule %llu)\n", static_cast<unsigned long long>(r->profile().id()),
+                     static_cast<unsigned long long>(r->rule_id()));
+            }
+            return 0;
+          }};
+}
+
+Command Split(CLI::App& admin) {
+  auto id = std::make_shared<uint64_t>(0);
+  auto frags = std::make_shared<std::vector<std::string>>();
+  auto reason = std::make_shared<std::string>();
+  CLI::App* sub = admin.add_subcommand(
+      "split", "Separate fragments from a profile they were wrongly linked into (a shared\n"
+               "mailbox, say). Stored as a rule, so it survives re-syncs. Undo with rule-delete.");
+  sub->add_option("id", *id, "the profile id")->required();
+  sub->add_option("fragments", *frags, "SOURCE/EXTERNAL_ID of each fragment to separate")->required();
+  sub->add_option("--reason", *reason, "why, for the record");
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            v1::SplitRequest req;
+            req.set_profile_id(*id);
+            req.set_reason(*reason);
+            for (const std::string& f : *frags) {
+              const size_t slash = f.find('/');
+              if (slash == std::string::npos || slash == 0 || slash + 1 == f.size()) {
+                return Fail(absl::InvalidArgumentError("'" + f + "' is not SOURCE/EXTERNAL_ID"));
+              }
+              v1::FragmentRef* ref = req.add_fragments();
+              ref->set_source(f.substr(0, slash));
+              ref->set_external_id(f.substr(slash + 1));
+            }
+            absl::StatusOr<v1::SplitResponse> r = c.Split(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              std::string ids;
+              for (uint64_t p : r->profile_ids()) ids += (ids.empty() ? "" : ", ") + std::to_string(p);
+              printf("fragments now in profiles %s (rule %llu)\n", ids.c_str(),
+                     static_cast<unsigned long long>(r->rule_id()));
+            }
+            return 0;
+          }};
+}
+
+Command Rules(CLI::App& admin) {
+  CLI::App* sub = admin.add_subcommand("rules", "The manual merge and split rules.");
+  return {sub, [](const client::Client& c, const Globals& g) { return Show(c.ListRules(), g, &PrintRules); }};
+}
+
+Command DeleteRule(CLI::App& admin) {
+  auto id = std::make_shared<uint64_t>(0);
+  CLI::App* sub = admin.add_subcommand("rule-delete", "Remove a merge or split rule; its fragments are relinked.");
+  sub->add_option("id", *id, "rule id (see admin rules)")->required();
+  return {sub, [id](const client::Client& c, const Globals& g) {
+            if (absl::Status s = c.DeleteRule(*id); !s.ok()) return Fail(s);
+            printf(g.json ? "{}\n" : "rule deleted\n");
+            return 0;
+          }};
+}
+
+Command Backup(CLI::App& admin) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* sub = admin.add_subcommand(
+      "backup", "Write a consistent checkpoint of the database on the server's machine;\n"
+                "`tesserad --db PATH` opens it as a working database.");
+  sub->add_option("path", *path, "a folder that does not exist yet (relative paths are made absolute here)")->required();
+  return {sub, [path](const client::Client& c, const Globals& g) {
+            v1::BackupRequest req;
+            req.set_path(std::filesystem::absolute(*path).lexically_normal().string());
+            absl::StatusOr<v1::BackupResponse> r = c.Backup(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("backup at %s (sequence %llu)\n", r->path().c_str(), static_cast<unsigned long long>(r->sequence()));
+            }
+            return 0;
+          }};
+}
+
+Command Rebuild(CLI::App& admin) {
+  CLI::App* sub = admin.add_subcommand(
+      "rebuild", "Re-derive every profile, identifier index and edge from the stored fragments\n"
+                 "and rules, and report whether anything differed.");
+  return {sub, [](const client::Client& c, const Globals& g) {
+            absl::StatusOr<v1::RebuildResponse> r = c.Rebuild();
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("rebuilt %llu fragments into %llu profiles in %llu ms; derived state %s (digest %s)\n",
+                     static_cast<unsigned long long>(r->fragments()), static_cast<unsigned long long>(r->profiles()),
+                     static_cast<unsigned long long>(r->duration_ms()),
+                     r->identical() ? "unchanged" : "CHANGED", r->digest_after().c_str());
+            }
+            return 0;
+          }};
+}
+
+}  // namespace
+
+std::vector<Command> AddAdmin(CLI::App& app) {
+  CLI::App* admin = app.add_subcommand("admin", "Administration: sources, statistics, conflicts, rules, backup.");
+  admin->require_subcommand(1);
+  return {Stats(*admin),   Sources(*admin), PutSource(*admin), Conflicts(*admin), Fragment(*admin),
+          Merge(*admin),   Split(*admin),   Rules(*admin),     DeleteRule(*admin), Backup(*admin),
+          Rebuild(*admin)};
+}
+
+}  // namespace tessera::cli

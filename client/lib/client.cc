@@ -1,0 +1,128 @@
+#include "client/lib/client.h"
+
+#include <future>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
+
+namespace tessera::client {
+namespace {
+
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> Unary(const Client& c, Stub& stub,
+                           grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                           const Req& req, bool deadline = true) {
+  std::unique_ptr<grpc::ClientContext> ctx =
+      deadline ? c.NewContext() : std::make_unique<grpc::ClientContext>();
+  Resp resp;
+  grpc::Status s = (stub.*method)(ctx.get(), req, &resp);
+  if (!s.ok()) {
+    absl::Status st = FromGrpc(s);
+    if (st.code() == absl::StatusCode::kUnavailable) {
+      return absl::UnavailableError("cannot reach tesserad at " + c.options().server + ": " +
+                                    std::string(st.message()));
+    }
+    return st;
+  }
+  return resp;
+}
+
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+Client::Client(const ClientOptions& options) : options_(options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  channel_ = grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+  directory_ = v1::Directory::NewStub(channel_);
+  admin_ = v1::Admin::NewStub(channel_);
+}
+
+std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (options_.timeout_ms > 0) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options_.timeout_ms));
+  }
+  return ctx;
+}
+
+absl::Status Client::WaitReady(std::chrono::milliseconds timeout) const {
+  if (channel_->WaitForConnected(std::chrono::system_clock::now() + timeout)) return absl::OkStatus();
+  return absl::UnavailableError("cannot reach tesserad at " + options_.server + " within " +
+                                std::to_string(timeout.count()) + " ms (is it running?)");
+}
+
+absl::Status Client::Health() const {
+  // grpc.health.v1.Health/Check with an empty request (all services); the reply's
+  // field 1 is the serving status, 1 = SERVING. A generic call needs no health proto.
+  grpc::GenericStub stub(channel_);
+  std::unique_ptr<grpc::ClientContext> ctx = NewContext();
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) return FromGrpc(s);
+  grpc::Slice slice;
+  if (!response.DumpToSingleSlice(&slice).ok()) return absl::InternalError("unreadable health reply");
+  const std::string bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  if (bytes != std::string("\x08\x01", 2)) {
+    return absl::UnavailableError("tesserad at " + options_.server + " is not serving");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Profile> Client::GetProfile(const v1::GetProfileRequest& req) const {
+  return Unary(*this, *directory_, &v1::Directory::Stub::GetProfile, req);
+}
+absl::StatusOr<v1::SearchPeopleResponse> Client::SearchPeople(const v1::SearchPeopleRequest& req) const {
+  return Unary(*this, *directory_, &v1::Directory::Stub::SearchPeople, req);
+}
+absl::StatusOr<v1::NeighborsResponse> Client::Neighbors(const v1::NeighborsRequest& req) const {
+  return Unary(*this, *directory_, &v1::Directory::Stub::Neighbors, req);
+}
+absl::StatusOr<v1::Source> Client::PutSource(const v1::Source& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::PutSource, req);
+}
+absl::StatusOr<v1::ListSourcesResponse> Client::ListSources() const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::ListSources, v1::ListSourcesRequest());
+}
+absl::StatusOr<v1::StatsResponse> Client::Stats() const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Stats, v1::StatsRequest());
+}
+absl::StatusOr<v1::ListConflictsResponse> Client::ListConflicts(const v1::ListConflictsRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::ListConflicts, req);
+}
+absl::StatusOr<v1::GetFragmentResponse> Client::GetFragment(const v1::FragmentRef& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::GetFragment, req);
+}
+absl::StatusOr<v1::MergeResponse> Client::Merge(const v1::MergeRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Merge, req, /*deadline=*/false);
+}
+absl::StatusOr<v1::SplitResponse> Client::Split(const v1::SplitRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Split, req, /*deadline=*/false);
+}
+absl::StatusOr<v1::ListRulesResponse> Client::ListRules() const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::ListRules, v1::ListRulesRequest());
+}
+absl::Status Client::DeleteRule(uint64_t id) const {
+  v1::DeleteRuleRequest req;
+  req.set_id(id);
+  return Unary(*this, *admin_, &v1::Admin::Stub::DeleteRule, req, /*deadline=*/false).status();
+}
+absl::StatusOr<v1::BackupResponse> Client::Backup(const v1::BackupRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Backup, req, /*deadline=*/false);
+}
+absl::StatusOr<v1::RebuildResponse> Client::Rebuild() const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Rebuild, v1::RebuildRequest(), /*deadline=*/false);
+}
+
+}  // namespace tessera::client

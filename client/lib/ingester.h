@@ -1,0 +1,56 @@
+#pragma once
+
+// Streams fragments to tesserad in batches. Each batch travels in its own Ingest
+// stream, so its per-fragment outcomes always come back. A fragment the server
+// rejects (INVALID_ARGUMENT naming it) is reported through `on_reject`, dropped, and
+// the rest of its batch is sent again: one bad record never holds back the others and
+// nothing is half-applied. UNAVAILABLE is retried with backoff (ingest is idempotent by
+// version); any other error stops the ingest.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/lib/client.h"
+
+namespace tessera::client {
+
+struct IngestProgress {
+  uint64_t batches = 0;
+  uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, rejected = 0;
+  uint64_t sequence = 0;  // the server's change-log sequence after the last batch
+  uint64_t fragments() const { return added + updated + unchanged + stale + deleted + rejected; }
+};
+
+struct IngestOptions {
+  size_t batch_size = 1000;  // fragments per batch, at most the server's limit (5,000)
+  int64_t batch_time_ms = 0;  // 0: tesserad stamps the receipt time
+  int retries = 4;            // attempts after UNAVAILABLE, with doubling backoff from 250 ms
+  std::function<void(const IngestProgress&)> on_progress;                // after each batch
+  std::function<void(uint64_t tag, const absl::Status& why)> on_reject;  // per rejected fragment
+};
+
+// Thread-compatible; `client` outlives it.
+class Ingester {
+ public:
+  Ingester(const Client& client, IngestOptions options);
+
+  // Queues `fragment`; sends a batch when one is full. `tag` (a line number, say)
+  // comes back in on_reject.
+  absl::Status Add(v1::Fragment fragment, uint64_t tag);
+  // Sends what is left and returns the totals.
+  absl::StatusOr<IngestProgress> Finish();
+
+ private:
+  absl::Status Send();
+  absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment);
+
+  const Client& client_;
+  IngestOptions options_;
+  v1::IngestBatch batch_;
+  std::vector<uint64_t> tags_;
+  IngestProgress progress_;
+};
+
+}  // namespace tessera::client

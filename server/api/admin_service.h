@@ -1,0 +1,46 @@
+#pragma once
+
+// The Admin gRPC service: sources, statistics, conflicts, rules, backup, rebuild.
+
+#include <chrono>
+#include <functional>
+
+#include "server/directory/directory.h"
+#include "tessera/v1/admin.grpc.pb.h"
+
+namespace tessera::api {
+
+// Thread-safe; `dir` outlives it.
+class AdminService final : public v1::Admin::Service {
+ public:
+  AdminService(directory::Directory& dir, std::function<int64_t()> now_ms)
+      : dir_(dir), now_ms_(std::move(now_ms)) {}
+
+  grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) override;
+  grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
+                           v1::ListSourcesResponse* resp) override;
+  grpc::Status Stats(grpc::ServerContext* ctx, const v1::StatsRequest* req,
+                     v1::StatsResponse* resp) override;
+  grpc::Status ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
+                             v1::ListConflictsResponse* resp) override;
+  grpc::Status GetFragment(grpc::ServerContext* ctx, const v1::FragmentRef* req,
+                           v1::GetFragmentResponse* resp) override;
+  grpc::Status Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req,
+                     v1::MergeResponse* resp) override;
+  grpc::Status Split(grpc::ServerContext* ctx, const v1::SplitRequest* req,
+                     v1::SplitResponse* resp) override;
+  grpc::Status ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest* req,
+                         v1::ListRulesResponse* resp) override;
+  grpc::Status DeleteRule(grpc::ServerContext* ctx, const v1::DeleteRuleRequest* req,
+                          v1::DeleteRuleResponse* resp) override;
+  grpc::Status Backup(grpc::ServerContext* ctx, const v1::BackupRequest* req,
+                      v1::BackupResponse* resp) override;
+  grpc::Status Rebuild(grpc::ServerContext* ctx, const v1::RebuildRequest* req,
+                       v1::RebuildResponse* resp) override;
+
+ private:
+  directory::Directory& dir_;
+  std::function<int64_t()> now_ms_;
+};
+
+}  // namespace tessera::api

@@ -1,0 +1,114 @@
+#include "server/api/directory_service.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/api/call_log.h"
+#include "server/api/convert.h"
+
+namespace tessera::api {
+
+grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
+                                      grpc::ServerReader<v1::IngestBatch>* reader,
+                                      v1::IngestResponse* resp) {
+  const CallLog log("Directory.Ingest", ctx);
+  v1::IngestBatch batch;
+  v1::IngestCounts* totals = resp->mutable_totals();
+  size_t n = 0;
+  while (reader->Read(&batch)) {
+    const std::string where = "batch " + std::to_string(n) + ": ";
+    const std::string applied =
+        n == 0 ? "" : " (batches 0 to " + std::to_string(n - 1) + " of this stream were applied)";
+    if (n >= limits_.max_stream_batches) {
+      return log.Finish(absl::InvalidArgumentError(
+          where + "a stream carries at most " + std::to_string(limits_.max_stream_batches) +
+          " batches; open a new stream" + applied));
+    }
+    std::vector<identity::Fragment> fragments;
+    fragments.reserve(batch.fragments_size());
+    for (const v1::Fragment& f : batch.fragments()) fragments.push_back(FromProto(f));
+    const int64_t time = batch.batch_time_unix_ms() != 0 ? batch.batch_time_unix_ms() : now_ms_();
+    absl::StatusOr<directory::BatchResult> r = dir_.Ingest(std::move(fragments), time);
+    if (!r.ok()) {
+      // Machine-readable position of the failure, so clients can drop one bad
+      // fragment and resend the rest (client/lib's Ingester does).
+      ctx->AddTrailingMetadata("tessera-batch-index", std::to_string(n));
+      if (auto i = r.status().GetPayload(directory::kFragmentIndexPayload); i.has_value()) {
+        ctx->AddTrailingMetadata("tessera-fragment-index", std::string(*i));
+      }
+      return log.Finish(absl::Status(r.status().code(), where + std::string(r.status().message()) + applied));
+    }
+    ToProto(*r, resp->add_batches());
+    totals->set_added(totals->added() + r->counts.added);
+    totals->set_updated(totals->updated() + r->counts.updated);
+    totals->set_unchanged(totals->unchanged() + r->counts.unchanged);
+    totals->set_stale(totals->stale() + r->counts.stale);
+    totals->set_deleted(totals->deleted() + r->counts.deleted);
+    resp->set_sequence(r->sequence);
+    ++n;
+  }
+  return log.Finish(absl::OkStatus());
+}
+
+grpc::Status DirectoryService::GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest* req,
+                                          v1::Profile* resp) {
+  const CallLog log("Directory.GetProfile", ctx);
+  const directory::ProfileRef ref =
+      RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
+  absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
+  if (!view.ok()) return log.Finish(view.status());
+  ToProto(*view, req->provenance(), resp);
+  return log.Finish(absl::OkStatus());
+}
+
+grpc::Status DirectoryService::SearchPeople(grpc::ServerContext* ctx,
+                                            const v1::SearchPeopleRequest* req,
+                                            v1::SearchPeopleResponse* resp) {
+  const CallLog log("Directory.SearchPeople", ctx);
+  index::NameQuery q;
+  q.prefix = req->prefix();
+  q.kinds.assign(req->kinds().begin(), req->kinds().end());
+  q.team = req->team();
+  q.location = req->location();
+  q.page_size = req->page_size();
+  if (!req->page_token().empty()) {
+    try {
+      size_t used = 0;
+      q.after_id = std::stoull(req->page_token(), &used);
+      if (used != req->page_token().size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return log.Finish(absl::InvalidArgumentError("page_token is not from SearchPeople"));
+    }
+  }
+  if (q.team.size() > 256 || q.location.size() > 256 || q.kinds.size() > 8) {
+    return log.Finish(absl::InvalidArgumentError("team and location are limited to 256 bytes, kinds to 8"));
+  }
+  absl::StatusOr<index::NamePage> page = dir_.SearchPeople(std::move(q));
+  if (!page.ok()) return log.Finish(page.status());
+  for (const index::PersonSummary& s : page->people) ToProto(s, resp->add_people());
+  if (page->next_after_id != 0) resp->set_next_page_token(std::to_string(page->next_after_id));
+  resp->set_truncated(page->truncated);
+  return log.Finish(absl::OkStatus());
+}
+
+grpc::Status DirectoryService::Neighbors(grpc::ServerContext* ctx, const v1::NeighborsRequest* req,
+                                         v1::NeighborsResponse* resp) {
+  const CallLog log("Directory.Neighbors", ctx);
+  directory::NeighborsQuery q;
+  q.start = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
+  q.type = req->type();
+  if (req->direction() == v1::OUT) q.direction = graph::Direction::kOut;
+  if (req->direction() == v1::IN) q.direction = graph::Direction::kIn;
+  q.limit = req->limit();
+  q.page_token = req->page_token();
+  if (q.page_token.size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
+  absl::StatusOr<directory::NeighborsView> view = dir_.Neighbors(q);
+  if (!view.ok()) return log.Finish(view.status());
+  resp->set_id(view->id);
+  for (const directory::NeighborView& e : view->edges) ToProto(e, resp->add_edges());
+  resp->set_next_page_token(view->next_page_token);
+  return log.Finish(absl::OkStatus());
+}
+
+}  // namespace tessera::api

@@ -1,0 +1,150 @@
+#include "server/app/config.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "nlohmann/json.hpp"
+
+namespace tessera::app {
+namespace {
+
+using nlohmann::json;
+using Setter = std::function<void(const json&)>;
+
+// Applies `setters` to the members of `obj`, naming `where.key` in errors.
+absl::Status Apply(const json& obj, const std::string& where, const std::map<std::string, Setter>& setters) {
+  if (!obj.is_object()) return absl::InvalidArgumentError(where + ": expected an object");
+  for (const auto& [key, value] : obj.items()) {
+    const std::string name = where.empty() ? key : where + "." + key;
+    auto it = setters.find(key);
+    if (it == setters.end()) return absl::InvalidArgumentError(name + ": unknown key");
+    try {
+      it->second(value);
+    } catch (const json::exception&) {
+      return absl::InvalidArgumentError(name + ": wrong type of value " + value.dump());
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+Setter Set(T& field) {
+  return [&field](const json& v) { field = v.get<T>(); };
+}
+
+absl::Status ApplySources(const json& list, std::vector<identity::Source>& out) {
+  if (!list.is_array()) return absl::InvalidArgumentError("sources: expected an array");
+  for (size_t i = 0; i < list.size(); ++i) {
+    identity::Source s;
+    if (absl::Status st = Apply(list[i], "sources[" + std::to_string(i) + "]",
+                                {{"id", Set(s.id)},
+                                 {"kind", Set(s.kind)},
+                                 {"priority", Set(s.priority)},
+                                 {"description", Set(s.description)}});
+        !st.ok()) {
+      return st;
+    }
+    out.push_back(std::move(s));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read configuration file '" + path + "'");
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    return absl::InvalidArgumentError("configuration file '" + path + "' is not JSON: " + e.what());
+  }
+  identity::Limits& l = c.directory.limits;
+  store::StoreOptions& st = c.directory.store;
+  json sources = json::array();
+  json store, identity, limits;
+  absl::Status s = Apply(doc, "", {
+      {"db", Set(c.db)},
+      {"listen", Set(c.listen)},
+      {"port_file", Set(c.port_file)},
+      {"log_level", Set(c.log_level)},
+      {"max_message_bytes", Set(c.max_message_bytes)},
+      {"shutdown_grace_ms", Set(c.shutdown_grace_ms)},
+      {"change_log_retain", Set(c.directory.change_log_retain)},
+      {"search_max_scan", Set(c.directory.search_max_scan)},
+      {"max_stream_batches", Set(c.api.max_stream_batches)},
+      {"store", [&](const json& v) { store = v; }},
+      {"identity", [&](const json& v) { identity = v; }},
+      {"limits", [&](const json& v) { limits = v; }},
+      {"sources", [&](const json& v) { sources = v; }},
+  });
+  if (s.ok() && !store.is_null()) {
+    s = Apply(store, "store", {{"block_cache_bytes", Set(st.block_cache_bytes)},
+                               {"write_buffer_bytes", Set(st.write_buffer_bytes)},
+                               {"sync_writes", Set(st.sync_writes)}});
+  }
+  if (s.ok() && !identity.is_null()) {
+    s = Apply(identity, "identity", {{"default_phone_region", Set(c.directory.normalise.default_region)}});
+  }
+  if (s.ok() && !limits.is_null()) {
+    s = Apply(limits, "limits", {
+        {"max_fragment_bytes", Set(l.max_fragment_bytes)},
+        {"max_external_id_bytes", Set(l.max_external_id_bytes)},
+        {"max_attributes", Set(l.max_attributes)},
+        {"max_attribute_value_bytes", Set(l.max_attribute_value_bytes)},
+        {"max_identifiers", Set(l.max_identifiers)},
+        {"max_relations", Set(l.max_relations)},
+        {"max_evidence", Set(l.max_evidence)},
+        {"max_evidence_text_bytes", Set(l.max_evidence_text_bytes)},
+        {"max_batch_fragments", Set(l.max_batch_fragments)},
+        {"max_profile_fragments", Set(l.max_profile_fragments)},
+        {"max_prefix_bytes", Set(l.max_prefix_bytes)},
+        {"max_page_size", Set(l.max_page_size)},
+        {"max_neighbors", Set(l.max_neighbors)},
+    });
+  }
+  if (s.ok()) s = ApplySources(sources, c.sources);
+  if (!s.ok()) return absl::InvalidArgumentError("configuration file '" + path + "': " + std::string(s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status ServerConfig::Validate() const {
+  auto bad = [](const std::string& field, const std::string& why) {
+    return absl::InvalidArgumentError(field + ": " + why);
+  };
+  if (db.empty()) return bad("db", "must name a folder");
+  if (listen.find(':') == std::string::npos) return bad("listen", "'" + listen + "' is not host:port");
+  if (log_level != "trace" && log_level != "debug" && log_level != "info" && log_level != "warn" &&
+      log_level != "error") {
+    return bad("log_level", "'" + log_level + "' is not one of trace, debug, info, warn, error");
+  }
+  if (max_message_bytes < (1u << 20) || max_message_bytes > (1ull << 30)) {
+    return bad("max_message_bytes", "must be between 1 MiB and 1 GiB");
+  }
+  const store::StoreOptions& st = directory.store;
+  if (st.block_cache_bytes < (1u << 20)) return bad("store.block_cache_bytes", "must be at least 1 MiB");
+  if (st.write_buffer_bytes < (1u << 20)) return bad("store.write_buffer_bytes", "must be at least 1 MiB");
+  const std::string& region = directory.normalise.default_region;
+  if (region.size() != 2 || !isupper(region[0]) || !isupper(region[1])) {
+    return bad("identity.default_phone_region", "'" + region + "' is not an ISO 3166 region like FR or US");
+  }
+  const identity::Limits& l = directory.limits;
+  if (l.max_batch_fragments == 0 || l.max_batch_fragments > 100'000) {
+    return bad("limits.max_batch_fragments", "must be 1 to 100000");
+  }
+  if (l.max_page_size == 0 || l.max_prefix_bytes == 0 || l.max_neighbors == 0) {
+    return bad("limits", "page, prefix and neighbour limits must be positive");
+  }
+  if (directory.change_log_retain < 1000) return bad("change_log_retain", "must be at least 1000");
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (absl::Status s = identity::ValidateSource(sources[i]); !s.ok()) {
+      return bad("sources[" + std::to_string(i) + "]", std::string(s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tessera::app

@@ -1,0 +1,44 @@
+#pragma once
+
+// tesserad's configuration: defaults here, then a JSON file (--config), then flags.
+// README.md "Configuration" shows a full file; deploy/tesserad.example.json is one.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/api/directory_service.h"
+#include "server/directory/directory.h"
+#include "server/identity/source.h"
+
+namespace tessera::app {
+
+struct ServerConfig {
+  // Database folder; created when missing.
+  std::string db = "tessera-data";
+  // host:port to serve on; port 0 picks a free one (see port_file).
+  std::string listen = "127.0.0.1:50051";
+  // When set, the bound port is written there once the server accepts calls.
+  std::string port_file;
+  // trace, debug, info, warn, error.
+  std::string log_level = "info";
+  // Largest request or response message. Default 64 MiB: a full ingest batch.
+  uint64_t max_message_bytes = 64ull << 20;
+  // On SIGTERM, in-flight calls get this long to finish before they are cancelled.
+  uint32_t shutdown_grace_ms = 10'000;
+  // Store, limits, identifier normalisation, change-log retention.
+  directory::DirectoryOptions directory;
+  api::ApiLimits api;
+  // Sources registered (or updated) at start-up.
+  std::vector<identity::Source> sources;
+
+  // The first invalid field, named: "store.block_cache_bytes: must be at least 1 MiB".
+  [[nodiscard]] absl::Status Validate() const;
+};
+
+// Reads a JSON configuration file over `config`; an unknown key or a value of the
+// wrong type is an error naming the key.
+[[nodiscard]] absl::Status LoadConfigFile(const std::string& path, ServerConfig& config);
+
+}  // namespace tessera::app

@@ -1,0 +1,162 @@
+// tesserad: the Tessera directory server.
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "server/api/admin_service.h"
+#include "server/api/directory_service.h"
+#include "server/app/config.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace tessera::app {
+namespace {
+
+constexpr char kDescription[] =
+    "tesserad - the Tessera directory server.\n\n"
+    "Serves the Directory and Admin gRPC services (proto/tessera/v1) over one RocksDB database,\n"
+    "with gRPC health checking and server reflection. Settings come from the defaults, then\n"
+    "--config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
+    "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsLoopback(const std::string& listen) {
+  return listen.rfind("127.", 0) == 0 || listen.rfind("localhost:", 0) == 0 ||
+         listen.rfind("[::1]:", 0) == 0 || listen.rfind("unix:", 0) == 0;
+}
+
+// Parses flags and the configuration file into `cfg`; returns an exit code or -1 to run.
+int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
+  CLI::App cli{kDescription, "tesserad"};
+  std::string config_path, db, listen, port_file, log_level, region;
+  uint64_t cache_mb = 0;
+  bool sync = false;
+  cli.add_option("--config", config_path, "JSON configuration file")->check(CLI::ExistingFile);
+  cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)");
+  cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)");
+  cli.add_option("--port-file", port_file, "write the bound port to this file once serving");
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)");
+  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code (default: US)");
+  cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)");
+  cli.add_flag("--sync-writes", sync, "fsync every batch: survives power loss, ingests much slower");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (!config_path.empty()) {
+    if (absl::Status s = LoadConfigFile(config_path, cfg); !s.ok()) {
+      fprintf(stderr, "tesserad: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+  if (!db.empty()) cfg.db = db;
+  if (!listen.empty()) cfg.listen = listen;
+  if (!port_file.empty()) cfg.port_file = port_file;
+  if (!log_level.empty()) cfg.log_level = log_level;
+  if (!region.empty()) cfg.directory.normalise.default_region = region;
+  if (cache_mb != 0) cfg.directory.store.block_cache_bytes = cache_mb << 20;
+  if (sync) cfg.directory.store.sync_writes = true;
+  if (absl::Status s = cfg.Validate(); !s.ok()) {
+    fprintf(stderr, "tesserad: invalid configuration: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  return -1;
+}
+
+absl::Status RegisterSources(directory::Directory& dir, const ServerConfig& cfg) {
+  for (const identity::Source& s : cfg.sources) {
+    absl::StatusOr<directory::SourceInfo> r = dir.PutSource(s);
+    if (!r.ok()) return absl::Status(r.status().code(), "source '" + s.id + "': " + std::string(r.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+int Run(const ServerConfig& cfg) {
+  // Signals go to the waiting thread only; every thread started later inherits this mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  spdlog::info("opening database {}", cfg.db);
+  absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, cfg.directory);
+  if (!dir.ok()) {
+    spdlog::error("cannot open database: {}", std::string(dir.status().message()));
+    return 1;
+  }
+  if (absl::Status s = RegisterSources(**dir, cfg); !s.ok()) {
+    spdlog::error("cannot register sources: {}", std::string(s.message()));
+    return 1;
+  }
+  api::DirectoryService directory_service(**dir, cfg.api, NowMs);
+  api::AdminService admin_service(**dir, NowMs);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  if (!IsLoopback(cfg.listen)) {
+    spdlog::warn("serving plaintext on {}: anyone who can reach it can read and write the directory",
+                 cfg.listen);
+  }
+  builder.AddListeningPort(cfg.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(cfg.max_message_bytes));
+  builder.RegisterService(&directory_service);
+  builder.RegisterService(&admin_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    spdlog::error("cannot listen on {} (is the port in use?)", cfg.listen);
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  const std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+  spdlog::info("tesserad listening on {}:{}", host, port);
+  if (!cfg.port_file.empty()) {
+    std::ofstream(cfg.port_file) << port << "\n";
+  }
+
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("received {}, finishing in-flight calls", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server->GetHealthCheckService()->SetServingStatus(false);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
+  });
+  server->Wait();
+  stopper.join();
+  server.reset();
+  dir->reset();  // closes the database
+  spdlog::info("tesserad stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace tessera::app
+
+int main(int argc, char** argv) {
+  tessera::app::ServerConfig cfg;
+  if (int code = tessera::app::ParseArgs(argc, argv, cfg); code >= 0) return code;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tesserad"));
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  return tessera::app::Run(cfg);
+}

@@ -1,0 +1,258 @@
+#define BOOST_TEST_MODULE server
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "client/lib/client.h"
+#include "client/lib/ingester.h"
+#include "client/lib/text_formats.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+using client::Client;
+
+namespace {
+
+v1::Fragment Frag(const std::string& json) {
+  absl::StatusOr<v1::Fragment> f = client::ParseFragmentJson(json);
+  BOOST_REQUIRE_MESSAGE(f.ok(), f.status());
+  return *f;
+}
+
+struct ServerFixture {
+  ServerFixture() : server(tmp.path()) {
+    server.Start();
+    client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
+    for (auto [id, prio] : {std::pair{"hr", 90}, {"ldap", 80}, {"crm", 60}, {"helpdesk", 50}}) {
+      v1::Source s;
+      s.set_id(id);
+      s.set_kind("test");
+      s.set_priority(prio);
+      BOOST_REQUIRE(client->PutSource(s).ok());
+    }
+  }
+
+  client::IngestProgress Ingest(const std::vector<std::string>& lines, std::vector<uint64_t>* rejected = nullptr) {
+    client::IngestOptions o;
+    o.batch_size = 3;
+    o.on_reject = [rejected](uint64_t tag, const absl::Status&) {
+      if (rejected != nullptr) rejected->push_back(tag);
+    };
+    client::Ingester ing(*client, o);
+    for (size_t i = 0; i < lines.size(); ++i) BOOST_REQUIRE(ing.Add(Frag(lines[i]), i).ok());
+    absl::StatusOr<client::IngestProgress> p = ing.Finish();
+    BOOST_REQUIRE_MESSAGE(p.ok(), p.status());
+    return *p;
+  }
+
+  absl::StatusOr<v1::Profile> Get(const std::string& text, bool provenance = false) {
+    v1::GetProfileRequest req;
+    *req.mutable_identifier() = *client::ParseIdentifier(text);
+    req.set_provenance(provenance);
+    return client->GetProfile(req);
+  }
+
+  testing::TempDir tmp;
+  testing::TesseradProcess server;
+  std::unique_ptr<Client> client;
+};
+
+const std::vector<std::string> kOrg = {
+    R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","attributes":{"display_name":"Alice Martin","team":"Payments"},"identifiers":["employee_id:e1","email:Alice@Bank.example"],"relations":[{"type":"reports_to","target":"employee_id:E0"}]})",
+    R"({"source":"hr","external_id":"E0","version":1,"kind":"employee","attributes":{"display_name":"Chloé Chef"},"identifiers":["employee_id:E0"]})",
+    R"({"source":"ldap","external_id":"uid=alice","version":1,"kind":"employee","attributes":{"title":"Engineer"},"identifiers":["email:alice@bank.example","phone:01 42 68 53 00"]})",
+    R"({"source":"crm","external_id":"C1","version":1,"kind":"customer","attributes":{"display_name":"Camille R."},"identifiers":["customer_id:c-1","twitter:@CamilleR"],"relations":[{"type":"managed_by","target":"email:ALICE@bank.example"}]})",
+    R"({"source":"helpdesk","external_id":"HD-1","version":1,"kind":"case","attributes":{"title":"Card blocked"},"relations":[{"type":"raised_by","target":"twitter:camiller"},{"type":"resolved_by","target":"employee_id:E1"}],"evidence":[{"kind":"case","role":"resolved_by","text":"Carte bloquée après trois codes faux","language":"fr"}]})",
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Server, ServerFixture)
+
+BOOST_AUTO_TEST_CASE(health_and_reflection_answer) {
+  BOOST_TEST(client->Health().ok());
+  // Server reflection: list services over the generic bidi call, request field 7.
+  grpc::GenericStub stub(grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  BOOST_REQUIRE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice req(std::string("\x3a\x00", 2));
+  call->Write(grpc::ByteBuffer(&req, 1), reinterpret_cast<void*>(2));
+  BOOST_REQUIRE(cq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer resp;
+  call->Read(&resp, reinterpret_cast<void*>(3));
+  BOOST_REQUIRE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice all;
+  BOOST_REQUIRE(resp.DumpToSingleSlice(&all).ok());
+  const std::string bytes(reinterpret_cast<const char*>(all.begin()), all.size());
+  BOOST_TEST(bytes.find("tessera.v1.Directory") != std::string::npos);
+  BOOST_TEST(bytes.find("tessera.v1.Admin") != std::string::npos);
+  ctx.TryCancel();
+  grpc::Status st;
+  call->Finish(&st, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ingest_links_sources_into_one_profile_over_grpc) {
+  client::IngestProgress p = Ingest(kOrg);
+  BOOST_TEST(p.added == kOrg.size());
+  BOOST_TEST(p.batches == 2u);
+  absl::StatusOr<v1::Profile> alice = Get("phone:+33142685300", true);
+  BOOST_REQUIRE_MESSAGE(alice.ok(), alice.status());
+  BOOST_TEST(alice->display_name() == "Alice Martin");
+  BOOST_TEST(alice->fragments_size() == 2);
+  bool raw_seen = false;
+  for (const auto& id : alice->identifiers()) {
+    for (const auto& prov : id.provenance()) raw_seen |= prov.raw() == "Alice@Bank.example";
+  }
+  BOOST_TEST(raw_seen);
+  // Re-sending everything changes nothing.
+  p = Ingest(kOrg);
+  BOOST_TEST(p.unchanged == kOrg.size());
+}
+
+BOOST_AUTO_TEST_CASE(rejected_fragment_is_reported_and_the_rest_applied) {
+  std::vector<std::string> lines = kOrg;
+  lines.insert(lines.begin() + 1,
+               R"({"source":"hr","external_id":"E9","version":1,"kind":"employee","identifiers":["phone:12ab"]})");
+  std::vector<uint64_t> rejected;
+  client::IngestProgress p = Ingest(lines, &rejected);
+  BOOST_TEST(p.rejected == 1u);
+  BOOST_TEST(p.added == kOrg.size());
+  BOOST_TEST((rejected == std::vector<uint64_t>{1}));
+  // The same batch through a raw stream: INVALID_ARGUMENT naming batch and fragment, nothing written.
+  grpc::ClientContext ctx;
+  v1::IngestResponse resp;
+  auto writer = client->directory().Ingest(&ctx, &resp);
+  v1::IngestBatch batch;
+  *batch.add_fragments() = Frag(R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
+  *batch.add_fragments() = Frag(lines[1]);
+  writer->Write(batch);
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(s.error_message() ==
+             "batch 0: fragment 1: identifiers[0]: 'phone' value '12ab' is not a phone number (default region FR)");
+  BOOST_TEST(Get("email:e10@bank.example").status().code() == absl::StatusCode::kNotFound);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_source_is_failed_precondition_over_grpc) {
+  client::Ingester ing(*client, {});
+  BOOST_REQUIRE(ing.Add(Frag(R"({"source":"wiki","external_id":"p","version":1,"kind":"document"})"), 0).ok());
+  absl::StatusOr<client::IngestProgress> p = ing.Finish();
+  BOOST_TEST(p.status().code() == absl::StatusCode::kFailedPrecondition);
+  BOOST_TEST(std::string(p.status().message()).find("tessera admin source put wiki") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(search_neighbors_and_conflicts) {
+  Ingest(kOrg);
+  v1::SearchPeopleRequest sreq;
+  sreq.set_prefix("chloe");
+  absl::StatusOr<v1::SearchPeopleResponse> found = client->SearchPeople(sreq);
+  BOOST_REQUIRE(found.ok());
+  BOOST_REQUIRE(found->people_size() == 1);
+  BOOST_TEST(found->people(0).display_name() == "Chloé Chef");
+  v1::NeighborsRequest nreq;
+  nreq.set_id(found->people(0).id());
+  nreq.set_direction(v1::IN);
+  absl::StatusOr<v1::NeighborsResponse> in = client->Neighbors(nreq);
+  BOOST_REQUIRE(in.ok());
+  BOOST_REQUIRE(in->edges_size() == 1);
+  BOOST_TEST(in->edges(0).type() == "reports_to");
+  BOOST_TEST(in->edges(0).other().display_name() == "Alice Martin");
+  // The customer's account manager, found from the customer's Twitter handle.
+  v1::NeighborsRequest mreq;
+  *mreq.mutable_identifier() = *client::ParseIdentifier("twitter:@camiller");
+  mreq.set_type("managed_by");
+  absl::StatusOr<v1::NeighborsResponse> manager = client->Neighbors(mreq);
+  BOOST_REQUIRE(manager.ok());
+  BOOST_REQUIRE(manager->edges_size() == 1);
+  BOOST_TEST(manager->edges(0).other().display_name() == "Alice Martin");
+
+  Ingest({R"({"source":"ldap","external_id":"uid=e0","version":1,"kind":"employee","identifiers":["employee_id:E7","email:chef@bank.example"]})",
+          R"({"source":"hr","external_id":"E0","version":2,"kind":"employee","attributes":{"display_name":"Chloé Chef"},"identifiers":["employee_id:E0","email:chef@bank.example"]})"});
+  absl::StatusOr<v1::ListConflictsResponse> conflicts = client->ListConflicts({});
+  BOOST_REQUIRE(conflicts.ok());
+  BOOST_REQUIRE(conflicts->conflicts_size() == 1);
+  BOOST_TEST(conflicts->conflicts(0).type() == "employee_id");
+  BOOST_TEST(Get("email:chef@bank.example").status().code() == absl::StatusCode::kFailedPrecondition);
+}
+
+BOOST_AUTO_TEST_CASE(backup_serves_from_a_second_server_and_rebuild_is_identical) {
+  Ingest(kOrg);
+  v1::BackupRequest breq;
+  breq.set_path(tmp.Sub("backup/db"));
+  std::filesystem::create_directories(tmp.Sub("backup"));
+  absl::StatusOr<v1::BackupResponse> b = client->Backup(breq);
+  BOOST_REQUIRE_MESSAGE(b.ok(), b.status());
+  testing::TesseradProcess copy(tmp.Sub("backup"));
+  copy.Start();
+  Client second(client::ClientOptions{copy.address(), 10'000});
+  v1::GetProfileRequest req;
+  *req.mutable_identifier() = *client::ParseIdentifier("employee_id:E1");
+  absl::StatusOr<v1::Profile> p = second.GetProfile(req);
+  BOOST_REQUIRE_MESSAGE(p.ok(), p.status());
+  BOOST_TEST(p->display_name() == "Alice Martin");
+  BOOST_TEST(copy.Stop() == 0);
+  absl::StatusOr<v1::RebuildResponse> r = client->Rebuild();
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->identical());
+  BOOST_TEST(r->fragments() == kOrg.size());
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_cleanly_and_data_survives_restart) {
+  Ingest(kOrg);
+  BOOST_TEST(server.Stop() == 0);
+  BOOST_TEST(server.Log().find("tesserad stopped") != std::string::npos);
+  server.Start();
+  client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
+  BOOST_TEST(Get("employee_id:E1").ok());
+  absl::StatusOr<v1::StatsResponse> st = client->Stats();
+  BOOST_REQUIRE(st.ok());
+  BOOST_TEST(st->live_fragments() == kOrg.size());
+}
+
+BOOST_AUTO_TEST_CASE(merge_and_split_over_grpc) {
+  Ingest(kOrg);
+  const uint64_t alice = Get("employee_id:E1")->id();
+  const uint64_t chloe = Get("employee_id:E0")->id();
+  v1::MergeRequest m;
+  m.add_profile_ids(alice);
+  m.add_profile_ids(chloe);
+  m.set_reason("test");
+  absl::StatusOr<v1::MergeResponse> merged = client->Merge(m);
+  BOOST_REQUIRE_MESSAGE(merged.ok(), merged.status());
+  BOOST_TEST(merged->profile().fragments_size() == 3);
+  v1::SplitRequest s;
+  s.set_profile_id(merged->profile().id());
+  v1::FragmentRef* ref = s.add_fragments();
+  ref->set_source("hr");
+  ref->set_external_id("E0");
+  absl::StatusOr<v1::SplitResponse> split = client->Split(s);
+  BOOST_REQUIRE_MESSAGE(split.ok(), split.status());
+  BOOST_TEST(split->profile_ids_size() == 2);
+  BOOST_TEST(client->ListRules()->rules_size() == 2);  // the merge rule (now without E0) and the split
+  v1::SplitRequest bad;
+  bad.set_profile_id(alice);
+  ref = bad.add_fragments();
+  ref->set_source("crm");
+  ref->set_external_id("C1");
+  BOOST_TEST(client->Split(bad).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
