@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help is a "parse error" with code 0; every real one is a usage error: 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   const tessera::client::Client client(g.client);
   for (const Command& c : commands) {

@@ -59,7 +59,7 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    return cli.exit(e) == 0 ? 0 : 2;  // --help is code 0; usage errors are 2
   }
   if (!config_path.empty()) {
     if (absl::Status s = LoadConfigFile(config_path, cfg); !s.ok()) {

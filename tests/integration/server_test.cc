@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE server
 #include <boost/test/unit_test.hpp>
 
-#include <fcntl.h>
 
 #include <memory>
 #include <string>

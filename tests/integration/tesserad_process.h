@@ -3,6 +3,7 @@
 // Runs the real tesserad binary on a loopback port for integration tests: port 0, a
 // port file, a log file, and stop by SIGTERM (graceful) or SIGKILL (crash).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

@@ -1,0 +1,162 @@
+#define BOOST_TEST_MODULE crash
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "client/lib/client.h"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+// Kills tesserad with SIGKILL at random moments while a writer ingests, then restarts
+// it and checks that every acknowledged fragment is there (at its acknowledged version
+// or newer) and that Rebuild changes nothing. TESSERA_CRASH_ROUNDS sets the number of
+// kills (default 25).
+
+using namespace tessera;
+
+namespace {
+
+int Rounds() {
+  const char* env = std::getenv("TESSERA_CRASH_ROUNDS");
+  return env != nullptr ? std::max(1, std::atoi(env)) : 25;
+}
+
+// Fragment i of the whole run: people share e-mails in threes and report to an
+// earlier person, so linking, merging and edges are all under way when the kill lands.
+v1::Fragment Person(uint64_t i, uint64_t version) {
+  v1::Fragment f;
+  f.set_source(i % 2 == 0 ? "hr" : "ldap");
+  f.set_external_id("p" + std::to_string(i));
+  f.set_version(version);
+  f.set_kind("employee");
+  f.set_updated_at_unix_ms(1'700'000'000'000 + static_cast<int64_t>(i));
+  auto* a = f.add_attributes();
+  a->set_name("display_name");
+  a->set_value("Person " + std::to_string(i) + " v" + std::to_string(version));
+  auto* id = f.add_identifiers();
+  id->set_type("email");
+  id->set_value("p" + std::to_string(i / 3) + "@crash.example");
+  id = f.add_identifiers();
+  id->set_type("employee_id");
+  id->set_value("E" + std::to_string(i / 3));
+  if (i > 3) {
+    auto* r = f.add_relations();
+    r->set_type("reports_to");
+    r->mutable_target()->set_type("employee_id");
+    r->mutable_target()->set_value("E" + std::to_string(i / 7));
+  }
+  return f;
+}
+
+struct Acked {
+  std::mutex mu;
+  std::map<uint64_t, uint64_t> version;  // fragment index -> acknowledged version
+};
+
+// Ingests batches until the server goes away; records what was acknowledged.
+void Writer(const std::string& address, uint64_t first, std::mt19937_64 rng, Acked& acked, std::atomic<bool>& stop) {
+  client::Client c(client::ClientOptions{address, 5000});
+  uint64_t next = first;
+  while (!stop.load()) {
+    v1::IngestBatch batch;
+    std::vector<std::pair<uint64_t, uint64_t>> sent;
+    for (int k = 0; k < 50; ++k) {
+      // Mostly new people, some updates of earlier ones (new version).
+      uint64_t i = next;
+      uint64_t v = 1;
+      if (next > 10 && rng() % 4 == 0) {
+        i = rng() % next;
+        std::lock_guard<std::mutex> l(acked.mu);
+        auto it = acked.version.find(i);
+        if (it == acked.version.end()) continue;
+        v = it->second + 1 + rng() % 2;
+      } else {
+        ++next;
+      }
+      *batch.add_fragments() = Person(i, v);
+      sent.emplace_back(i, v);
+    }
+    grpc::ClientContext ctx;
+    v1::IngestResponse resp;
+    auto w = c.directory().Ingest(&ctx, &resp);
+    w->Write(batch);
+    w->WritesDone();
+    if (!w->Finish().ok()) return;  // killed: this batch is not acknowledged
+    std::lock_guard<std::mutex> l(acked.mu);
+    for (auto [i, v] : sent) acked.version[i] = std::max(acked.version[i], v);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_sigkill) {
+  testing::TempDir tmp;
+  testing::TesseradProcess server(tmp.path());
+  server.Start();
+  {
+    client::Client c(client::ClientOptions{server.address(), 5000});
+    for (const char* id : {"hr", "ldap"}) {
+      v1::Source s;
+      s.set_id(id);
+      s.set_kind("test");
+      s.set_priority(50);
+      BOOST_REQUIRE(c.PutSource(s).ok());
+    }
+  }
+  const uint64_t seed = 20261124;
+  std::mt19937_64 rng(seed);
+  BOOST_TEST_MESSAGE("seed " << seed);
+  Acked acked;
+  int kills = 0, rebuilds = 0;
+  uint64_t first = 0;
+  size_t checked = 0;
+  for (int round = 0; round < Rounds(); ++round) {
+    std::atomic<bool> stop{false};
+    std::thread writer(Writer, server.address(), first, std::mt19937_64(rng()), std::ref(acked), std::ref(stop));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
+    BOOST_REQUIRE(server.Kill() == 128 + SIGKILL);
+    ++kills;
+    stop = true;
+    writer.join();
+    server.Start();
+
+    // Every fragment acknowledged since the last check, and a sample of older ones;
+    // every fifth round and the last, all of them and a Rebuild.
+    const bool full = round % 5 == 4 || round + 1 == Rounds();
+    std::lock_guard<std::mutex> l(acked.mu);
+    std::vector<std::pair<uint64_t, uint64_t>> check;
+    for (const auto& [i, v] : acked.version) {
+      if (full || i >= first || rng() % 100 == 0) check.emplace_back(i, v);
+    }
+    client::Client c(client::ClientOptions{server.address(), 10'000});
+    size_t missing = 0;
+    for (const auto& [i, v] : check) {
+      v1::FragmentRef ref;
+      ref.set_source(i % 2 == 0 ? "hr" : "ldap");
+      ref.set_external_id("p" + std::to_string(i));
+      absl::StatusOr<v1::GetFragmentResponse> got = c.GetFragment(ref);
+      if (!got.ok() || got->fragment().version() < v || got->profile_id() == 0) ++missing;
+    }
+    checked += check.size();
+    BOOST_TEST(missing == 0u, "round " << round << ": " << missing << " of " << check.size()
+                                       << " acknowledged fragments missing or older");
+    if (full) {
+      absl::StatusOr<v1::RebuildResponse> rebuilt = c.Rebuild();
+      BOOST_REQUIRE_MESSAGE(rebuilt.ok(), rebuilt.status());
+      BOOST_TEST(rebuilt->identical(), "round " << round << ": rebuild changed the derived state");
+      ++rebuilds;
+    }
+    first = acked.version.empty() ? 0 : acked.version.rbegin()->first + 1;
+  }
+  BOOST_TEST_MESSAGE(kills << " kills, " << acked.version.size() << " acknowledged fragments, "
+                           << checked << " checks, " << rebuilds << " rebuilds, all identical");
+  BOOST_TEST(kills >= std::min(20, Rounds()));
+  BOOST_TEST(rebuilds >= 1);
+  BOOST_TEST(acked.version.size() > 100u);
+}
