@@ -32,6 +32,7 @@ class Progress {
   void Update(const client::IngestProgress& p, bool force = false) {
     const auto now = Clock::now();
     if (!force && now - last_ < (tty_ ? std::chrono::milliseconds(500) : std::chrono::seconds(10))) return;
+    if (force && !shown_ && now - start_ < std::chrono::seconds(2)) return;  // short runs: summary only
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
     fprintf(stderr, "%singest: %llu fragments in %llu batches, %.0f/s%s", tty_ ? "\r" : "",

@@ -99,8 +99,8 @@ bool LooksLikePhone(std::string_view v) {
          });
 }
 
-// "@Alice", "alice", "https://twitter.com/Alice?lang=fr" -> "alice".
-absl::StatusOr<std::string> NormaliseHandle(std::string_view raw, IdType type) {
+// The handle in "@Alice", "alice" or "https://twitter.com/Alice?lang=fr": "Alice".
+std::string_view ExtractHandle(std::string_view raw) {
   std::string_view v = text::TrimAscii(raw);
   if (v.find('/') != std::string_view::npos) {
     v = v.substr(0, v.find_first_of("?#"));
@@ -108,7 +108,11 @@ absl::StatusOr<std::string> NormaliseHandle(std::string_view raw, IdType type) {
     v = v.substr(v.rfind('/') + 1);
   }
   if (!v.empty() && v.front() == '@') v.remove_prefix(1);
-  std::string out = text::AsciiLower(v);
+  return v;
+}
+
+absl::StatusOr<std::string> NormaliseHandle(std::string_view raw, IdType type) {
+  std::string out = text::AsciiLower(ExtractHandle(raw));
   if (out.empty() || out.size() > 100) {
     return Bad(raw, "is not a " + std::string(IdTypeName(type)) + " handle (1 to 100 characters)");
   }
@@ -208,9 +212,13 @@ absl::StatusOr<std::string> Normalise(IdType type, std::string_view raw,
       return NormaliseEmail(raw, "a user principal name");
     case IdType::kPhone:
       return NormalisePhone(raw, options);
-    case IdType::kWhatsapp:
-      if (LooksLikePhone(raw)) return NormalisePhone(raw, options);
-      return NormaliseHandle(raw, type);
+    case IdType::kWhatsapp: {
+      // A phone number (wa.me links write it without '+'), else a handle.
+      const std::string_view handle = ExtractHandle(raw);
+      if (!LooksLikePhone(handle)) return NormaliseHandle(raw, type);
+      const bool wa_link = raw.find("wa.me/") != std::string_view::npos && handle.front() != '+';
+      return NormalisePhone(wa_link ? "+" + std::string(handle) : std::string(handle), options);
+    }
     case IdType::kTwitter:
     case IdType::kFacebook:
     case IdType::kInstagram:

@@ -30,19 +30,20 @@ std::string Norm(const char* type, const std::string& raw) {
 // Each row: type, value as a source might write it, normalised form.
 const char* kType[] = {
     "email", "email", "email", "email", "upn", "phone", "phone", "phone", "phone",
-    "twitter", "twitter", "twitter", "instagram", "facebook", "whatsapp", "whatsapp",
+    "twitter", "twitter", "twitter", "instagram", "facebook", "whatsapp", "whatsapp", "whatsapp",
     "employee_id", "customer_id", "ldap_dn", "ldap_dn", "team", "case"};
 const char* kRaw[] = {
     "  Alice.Martin@Example.COM ", "Alice Martin <alice.martin@example.com>", "mailto:BOB@x.example",
     "ANDRÉ@exemple.fr", "AMartin@Corp.Example", "+33 1 42 68 53 00", "01 42 68 53 00",
     "+1 (650) 253-0000", "0033 6 12 34 56 78", "@Alice", "https://twitter.com/Alice_M?lang=fr",
     "x.com/alice_m/", "@Camille.R", "facebook.com/julie.blanc", "+33 6 12 34 56 78", "@Some_Shop",
+    "https://wa.me/33612345678",
     " e1001 ", "c-20001", "UID=amartin, OU=People,DC=Banque-Lumen,DC=example",
     "cn=Doe\\, John,ou=people,dc=example", "  Customer   Care ", " HD-5001 "};
 const char* kNorm[] = {
     "alice.martin@example.com", "alice.martin@example.com", "bob@x.example", "andré@exemple.fr",
     "amartin@corp.example", "+33142685300", "+33142685300", "+16502530000", "+33612345678",
-    "alice", "alice_m", "alice_m", "camille.r", "julie.blanc", "+33612345678", "some_shop",
+    "alice", "alice_m", "alice_m", "camille.r", "julie.blanc", "+33612345678", "some_shop", "+33612345678",
     "E1001", "C-20001", "uid=amartin,ou=people,dc=banque-lumen,dc=example",
     "cn=doe\\2C john,ou=people,dc=example", "customer care", "HD-5001"};
 

@@ -1,0 +1,159 @@
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "nlohmann/json.hpp"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+// Runs the tessera binary the way a person would, against a real tesserad.
+
+using namespace tessera;
+
+namespace {
+
+struct Result {
+  int exit = -1;
+  std::string out, err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct CliFixture {
+  CliFixture() : server(tmp.path()) { server.Start(); }
+
+  Result Run(const std::string& args, const std::string& server_address = "") {
+    const std::string out = tmp.Sub("out"), err = tmp.Sub("err");
+    const std::string cmd = std::string(TESSERA_CLI_PATH) + " --server " +
+                            (server_address.empty() ? server.address() : server_address) + " " + args +
+                            " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
+  }
+
+  std::string Write(const std::string& name, const std::string& content) {
+    std::ofstream(tmp.Sub(name)) << content;
+    return tmp.Sub(name);
+  }
+
+  void RegisterSources() {
+    for (const char* s : {"hr --kind csv --priority 90", "ldap --kind ldap --priority 80"}) {
+      BOOST_REQUIRE(Run(std::string("admin source ") + s).exit == 0);
+    }
+  }
+
+  testing::TempDir tmp;
+  testing::TesseradProcess server;
+};
+
+const char kFragments[] =
+    R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","attributes":{"display_name":"Élodie Durand","team":"Cards"},"identifiers":["employee_id:e1","email:Elodie.Durand@Bank.example"]})"
+    "\n"
+    R"({"source":"ldap","external_id":"uid=edurand","version":1,"kind":"employee","attributes":{"title":"Engineer"},"identifiers":["email:elodie.durand@bank.example","twitter:@EloD"]})"
+    "\n\n"
+    R"({"source":"hr","external_id":"E2","version":1,"kind":"employee","identifiers":["phone:12ab"]})"
+    "\n"
+    R"({"source":"hr","external_id":"E3","version":1,"kind":"employee","attributes":{"display_name":"Marc Petit"},"identifiers":["employee_id:E3"],"relations":[{"type":"reports_to","target":"employee_id:E1"}]})"
+    "\n"
+    R"({"source":"hr","external_id":"E4","version":"one"})"
+    "\n";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Cli, CliFixture)
+
+BOOST_AUTO_TEST_CASE(every_command_has_help) {
+  for (const char* cmd : {"", "ingest", "get", "search", "neighbors", "health", "admin", "admin stats",
+                          "admin sources", "admin source", "admin conflicts", "admin fragment", "admin merge",
+                          "admin split", "admin rules", "admin rule-delete", "admin backup", "admin rebuild"}) {
+    Result r = Run(std::string(cmd) + " --help");
+    BOOST_TEST(r.exit == 0, cmd);
+    BOOST_TEST(r.out.find("Usage:") != std::string::npos, cmd);
+  }
+  Result bad = Run("get");  // missing argument
+  BOOST_TEST(bad.exit == 2);
+}
+
+BOOST_AUTO_TEST_CASE(ingest_reports_counts_and_rejected_lines) {
+  RegisterSources();
+  const std::string file = Write("org.jsonl", kFragments);
+  Result r = Run("ingest --batch-size 2 " + file);
+  BOOST_TEST(r.exit == 1);  // two lines were rejected
+  BOOST_TEST(r.out.find("added 3, updated 0, unchanged 0, stale 0, deleted 0, rejected 2") == 0, r.out);
+  BOOST_TEST(r.err.find(file + ":4: rejected: identifiers[0]: 'phone' value '12ab' is not a phone number") !=
+                 std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find(file + ":6: rejected: version: expected a positive integer") != std::string::npos, r.err);
+  r = Run("--json ingest " + file);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  BOOST_TEST(j["unchanged"].get<int>() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(get_search_neighbors_print_and_json) {
+  RegisterSources();
+  Run("ingest " + Write("org.jsonl", kFragments));
+  Result r = Run("get twitter:@elod --provenance");
+  BOOST_TEST(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("Élodie Durand") != std::string::npos);
+  BOOST_TEST(r.out.find("as \"Elodie.Durand@Bank.example\"") != std::string::npos, r.out);
+  r = Run("--json get employee_id:E1");
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  BOOST_TEST(j["display_name"].get<std::string>() == "Élodie Durand");
+  BOOST_TEST(j["fragments"].size() == 2u);
+  r = Run("search elo");
+  BOOST_TEST(r.out.find("Élodie Durand") != std::string::npos);
+  r = Run("neighbors email:elodie.durand@bank.example --direction in");
+  BOOST_TEST(r.out.find("Marc Petit") != std::string::npos, r.out);
+  r = Run("admin stats");
+  BOOST_TEST(r.out.find("profiles ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(failures_are_one_line_and_non_zero) {
+  Result r = Run("get email:nobody@bank.example");
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err == "tessera: NOT_FOUND: no profile has identifier 'email:nobody@bank.example'\n");
+  r = Run("get not-an-identifier");
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("neither a profile id nor an identifier") != std::string::npos);
+  r = Run("ingest " + Write("x.jsonl", kFragments));  // sources not registered
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("FAILED_PRECONDITION") != std::string::npos);
+  BOOST_TEST(r.err.find("tessera admin source put hr") != std::string::npos);
+  r = Run("admin stats", "127.0.0.1:1");
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("tessera: UNAVAILABLE: cannot reach tesserad at 127.0.0.1:1") == 0, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(admin_backup_rebuild_and_conflicts) {
+  RegisterSources();
+  Run("ingest " + Write("org.jsonl", kFragments));
+  Result r = Run("admin rebuild");
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.find("derived state unchanged") != std::string::npos, r.out);
+  r = Run("admin backup " + Quote(tmp.Sub("bk")));
+  BOOST_TEST(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("backup at " + tmp.Sub("bk")) == 0, r.out);
+  r = Run("admin conflicts");
+  BOOST_TEST(r.out == "no conflicts\n");
+  r = Run("admin fragment hr E1");
+  BOOST_TEST(r.out.find("employee_id:E1") != std::string::npos, r.out);
+  r = Run("admin sources");
+  BOOST_TEST(r.out.find("hr      csv   90") != std::string::npos, r.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
