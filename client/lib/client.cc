@@ -1,9 +1,9 @@
 #include "client/lib/client.h"
 
-#include <future>
 
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/impl/client_unary_call.h"
+#include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 
@@ -60,17 +60,23 @@ absl::Status Client::WaitReady(std::chrono::milliseconds timeout) const {
 }
 
 absl::Status Client::Health() const {
-  // grpc.health.v1.Health/Check with an empty request (all services); the reply's
-  // field 1 is the serving status, 1 = SERVING. A generic call needs no health proto.
-  grpc::GenericStub stub(channel_);
+  // grpc.health.v1.Health/Check with an empty request (the whole server); the reply's
+  // field 1 is the serving status, 1 = SERVING. Raw bytes through the same blocking
+  // call generated stubs use, so no health proto is needed.
+  static const grpc::internal::RpcMethod kCheck("/grpc.health.v1.Health/Check",
+                                                grpc::internal::RpcMethod::NORMAL_RPC);
   std::unique_ptr<grpc::ClientContext> ctx = NewContext();
   grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  grpc::Status s = done.get_future().get();
-  if (!s.ok()) return FromGrpc(s);
+  const grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  const grpc::Status s = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(), kCheck, ctx.get(), request, &response);
+  if (!s.ok()) {
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      return absl::UnavailableError("cannot reach tesserad at " + options_.server + ": " + s.error_message());
+    }
+    return FromGrpc(s);
+  }
   grpc::Slice slice;
   if (!response.DumpToSingleSlice(&slice).ok()) return absl::InternalError("unreadable health reply");
   const std::string bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());

@@ -45,16 +45,17 @@ bool IsLoopback(const std::string& listen) {
 // Parses flags and the configuration file into `cfg`; returns an exit code or -1 to run.
 int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   CLI::App cli{kDescription, "tesserad"};
+  // A flag given twice takes its last value, so wrappers can override defaults.
   std::string config_path, db, listen, port_file, log_level, region;
   uint64_t cache_mb = 0;
   bool sync = false;
   cli.add_option("--config", config_path, "JSON configuration file")->check(CLI::ExistingFile);
-  cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)");
-  cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)");
-  cli.add_option("--port-file", port_file, "write the bound port to this file once serving");
-  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)");
-  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code (default: US)");
-  cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)");
+  cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)")->take_last();
+  cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)")->take_last();
+  cli.add_option("--port-file", port_file, "write the bound port to this file once serving")->take_last();
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")->take_last();
+  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code (default: US)")->take_last();
+  cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)")->take_last();
   cli.add_flag("--sync-writes", sync, "fsync every batch: survives power loss, ingests much slower");
   try {
     cli.parse(argc, argv);

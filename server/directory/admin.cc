@@ -58,11 +58,12 @@ absl::Status DirectoryImpl::RelinkFragments(const std::vector<std::string>& frag
 absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
   if (absl::Status s = identity::ValidateSource(source); !s.ok()) return s;
   absl::MutexLock w(&write_mu_);
+  Drain();
   SourceRegistry sources;
   MetaState state;
   {
     absl::ReaderMutexLock r(&state_mu_);
-    sources = sources_;
+    sources = *sources_;
     state = state_;
   }
   const identity::Source* old = sources.Find(source.id);
@@ -85,7 +86,7 @@ absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
     RuleSet rules;
     {
       absl::ReaderMutexLock r(&state_mu_);
-      rules = rules_;
+      rules = *rules_;
     }
     if (absl::Status s = RelinkFragments(keys, state, rules, sources, true, 0); !s.ok()) return s;
   }
@@ -95,7 +96,7 @@ absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
 std::vector<SourceInfo> DirectoryImpl::ListSources() const {
   absl::ReaderMutexLock r(&state_mu_);
   std::vector<SourceInfo> out;
-  for (identity::Source& s : sources_.All()) {
+  for (identity::Source& s : sources_->All()) {
     auto it = state_.live_by_source.find(s.num);
     const uint64_t n = it == state_.live_by_source.end() ? 0 : it->second;
     out.push_back({std::move(s), n});
@@ -112,8 +113,8 @@ absl::StatusOr<Stats> DirectoryImpl::GetStats() const {
     st.profiles = state_.profiles;
     st.linked_profiles = state_.linked_profiles;
     st.conflicts = static_cast<uint64_t>(std::max<int64_t>(0, state_.conflicts));
-    st.rules = rules_.all().size();
-    st.sources = sources_.size();
+    st.rules = rules_->all().size();
+    st.sources = sources_->size();
     st.sequence = state_.sequence;
     st.profiles_by_kind = state_.profiles_by_kind;
   }
@@ -167,6 +168,7 @@ absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& id
   std::vector<std::string> fragkeys;
   {
     absl::MutexLock w(&write_mu_);
+    Drain();
     std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
     identity::EntityClass first_class{};
     for (uint64_t id : distinct) {
@@ -190,8 +192,8 @@ absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& id
     {
       absl::ReaderMutexLock r(&state_mu_);
       state = state_;
-      rules = rules_;
-      sources = sources_;
+      rules = *rules_;
+      sources = *sources_;
     }
     std::unique_ptr<store::Batch> batch = store_->NewBatch();
     // A split rule between fragments now merged contradicts this merge: drop it.
@@ -223,14 +225,15 @@ absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<
   if (fragments.empty()) return absl::InvalidArgumentError("split needs the fragments to separate");
   if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
   absl::MutexLock w(&write_mu_);
+  Drain();
   MetaState state;
   RuleSet rules;
   SourceRegistry sources;
   {
     absl::ReaderMutexLock r(&state_mu_);
     state = state_;
-    rules = rules_;
-    sources = sources_;
+    rules = *rules_;
+    sources = *sources_;
   }
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, id);
@@ -289,7 +292,7 @@ std::vector<RuleView> DirectoryImpl::ListRules() const {
   std::vector<Rule> rules;
   {
     absl::ReaderMutexLock r(&state_mu_);
-    for (const auto& [id, rule] : rules_.all()) rules.push_back(rule);
+    for (const auto& [id, rule] : rules_->all()) rules.push_back(rule);
   }
   std::vector<RuleView> out;
   for (Rule& rule : rules) {
@@ -301,14 +304,15 @@ std::vector<RuleView> DirectoryImpl::ListRules() const {
 
 absl::Status DirectoryImpl::DeleteRule(uint64_t id) {
   absl::MutexLock w(&write_mu_);
+  Drain();
   MetaState state;
   RuleSet rules;
   SourceRegistry sources;
   {
     absl::ReaderMutexLock r(&state_mu_);
     state = state_;
-    rules = rules_;
-    sources = sources_;
+    rules = *rules_;
+    sources = *sources_;
   }
   const Rule* rule = rules.Find(id);
   if (rule == nullptr) return absl::NotFoundError("no rule " + std::to_string(id));
@@ -334,6 +338,7 @@ absl::StatusOr<uint64_t> DirectoryImpl::Backup(const std::string& path) {
                                          "' does not exist");
   }
   absl::MutexLock w(&write_mu_);  // between batches, so the sequence is exact
+  Drain();
   if (absl::Status s = store_->Checkpoint(path); !s.ok()) return s;
   absl::ReaderMutexLock r(&state_mu_);
   return state_.sequence;
@@ -346,6 +351,7 @@ absl::StatusOr<std::string> DirectoryImpl::DerivedDigest() const {
 
 absl::StatusOr<RebuildResult> DirectoryImpl::Rebuild() {
   absl::MutexLock w(&write_mu_);
+  Drain();
   return RebuildLocked();
 }
 
@@ -360,8 +366,8 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
   {
     absl::ReaderMutexLock r(&state_mu_);
     state = state_;
-    rules = rules_;
-    sources = sources_;
+    rules = *rules_;
+    sources = *sources_;
   }
   // Mark first, so a crash in the middle resumes at the next Open.
   state.rebuilding = true;

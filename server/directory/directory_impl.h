@@ -67,7 +67,19 @@ class DirectoryImpl final : public Directory {
                                     const identity::RuleSet* rules,
                                     const identity::SourceRegistry* sources)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  void TrimChangeLog(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void TrimChangeLog(uint64_t sequence);
+  // Ingest's first stage (under write_mu_): applies the batch over the one still
+  // committing, if any, and takes a ticket. The second stage, CommitInOrder, writes it
+  // after every earlier ticket, without write_mu_, so the next batch is applied while
+  // this one is written.
+  absl::StatusOr<uint64_t> ApplyStage(std::vector<identity::Fragment>& fragments,
+                                      int64_t batch_time_ms, BatchResult& result,
+                                      std::shared_ptr<store::Batch>& batch, MetaState& state);
+  [[nodiscard]] absl::Status CommitInOrder(uint64_t ticket, store::Batch& batch, const MetaState& state);
+  // Waits until every issued batch is committed; admin writes call it first.
+  void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  bool PipelineHasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ + 1 >= issued_; }
+  bool PipelineDrained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ == issued_; }
 
   // derive.cc
   [[nodiscard]] absl::Status Derive(WriteContext& ctx, const identity::LinkResult& link);
@@ -96,10 +108,20 @@ class DirectoryImpl final : public Directory {
   // Guards what readers share with writers. Writers hold write_mu_ too, so they may
   // read these under a reader lock and replace them under a writer lock.
   mutable absl::Mutex state_mu_;
-  identity::SourceRegistry sources_ ABSL_GUARDED_BY(state_mu_);
-  identity::RuleSet rules_ ABSL_GUARDED_BY(state_mu_);
+  // Replaced whole (copy on write), so a writer can keep using the one it took.
+  std::shared_ptr<const identity::SourceRegistry> sources_ ABSL_GUARDED_BY(state_mu_);
+  std::shared_ptr<const identity::RuleSet> rules_ ABSL_GUARDED_BY(state_mu_);
   MetaState state_ ABSL_GUARDED_BY(state_mu_);
-  uint64_t first_change_ ABSL_GUARDED_BY(write_mu_) = 1;  // oldest change-log entry kept
+  // The ingest pipeline: tickets issued by ApplyStage, committed in order.
+  absl::Mutex pipe_mu_;
+  uint64_t issued_ ABSL_GUARDED_BY(pipe_mu_) = 0;
+  uint64_t committed_ ABSL_GUARDED_BY(pipe_mu_) = 0;
+  // Set when a write fails: every batch applied over it fails too, until drained.
+  bool poisoned_ ABSL_GUARDED_BY(pipe_mu_) = false;
+  // The last applied batch and the state after it, while it may still be committing.
+  std::shared_ptr<store::Batch> last_batch_ ABSL_GUARDED_BY(write_mu_);
+  MetaState last_state_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t first_change_ = 1;  // oldest change-log entry kept; touched by one committer at a time
 };
 
 // "fragment 3: " style context on a status.

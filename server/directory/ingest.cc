@@ -1,6 +1,7 @@
 // Directory: opening, ingest and the commit path shared by every write.
 
 #include <utility>
+#include <chrono>
 
 #include "absl/strings/cord.h"
 
@@ -72,8 +73,8 @@ absl::Status DirectoryImpl::Load() {
   {
     absl::MutexLock l(&state_mu_);
     state_ = state;
-    sources_ = std::move(sources);
-    rules_ = std::move(rules);
+    sources_ = std::make_shared<const identity::SourceRegistry>(std::move(sources));
+    rules_ = std::make_shared<const identity::RuleSet>(std::move(rules));
   }
   if (state.rebuilding) {
     // A Rebuild was interrupted: derived state may be partial. Finish it.
@@ -97,42 +98,100 @@ absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragment
       return FragmentError(s, i);
     }
   }
-  absl::MutexLock w(&write_mu_);
   BatchResult result;
+  std::shared_ptr<store::Batch> batch;
   MetaState state;
-  std::unique_ptr<store::Batch> batch = store_->NewBatch();
-  {
-    absl::ReaderMutexLock r(&state_mu_);
-    state = state_;
-    std::vector<uint32_t> nums;
-    for (size_t i = 0; i < fragments.size(); ++i) {
-      const identity::Source* src = sources_.Find(fragments[i].source);
-      if (src == nullptr) {
-        return FragmentError(absl::FailedPreconditionError(
-            "source '" + fragments[i].source +
-            "' is not registered; register it with `tessera admin source put " +
-            fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
-            "server configuration"), i);
-      }
-      nums.push_back(src->num);
-    }
-    WriteContext ctx{*batch, state, sources_, rules_, batch_time_ms, /*log_changes=*/true};
-    for (size_t i = 0; i < fragments.size(); ++i) {
-      Outcome outcome;
-      uint64_t profile_id = 0;
-      if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
-        return FragmentError(s, i);
-      }
-      result.outcomes.push_back(outcome);
-      result.profile_ids.push_back(profile_id);
-      uint64_t* counter[] = {nullptr, &result.counts.added, &result.counts.updated,
-                             &result.counts.unchanged, &result.counts.stale, &result.counts.deleted};
-      ++*counter[static_cast<int>(outcome)];
-    }
-  }
-  if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+  absl::StatusOr<uint64_t> ticket = ApplyStage(fragments, batch_time_ms, result, batch, state);
+  if (!ticket.ok()) return ticket.status();
+  if (absl::Status s = CommitInOrder(*ticket, *batch, state); !s.ok()) return s;
   result.sequence = state.sequence;
   return result;
+}
+
+absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragments, int64_t batch_time_ms,
+                                                   BatchResult& result, std::shared_ptr<store::Batch>& batch,
+                                                   MetaState& state) {
+  absl::MutexLock w(&write_mu_);
+  bool drained = false;
+  {
+    // At most one batch is written while this one is applied, so this batch reads
+    // through that one only, and everything older is in the database.
+    absl::MutexLock p(&pipe_mu_);
+    pipe_mu_.Await(absl::Condition(this, &DirectoryImpl::PipelineHasRoom));
+    drained = committed_ == issued_;
+  }
+  std::shared_ptr<const identity::SourceRegistry> sources;
+  std::shared_ptr<const identity::RuleSet> rules;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    state = drained ? state_ : last_state_;
+    sources = sources_;
+    rules = rules_;
+  }
+  std::vector<uint32_t> nums;
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    const identity::Source* src = sources->Find(fragments[i].source);
+    if (src == nullptr) {
+      return FragmentError(absl::FailedPreconditionError(
+          "source '" + fragments[i].source +
+          "' is not registered; register it with `tessera admin source put " +
+          fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
+          "server configuration"), i);
+    }
+    nums.push_back(src->num);
+  }
+  batch = store_->NewBatch(drained ? nullptr : last_batch_);
+  WriteContext ctx{*batch, state, *sources, *rules, batch_time_ms, /*log_changes=*/true};
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    Outcome outcome;
+    uint64_t profile_id = 0;
+    if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
+      return FragmentError(s, i);
+    }
+    result.outcomes.push_back(outcome);
+    result.profile_ids.push_back(profile_id);
+    uint64_t* counter[] = {nullptr, &result.counts.added, &result.counts.updated,
+                           &result.counts.unchanged, &result.counts.stale, &result.counts.deleted};
+    ++*counter[static_cast<int>(outcome)];
+  }
+  batch->Put(store::Cf::kMeta, kStateKey, EncodeState(state));
+  batch->DoneReading();
+  last_batch_ = batch;
+  last_state_ = state;
+  absl::MutexLock p(&pipe_mu_);
+  return ++issued_;
+}
+
+absl::Status DirectoryImpl::CommitInOrder(uint64_t ticket, store::Batch& batch, const MetaState& state) {
+  absl::MutexLock p(&pipe_mu_);
+  struct Turn {
+    const DirectoryImpl* dir;
+    uint64_t ticket;
+    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->dir->committed_ + 1 == t->ticket; }
+  } turn{this, ticket};
+  pipe_mu_.Await(absl::Condition(&Turn::Come, &turn));
+  absl::Status status = poisoned_ ? absl::UnavailableError("an earlier batch could not be written; send again")
+                                  : absl::OkStatus();
+  if (status.ok()) {
+    // Only this ticket may write now; let the next batch be applied meanwhile.
+    pipe_mu_.Unlock();
+    status = store_->Write(batch);
+    if (status.ok()) {
+      absl::MutexLock l(&state_mu_);
+      state_ = state;
+    }
+    if (status.ok()) TrimChangeLog(state.sequence);
+    pipe_mu_.Lock();
+    if (!status.ok()) poisoned_ = true;
+  }
+  committed_ = ticket;
+  if (committed_ == issued_) poisoned_ = false;
+  return status;
+}
+
+void DirectoryImpl::Drain() {
+  absl::MutexLock p(&pipe_mu_);
+  pipe_mu_.Await(absl::Condition(this, &DirectoryImpl::PipelineDrained));
 }
 
 namespace {
@@ -213,8 +272,8 @@ absl::Status DirectoryImpl::Commit(store::Batch& batch, const MetaState& state,
   {
     absl::MutexLock l(&state_mu_);
     state_ = state;
-    if (rules != nullptr) rules_ = *rules;
-    if (sources != nullptr) sources_ = *sources;
+    if (rules != nullptr) rules_ = std::make_shared<const identity::RuleSet>(*rules);
+    if (sources != nullptr) sources_ = std::make_shared<const identity::SourceRegistry>(*sources);
   }
   TrimChangeLog(state.sequence);
   return absl::OkStatus();

@@ -16,7 +16,7 @@ FragmentName DirectoryImpl::NameOf(std::string_view fragkey) const {
   std::string_view external_id;
   if (!identity::ParseFragmentKey(fragkey, &num, &external_id)) return {};
   absl::ReaderMutexLock l(&state_mu_);
-  const identity::Source* src = sources_.FindNum(num);
+  const identity::Source* src = sources_->FindNum(num);
   return {src != nullptr ? src->id : "#" + std::to_string(num), std::string(external_id)};
 }
 
@@ -160,7 +160,7 @@ absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name
   uint32_t num = 0;
   {
     absl::ReaderMutexLock l(&state_mu_);
-    const identity::Source* src = sources_.Find(name.source);
+    const identity::Source* src = sources_->Find(name.source);
     if (src == nullptr) return absl::NotFoundError("no source '" + name.source + "'");
     num = src->num;
   }

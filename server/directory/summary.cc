@@ -39,13 +39,12 @@ index::NameEntry NameEntryOf(const identity::Profile& p) {
     switch (id.type) {
       case IdType::kEmail:
       case IdType::kUpn:
-        tokens.insert(id.value);
-        tokens.insert(id.value.substr(0, id.value.find('@')));
+        tokens.insert(id.value);  // its local part is a prefix of it: no token of its own
         break;
       case IdType::kPhone:
       case IdType::kWhatsapp:
-        tokens.insert(id.value);
-        if (!id.value.empty() && id.value[0] == '+') tokens.insert(id.value.substr(1));
+        // Without the '+': SearchNames drops a leading '+' from query words too.
+        tokens.insert(!id.value.empty() && id.value[0] == '+' ? id.value.substr(1) : id.value);
         break;
       case IdType::kTwitter:
       case IdType::kFacebook:

@@ -10,8 +10,8 @@ namespace tessera::directory {
 index::PersonSummary SummaryOf(const identity::Profile& p);
 
 // Tokens: the words of every name value from every source (so "Bob" in one source and
-// "Robert" in another both find the person), each e-mail and its local part, handles,
-// phone numbers (with and without '+'), employee and customer ids.
+// "Robert" in another both find the person), each e-mail (a prefix of it is its local
+// part), handles, phone numbers without '+', employee and customer ids.
 index::NameEntry NameEntryOf(const identity::Profile& p);
 
 // Whether the profile is a person (the name index and SearchPeople cover only those).

@@ -53,14 +53,25 @@ class Relink {
         item.hint = c.after.entity != 0 ? c.after.entity : (was_live ? c.before->entity : 0);
         item.changed = true;
         for (const std::string& key : IdentKeysOf(c.after.fragment)) {
-          absl::StatusOr<std::vector<uint64_t>> owners = ReadOwners(batch_, key);
+          absl::StatusOr<const std::vector<uint64_t>*> owners = Owners(key);
           if (!owners.ok()) return owners.status();
-          for (uint64_t id : *owners) Enqueue(id);
+          for (uint64_t id : **owners) Enqueue(id);
         }
       }
       if (absl::Status s = EnqueueRulePeers(c.fragkey); !s.ok()) return s;
     }
     return absl::OkStatus();
+  }
+
+  // The owners of an identifier before this relink, read once.
+  absl::StatusOr<const std::vector<uint64_t>*> Owners(const std::string& key) {
+    auto it = owners_before_.find(key);
+    if (it == owners_before_.end()) {
+      absl::StatusOr<std::vector<uint64_t>> read = ReadOwners(batch_, key);
+      if (!read.ok()) return read.status();
+      it = owners_before_.emplace(key, *std::move(read)).first;
+    }
+    return &it->second;
   }
 
   void Enqueue(uint64_t id) {
@@ -86,10 +97,15 @@ class Relink {
     while (!queue_.empty()) {
       const uint64_t id = queue_.front();
       queue_.pop_front();
-      absl::StatusOr<std::optional<Profile>> p = ReadProfile(batch_, id);
-      if (!p.ok()) return p.status();
-      if (!*p) continue;  // a hint to a profile not written yet (Rebuild)
-      for (const Member& m : (*p)->members) {
+      std::string encoded;
+      absl::StatusOr<bool> found = batch_.Get(store::Cf::kProfiles, ProfileKey(id), &encoded);
+      if (!found.ok()) return found.status();
+      if (!*found) continue;  // a hint to a profile not written yet (Rebuild)
+      std::optional<Profile> p(std::in_place);
+      if (absl::Status s = DecodeProfile(encoded, &*p); !s.ok()) {
+        return absl::DataLossError("profile " + std::to_string(id) + ": " + std::string(s.message()));
+      }
+      for (const Member& m : p->members) {
         if (overridden_.count(m.fragkey) != 0 || items_.count(m.fragkey) != 0) continue;
         absl::StatusOr<std::optional<StoredFragment>> f = ReadFragment(batch_, m.fragkey);
         if (!f.ok()) return f.status();
@@ -102,8 +118,9 @@ class Relink {
         item.hint = id;
         if (absl::Status s = EnqueueRulePeers(m.fragkey); !s.ok()) return s;
       }
-      for (uint64_t peer : (*p)->peers) Enqueue(peer);
-      old_profiles_.emplace(id, **std::move(p));
+      for (uint64_t peer : p->peers) Enqueue(peer);
+      old_profiles_.emplace(id, *std::move(p));
+      old_encoded_.emplace(id, std::move(encoded));
       if (items_.size() > limits_.max_profile_fragments) return TooLarge();
     }
     return absl::OkStatus();
@@ -181,20 +198,20 @@ class Relink {
     }
     for (const auto& [key, set] : owners) {
       std::vector<uint64_t> after(set.begin(), set.end());
-      absl::StatusOr<std::vector<uint64_t>> before = ReadOwners(batch_, key);
+      absl::StatusOr<const std::vector<uint64_t>*> before = Owners(key);
       if (!before.ok()) return before.status();
       for (uint64_t id : after) {
         for (uint64_t other : after) {
           if (other != id) peers_[id].insert(other);
         }
       }
-      if (*before == after) continue;
+      if (**before == after) continue;
       if (after.empty()) {
         batch_.Delete(store::Cf::kIdent, key);
       } else {
         batch_.Put(store::Cf::kIdent, key, EncodeOwners(after));
       }
-      result_.owners.push_back({key, *std::move(before), std::move(after)});
+      result_.owners.push_back({key, **before, std::move(after)});
     }
     return absl::OkStatus();
   }
@@ -239,7 +256,7 @@ class Relink {
       p.peers.assign(peers.begin(), peers.end());
       std::string encoded = EncodeProfile(p);
       auto old = old_profiles_.find(id);
-      if (old != old_profiles_.end() && EncodeProfile(old->second) == encoded) continue;
+      if (old != old_profiles_.end() && old_encoded_[id] == encoded) continue;
       batch_.Put(store::Cf::kProfiles, ProfileKey(id), encoded);
       ProfileDelta delta{id, std::nullopt, std::move(p)};
       if (old != old_profiles_.end()) delta.before = old->second;
@@ -306,6 +323,8 @@ class Relink {
   std::deque<uint64_t> queue_;
   std::map<std::string, Item> items_;
   std::map<uint64_t, Profile> old_profiles_;
+  std::map<uint64_t, std::string> old_encoded_;
+  std::map<std::string, std::vector<uint64_t>> owners_before_;
   std::vector<const std::string*> keys_;
   std::vector<ClusterItem> cluster_items_;
   Clustering clustering_;

@@ -48,7 +48,9 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
     while (i < s.size() && s[i] == ' ') ++i;
     size_t j = i;
     while (j < s.size() && s[j] != ' ') ++j;
-    if (j > i) out.emplace_back(s.substr(i, j - i));
+    // Phone numbers are indexed without their '+'.
+    const size_t from = (i < s.size() && s[i] == '+' && j > i + 1) ? i + 1 : i;
+    if (j > from) out.emplace_back(s.substr(from, j - from));
     i = j;
   }
   return out;

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory_resource>
+#include <optional>
 
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -9,7 +13,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 
 namespace tessera::store {
@@ -39,7 +43,13 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 class RocksIterator final : public Iterator {
  public:
+  using Release = std::function<void(std::unique_ptr<rocksdb::Iterator>)>;
   explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  RocksIterator(std::unique_ptr<rocksdb::Iterator> it, Release release)
+      : it_(std::move(it)), release_(std::move(release)) {}
+  ~RocksIterator() override {
+    if (release_) release_(std::move(it_));
+  }
   void Seek(std::string_view target) override { it_->Seek(rocksdb::Slice(target)); }
   void SeekToFirst() override { it_->SeekToFirst(); }
   bool Valid() const override { return it_->Valid(); }
@@ -50,6 +60,7 @@ class RocksIterator final : public Iterator {
 
  private:
   std::unique_ptr<rocksdb::Iterator> it_;
+  Release release_;
 };
 
 class RocksSnapshot final : public Snapshot {
@@ -77,43 +88,150 @@ class RocksSnapshot final : public Snapshot {
   rocksdb::ReadOptions ro_;
 };
 
+// Pending writes of one column family: key -> value, or nullopt for a delete. Ordered,
+// so an iterator can merge them with the database's keys. Allocated from the batch's
+// arena: one batch makes tens of thousands of them and frees them all at once.
+using PendingMap = std::pmr::map<std::pmr::string, std::optional<std::pmr::string>, std::less<>>;
+
+class RocksBatch;
+
+// Iterates a base (the database, or the database under a parent batch) and a batch's
+// pending writes as one: pending entries win on equal keys, pending deletes hide keys.
+class MergedIterator final : public Iterator {
+ public:
+  MergedIterator(std::unique_ptr<Iterator> base, const PendingMap& pending)
+      : base_(std::move(base)), pending_(pending) {}
+
+  void Seek(std::string_view target) override {
+    base_->Seek(target);
+    delta_ = pending_.lower_bound(target);
+    Settle();
+  }
+  void SeekToFirst() override {
+    base_->SeekToFirst();
+    delta_ = pending_.begin();
+    Settle();
+  }
+  bool Valid() const override { return on_ != On::kNone; }
+  void Next() override {
+    if (on_ == On::kBase || on_ == On::kBoth) base_->Next();
+    if (on_ == On::kDelta || on_ == On::kBoth) ++delta_;
+    Settle();
+  }
+  std::string_view key() const override {
+    return on_ == On::kBase ? base_->key() : std::string_view(delta_->first);
+  }
+  std::string_view value() const override {
+    return on_ == On::kBase ? base_->value() : std::string_view(*delta_->second);
+  }
+  absl::Status status() const override { return base_->status(); }
+
+ private:
+  enum class On { kNone, kBase, kDelta, kBoth };
+
+  // Positions on the smaller of the two current keys, skipping pending deletes.
+  void Settle() {
+    while (true) {
+      const bool has_base = base_->Valid();
+      const bool has_delta = delta_ != pending_.end();
+      if (!has_base && !has_delta) {
+        on_ = On::kNone;
+        return;
+      }
+      const int cmp = !has_base ? 1 : !has_delta ? -1 : base_->key().compare(delta_->first);
+      if (cmp < 0) {
+        on_ = On::kBase;
+        return;
+      }
+      if (delta_->second.has_value()) {
+        on_ = cmp == 0 ? On::kBoth : On::kDelta;
+        return;
+      }
+      if (cmp == 0) base_->Next();  // a pending delete hides the database key
+      ++delta_;
+    }
+  }
+
+  std::unique_ptr<Iterator> base_;
+  const PendingMap& pending_;
+  PendingMap::const_iterator delta_;
+  On on_ = On::kNone;
+};
+
+// Pending writes in a plain WriteBatch (what Store::Write commits) plus an ordered map
+// per column family, so reads see them over the latest database state, and over the
+// parent batch's writes while that one may still be committing. Database iterators
+// are pooled per column family: creating one costs far more than a seek, and the
+// writer's view of the database does not change while it holds the batch (a parent's
+// writes are read from the parent, never from the database).
 class RocksBatch final : public Batch {
  public:
-  RocksBatch(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs)
-      : db_(db), cfs_(cfs), wbwi_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+  RocksBatch(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+             std::shared_ptr<const Batch> parent)
+      : db_(db), cfs_(cfs), parent_(std::static_pointer_cast<const RocksBatch>(std::move(parent))),
+        arena_(64 << 10) {
+    for (int i = 0; i < kCfCount; ++i) pending_.emplace_back(&arena_);
+  }
 
   absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const override {
-    rocksdb::Status s =
-        wbwi_.GetFromBatchAndDB(db_, ro_, cfs_[static_cast<int>(cf)], rocksdb::Slice(key), value);
+    for (const RocksBatch* b = this; b != nullptr; b = b->parent_.get()) {
+      const PendingMap& pending = b->pending_[static_cast<int>(cf)];
+      if (auto it = pending.find(key); it != pending.end()) {
+        if (!it->second) return false;
+        value->assign(it->second->data(), it->second->size());
+        return true;
+      }
+    }
+    rocksdb::Status s = db_->Get(ro_, cfs_[static_cast<int>(cf)], rocksdb::Slice(key), value);
     if (s.IsNotFound()) return false;
     if (!s.ok()) return FromRocks(s, "get");
     return true;
   }
   std::unique_ptr<Iterator> NewIterator(Cf cf) const override {
-    rocksdb::ColumnFamilyHandle* h = cfs_[static_cast<int>(cf)];
-    return std::make_unique<RocksIterator>(
-        wbwi_.NewIteratorWithBase(h, db_->NewIterator(ro_, h)));
+    const int i = static_cast<int>(cf);
+    std::unique_ptr<rocksdb::Iterator> db_it;
+    if (pool_[i].empty()) {
+      db_it.reset(db_->NewIterator(ro_, cfs_[i]));
+    } else {
+      db_it = std::move(pool_[i].back());
+      pool_[i].pop_back();
+    }
+    std::unique_ptr<Iterator> it = std::make_unique<RocksIterator>(
+        std::move(db_it), [this, i](std::unique_ptr<rocksdb::Iterator> used) {
+          if (used->status().ok()) pool_[i].push_back(std::move(used));
+        });
+    if (parent_ != nullptr) it = std::make_unique<MergedIterator>(std::move(it), parent_->pending_[i]);
+    return std::make_unique<MergedIterator>(std::move(it), pending_[i]);
   }
   void Put(Cf cf, std::string_view key, std::string_view value) override {
-    rocksdb::Status s =
-        wbwi_.Put(cfs_[static_cast<int>(cf)], rocksdb::Slice(key), rocksdb::Slice(value));
+    rocksdb::Status s = wb_.Put(cfs_[static_cast<int>(cf)], rocksdb::Slice(key), rocksdb::Slice(value));
     assert(s.ok());
     (void)s;
+    pending_[static_cast<int>(cf)].insert_or_assign(
+        std::pmr::string(key, &arena_), std::optional<std::pmr::string>(std::in_place, value, &arena_));
   }
   void Delete(Cf cf, std::string_view key) override {
-    rocksdb::Status s = wbwi_.Delete(cfs_[static_cast<int>(cf)], rocksdb::Slice(key));
+    rocksdb::Status s = wb_.Delete(cfs_[static_cast<int>(cf)], rocksdb::Slice(key));
     assert(s.ok());
     (void)s;
+    pending_[static_cast<int>(cf)].insert_or_assign(std::pmr::string(key, &arena_), std::nullopt);
   }
-  size_t count() const override { return wbwi_.GetWriteBatch()->Count(); }
-  size_t bytes() const override { return wbwi_.GetWriteBatch()->GetDataSize(); }
-  rocksdb::WriteBatch* write_batch() { return wbwi_.GetWriteBatch(); }
+  void DoneReading() override {
+    parent_.reset();
+    for (auto& pool : pool_) pool.clear();
+  }
+  size_t count() const override { return wb_.Count(); }
+  size_t bytes() const override { return wb_.GetDataSize(); }
+  rocksdb::WriteBatch* write_batch() { return &wb_; }
 
  private:
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
-  // Mutable because WBWI's read calls are not const.
-  mutable rocksdb::WriteBatchWithIndex wbwi_;
+  std::shared_ptr<const RocksBatch> parent_;
+  rocksdb::WriteBatch wb_;
+  std::pmr::monotonic_buffer_resource arena_;
+  std::vector<PendingMap> pending_;  // one per column family, in arena_
+  mutable std::vector<std::unique_ptr<rocksdb::Iterator>> pool_[kCfCount];
   rocksdb::ReadOptions ro_;
 };
 
@@ -144,6 +262,10 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o,
   table.format_version = 5;
   cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cfo.write_buffer_size = std::max<uint64_t>(4ull << 20, o.write_buffer_bytes / 4);
+  // Ingest looks up many keys that do not exist yet (new fragments, identifiers): a
+  // memtable bloom filter answers those without walking the skiplist.
+  cfo.memtable_prefix_bloom_size_ratio = 0.02;
+  cfo.memtable_whole_key_filtering = true;
   const auto supported = rocksdb::GetSupportedCompressions();
   if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) !=
       supported.end()) {
@@ -181,8 +303,8 @@ class RocksStore final : public Store {
   std::unique_ptr<Snapshot> GetSnapshot() const override {
     return std::make_unique<RocksSnapshot>(db_.get(), cfs_);
   }
-  std::unique_ptr<Batch> NewBatch() const override {
-    return std::make_unique<RocksBatch>(db_.get(), cfs_);
+  std::unique_ptr<Batch> NewBatch(std::shared_ptr<const Batch> parent) const override {
+    return std::make_unique<RocksBatch>(db_.get(), cfs_, std::move(parent));
   }
   absl::Status Write(Batch& batch) override {
     return FromRocks(db_->Write(wo_, static_cast<RocksBatch&>(batch).write_batch()), "write");

@@ -74,11 +74,14 @@ class Reader {
 };
 
 // Pending writes plus reads that see them over the latest database state.
-// Thread-compatible; the Store outlives it. Nothing reaches disk until Store::Write.
+// Thread-compatible; the Store outlives it, and it outlives its iterators. Nothing
+// reaches disk until Store::Write.
 class Batch : public Reader {
  public:
   virtual void Put(Cf cf, std::string_view key, std::string_view value) = 0;
   virtual void Delete(Cf cf, std::string_view key) = 0;
+  // Says no more reads will come: drops the parent and pooled iterators. Writes stay.
+  virtual void DoneReading() = 0;
   virtual size_t count() const = 0;
   virtual size_t bytes() const = 0;
 };
@@ -96,7 +99,10 @@ class Store {
   virtual ~Store() = default;
 
   virtual std::unique_ptr<Snapshot> GetSnapshot() const = 0;
-  virtual std::unique_ptr<Batch> NewBatch() const = 0;
+  // A batch whose reads see, below its own writes, those of `parent` (when given) and
+  // then the database: the parent may still be committing. The parent must be done
+  // with its own reads and have no parent of its own that is not yet in the database.
+  virtual std::unique_ptr<Batch> NewBatch(std::shared_ptr<const Batch> parent = nullptr) const = 0;
   // Writes the batch atomically through the WAL; returns after the write is durable
   // to the options' level. The batch may be reused after Clear.
   [[nodiscard]] virtual absl::Status Write(Batch& batch) = 0;

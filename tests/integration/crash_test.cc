@@ -59,10 +59,13 @@ struct Acked {
   std::map<uint64_t, uint64_t> version;  // fragment index -> acknowledged version
 };
 
-// Ingests batches until the server goes away; records what was acknowledged.
-void Writer(const std::string& address, uint64_t first, std::mt19937_64 rng, Acked& acked, std::atomic<bool>& stop) {
+// Ingests batches until the server goes away; records what was acknowledged. Writer
+// `w` of `writers` takes the new fragment numbers first + w, first + w + writers, ...
+// Two writers keep tesserad's pipeline full: one batch applied while another is written.
+void Writer(const std::string& address, uint64_t first, int w, int writers, std::mt19937_64 rng,
+            Acked& acked, std::atomic<bool>& stop) {
   client::Client c(client::ClientOptions{address, 5000});
-  uint64_t next = first;
+  uint64_t next = first + w;
   while (!stop.load()) {
     v1::IngestBatch batch;
     std::vector<std::pair<uint64_t, uint64_t>> sent;
@@ -71,13 +74,13 @@ void Writer(const std::string& address, uint64_t first, std::mt19937_64 rng, Ack
       uint64_t i = next;
       uint64_t v = 1;
       if (next > 10 && rng() % 4 == 0) {
-        i = rng() % next;
+        i = rng() % next / writers * writers + w;  // only this writer's fragments
         std::lock_guard<std::mutex> l(acked.mu);
         auto it = acked.version.find(i);
         if (it == acked.version.end()) continue;
         v = it->second + 1 + rng() % 2;
       } else {
-        ++next;
+        next += writers;
       }
       *batch.add_fragments() = Person(i, v);
       sent.emplace_back(i, v);
@@ -118,12 +121,16 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_sigkill) {
   size_t checked = 0;
   for (int round = 0; round < Rounds(); ++round) {
     std::atomic<bool> stop{false};
-    std::thread writer(Writer, server.address(), first, std::mt19937_64(rng()), std::ref(acked), std::ref(stop));
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back(Writer, server.address(), first, w, 2, std::mt19937_64(rng()), std::ref(acked),
+                           std::ref(stop));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
     BOOST_REQUIRE(server.Kill() == 128 + SIGKILL);
     ++kills;
     stop = true;
-    writer.join();
+    for (auto& t : writers) t.join();
     server.Start();
 
     // Every fragment acknowledged since the last check, and a sample of older ones;

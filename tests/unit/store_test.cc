@@ -88,6 +88,60 @@ BOOST_AUTO_TEST_CASE(batch_reads_its_own_writes_and_commits_atomically) {
   BOOST_TEST(Read(*s->GetSnapshot(), Cf::kIdent, "k1") == "other cf");
 }
 
+BOOST_AUTO_TEST_CASE(batch_iterator_merges_pending_puts_and_deletes_over_the_database) {
+  testing::TempDir tmp;
+  auto s = OpenAt(tmp.Sub("db"));
+  auto first = s->NewBatch();
+  for (const char* k : {"k1", "k2", "k4"}) first->Put(Cf::kRefs, k, "db");
+  BOOST_REQUIRE(s->Write(*first).ok());
+  auto batch = s->NewBatch();
+  batch->Delete(Cf::kRefs, "k1");
+  batch->Put(Cf::kRefs, "k0", "new");
+  batch->Put(Cf::kRefs, "k2", "changed");
+  batch->Put(Cf::kRefs, "k3", "new");
+  batch->Delete(Cf::kRefs, "k4");
+  batch->Put(Cf::kRefs, "k4", "again");
+  std::string seen;
+  auto it = batch->NewIterator(Cf::kRefs);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
+  BOOST_TEST(seen == "k0=new k2=changed k3=new k4=again ");
+  it->Seek("k1");
+  BOOST_REQUIRE(it->Valid());
+  BOOST_TEST(it->key() == "k2");
+  BOOST_TEST(Read(*batch, Cf::kRefs, "k1") == "<absent>");
+  BOOST_TEST(Read(*batch, Cf::kRefs, "k4") == "again");
+  BOOST_TEST(batch->count() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(child_batch_reads_through_an_uncommitted_parent) {
+  testing::TempDir tmp;
+  auto s = OpenAt(tmp.Sub("db"));
+  auto base = s->NewBatch();
+  for (const char* k : {"a", "b", "c"}) base->Put(Cf::kIdent, k, "db");
+  BOOST_REQUIRE(s->Write(*base).ok());
+  std::shared_ptr<store::Batch> parent = s->NewBatch();
+  parent->Put(Cf::kIdent, "b", "parent");
+  parent->Delete(Cf::kIdent, "c");
+  parent->Put(Cf::kIdent, "d", "parent");
+  parent->DoneReading();
+  auto child = s->NewBatch(parent);
+  child->Put(Cf::kIdent, "d", "child");
+  child->Put(Cf::kIdent, "e", "child");
+  BOOST_TEST(Read(*child, Cf::kIdent, "b") == "parent");
+  BOOST_TEST(Read(*child, Cf::kIdent, "c") == "<absent>");
+  std::string seen;
+  auto it = child->NewIterator(Cf::kIdent);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
+  BOOST_TEST(seen == "a=db b=parent d=child e=child ");
+  it.reset();
+  // Committing the parent while the child reads changes nothing it sees.
+  BOOST_REQUIRE(s->Write(*parent).ok());
+  BOOST_TEST(Read(*child, Cf::kIdent, "c") == "<absent>");
+  BOOST_REQUIRE(s->Write(*child).ok());
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kIdent, "d") == "child");
+  BOOST_TEST(Read(*s->GetSnapshot(), Cf::kIdent, "b") == "parent");
+}
+
 BOOST_AUTO_TEST_CASE(snapshot_does_not_see_later_writes) {
   testing::TempDir tmp;
   auto s = OpenAt(tmp.Sub("db"));

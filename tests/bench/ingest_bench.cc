@@ -1,0 +1,338 @@
+// Ingest and GetProfile throughput of a real tesserad, each beside its baseline
+// measured in the same run on the same machine:
+//   - RocksDB writing the same number of pre-encoded keys in WriteBatches of the same
+//     size (the physical ceiling for ingest), and also as many keys as Tessera writes;
+//   - an empty unary RPC (the gRPC health check) on the same server, same callers.
+//
+//   tests/bench/ingest_bench --n 200000 --seed 1      (README.md "Benchmarks")
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "client/lib/client.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Row {
+  std::string name;
+  uint64_t n = 0;
+  double ops_per_s = 0;
+  double p50_us = 0, p99_us = 0;
+  double ratio = 0;  // against the row's baseline
+};
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+// Deterministic synthetic organisation: employees (HR, half also in LDAP with other
+// spellings), customers, and helpdesk cases naming both.
+class Generator {
+ public:
+  explicit Generator(uint64_t seed) : rng_(seed) {}
+
+  v1::Fragment Next(uint64_t i) {
+    const uint64_t kind = i % 10;
+    if (kind < 2) return Employee(i / 10 * 2 + kind, "hr");
+    if (kind == 2) return Employee(i / 10 * 2, "ldap");
+    if (kind < 7) return Customer(i);
+    return Case(i);
+  }
+
+ private:
+  std::string Word() {
+    static const char* kWords[] = {"carte", "card", "virement", "transfer", "bloquée", "blocked", "sepa",
+                                   "iban", "prêt", "loan", "taux", "rate", "app", "login", "fraude", "fraud",
+                                   "remboursement", "refund", "compte", "account", "frais", "fees"};
+    // Zipf-ish: squaring a uniform draw favours the first words.
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+    return kWords[static_cast<size_t>(u * u * 22)];
+  }
+
+  static void Add(v1::Fragment& f, const std::string& name, const std::string& value) {
+    auto* a = f.add_attributes();
+    a->set_name(name);
+    a->set_value(value);
+  }
+  static void Id(v1::Fragment& f, const std::string& type, const std::string& value) {
+    auto* id = f.add_identifiers();
+    id->set_type(type);
+    id->set_value(value);
+  }
+
+  v1::Fragment Employee(uint64_t e, const std::string& source) {
+    v1::Fragment f;
+    f.set_source(source);
+    f.set_external_id((source == "hr" ? "E" : "uid=e") + std::to_string(e));
+    f.set_version(1);
+    f.set_kind("employee");
+    Add(f, "display_name", "Employee " + std::to_string(e));
+    Add(f, "team", "Team " + std::to_string(e % 40));
+    Add(f, "title", "Engineer");
+    Add(f, "location", e % 2 ? "Paris" : "Lyon");
+    Id(f, "employee_id", (source == "hr" ? "E" : "e") + std::to_string(e));
+    Id(f, "email", (source == "hr" ? "emp" : "EMP") + std::to_string(e) + "@bank.example");
+    if (e > 0) {
+      auto* r = f.add_relations();
+      r->set_type("reports_to");
+      r->mutable_target()->set_type("employee_id");
+      r->mutable_target()->set_value("E" + std::to_string(e / 8));
+    }
+    return f;
+  }
+
+  v1::Fragment Customer(uint64_t i) {
+    v1::Fragment f;
+    f.set_source("crm");
+    f.set_external_id("C" + std::to_string(i));
+    f.set_version(1);
+    f.set_kind("customer");
+    Add(f, "display_name", "Customer " + std::to_string(i));
+    Add(f, "segment", i % 3 ? "retail" : "premier");
+    Id(f, "customer_id", "C" + std::to_string(i));
+    Id(f, "email", "c" + std::to_string(i) + "@mail.example");
+    Id(f, "phone", "+3361" + std::to_string(1000000 + i % 8999999));
+    return f;
+  }
+
+  v1::Fragment Case(uint64_t i) {
+    v1::Fragment f;
+    f.set_source("helpdesk");
+    f.set_external_id("HD" + std::to_string(i));
+    f.set_version(1);
+    f.set_kind("case");
+    Add(f, "title", Word() + " " + Word());
+    auto* r = f.add_relations();
+    r->set_type("resolved_by");
+    r->mutable_target()->set_type("employee_id");
+    r->mutable_target()->set_value("E" + std::to_string(rng_() % (i / 5 + 1)));
+    r = f.add_relations();
+    r->set_type("raised_by");
+    r->mutable_target()->set_type("customer_id");
+    r->mutable_target()->set_value("C" + std::to_string(i / 10 * 10 + 3));
+    auto* e = f.add_evidence();
+    e->set_kind("case");
+    e->set_role("resolved_by");
+    std::string text;
+    for (int w = 0; w < 40; ++w) text += Word() + " ";
+    e->set_text(text);
+    return f;
+  }
+
+  std::mt19937_64 rng_;
+};
+
+Row RawRocksDb(const std::string& dir, uint64_t keys, size_t batch, size_t value_bytes, const char* name) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(o, dir, &raw).ok()) throw std::runtime_error("cannot open " + dir);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<rocksdb::WriteBatch> batches;
+  std::mt19937_64 rng(7);
+  for (uint64_t i = 0; i < keys; i += batch) {
+    rocksdb::WriteBatch wb;
+    for (uint64_t k = i; k < std::min(keys, i + batch); ++k) {
+      std::string key(16, '\0');
+      for (int b = 0; b < 8; ++b) key[b] = static_cast<char>(rng() >> (b * 8));
+      (void)wb.Put(key, std::string(value_bytes, 'v'));
+    }
+    batches.push_back(std::move(wb));
+  }
+  std::vector<double> lat;
+  const auto start = Clock::now();
+  for (auto& wb : batches) {
+    const auto t0 = Clock::now();
+    if (!db->Write(rocksdb::WriteOptions(), &wb).ok()) throw std::runtime_error("write failed");
+    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  return {name, keys, keys / secs, Percentile(lat, 0.5), Percentile(lat, 0.99), 1.0};
+}
+
+Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int streams, uint64_t seed) {
+  Generator gen(seed);
+  std::vector<v1::IngestBatch> batches;
+  for (uint64_t i = 0; i < n; i += batch) {
+    v1::IngestBatch b;
+    b.set_batch_time_unix_ms(1'760'000'000'000);
+    for (uint64_t k = i; k < std::min(n, i + batch); ++k) *b.add_fragments() = gen.Next(k);
+    batches.push_back(std::move(b));
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::vector<double>> lat(streams);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      client::Client c(client::ClientOptions{address, 0});
+      for (size_t i = next++; i < batches.size(); i = next++) {
+        const auto t0 = Clock::now();
+        grpc::ClientContext ctx;
+        v1::IngestResponse resp;
+        auto w = c.directory().Ingest(&ctx, &resp);
+        w->Write(batches[i]);
+        w->WritesDone();
+        grpc::Status st = w->Finish();
+        if (!st.ok()) {
+          fprintf(stderr, "ingest failed: %s\n", st.error_message().c_str());
+          std::exit(1);
+        }
+        lat[s].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  return {"tessera Ingest over gRPC, all indexes", n, n / secs, Percentile(all, 0.5), Percentile(all, 0.99), 0};
+}
+
+// Runs `call` from `callers` threads, each with its own connection, for `per_caller` calls.
+template <typename Call>
+Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller, Call call) {
+  std::vector<std::vector<double>> lat(callers);
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::unique_ptr<client::Client>> clients;
+  for (int c = 0; c < callers; ++c) {
+    client::ClientOptions o{address, 0};
+    clients.push_back(std::make_unique<client::Client>(o));
+  }
+  Clock::time_point start;
+  for (int c = 0; c < callers; ++c) {
+    threads.emplace_back([&, c] {
+      std::mt19937_64 rng(c);
+      call(*clients[c], rng);  // connect and warm up
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      for (uint64_t i = 0; i < per_caller; ++i) {
+        const auto t0 = Clock::now();
+        call(*clients[c], rng);
+        lat[c].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      }
+    });
+  }
+  while (ready.load() < callers) std::this_thread::yield();
+  start = Clock::now();
+  go = true;
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  const uint64_t n = per_caller * callers;
+  return {name + ", " + std::to_string(callers) + (callers == 1 ? " caller" : " callers"), n, n / secs,
+          Percentile(all, 0.5), Percentile(all, 0.99), 0};
+}
+
+void Print(const std::vector<Row>& rows) {
+  printf("%-52s | %9s | %10s | %9s | %9s | %10s\n", "case", "n", "ops/s", "p50 us", "p99 us", "x baseline");
+  printf("%s\n", std::string(52 + 3 + 9 + 3 + 10 + 3 + 9 + 3 + 9 + 3 + 10, '-').c_str());
+  for (const Row& r : rows) {
+    printf("%-52s | %9llu | %10.0f | %9.0f | %9.0f | %10.2f\n", r.name.c_str(), static_cast<unsigned long long>(r.n),
+           r.ops_per_s, r.p50_us, r.p99_us, r.ratio);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Ingest and GetProfile throughput of tesserad beside RocksDB and empty-RPC baselines."};
+  uint64_t n = 200'000, seed = 1, calls = 20'000;
+  size_t batch = 1000;
+  int streams = 2;
+  app.add_option("--n", n, "fragments to ingest")->capture_default_str();
+  app.add_option("--batch", batch, "fragments per batch (and keys per raw WriteBatch)")->capture_default_str();
+  app.add_option("--streams", streams, "concurrent ingest streams")->capture_default_str();
+  app.add_option("--calls", calls, "GetProfile calls per concurrency level")->capture_default_str();
+  app.add_option("--seed", seed, "generator seed")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+#ifndef NDEBUG
+  printf("WARNING: assertions are enabled; numbers are not representative\n");
+#endif
+  printf("ingest_bench: build %s, %u hardware threads, n=%llu batch=%zu streams=%d seed=%llu\n", TESSERA_BUILD_TYPE,
+         std::thread::hardware_concurrency(), static_cast<unsigned long long>(n), batch, streams,
+         static_cast<unsigned long long>(seed));
+  testing::TempDir tmp;
+  testing::TesseradProcess server(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn"});
+  server.Start();
+  client::Client admin(client::ClientOptions{server.address(), 10'000});
+  for (const char* s : {"hr", "ldap", "crm", "helpdesk"}) {
+    v1::Source src;
+    src.set_id(s);
+    src.set_kind("bench");
+    src.set_priority(50);
+    if (!admin.PutSource(src).ok()) return 1;
+  }
+
+  std::vector<Row> rows;
+  Row raw = RawRocksDb(tmp.Sub("raw1"), n, batch, 200, "RocksDB WriteBatch, one 200 B key per fragment");
+  Row ingest = IngestThroughGrpc(server.address(), n, batch, streams, seed);
+  // Per fragment Tessera writes several keys (fragment, profile, identifiers, edges,
+  // names, evidence, change log): the same number of raw keys is the second ceiling.
+  const uint64_t keys_per_fragment = 8;
+  Row raw_all = RawRocksDb(tmp.Sub("raw2"), n * keys_per_fragment, batch * keys_per_fragment, 60,
+                           "RocksDB WriteBatch, 8 x 60 B keys per fragment");
+  raw_all.ops_per_s /= keys_per_fragment;  // in fragments per second
+  raw_all.n = n;
+  raw_all.name += " (frag/s)";
+  ingest.ratio = ingest.ops_per_s / raw.ops_per_s;
+  raw_all.ratio = raw_all.ops_per_s / raw.ops_per_s;
+  rows.push_back(raw);
+  rows.push_back(raw_all);
+  rows.push_back(ingest);
+
+  std::vector<std::string> ids;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (i % 10 >= 3 && i % 10 < 7) ids.push_back("C" + std::to_string(i));
+  }
+  for (int callers : {1, 4, 16}) {
+    const uint64_t per = std::max<uint64_t>(1, calls / callers);
+    Row empty = Unary("empty unary RPC (health check)", server.address(), callers, per,
+                      [](const client::Client& c, std::mt19937_64&) {
+                        if (!c.Health().ok()) std::exit(1);
+                      });
+    empty.ratio = 1.0;
+    Row get = Unary("GetProfile by customer_id", server.address(), callers, per,
+                    [&ids](const client::Client& c, std::mt19937_64& rng) {
+                      v1::GetProfileRequest req;
+                      req.mutable_identifier()->set_type("customer_id");
+                      req.mutable_identifier()->set_value(ids[rng() % ids.size()]);
+                      grpc::ClientContext ctx;
+                      v1::Profile p;
+                      if (!c.directory().GetProfile(&ctx, req, &p).ok()) std::exit(1);
+                    });
+    get.ratio = get.ops_per_s / empty.ops_per_s;
+    rows.push_back(empty);
+    rows.push_back(get);
+  }
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  Print(rows);
+  printf("x baseline: ingest rows against the first RocksDB row; GetProfile against the empty RPC "
+         "with the same callers.\n");
+  if (server.Stop() != 0) return 1;
+  return 0;
+}
