@@ -15,13 +15,13 @@ namespace tessera::api {
 
 class CallLog {
  public:
-  CallLog(std::string_view method, const grpc::ServerContext* ctx)
+  CallLog(std::string_view method, const grpc::ServerContextBase* ctx)
       : method_(method), ctx_(ctx), start_(std::chrono::steady_clock::now()) {}
   grpc::Status Finish(const absl::Status& s) const;
 
  private:
   std::string_view method_;
-  const grpc::ServerContext* ctx_;
+  const grpc::ServerContextBase* ctx_;
   std::chrono::steady_clock::time_point start_;
 };
 

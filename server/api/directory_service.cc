@@ -51,64 +51,85 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status DirectoryService::GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest* req,
-                                          v1::Profile* resp) {
-  const CallLog log("Directory.GetProfile", ctx);
-  const directory::ProfileRef ref =
-      RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
-  absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
-  if (!view.ok()) return log.Finish(view.status());
-  ToProto(*view, req->provenance(), resp);
-  return log.Finish(absl::OkStatus());
+namespace {
+
+// Runs `work` inline and finishes the call with its status.
+template <typename Work>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, std::string_view method, Work work) {
+  const CallLog log(method, ctx);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(log.Finish(work()));
+  return reactor;
 }
 
-grpc::Status DirectoryService::SearchPeople(grpc::ServerContext* ctx,
-                                            const v1::SearchPeopleRequest* req,
-                                            v1::SearchPeopleResponse* resp) {
-  const CallLog log("Directory.SearchPeople", ctx);
+}  // namespace
+
+grpc::ServerUnaryReactor* DirectoryService::GetProfile(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetProfileRequest* req, v1::Profile* resp) {
+  return Answer(ctx, "Directory.GetProfile", [&] { return DoGetProfile(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* DirectoryService::SearchPeople(grpc::CallbackServerContext* ctx,
+                                                         const v1::SearchPeopleRequest* req,
+                                                         v1::SearchPeopleResponse* resp) {
+  return Answer(ctx, "Directory.SearchPeople", [&] { return DoSearchPeople(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContext* ctx,
+                                                      const v1::NeighborsRequest* req, v1::NeighborsResponse* resp) {
+  return Answer(ctx, "Directory.Neighbors", [&] { return DoNeighbors(*req, resp); });
+}
+
+absl::Status DirectoryService::DoGetProfile(const v1::GetProfileRequest& req, v1::Profile* resp) {
+  const directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
+  if (!view.ok()) return view.status();
+  ToProto(*view, req.provenance(), resp);
+  return absl::OkStatus();
+}
+
+absl::Status DirectoryService::DoSearchPeople(const v1::SearchPeopleRequest& req, v1::SearchPeopleResponse* resp) {
   index::NameQuery q;
-  q.prefix = req->prefix();
-  q.kinds.assign(req->kinds().begin(), req->kinds().end());
-  q.team = req->team();
-  q.location = req->location();
-  q.page_size = req->page_size();
-  if (!req->page_token().empty()) {
+  q.prefix = req.prefix();
+  q.kinds.assign(req.kinds().begin(), req.kinds().end());
+  q.team = req.team();
+  q.location = req.location();
+  q.page_size = req.page_size();
+  if (!req.page_token().empty()) {
     try {
       size_t used = 0;
-      q.after_id = std::stoull(req->page_token(), &used);
-      if (used != req->page_token().size()) throw std::invalid_argument("trailing");
+      q.after_id = std::stoull(req.page_token(), &used);
+      if (used != req.page_token().size()) throw std::invalid_argument("trailing");
     } catch (const std::exception&) {
-      return log.Finish(absl::InvalidArgumentError("page_token is not from SearchPeople"));
+      return absl::InvalidArgumentError("page_token is not from SearchPeople");
     }
   }
   if (q.team.size() > 256 || q.location.size() > 256 || q.kinds.size() > 8) {
-    return log.Finish(absl::InvalidArgumentError("team and location are limited to 256 bytes, kinds to 8"));
+    return absl::InvalidArgumentError("team and location are limited to 256 bytes, kinds to 8");
   }
   absl::StatusOr<index::NamePage> page = dir_.SearchPeople(std::move(q));
-  if (!page.ok()) return log.Finish(page.status());
+  if (!page.ok()) return page.status();
   for (const index::PersonSummary& s : page->people) ToProto(s, resp->add_people());
   if (page->next_after_id != 0) resp->set_next_page_token(std::to_string(page->next_after_id));
   resp->set_truncated(page->truncated);
-  return log.Finish(absl::OkStatus());
+  return absl::OkStatus();
 }
 
-grpc::Status DirectoryService::Neighbors(grpc::ServerContext* ctx, const v1::NeighborsRequest* req,
-                                         v1::NeighborsResponse* resp) {
-  const CallLog log("Directory.Neighbors", ctx);
+absl::Status DirectoryService::DoNeighbors(const v1::NeighborsRequest& req, v1::NeighborsResponse* resp) {
   directory::NeighborsQuery q;
-  q.start = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
-  q.type = req->type();
-  if (req->direction() == v1::OUT) q.direction = graph::Direction::kOut;
-  if (req->direction() == v1::IN) q.direction = graph::Direction::kIn;
-  q.limit = req->limit();
-  q.page_token = req->page_token();
-  if (q.page_token.size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
+  q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  q.type = req.type();
+  if (req.direction() == v1::OUT) q.direction = graph::Direction::kOut;
+  if (req.direction() == v1::IN) q.direction = graph::Direction::kIn;
+  q.limit = req.limit();
+  q.page_token = req.page_token();
+  if (q.page_token.size() > 1024) return absl::InvalidArgumentError("page_token is too long");
   absl::StatusOr<directory::NeighborsView> view = dir_.Neighbors(q);
-  if (!view.ok()) return log.Finish(view.status());
+  if (!view.ok()) return view.status();
   resp->set_id(view->id);
   for (const directory::NeighborView& e : view->edges) ToProto(e, resp->add_edges());
   resp->set_next_page_token(view->next_page_token);
-  return log.Finish(absl::OkStatus());
+  return absl::OkStatus();
 }
 
 }  // namespace tessera::api

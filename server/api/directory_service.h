@@ -15,23 +15,34 @@ struct ApiLimits {
   size_t max_stream_batches = 10'000;
 };
 
+// The reads answer on gRPC's callback API: they are short and never block, and the
+// callback path costs a fraction of the synchronous one's thread hand-offs. Ingest
+// stays synchronous: it waits for its turn to write, which must not tie up callback
+// threads.
+using DirectoryServiceBase = v1::Directory::WithCallbackMethod_GetProfile<
+    v1::Directory::WithCallbackMethod_SearchPeople<v1::Directory::WithCallbackMethod_Neighbors<v1::Directory::Service>>>;
+
 // Thread-safe; `dir` outlives it. `now_ms` gives batch times for batches that bring
 // none (and is the only clock the ingest path sees).
-class DirectoryService final : public v1::Directory::Service {
+class DirectoryService final : public DirectoryServiceBase {
  public:
   DirectoryService(directory::Directory& dir, ApiLimits limits, std::function<int64_t()> now_ms)
       : dir_(dir), limits_(limits), now_ms_(std::move(now_ms)) {}
 
   grpc::Status Ingest(grpc::ServerContext* ctx, grpc::ServerReader<v1::IngestBatch>* reader,
                       v1::IngestResponse* resp) override;
-  grpc::Status GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest* req,
-                          v1::Profile* resp) override;
-  grpc::Status SearchPeople(grpc::ServerContext* ctx, const v1::SearchPeopleRequest* req,
-                            v1::SearchPeopleResponse* resp) override;
-  grpc::Status Neighbors(grpc::ServerContext* ctx, const v1::NeighborsRequest* req,
-                         v1::NeighborsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* req,
+                                       v1::Profile* resp) override;
+  grpc::ServerUnaryReactor* SearchPeople(grpc::CallbackServerContext* ctx, const v1::SearchPeopleRequest* req,
+                                         v1::SearchPeopleResponse* resp) override;
+  grpc::ServerUnaryReactor* Neighbors(grpc::CallbackServerContext* ctx, const v1::NeighborsRequest* req,
+                                      v1::NeighborsResponse* resp) override;
 
  private:
+  absl::Status DoGetProfile(const v1::GetProfileRequest& req, v1::Profile* resp);
+  absl::Status DoSearchPeople(const v1::SearchPeopleRequest& req, v1::SearchPeopleResponse* resp);
+  absl::Status DoNeighbors(const v1::NeighborsRequest& req, v1::NeighborsResponse* resp);
+
   directory::Directory& dir_;
   const ApiLimits limits_;
   std::function<int64_t()> now_ms_;

@@ -94,6 +94,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<RebuildResult> RebuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // reads.cc
+  absl::StatusOr<ProfileView> GetProfileFrom(const store::Reader& reader, const ProfileRef& ref) const;
   absl::StatusOr<uint64_t> Resolve(const store::Reader& reader, const ProfileRef& ref) const;
   FragmentName NameOf(std::string_view fragkey) const;
   std::vector<FragmentName> NamesOf(const std::vector<std::string>& fragkeys) const;

@@ -71,15 +71,25 @@ absl::StatusOr<std::vector<ConflictView>> DirectoryImpl::ConflictsOf(const store
 }
 
 absl::StatusOr<ProfileView> DirectoryImpl::GetProfile(const ProfileRef& ref) const {
+  // The common case is two point reads; a snapshot costs more than both (it takes
+  // RocksDB's mutex). Read the latest state, and only if a write slipped between the
+  // two reads (the identifier's profile just merged away), read again on a snapshot.
+  absl::StatusOr<ProfileView> view = GetProfileFrom(store_->Latest(), ref);
+  if (view.ok() || view.status().code() != absl::StatusCode::kNotFound || ref.id_type.empty()) return view;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  absl::StatusOr<uint64_t> id = Resolve(*snap, ref);
+  return GetProfileFrom(*snap, ref);
+}
+
+absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& reader,
+                                                          const ProfileRef& ref) const {
+  absl::StatusOr<uint64_t> id = Resolve(reader, ref);
   if (!id.ok()) return id.status();
-  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, *id);
+  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader, *id);
   if (!p.ok()) return p.status();
   if (!*p) return absl::NotFoundError("no profile " + std::to_string(*id));
   ProfileView view{**std::move(p), {}};
   if (!view.profile.peers.empty()) {
-    absl::StatusOr<std::vector<ConflictView>> conflicts = ConflictsOf(*snap, *id);
+    absl::StatusOr<std::vector<ConflictView>> conflicts = ConflictsOf(reader, *id);
     if (!conflicts.ok()) return conflicts.status();
     view.conflicts = *std::move(conflicts);
   }

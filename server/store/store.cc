@@ -65,11 +65,14 @@ class RocksIterator final : public Iterator {
 
 class RocksSnapshot final : public Snapshot {
  public:
-  RocksSnapshot(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs)
-      : db_(db), cfs_(cfs), snap_(db->GetSnapshot()) {
+  // `latest`: no snapshot, every read sees the latest committed state.
+  RocksSnapshot(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs, bool latest = false)
+      : db_(db), cfs_(cfs), snap_(latest ? nullptr : db->GetSnapshot()) {
     ro_.snapshot = snap_;
   }
-  ~RocksSnapshot() override { db_->ReleaseSnapshot(snap_); }
+  ~RocksSnapshot() override {
+    if (snap_ != nullptr) db_->ReleaseSnapshot(snap_);
+  }
 
   absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const override {
     rocksdb::Status s = db_->Get(ro_, cfs_[static_cast<int>(cf)], rocksdb::Slice(key), value);
@@ -280,6 +283,7 @@ class RocksStore final : public Store {
     wo_.sync = options.sync_writes;
   }
   ~RocksStore() override {
+    latest_.reset();
     for (auto* h : cfs_) {
       if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     }
@@ -297,12 +301,14 @@ class RocksStore final : public Store {
     rocksdb::Status s = rocksdb::DB::Open(opt, path_, descs, &cfs_, &raw);
     db_.reset(raw);
     if (!s.ok()) return FromRocks(s, "open database '" + path_ + "'");
+    latest_ = std::make_unique<RocksSnapshot>(db_.get(), cfs_, /*latest=*/true);
     return CheckFormat();
   }
 
   std::unique_ptr<Snapshot> GetSnapshot() const override {
     return std::make_unique<RocksSnapshot>(db_.get(), cfs_);
   }
+  const Reader& Latest() const override { return *latest_; }
   std::unique_ptr<Batch> NewBatch(std::shared_ptr<const Batch> parent) const override {
     return std::make_unique<RocksBatch>(db_.get(), cfs_, std::move(parent));
   }
@@ -373,6 +379,7 @@ class RocksStore final : public Store {
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::unique_ptr<RocksSnapshot> latest_;
   rocksdb::WriteOptions wo_;
 };
 

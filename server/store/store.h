@@ -99,6 +99,9 @@ class Store {
   virtual ~Store() = default;
 
   virtual std::unique_ptr<Snapshot> GetSnapshot() const = 0;
+  // Reads of the latest committed state, each on its own (no snapshot: cheaper for one
+  // or two point lookups, but two reads may see different states). Thread-safe.
+  virtual const Reader& Latest() const = 0;
   // A batch whose reads see, below its own writes, those of `parent` (when given) and
   // then the database: the parent may still be committing. The parent must be done
   // with its own reads and have no parent of its own that is not yet in the database.

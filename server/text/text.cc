@@ -60,9 +60,17 @@ icu::BreakIterator* WordBreaker() {
   return it.get();
 }
 
+bool IsAscii(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
+  if (IsAscii(s)) return true;
   int32_t i = 0;
   const auto n = static_cast<int32_t>(s.size());
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
@@ -75,6 +83,7 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 std::string Nfc(std::string_view utf8) {
+  if (IsAscii(utf8)) return std::string(utf8);  // ASCII is always in NFC
   UErrorCode status = U_ZERO_ERROR;
   const icu::UnicodeString in = icu::UnicodeString::fromUTF8(
       icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
@@ -85,10 +94,7 @@ std::string Nfc(std::string_view utf8) {
 }
 
 std::string Fold(std::string_view utf8) {
-  // Fast path: plain ASCII needs only lower-casing.
-  bool ascii = true;
-  for (char c : utf8) ascii &= static_cast<unsigned char>(c) < 0x80;
-  if (ascii) return AsciiLower(utf8);
+  if (IsAscii(utf8)) return AsciiLower(utf8);  // plain ASCII needs only lower-casing
   return ToUtf8(FoldUnicode(icu::UnicodeString::fromUTF8(
       icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())))));
 }
@@ -110,9 +116,7 @@ std::vector<std::string> FoldedWords(std::string_view utf8) {
 }
 
 std::string Lower(std::string_view utf8) {
-  bool ascii = true;
-  for (char c : utf8) ascii &= static_cast<unsigned char>(c) < 0x80;
-  if (ascii) return AsciiLower(utf8);
+  if (IsAscii(utf8)) return AsciiLower(utf8);
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(
       icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   return ToUtf8(u.toLower(icu::Locale::getRoot()));
