@@ -1,0 +1,72 @@
+#define BOOST_TEST_MODULE api
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "server/api/call_log.h"
+#include "server/api/convert.h"
+#include "server/api/status.h"
+
+namespace bdata = boost::unit_test::data;
+using namespace tessera;
+
+const absl::StatusCode kAbsl[] = {
+    absl::StatusCode::kCancelled,          absl::StatusCode::kUnknown,
+    absl::StatusCode::kInvalidArgument,    absl::StatusCode::kDeadlineExceeded,
+    absl::StatusCode::kNotFound,           absl::StatusCode::kAlreadyExists,
+    absl::StatusCode::kPermissionDenied,   absl::StatusCode::kResourceExhausted,
+    absl::StatusCode::kFailedPrecondition, absl::StatusCode::kAborted,
+    absl::StatusCode::kOutOfRange,         absl::StatusCode::kUnimplemented,
+    absl::StatusCode::kInternal,           absl::StatusCode::kUnavailable,
+    absl::StatusCode::kDataLoss,           absl::StatusCode::kUnauthenticated};
+const grpc::StatusCode kGrpc[] = {
+    grpc::StatusCode::CANCELLED,          grpc::StatusCode::UNKNOWN,
+    grpc::StatusCode::INVALID_ARGUMENT,   grpc::StatusCode::DEADLINE_EXCEEDED,
+    grpc::StatusCode::NOT_FOUND,          grpc::StatusCode::ALREADY_EXISTS,
+    grpc::StatusCode::PERMISSION_DENIED,  grpc::StatusCode::RESOURCE_EXHAUSTED,
+    grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::ABORTED,
+    grpc::StatusCode::OUT_OF_RANGE,       grpc::StatusCode::UNIMPLEMENTED,
+    grpc::StatusCode::INTERNAL,           grpc::StatusCode::UNAVAILABLE,
+    grpc::StatusCode::DATA_LOSS,          grpc::StatusCode::UNAUTHENTICATED};
+
+BOOST_DATA_TEST_CASE(each_code_maps_with_its_message, bdata::make(kAbsl) ^ bdata::make(kGrpc), from, to) {
+  const grpc::Status s = api::ToGrpcStatus(absl::Status(from, "fragment 3: why"));
+  BOOST_TEST(static_cast<int>(s.error_code()) == static_cast<int>(to));
+  BOOST_TEST(s.error_message() == "fragment 3: why");
+}
+
+BOOST_AUTO_TEST_CASE(ok_is_ok) { BOOST_TEST(api::ToGrpcStatus(absl::OkStatus()).ok()); }
+
+BOOST_AUTO_TEST_CASE(logs_mask_quoted_values) {
+  BOOST_TEST(api::MaskQuoted("identifiers[0]: 'phone' value '12ab' is bad") ==
+             "identifiers[0]: '…' value '…' is bad");
+  BOOST_TEST(api::MaskQuoted("no quotes") == "no quotes");
+  BOOST_TEST(api::MaskQuoted("unclosed 'secret") == "unclosed '…");
+}
+
+BOOST_AUTO_TEST_CASE(fragment_converts_from_proto) {
+  v1::Fragment p;
+  p.set_source("hr");
+  p.set_external_id("E1");
+  p.set_version(2);
+  p.set_kind("employee");
+  auto* id = p.add_identifiers();
+  id->set_type("email");
+  id->set_value("A@x.example");
+  auto* r = p.add_relations();
+  r->set_type("reports_to");
+  r->mutable_target()->set_type("employee_id");
+  r->mutable_target()->set_value("E0");
+  auto* e = p.add_evidence();
+  e->set_kind("skill");
+  e->set_text("SEPA");
+  e->set_time_unix_ms(5);
+  identity::Fragment f = api::FromProto(p);
+  BOOST_TEST(f.source == "hr");
+  BOOST_TEST(f.version == 2u);
+  BOOST_TEST(f.identifiers[0].value == "A@x.example");
+  BOOST_TEST(f.relations[0].target.type == "employee_id");
+  BOOST_TEST(f.evidence[0].time_ms == 5);
+  // An identifier with no type must not read as "look up by id 0".
+  v1::Identifier empty;
+  BOOST_TEST(!api::RefFromProto(0, &empty).id_type.empty());
+}

@@ -1,0 +1,69 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include "server/app/config.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+
+namespace {
+
+absl::Status Load(const std::string& json, app::ServerConfig& c) {
+  testing::TempDir tmp;
+  std::ofstream(tmp.Sub("c.json")) << json;
+  return app::LoadConfigFile(tmp.Sub("c.json"), c);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(shipped_configurations_load_and_validate) {
+  for (const char* f : {"deploy/tesserad.example.json", "deploy/quickstart.json"}) {
+    app::ServerConfig c;
+    absl::Status s = app::LoadConfigFile(std::string(TESSERA_SOURCE_DIR) + "/" + f, c);
+    BOOST_TEST(s.ok(), f << ": " << s);
+    BOOST_TEST(c.Validate().ok(), f);
+    BOOST_TEST(!c.sources.empty());
+    BOOST_TEST(c.directory.normalise.default_region == "FR");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(values_override_defaults) {
+  app::ServerConfig c;
+  BOOST_REQUIRE(Load(R"({"listen": "0.0.0.0:7000", "store": {"block_cache_bytes": 2097152},
+                         "limits": {"max_batch_fragments": 10},
+                         "sources": [{"id": "hr", "kind": "csv", "priority": 70}]})", c).ok());
+  BOOST_TEST(c.listen == "0.0.0.0:7000");
+  BOOST_TEST(c.directory.store.block_cache_bytes == 2097152u);
+  BOOST_TEST(c.directory.limits.max_batch_fragments == 10u);
+  BOOST_TEST(c.directory.limits.max_identifiers == 64u);  // untouched default
+  BOOST_REQUIRE(c.sources.size() == 1u);
+  BOOST_TEST(c.sources[0].priority == 70);
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_key) {
+  app::ServerConfig c;
+  BOOST_TEST(std::string(Load(R"({"limits": {"max_batchs": 1}})", c).message()).find("limits.max_batchs: unknown key") !=
+             std::string::npos);
+  BOOST_TEST(std::string(Load(R"({"store": {"sync_writes": "yes"}})", c).message()).find("store.sync_writes: wrong type") !=
+             std::string::npos);
+  BOOST_TEST(std::string(Load("{not json", c).message()).find("is not JSON") != std::string::npos);
+  BOOST_TEST(app::LoadConfigFile("/no/such/file.json", c).code() == absl::StatusCode::kNotFound);
+}
+
+BOOST_AUTO_TEST_CASE(validate_names_the_field) {
+  app::ServerConfig c;
+  BOOST_TEST(c.Validate().ok());
+  c.directory.normalise.default_region = "France";
+  BOOST_TEST(std::string(c.Validate().message()).find("identity.default_phone_region") == 0);
+  c = app::ServerConfig();
+  c.directory.store.block_cache_bytes = 10;
+  BOOST_TEST(std::string(c.Validate().message()).find("store.block_cache_bytes") == 0);
+  c = app::ServerConfig();
+  c.sources.push_back({"Bad Id", "csv", 10, "", 0});
+  BOOST_TEST(std::string(c.Validate().message()).find("sources[0]") == 0);
+  c = app::ServerConfig();
+  c.log_level = "loud";
+  BOOST_TEST(std::string(c.Validate().message()).find("log_level") == 0);
+}
