@@ -61,8 +61,9 @@ tessera admin rebuild
 
 step "Stopping tesserad (SIGTERM: in-flight calls finish, the database is closed)"
 kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
+rc=0
+wait "$SERVER_PID" || rc=$?
 SERVER_PID=""
-tail -n 1 "$WORK/tesserad.log"
-echo
+echo "tesserad exited with status $rc"
+[ "$rc" -eq 0 ] || { cat "$WORK/tesserad.log"; exit 1; }
 echo "Quickstart done. Next: tests/run.sh runs the whole test suite."

@@ -141,6 +141,7 @@ void PrintStats(const v1::StatsResponse& s) {
   rows.push_back({"identifiers (estimate)", std::to_string(s.identifiers_estimate())});
   rows.push_back({"edges (estimate)", std::to_string(s.edges_estimate())});
   rows.push_back({"disk bytes (SST files)", std::to_string(s.disk_bytes())});
+  rows.push_back({"keys written since start", std::to_string(s.keys_written_since_start())});
   Table(rows);
 }
 

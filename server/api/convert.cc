@@ -149,6 +149,7 @@ void ToProto(const directory::Stats& in, v1::StatsResponse* out) {
   out->set_edges_estimate(in.edges_estimate);
   out->set_disk_bytes(in.disk_bytes);
   out->set_linked_profiles(in.linked_profiles);
+  out->set_keys_written_since_start(in.keys_written);
 }
 
 void ToProto(const directory::RuleView& in, v1::Rule* out) {

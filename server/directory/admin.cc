@@ -121,6 +121,7 @@ absl::StatusOr<Stats> DirectoryImpl::GetStats() const {
   st.identifiers_estimate = store_->EstimateKeys(store::Cf::kIdent);
   st.edges_estimate = store_->EstimateKeys(store::Cf::kEdges) / 2;
   st.disk_bytes = store_->DiskBytes();
+  st.keys_written = keys_written_.load();
   return st;
 }
 

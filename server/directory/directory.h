@@ -111,6 +111,7 @@ struct Stats {
   uint64_t conflicts = 0, rules = 0, sources = 0, sequence = 0;
   std::map<std::string, uint64_t> profiles_by_kind;
   uint64_t identifiers_estimate = 0, edges_estimate = 0, disk_bytes = 0;
+  uint64_t keys_written = 0;  // by this process, since it opened the database
 };
 
 struct ConflictPage {

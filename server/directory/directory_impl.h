@@ -4,6 +4,7 @@
 // ingest.cc (writes), derive.cc (graph and indexes following linking), reads.cc and
 // admin.cc.
 
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>
@@ -122,6 +123,7 @@ class DirectoryImpl final : public Directory {
   // The last applied batch and the state after it, while it may still be committing.
   std::shared_ptr<store::Batch> last_batch_ ABSL_GUARDED_BY(write_mu_);
   MetaState last_state_ ABSL_GUARDED_BY(write_mu_);
+  std::atomic<uint64_t> keys_written_{0};
   uint64_t first_change_ = 1;  // oldest change-log entry kept; touched by one committer at a time
 };
 

@@ -176,6 +176,7 @@ absl::Status DirectoryImpl::CommitInOrder(uint64_t ticket, store::Batch& batch, 
     // Only this ticket may write now; let the next batch be applied meanwhile.
     pipe_mu_.Unlock();
     status = store_->Write(batch);
+    if (status.ok()) keys_written_ += batch.count();
     if (status.ok()) {
       absl::MutexLock l(&state_mu_);
       state_ = state;
@@ -269,6 +270,7 @@ absl::Status DirectoryImpl::Commit(store::Batch& batch, const MetaState& state,
                                    const identity::SourceRegistry* sources) {
   batch.Put(store::Cf::kMeta, kStateKey, EncodeState(state));
   if (absl::Status s = store_->Write(batch); !s.ok()) return s;
+  keys_written_ += batch.count();
   {
     absl::MutexLock l(&state_mu_);
     state_ = state;

@@ -207,31 +207,49 @@ class RocksBatch final : public Batch {
     return std::make_unique<MergedIterator>(std::move(it), pending_[i]);
   }
   void Put(Cf cf, std::string_view key, std::string_view value) override {
-    rocksdb::Status s = wb_.Put(cfs_[static_cast<int>(cf)], rocksdb::Slice(key), rocksdb::Slice(value));
-    assert(s.ok());
-    (void)s;
+    bytes_ += key.size() + value.size();
     pending_[static_cast<int>(cf)].insert_or_assign(
         std::pmr::string(key, &arena_), std::optional<std::pmr::string>(std::in_place, value, &arena_));
   }
   void Delete(Cf cf, std::string_view key) override {
-    rocksdb::Status s = wb_.Delete(cfs_[static_cast<int>(cf)], rocksdb::Slice(key));
-    assert(s.ok());
-    (void)s;
+    bytes_ += key.size();
     pending_[static_cast<int>(cf)].insert_or_assign(std::pmr::string(key, &arena_), std::nullopt);
   }
   void DoneReading() override {
     parent_.reset();
     for (auto& pool : pool_) pool.clear();
   }
-  size_t count() const override { return wb_.Count(); }
-  size_t bytes() const override { return wb_.GetDataSize(); }
-  rocksdb::WriteBatch* write_batch() { return &wb_; }
+  size_t count() const override {
+    size_t n = 0;
+    for (const PendingMap& m : pending_) n += m.size();
+    return n;
+  }
+  size_t bytes() const override { return bytes_; }
+
+  // The WriteBatch to commit, built from the pending maps: one entry per key (the last
+  // write wins, as it would in the database) in key order per column family. Sorted
+  // input lets each memtable insert start where the previous one ended.
+  rocksdb::WriteBatch* write_batch() {
+    if (wb_.Count() == 0) {
+      for (int i = 0; i < kCfCount; ++i) {
+        for (const auto& [key, value] : pending_[i]) {
+          rocksdb::Status s = value ? wb_.Put(cfs_[i], rocksdb::Slice(key.data(), key.size()),
+                                              rocksdb::Slice(value->data(), value->size()))
+                                    : wb_.Delete(cfs_[i], rocksdb::Slice(key.data(), key.size()));
+          assert(s.ok());
+          (void)s;
+        }
+      }
+    }
+    return &wb_;
+  }
 
  private:
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
   std::shared_ptr<const RocksBatch> parent_;
   rocksdb::WriteBatch wb_;
+  size_t bytes_ = 0;
   std::pmr::monotonic_buffer_resource arena_;
   std::vector<PendingMap> pending_;  // one per column family, in arena_
   mutable std::vector<std::unique_ptr<rocksdb::Iterator>> pool_[kCfCount];

@@ -82,7 +82,9 @@ class Batch : public Reader {
   virtual void Delete(Cf cf, std::string_view key) = 0;
   // Says no more reads will come: drops the parent and pooled iterators. Writes stay.
   virtual void DoneReading() = 0;
+  // Distinct keys written or deleted (a key written twice counts once).
   virtual size_t count() const = 0;
+  // Bytes of keys and values passed to Put/Delete, an estimate of the batch's size.
   virtual size_t bytes() const = 0;
 };
 

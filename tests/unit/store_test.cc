@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(batch_iterator_merges_pending_puts_and_deletes_over_the_dat
   BOOST_TEST(it->key() == "k2");
   BOOST_TEST(Read(*batch, Cf::kRefs, "k1") == "<absent>");
   BOOST_TEST(Read(*batch, Cf::kRefs, "k4") == "again");
-  BOOST_TEST(batch->count() == 6u);
+  BOOST_TEST(batch->count() == 5u);  // k4 written twice counts once
 }
 
 BOOST_AUTO_TEST_CASE(child_batch_reads_through_an_uncommitted_parent) {
