@@ -10,17 +10,6 @@
 namespace tessera::cli {
 namespace {
 
-template <typename Resp>
-int Show(const absl::StatusOr<Resp>& r, const Globals& g, void (*print)(const Resp&)) {
-  if (!r.ok()) return Fail(r.status());
-  if (g.json) {
-    PrintJson(*r);
-  } else {
-    print(*r);
-  }
-  return 0;
-}
-
 Command Stats(CLI::App& admin) {
   CLI::App* sub = admin.add_subcommand("stats", "Counts of fragments, profiles, conflicts, rules and sources.");
   return {sub, [](const client::Client& c, const Globals& g) { return Show(c.Stats(), g, &PrintStats); }};

@@ -15,21 +15,6 @@ int Fail(const absl::Status& s) {
   return 1;
 }
 
-namespace {
-
-template <typename Resp>
-int Show(const absl::StatusOr<Resp>& r, const Globals& g, void (*print)(const Resp&)) {
-  if (!r.ok()) return Fail(r.status());
-  if (g.json) {
-    PrintJson(*r);
-  } else {
-    print(*r);
-  }
-  return 0;
-}
-
-}  // namespace
-
 Command AddGet(CLI::App& app) {
   struct Args {
     std::string name;
@@ -43,14 +28,8 @@ Command AddGet(CLI::App& app) {
       ->required();
   sub->add_flag("--provenance", a->provenance, "show every value with the source, record, version and time it came from");
   return {sub, [a](const client::Client& c, const Globals& g) {
-            absl::StatusOr<client::ProfileName> name = client::ParseProfileName(a->name);
-            if (!name.ok()) return Fail(name.status());
             v1::GetProfileRequest req;
-            if (name->id != 0) {
-              req.set_id(name->id);
-            } else {
-              *req.mutable_identifier() = name->identifier;
-            }
+            if (absl::Status s = SetProfile(a->name, req); !s.ok()) return Fail(s);
             req.set_provenance(a->provenance);
             absl::StatusOr<v1::Profile> p = c.GetProfile(req);
             if (!p.ok()) return Fail(p.status());
@@ -108,14 +87,8 @@ Command AddNeighbors(CLI::App& app) {
   sub->add_option("--limit", a->limit, "edges per page")->capture_default_str()->check(CLI::Range(1, 1000));
   sub->add_option("--page-token", a->page, "continue from a previous page");
   return {sub, [a](const client::Client& c, const Globals& g) {
-            absl::StatusOr<client::ProfileName> name = client::ParseProfileName(a->name);
-            if (!name.ok()) return Fail(name.status());
             v1::NeighborsRequest req;
-            if (name->id != 0) {
-              req.set_id(name->id);
-            } else {
-              *req.mutable_identifier() = name->identifier;
-            }
+            if (absl::Status s = SetProfile(a->name, req); !s.ok()) return Fail(s);
             req.set_type(a->type);
             req.set_direction(a->direction == "in" ? v1::IN : a->direction == "out" ? v1::OUT : v1::DIRECTION_UNSPECIFIED);
             req.set_limit(a->limit);

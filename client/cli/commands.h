@@ -9,7 +9,9 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "client/cli/output.h"
 #include "client/lib/client.h"
+#include "client/lib/text_formats.h"
 
 namespace tessera::cli {
 
@@ -36,5 +38,31 @@ std::vector<Command> AddAdmin(CLI::App& app);
 
 // Prints "tessera: CODE: message" on stderr and returns the exit code for it (1).
 int Fail(const absl::Status& s);
+
+// Prints a call's result (as JSON with --json, else with `print`) or its error.
+template <typename Resp>
+int Show(const absl::StatusOr<Resp>& r, const Globals& g, void (*print)(const Resp&)) {
+  if (!r.ok()) return Fail(r.status());
+  if (g.json) {
+    PrintJson(*r);
+  } else {
+    print(*r);
+  }
+  return 0;
+}
+
+// Sets the oneof `id`/`identifier` of a request from a command-line profile name
+// (a profile id or "type:value").
+template <typename Req>
+absl::Status SetProfile(const std::string& text, Req& req) {
+  absl::StatusOr<client::ProfileName> name = client::ParseProfileName(text);
+  if (!name.ok()) return name.status();
+  if (name->id != 0) {
+    req.set_id(name->id);
+  } else {
+    *req.mutable_identifier() = name->identifier;
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace tessera::cli
