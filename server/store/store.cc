@@ -11,6 +11,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
@@ -61,6 +62,29 @@ class RocksIterator final : public Iterator {
  private:
   std::unique_ptr<rocksdb::Iterator> it_;
   Release release_;
+};
+
+// Adapts a store::MergeOperator to RocksDB's interface.
+class RocksMergeOperator final : public rocksdb::MergeOperator {
+ public:
+  explicit RocksMergeOperator(std::shared_ptr<const store::MergeOperator> op) : op_(std::move(op)) {}
+  const char* Name() const override { return op_->name(); }
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    std::vector<std::string_view> operands;
+    operands.reserve(in.operand_list.size());
+    for (const rocksdb::Slice& s : in.operand_list) operands.push_back(s.ToStringView());
+    std::string_view existing;
+    if (in.existing_value != nullptr) existing = in.existing_value->ToStringView();
+    return op_->FullMerge(in.key.ToStringView(), in.existing_value != nullptr ? &existing : nullptr, operands,
+                          &out->new_value);
+  }
+  bool PartialMerge(const rocksdb::Slice& key, const rocksdb::Slice& left, const rocksdb::Slice& right,
+                    std::string* out, rocksdb::Logger*) const override {
+    return op_->PartialMerge(key.ToStringView(), left.ToStringView(), right.ToStringView(), out);
+  }
+
+ private:
+  std::shared_ptr<const store::MergeOperator> op_;
 };
 
 class RocksSnapshot final : public Snapshot {
@@ -170,9 +194,9 @@ class MergedIterator final : public Iterator {
 class RocksBatch final : public Batch {
  public:
   RocksBatch(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
-             std::shared_ptr<const Batch> parent)
+             std::shared_ptr<const Batch> parent, const MergeOperator* postings_merge)
       : db_(db), cfs_(cfs), parent_(std::static_pointer_cast<const RocksBatch>(std::move(parent))),
-        arena_(64 << 10) {
+        postings_merge_(postings_merge), arena_(64 << 10), merges_(&arena_) {
     for (int i = 0; i < kCfCount; ++i) pending_.emplace_back(&arena_);
   }
 
@@ -215,12 +239,26 @@ class RocksBatch final : public Batch {
     bytes_ += key.size();
     pending_[static_cast<int>(cf)].insert_or_assign(std::pmr::string(key, &arena_), std::nullopt);
   }
+  void Merge(Cf cf, std::string_view key, std::string_view operand) override {
+    assert(cf == Cf::kPostings && postings_merge_ != nullptr);
+    bytes_ += key.size() + operand.size();
+    auto [it, added] = merges_.try_emplace(std::pmr::string(key, &arena_), operand);
+    if (added) return;
+    std::string combined;
+    if (postings_merge_->PartialMerge(key, it->second, operand, &combined)) {
+      it->second.assign(combined);
+    } else {
+      // The operator cannot combine them: keep both as separate operands.
+      overflow_.emplace_back(std::string(key), std::string(it->second));
+      it->second.assign(operand);
+    }
+  }
   void DoneReading() override {
     parent_.reset();
     for (auto& pool : pool_) pool.clear();
   }
   size_t count() const override {
-    size_t n = 0;
+    size_t n = merges_.size() + overflow_.size();
     for (const PendingMap& m : pending_) n += m.size();
     return n;
   }
@@ -240,6 +278,12 @@ class RocksBatch final : public Batch {
           (void)s;
         }
       }
+      rocksdb::ColumnFamilyHandle* postings = cfs_[static_cast<int>(Cf::kPostings)];
+      for (const auto& [key, operand] : overflow_) (void)wb_.Merge(postings, key, operand);
+      for (const auto& [key, operand] : merges_) {
+        (void)wb_.Merge(postings, rocksdb::Slice(key.data(), key.size()),
+                        rocksdb::Slice(operand.data(), operand.size()));
+      }
     }
     return &wb_;
   }
@@ -248,10 +292,15 @@ class RocksBatch final : public Batch {
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
   std::shared_ptr<const RocksBatch> parent_;
+  const MergeOperator* postings_merge_;
   rocksdb::WriteBatch wb_;
   size_t bytes_ = 0;
   std::pmr::monotonic_buffer_resource arena_;
   std::vector<PendingMap> pending_;  // one per column family, in arena_
+  // Merge operands of the postings column family, combined per key; overflow_ keeps,
+  // in order, operands the operator could not combine (none for ours).
+  std::pmr::map<std::pmr::string, std::pmr::string, std::less<>> merges_;
+  std::vector<std::pair<std::string, std::string>> overflow_;
   mutable std::vector<std::unique_ptr<rocksdb::Iterator>> pool_[kCfCount];
   rocksdb::ReadOptions ro_;
 };
@@ -310,11 +359,16 @@ class RocksStore final : public Store {
 
   absl::Status OpenDb(const StoreOptions& o) {
     cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+    postings_merge_ = o.postings_merge;
     rocksdb::Options opt = MakeOptions(o, cache_);
     const rocksdb::ColumnFamilyOptions cfo = MakeCfOptions(o, cache_);
     static_cast<rocksdb::ColumnFamilyOptions&>(opt) = cfo;
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
     for (const char* name : kCfNames) descs.emplace_back(name, cfo);
+    if (o.postings_merge != nullptr) {
+      descs[static_cast<int>(Cf::kPostings)].options.merge_operator =
+          std::make_shared<RocksMergeOperator>(o.postings_merge);
+    }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(opt, path_, descs, &cfs_, &raw);
     db_.reset(raw);
@@ -328,7 +382,7 @@ class RocksStore final : public Store {
   }
   const Reader& Latest() const override { return *latest_; }
   std::unique_ptr<Batch> NewBatch(std::shared_ptr<const Batch> parent) const override {
-    return std::make_unique<RocksBatch>(db_.get(), cfs_, std::move(parent));
+    return std::make_unique<RocksBatch>(db_.get(), cfs_, std::move(parent), postings_merge_.get());
   }
   absl::Status Write(Batch& batch) override {
     return FromRocks(db_->Write(wo_, static_cast<RocksBatch&>(batch).write_batch()), "write");
@@ -394,6 +448,7 @@ class RocksStore final : public Store {
   }
 
   std::string path_;
+  std::shared_ptr<const MergeOperator> postings_merge_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;

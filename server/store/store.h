@@ -36,6 +36,22 @@ const char* CfName(Cf cf);
 // Derived column families are rebuilt from fragments and rules by Rebuild.
 bool IsDerived(Cf cf);
 
+// Combines a stored value with merge operands (RocksDB's merge operator), for values
+// kept up to date by appending changes instead of reading and rewriting them. Must be
+// deterministic. Thread-safe.
+class MergeOperator {
+ public:
+  virtual ~MergeOperator() = default;
+  virtual const char* name() const = 0;
+  // The value after applying `operands` in order to `existing` (nullptr: no value).
+  // False when an input is corrupt.
+  virtual bool FullMerge(std::string_view key, const std::string_view* existing,
+                         const std::vector<std::string_view>& operands, std::string* out) const = 0;
+  // One operand doing what `left` then `right` do.
+  virtual bool PartialMerge(std::string_view key, std::string_view left, std::string_view right,
+                            std::string* out) const = 0;
+};
+
 struct StoreOptions {
   // Shared LRU cache for data, index and filter blocks, which also accounts for
   // memtables: the main bound on memory. Default 256 MiB.
@@ -48,6 +64,8 @@ struct StoreOptions {
   bool sync_writes = false;
   // Create the database when `path` does not hold one.
   bool create_if_missing = true;
+  // The merge operator of the postings column family (server/index sets it).
+  std::shared_ptr<const MergeOperator> postings_merge;
 };
 
 // Iterates one column family in key order. Thread-compatible.
@@ -80,6 +98,10 @@ class Batch : public Reader {
  public:
   virtual void Put(Cf cf, std::string_view key, std::string_view value) = 0;
   virtual void Delete(Cf cf, std::string_view key) = 0;
+  // Adds a merge operand (column families with a merge operator only). Operands to one
+  // key are combined in the batch; reads through the batch do not see them, so such a
+  // column family is read from snapshots.
+  virtual void Merge(Cf cf, std::string_view key, std::string_view operand) = 0;
   // Says no more reads will come: drops the parent and pooled iterators. Writes stay.
   virtual void DoneReading() = 0;
   // Distinct keys written or deleted (a key written twice counts once).

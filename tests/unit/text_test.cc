@@ -2,6 +2,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "server/text/analyzer.h"
 #include "server/text/text.h"
 
 namespace bdata = boost::unit_test::data;
@@ -27,4 +28,28 @@ BOOST_AUTO_TEST_CASE(utf8_validation_and_nfc) {
   BOOST_TEST(Nfc("e\xcc\x81") == "\xc3\xa9");  // e + combining acute -> é
   BOOST_TEST(Lower("ANDRÉ") == "andré");
   BOOST_TEST(TrimAscii("  x y \t") == "x y");
+}
+
+BOOST_AUTO_TEST_CASE(analyzer_stems_folds_and_drops_stop_words) {
+  Analyzer a;
+  const std::vector<std::string> en = {"card", "block", "abroad", "transfer"};
+  BOOST_TEST(a.Terms("The card was BLOCKED abroad after the transfers", Language::kEnglish) == en);
+  // French: elision, accents folded before stemming, stop words.
+  const std::vector<std::string> fr = {"cart", "bloque", "etrang"};
+  BOOST_TEST(a.Terms("Ma carte est bloquée à l'étranger", Language::kFrench) == fr);
+  // Typed without accents, the same terms.
+  BOOST_TEST(a.Terms("ma carte est bloquee a l'etranger", Language::kFrench) == fr);
+  // Technical words split at '.', '_', ':' and '/'.
+  const std::vector<std::string> code = {"np", "array", "api", "linalg"};
+  BOOST_TEST(a.Terms("np.array_api linalg", Language::kEnglish) == code);
+}
+
+BOOST_AUTO_TEST_CASE(analyzer_picks_language_from_tag_or_stop_words) {
+  Analyzer a(AnalyzerOptions{Language::kEnglish});
+  BOOST_TEST(static_cast<int>(a.Pick("fr-CA", "whatever")) == static_cast<int>(Language::kFrench));
+  BOOST_TEST(static_cast<int>(a.Pick("", "Bonjour, je ne peux pas me connecter à mon compte")) ==
+             static_cast<int>(Language::kFrench));
+  BOOST_TEST(static_cast<int>(a.Pick("", "I cannot log in to my account since the update")) ==
+             static_cast<int>(Language::kEnglish));
+  BOOST_TEST(static_cast<int>(a.Pick("de", "xyz")) == static_cast<int>(Language::kEnglish));  // default
 }

@@ -1,0 +1,77 @@
+#pragma once
+
+// Evidence postings in the `postings` column family, kept up to date with merge
+// operands (no read-modify-write at ingest):
+//
+//   term · 0x00 · u64be block   ->  block: the postings of documents block*8192 ...
+//                                   block*8192+8191, by document id
+//   term · 0x01                 ->  document frequency
+//
+// A document id is (fragment number << 6) | evidence ordinal, so one fragment's
+// evidence is adjacent and ids grow with ingest. Each posting carries what scoring
+// needs besides the term: frequency, document length, evidence kind and day, so a
+// query reads nothing but postings until it has its top documents.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/store/store.h"
+
+namespace tessera::index {
+
+inline constexpr int kOrdinalBits = 6;  // so at most 64 evidence items per fragment
+inline constexpr int kBlockBits = 13;   // 8,192 document ids per block
+
+inline uint64_t DocId(uint64_t fno, uint32_t ordinal) { return (fno << kOrdinalBits) | ordinal; }
+
+// Evidence kinds with a scoring weight; disk values, do not change.
+enum class EvidenceKind : uint8_t {
+  kOther = 0, kCase = 1, kDocument = 2, kAnswer = 3, kConversation = 4, kSkill = 5, kBio = 6,
+};
+inline constexpr int kEvidenceKinds = 7;
+EvidenceKind KindOf(std::string_view kind);
+
+struct Posting {
+  uint64_t doc = 0;
+  uint32_t tf = 0;
+  uint32_t length = 0;  // document length in terms
+  EvidenceKind kind = EvidenceKind::kOther;
+  uint32_t day = 0;  // days since 1970-01-01 of the evidence
+};
+
+// What the index holds for one document.
+struct DocTerms {
+  uint64_t doc = 0;
+  uint32_t length = 0;
+  EvidenceKind kind = EvidenceKind::kOther;
+  uint32_t day = 0;
+  std::vector<std::pair<std::string, uint32_t>> terms;  // sorted, unique, with frequency
+
+  static DocTerms From(uint64_t doc, EvidenceKind kind, uint32_t day, const std::vector<std::string>& terms);
+};
+
+std::string BlockKey(std::string_view term, uint64_t block);
+std::string DfKey(std::string_view term);
+
+// Adds to `batch` the merge operands that turn document `before` into `after` (either
+// may be null: added or removed). Returns the change in document count and length.
+struct CorpusDelta {
+  int64_t docs = 0;
+  int64_t length = 0;
+};
+CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const DocTerms* after);
+
+// The merge operator the store must use for the postings column family.
+std::shared_ptr<const store::MergeOperator> PostingsMergeOperator();
+
+// Decodes a stored block (document ids made absolute with `block`). DATA_LOSS if corrupt.
+absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out);
+// The document frequency stored under DfKey (0 when absent).
+absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term);
+
+}  // namespace tessera::index

@@ -1,0 +1,54 @@
+#pragma once
+
+// Top-k evidence for a query, BM25 with per-kind weights and recency decay:
+//
+//   score(d) = w(kind_d) · r(d) · Σ_t idf_t · tf·(k1+1) / (tf + k1·(1 − b + b·len_d/avglen))
+//   idf_t    = ln(1 + (N − df_t + 0.5)/(df_t + 0.5))          (Robertson & Zaragoza 2009)
+//   r(d)     = exp(−max(0, now − day_d)/τ)                     (1 when τ = 0)
+//
+// Document-at-a-time MaxScore (Turtle & Flood 1995): terms sorted by their score bound;
+// once the k-th best score exceeds the bounds of the weakest terms together, those
+// terms only decide between documents found through the others, and a document is
+// dropped as soon as it cannot reach the k-th score. Postings are never all scored.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/index/postings.h"
+
+namespace tessera::store {
+class Reader;
+}
+
+namespace tessera::index {
+
+struct SearchParams {
+  size_t k = 1000;
+  double k1 = 1.2;
+  double b = 0.75;
+  double avg_length = 1;
+  uint64_t docs = 0;  // N
+  std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
+  double recency_tau_days = 0;  // 0: no decay
+  uint32_t today = 0;           // days since 1970 of "now"
+};
+
+struct ScoredDoc {
+  uint64_t doc = 0;
+  double score = 0;
+  std::vector<uint16_t> terms;  // indices into the query terms that matched
+};
+
+struct SearchStats {
+  uint64_t postings_read = 0;  // postings decoded
+  uint64_t docs_scored = 0;    // documents whose score was computed in full or pruned
+};
+
+// The k best documents for `terms` (distinct analysed query terms), best first.
+absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const std::vector<std::string>& terms,
+                                            const SearchParams& params, SearchStats* stats = nullptr);
+
+}  // namespace tessera::index

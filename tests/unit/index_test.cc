@@ -1,0 +1,157 @@
+#define BOOST_TEST_MODULE index
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "server/index/postings.h"
+#include "server/index/search.h"
+#include "server/store/store.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+using index::DocTerms;
+
+namespace {
+
+struct IndexFixture {
+  IndexFixture() {
+    store::StoreOptions o;
+    o.block_cache_bytes = 8 << 20;
+    o.write_buffer_bytes = 4 << 20;
+    o.postings_merge = index::PostingsMergeOperator();
+    db = *store::Store::Open(tmp.Sub("db"), o);
+  }
+
+  // Replaces (or removes, when terms is empty) document `doc` in the index and in `docs`.
+  void Set(store::Batch& b, uint64_t doc, const std::vector<std::string>& terms, index::EvidenceKind kind, uint32_t day) {
+    auto it = docs.find(doc);
+    std::optional<DocTerms> after;
+    if (!terms.empty()) after = DocTerms::From(doc, kind, day, terms);
+    index::CorpusDelta d = index::UpdatePostings(b, it == docs.end() ? nullptr : &it->second, after ? &*after : nullptr);
+    n_docs += d.docs;
+    total_len += d.length;
+    if (after) {
+      docs[doc] = *after;
+    } else if (it != docs.end()) {
+      docs.erase(it);
+    }
+  }
+
+  index::SearchParams Params(size_t k, double tau) const {
+    index::SearchParams p;
+    p.k = k;
+    p.docs = n_docs;
+    p.avg_length = static_cast<double>(total_len) / n_docs;
+    p.kind_weight = {1, 1.0, 0.6, 0.8, 0.7, 0.4, 0.3};
+    p.recency_tau_days = tau;
+    p.today = 20000;
+    return p;
+  }
+
+  // Exhaustive scoring: what TopK must return.
+  std::vector<std::pair<uint64_t, double>> BruteForce(const std::vector<std::string>& q, const index::SearchParams& p) {
+    std::map<std::string, uint64_t> df;
+    for (const auto& [id, d] : docs) {
+      for (const auto& [t, tf] : d.terms) ++df[t];
+    }
+    std::vector<std::pair<uint64_t, double>> scored;
+    for (const auto& [id, d] : docs) {
+      double raw = 0;
+      for (const std::string& t : q) {
+        auto it = std::lower_bound(d.terms.begin(), d.terms.end(), t, [](const auto& a, const std::string& b) { return a.first < b; });
+        if (it == d.terms.end() || it->first != t) continue;
+        const double idf = std::log(1 + (p.docs - df[t] + 0.5) / (df[t] + 0.5));
+        raw += idf * it->second * (p.k1 + 1) / (it->second + p.k1 * (1 - p.b + p.b * d.length / p.avg_length));
+      }
+      if (raw == 0) continue;
+      double f = p.kind_weight[static_cast<size_t>(d.kind)];
+      if (p.recency_tau_days > 0 && p.today > d.day) f *= std::exp(-static_cast<double>(p.today - d.day) / p.recency_tau_days);
+      scored.emplace_back(id, raw * f);
+    }
+    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    if (scored.size() > p.k) scored.resize(p.k);
+    return scored;
+  }
+
+  testing::TempDir tmp;
+  std::unique_ptr<store::Store> db;
+  std::map<uint64_t, DocTerms> docs;
+  int64_t n_docs = 0, total_len = 0;
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(Postings, IndexFixture)
+
+BOOST_AUTO_TEST_CASE(merges_add_replace_remove_and_count) {
+  auto b = db->NewBatch();
+  Set(*b, index::DocId(1, 0), {"card", "card", "blocked"}, index::EvidenceKind::kCase, 100);
+  Set(*b, index::DocId(2, 0), {"card", "loan"}, index::EvidenceKind::kDocument, 101);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  b = db->NewBatch();
+  Set(*b, index::DocId(1, 0), {"card"}, index::EvidenceKind::kCase, 102);  // new version
+  Set(*b, index::DocId(2, 0), {}, index::EvidenceKind::kDocument, 0);    // removed
+  BOOST_REQUIRE(db->Write(*b).ok());
+  auto snap = db->GetSnapshot();
+  BOOST_TEST(*index::ReadDf(*snap, "card") == 1u);
+  BOOST_TEST(*index::ReadDf(*snap, "blocked") == 0u);
+  BOOST_TEST(*index::ReadDf(*snap, "loan") == 0u);
+  std::string value;
+  BOOST_REQUIRE(*snap->Get(store::Cf::kPostings, index::BlockKey("card", 0), &value));
+  std::vector<index::Posting> postings;
+  BOOST_REQUIRE(index::DecodeBlock(value, 0, &postings).ok());
+  BOOST_REQUIRE(postings.size() == 1u);
+  BOOST_TEST(postings[0].doc == index::DocId(1, 0));
+  BOOST_TEST(postings[0].tf == 1u);
+  BOOST_TEST(postings[0].day == 102u);
+  BOOST_TEST(n_docs == 1);
+}
+
+BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
+  std::mt19937_64 rng(42);
+  // Zipf-like vocabulary so some terms are in most documents and some in few.
+  auto word = [&] {
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return "w" + std::to_string(static_cast<int>(std::pow(u, 3) * 400));
+  };
+  for (int batch = 0; batch < 6; ++batch) {
+    auto b = db->NewBatch();
+    for (int i = 0; i < 700; ++i) {
+      // Ids spread over many blocks; some documents rewritten or removed later.
+      const uint64_t fno = rng() % 3000 + 1;
+      std::vector<std::string> terms;
+      if (rng() % 10 != 0) {
+        for (int w = rng() % 30 + 3; w > 0; --w) terms.push_back(word());
+      }
+      Set(*b, index::DocId(fno, rng() % 2), terms, static_cast<index::EvidenceKind>(rng() % 7),
+          static_cast<uint32_t>(19000 + rng() % 1000));
+    }
+    BOOST_REQUIRE(db->Write(*b).ok());
+  }
+  auto snap = db->GetSnapshot();
+  for (int q = 0; q < 60; ++q) {
+    std::set<std::string> uniq;
+    for (int w = rng() % 12 + 1; w > 0; --w) uniq.insert(word());
+    const std::vector<std::string> query(uniq.begin(), uniq.end());
+    const size_t k = q % 3 == 0 ? 5 : q % 3 == 1 ? 50 : 400;
+    const index::SearchParams p = Params(k, q % 2 ? 365 : 0);
+    index::SearchStats stats;
+    absl::StatusOr<std::vector<index::ScoredDoc>> got = index::TopK(*snap, query, p, &stats);
+    BOOST_REQUIRE_MESSAGE(got.ok(), got.status());
+    const auto want = BruteForce(query, p);
+    BOOST_REQUIRE_EQUAL(got->size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      BOOST_TEST((*got)[i].doc == want[i].first, "query " << q << " rank " << i);
+      BOOST_TEST(std::abs((*got)[i].score - want[i].second) < 1e-9, (*got)[i].score << " vs " << want[i].second);
+    }
+    if (k == 5) BOOST_TEST(stats.docs_scored < static_cast<uint64_t>(n_docs));  // pruning happened
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
