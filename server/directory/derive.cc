@@ -1,12 +1,15 @@
 // Directory: keeping edges, relation references, evidence, the name index, counters
 // and the change log in step with a linking result, in the same batch.
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
 
 #include "server/directory/changelog.h"
 #include "server/directory/directory_impl.h"
+#include "server/directory/evidence.h"
+#include "server/text/text.h"
 #include "server/directory/summary.h"
 #include "server/identity/records.h"
 #include "server/store/coding.h"
@@ -41,6 +44,60 @@ class OwnerLookup {
   std::map<std::string, const std::vector<uint64_t>*, std::less<>> before_;
 };
 
+// Knows which cases are open and keeps the open-case marks (graph::PutLoad) in step
+// with edges and case statuses.
+class LoadTracker {
+ public:
+  LoadTracker(store::Batch& batch, const expertise::ExpertiseOptions& o) : batch_(batch), o_(o) {}
+
+  bool Counts(std::string_view type) const {
+    return std::find(o_.load_relations.begin(), o_.load_relations.end(), type) != o_.load_relations.end();
+  }
+  bool IsOpen(const identity::Profile& p) const {
+    if (std::find(p.kinds.begin(), p.kinds.end(), "case") == p.kinds.end()) return false;
+    const std::string* status = p.Attr("status");
+    if (status == nullptr) return false;
+    const std::string folded = text::Fold(*status);
+    return std::find(o_.open_statuses.begin(), o_.open_statuses.end(), folded) != o_.open_statuses.end();
+  }
+  // Whether profile `id` (as the batch has it now) is an open case.
+  absl::StatusOr<bool> IsOpen(uint64_t id) {
+    if (auto it = open_.find(id); it != open_.end()) return it->second;
+    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(batch_, id);
+    if (!p.ok()) return p.status();
+    return open_[id] = *p && IsOpen(**p);
+  }
+  absl::Status Removed(const graph::EdgeFact& e) {
+    if (Counts(e.type)) graph::DeleteLoad(batch_, e);
+    return absl::OkStatus();
+  }
+  absl::Status Added(const graph::EdgeFact& e) {
+    if (!Counts(e.type)) return absl::OkStatus();
+    absl::StatusOr<bool> open = IsOpen(e.from);
+    if (!open.ok()) return open.status();
+    if (*open) graph::PutLoad(batch_, e);
+    return absl::OkStatus();
+  }
+  // A case opened or closed: mark or unmark every load edge it has.
+  absl::Status StatusChanged(uint64_t id, bool open) {
+    open_[id] = open;
+    for (const std::string& type : o_.load_relations) {
+      absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(batch_, id, type);
+      if (!out.ok()) return out.status();
+      for (const graph::Target& t : *out) {
+        const graph::EdgeFact e{id, type, t.to, t.fragkey, t.identkey};
+        open ? graph::PutLoad(batch_, e) : graph::DeleteLoad(batch_, e);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  store::Batch& batch_;
+  const expertise::ExpertiseOptions& o_;
+  std::map<uint64_t, bool> open_;
+};
+
 template <typename Owners>
 absl::Status FactsOf(const StoredFragment& sf, Owners owners, std::set<Fact>& facts,
                      std::set<std::pair<std::string, std::string>>& refs) {
@@ -54,8 +111,8 @@ absl::Status FactsOf(const StoredFragment& sf, Owners owners, std::set<Fact>& fa
   return absl::OkStatus();
 }
 
-absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d,
-                                 const OwnerLookup& owners) {
+absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d, const OwnerLookup& owners,
+                                 LoadTracker& load) {
   std::set<Fact> old_facts, new_facts;
   std::set<std::pair<std::string, std::string>> old_refs, new_refs;
   if (d.before) {
@@ -70,10 +127,14 @@ absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d,
     return graph::EdgeFact{std::get<0>(f), std::get<1>(f), std::get<2>(f), d.fragkey, std::get<3>(f)};
   };
   for (const Fact& f : old_facts) {
-    if (new_facts.count(f) == 0) graph::DeleteEdge(batch, edge(f));
+    if (new_facts.count(f) != 0) continue;
+    graph::DeleteEdge(batch, edge(f));
+    if (absl::Status s = load.Removed(edge(f)); !s.ok()) return s;
   }
   for (const Fact& f : new_facts) {
-    if (old_facts.count(f) == 0) graph::PutEdge(batch, edge(f));
+    if (old_facts.count(f) != 0) continue;
+    graph::PutEdge(batch, edge(f));
+    if (absl::Status s = load.Added(edge(f)); !s.ok()) return s;
   }
   for (const auto& [key, type] : old_refs) {
     if (new_refs.count({key, type}) == 0) graph::DeleteRef(batch, key, d.fragkey, type);
@@ -86,7 +147,7 @@ absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d,
 
 // Edges of fragments that did not change but name an identifier that changed hands.
 absl::Status UpdateReferringEdges(store::Batch& batch, const OwnerDelta& od,
-                                  const std::set<std::string_view>& handled) {
+                                  const std::set<std::string_view>& handled, LoadTracker& load) {
   absl::StatusOr<std::vector<graph::Ref>> refs = graph::RefsTo(batch, od.identkey);
   if (!refs.ok()) return refs.status();
   for (const graph::Ref& ref : *refs) {
@@ -99,47 +160,20 @@ absl::Status UpdateReferringEdges(store::Batch& batch, const OwnerDelta& od,
     const uint64_t from = (*sf)->entity;
     for (uint64_t to : od.before) {
       if (std::find(od.after.begin(), od.after.end(), to) == od.after.end()) {
-        graph::DeleteEdge(batch, {from, ref.type, to, ref.fragkey, od.identkey});
+        const graph::EdgeFact e{from, ref.type, to, ref.fragkey, od.identkey};
+        graph::DeleteEdge(batch, e);
+        if (absl::Status s = load.Removed(e); !s.ok()) return s;
       }
     }
     for (uint64_t to : od.after) {
       if (std::find(od.before.begin(), od.before.end(), to) == od.before.end()) {
-        graph::PutEdge(batch, {from, ref.type, to, ref.fragkey, od.identkey});
+        const graph::EdgeFact e{from, ref.type, to, ref.fragkey, od.identkey};
+        graph::PutEdge(batch, e);
+        if (absl::Status s = load.Added(e); !s.ok()) return s;
       }
     }
   }
   return absl::OkStatus();
-}
-
-// Evidence records: u64be fragment number · u8 ordinal -> owner profile and the item.
-std::map<std::string, std::string> EvidenceOf(const StoredFragment& sf) {
-  std::map<std::string, std::string> out;
-  for (size_t i = 0; i < sf.fragment.evidence.size(); ++i) {
-    const identity::Evidence& e = sf.fragment.evidence[i];
-    std::string key;
-    store::PutFixed64BE(key, sf.fno);
-    key.push_back(static_cast<char>(i));
-    std::string value;
-    store::PutVarint64(value, sf.entity);
-    for (const std::string* f : {&e.kind, &e.role, &e.title, &e.text, &e.language}) {
-      store::PutLengthPrefixed(value, *f);
-    }
-    store::PutVarsint64(value, e.time_ms);
-    out.emplace(std::move(key), std::move(value));
-  }
-  return out;
-}
-
-void UpdateEvidence(store::Batch& batch, const FragmentDelta& d) {
-  const auto before = d.before ? EvidenceOf(*d.before) : std::map<std::string, std::string>();
-  const auto after = d.after ? EvidenceOf(*d.after) : std::map<std::string, std::string>();
-  for (const auto& [key, value] : after) {
-    auto it = before.find(key);
-    if (it == before.end() || it->second != value) batch.Put(store::Cf::kEvidence, key, value);
-  }
-  for (const auto& [key, value] : before) {
-    if (after.count(key) == 0) batch.Delete(store::Cf::kEvidence, key);
-  }
 }
 
 void Count(MetaState& st, const identity::Profile& p, int sign) {
@@ -153,14 +187,21 @@ void Count(MetaState& st, const identity::Profile& p, int sign) {
 
 absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
   const OwnerLookup owners(ctx.batch, link);
+  LoadTracker load(ctx.batch, options_.expertise);
+  CorpusCounts corpus{ctx.state.evidence_docs, ctx.state.evidence_length};
   std::set<std::string_view> handled;
   for (const FragmentDelta& d : link.fragments) {
     handled.insert(d.fragkey);
-    if (absl::Status s = UpdateFragmentEdges(ctx.batch, d, owners); !s.ok()) return s;
-    UpdateEvidence(ctx.batch, d);
+    if (absl::Status s = UpdateFragmentEdges(ctx.batch, d, owners, load); !s.ok()) return s;
+    IndexEvidence(ctx.batch, analyzer_, d, corpus);
   }
   for (const OwnerDelta& od : link.owners) {
-    if (absl::Status s = UpdateReferringEdges(ctx.batch, od, handled); !s.ok()) return s;
+    if (absl::Status s = UpdateReferringEdges(ctx.batch, od, handled, load); !s.ok()) return s;
+  }
+  for (const identity::ProfileDelta& pd : link.profiles) {
+    if (pd.before && pd.after && load.IsOpen(*pd.before) != load.IsOpen(*pd.after)) {
+      if (absl::Status s = load.StatusChanged(pd.id, load.IsOpen(*pd.after)); !s.ok()) return s;
+    }
   }
   for (const identity::ProfileDelta& pd : link.profiles) {
     std::optional<index::NameEntry> before, after;
@@ -175,6 +216,8 @@ absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
     ctx.batch.Put(store::Cf::kChanges, ChangeKey(++ctx.state.sequence), EncodeChange(change));
   }
   ctx.state.conflicts += link.conflicts_delta;
+  ctx.state.evidence_docs = corpus.docs;
+  ctx.state.evidence_length = corpus.length;
   return absl::OkStatus();
 }
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/expertise/options.h"
+#include "server/expertise/ranker.h"
 #include "server/graph/edges.h"
 #include "server/identity/fragment.h"
 #include "server/identity/identifier.h"
@@ -20,6 +22,7 @@
 #include "server/identity/source.h"
 #include "server/index/names.h"
 #include "server/store/store.h"
+#include "server/text/analyzer.h"
 
 namespace tessera::directory {
 
@@ -31,6 +34,10 @@ struct DirectoryOptions {
   uint64_t change_log_retain = 1'000'000;
   // Name-index entries one search reads at most before saying "truncated".
   size_t search_max_scan = 20'000;
+  // Language of evidence and queries that neither say nor show theirs.
+  text::AnalyzerOptions analyzer;
+  // FindExperts ranking (and which relations and statuses make load).
+  expertise::ExpertiseOptions expertise;
 };
 
 // On an Ingest error caused by one fragment, the status carries this payload: the
@@ -134,6 +141,22 @@ struct SplitResult {
   uint64_t rule_id = 0;
 };
 
+// Who handled a case (Expertise.RecordOutcome), identifiers as a caller wrote them.
+struct CaseOutcome {
+  std::string case_type, case_value;
+  std::string person_type, person_value;
+  std::string status;  // "open" or "closed"
+  int64_t time_ms = 0;
+};
+
+struct OutcomeResult {
+  uint64_t case_profile = 0;
+  uint64_t person_profile = 0;
+};
+
+// The source RecordOutcome writes into (registered on first use).
+inline constexpr char kOutcomeSource[] = "tessera-outcomes";
+
 struct RebuildResult {
   uint64_t fragments = 0, profiles = 0;
   std::string digest_before, digest_after;
@@ -159,6 +182,13 @@ class Directory {
   virtual absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const = 0;
   virtual absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const = 0;
   virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
+
+  // Expertise location (server/expertise/ranker.h) on a consistent snapshot.
+  virtual absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const = 0;
+  // Records who handled a case as a fragment of source `tessera-outcomes`, linked to
+  // the case by its identifier: NOT_FOUND when no profile carries the case's or the
+  // person's identifier.
+  virtual absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) = 0;
 
   // Registers or updates a source; a priority change re-derives its profiles.
   virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source) = 0;

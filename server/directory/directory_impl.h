@@ -31,6 +31,8 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
   absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const override;
+  absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
+  absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source) override;
   std::vector<SourceInfo> ListSources() const override;
   absl::StatusOr<Stats> GetStats() const override;
@@ -104,6 +106,7 @@ class DirectoryImpl final : public Directory {
 
   std::unique_ptr<store::Store> store_;
   const DirectoryOptions options_;
+  const text::Analyzer analyzer_;
 
   // Held by every write; serialises batches in arrival order.
   absl::Mutex write_mu_;

@@ -8,6 +8,7 @@
 #include "server/directory/changelog.h"
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
+#include "server/index/postings.h"
 #include "server/store/coding.h"
 
 namespace tessera::directory {
@@ -31,7 +32,9 @@ absl::Status FragmentError(const absl::Status& s, size_t index) {
 
 absl::StatusOr<std::unique_ptr<Directory>> Directory::Open(const std::string& path,
                                                            const DirectoryOptions& options) {
-  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open(path, options.store);
+  store::StoreOptions store_options = options.store;
+  store_options.postings_merge = index::PostingsMergeOperator();
+  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open(path, store_options);
   if (!store.ok()) return store.status();
   auto dir = std::make_unique<DirectoryImpl>(*std::move(store), options);
   if (absl::Status s = dir->Load(); !s.ok()) return s;
@@ -39,7 +42,7 @@ absl::StatusOr<std::unique_ptr<Directory>> Directory::Open(const std::string& pa
 }
 
 DirectoryImpl::DirectoryImpl(std::unique_ptr<store::Store> store, const DirectoryOptions& options)
-    : store_(std::move(store)), options_(options) {}
+    : store_(std::move(store)), options_(options), analyzer_(options.analyzer) {}
 
 absl::Status DirectoryImpl::Load() {
   absl::MutexLock w(&write_mu_);

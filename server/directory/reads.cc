@@ -142,7 +142,7 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
     if (identity::ParseIdentKey(n.identkey, &v.target_type, &value)) v.target_value = value;
     absl::StatusOr<std::optional<identity::Profile>> other = identity::ReadProfile(*snap, n.other);
     if (!other.ok()) return other.status();
-    if (*other) v.summary = SummaryOf(**other);
+    if (*other) v.summary = expertise::SummaryOf(**other);
     view.edges.push_back(std::move(v));
   }
   if (!view.next_page_token.empty() || (q.direction && *q.direction != graph::Direction::kOut)) {

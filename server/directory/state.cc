@@ -11,6 +11,8 @@ std::string EncodeState(const MetaState& s) {
     store::PutVarint64(out, v);
   }
   store::PutVarsint64(out, s.conflicts);
+  store::PutVarsint64(out, s.evidence_docs);
+  store::PutVarsint64(out, s.evidence_length);
   store::PutVarint64(out, s.profiles_by_kind.size());
   for (const auto& [kind, n] : s.profiles_by_kind) {
     store::PutLengthPrefixed(out, kind);
@@ -32,6 +34,8 @@ absl::Status DecodeState(std::string_view data, MetaState* s) {
     *v = d.Varint64();
   }
   s->conflicts = d.Varsint64();
+  s->evidence_docs = d.Varsint64();
+  s->evidence_length = d.Varsint64();
   s->profiles_by_kind.clear();
   for (uint64_t n = d.Count(); n > 0 && d.ok(); --n) {
     std::string kind(d.LengthPrefixed());

@@ -25,6 +25,8 @@ struct MetaState {
   uint64_t profiles = 0;
   uint64_t linked_profiles = 0;  // profiles of more than one fragment
   int64_t conflicts = 0;
+  int64_t evidence_docs = 0;    // indexed evidence items (BM25's N)
+  int64_t evidence_length = 0;  // their total length in terms
   std::map<std::string, uint64_t> profiles_by_kind;
   std::map<uint32_t, uint64_t> live_by_source;  // source number -> live fragments
   bool rebuilding = false;  // set while Rebuild runs; Open resumes it after a crash
@@ -32,6 +34,7 @@ struct MetaState {
   void ResetDerived() {
     profiles = linked_profiles = 0;
     conflicts = 0;
+    evidence_docs = evidence_length = 0;
     profiles_by_kind.clear();
   }
 };

@@ -6,19 +6,9 @@
 
 namespace tessera::directory {
 
-using identity::IdType;
+using expertise::SummaryOf;
 
-index::PersonSummary SummaryOf(const identity::Profile& p) {
-  index::PersonSummary s;
-  s.id = p.id;
-  s.kind = p.kind;
-  s.display_name = p.display_name;
-  if (const std::string* email = p.FirstIdentifier(IdType::kEmail)) s.email = *email;
-  if (const std::string* v = p.Attr("team")) s.team = *v;
-  if (const std::string* v = p.Attr("title")) s.title = *v;
-  if (const std::string* v = p.Attr("location")) s.location = *v;
-  return s;
-}
+using identity::IdType;
 
 bool IsPerson(const identity::Profile& p) { return identity::IsPersonKind(p.kind); }
 

@@ -2,12 +2,11 @@
 
 // Short forms of a profile: the people-search entry (summary plus search tokens).
 
+#include "server/expertise/people.h"
 #include "server/identity/profile.h"
 #include "server/index/names.h"
 
 namespace tessera::directory {
-
-index::PersonSummary SummaryOf(const identity::Profile& p);
 
 // Tokens: the words of every name value from every source (so "Bob" in one source and
 // "Robert" in another both find the person), each e-mail (a prefix of it is its local

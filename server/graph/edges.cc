@@ -92,6 +92,55 @@ void DeleteEdge(store::Batch& batch, const EdgeFact& e) {
   batch.Delete(store::Cf::kEdges, EdgeKey(e.to, Direction::kIn, e.type, e.from, e.fragkey));
 }
 
+void PutLoad(store::Batch& batch, const EdgeFact& e) {
+  batch.Put(store::Cf::kEdges, EdgeKey(e.to, Direction::kLoad, e.type, e.from, e.fragkey), {});
+}
+
+void DeleteLoad(store::Batch& batch, const EdgeFact& e) {
+  batch.Delete(store::Cf::kEdges, EdgeKey(e.to, Direction::kLoad, e.type, e.from, e.fragkey));
+}
+
+absl::StatusOr<size_t> OpenCases(const store::Reader& reader, uint64_t person) {
+  const std::string prefix = EdgePrefix(person, Direction::kLoad, {});
+  std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kEdges);
+  size_t n = 0;
+  uint64_t last = 0;
+  for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix); it->Next()) {
+    ParsedEdge e;
+    if (!ParseEdgeKey(it->key(), &e)) return absl::DataLossError("corrupt load key");
+    if (e.to != last) ++n;  // one case through two relations counts once
+    last = e.to;
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return n;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<Target>> Edges(const store::Reader& reader, uint64_t id, Direction dir,
+                                          std::string_view type) {
+  const std::string prefix = EdgePrefix(id, dir, type);
+  std::vector<Target> out;
+  std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kEdges);
+  for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix); it->Next()) {
+    ParsedEdge e;
+    if (!ParseEdgeKey(it->key(), &e)) return absl::DataLossError("corrupt edge key");
+    out.push_back({e.to, std::string(e.fragkey), std::string(it->value())});
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type) {
+  return Edges(reader, from, Direction::kOut, type);
+}
+
+absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type) {
+  return Edges(reader, to, Direction::kIn, type);
+}
+
 void PutRef(store::Batch& batch, std::string_view identkey, std::string_view fragkey,
             std::string_view type) {
   batch.Put(store::Cf::kRefs, RefKey(identkey, fragkey, type), {});

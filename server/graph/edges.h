@@ -20,8 +20,9 @@ class Reader;
 
 namespace tessera::graph {
 
-// Disk values: do not change.
-enum class Direction : uint8_t { kOut = 0, kIn = 1 };
+// Disk values: do not change. kLoad entries are not edges: they mark the open cases a
+// person holds (person · kLoad · type · case · fragment), counted by OpenCases.
+enum class Direction : uint8_t { kOut = 0, kIn = 1, kLoad = 2 };
 
 // One relation of one fragment, resolved to profiles: `from` (the fragment's profile)
 // --type--> `to` (a profile owning `identkey`).
@@ -36,6 +37,23 @@ struct EdgeFact {
 // Writes or deletes both directions of an edge.
 void PutEdge(store::Batch& batch, const EdgeFact& e);
 void DeleteEdge(store::Batch& batch, const EdgeFact& e);
+
+// Marks, or unmarks, the open case `e.from` as held by `e.to` through relation `e.type`.
+void PutLoad(store::Batch& batch, const EdgeFact& e);
+void DeleteLoad(store::Batch& batch, const EdgeFact& e);
+// The number of distinct open cases `person` holds.
+absl::StatusOr<size_t> OpenCases(const store::Reader& reader, uint64_t person);
+
+// The profiles `from` points to with relation `type` (OUT edges), with the fragments
+// stating each, in id order.
+struct Target {
+  uint64_t to = 0;
+  std::string fragkey;
+  std::string identkey;
+};
+absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type);
+// The profiles pointing to `to` with relation `type` (IN edges); Target::to is the source.
+absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type);
 
 // Records that fragment `fragkey` has relation `type` to identifier `identkey`.
 void PutRef(store::Batch& batch, std::string_view identkey, std::string_view fragkey,

@@ -1,0 +1,53 @@
+#pragma once
+
+// FindExperts' knobs, with the defaults README.md ("Expertise ranking") documents. Each
+// is a trade-off an organisation may want to move; tessera-eval measures them.
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tessera::expertise {
+
+struct ExpertiseOptions {
+  // BM25 term-frequency saturation and length normalisation.
+  double k1 = 1.2;
+  double b = 0.75;
+  // How strongly each kind of evidence shows ability; unknown kinds count as "other".
+  std::map<std::string, double> kind_weight = {
+      {"case", 1.0}, {"answer", 0.8}, {"conversation", 0.7}, {"document", 0.6},
+      {"skill", 0.4}, {"bio", 0.3},   {"other", 0.5}};
+  // Evidence this many days old counts e^-1 (37%) as much as today's; 0 turns decay off.
+  double recency_days = 365;
+  // Best evidence documents considered per query, and per person summed into the
+  // person's text score (a few strong, recent items beat many weak ones).
+  size_t evidence_pool = 1000;
+  size_t evidence_per_person = 10;
+  // Added to a person's text score (normalised to 0..1 over the candidates) when the
+  // query names a customer: their account manager (2: above anyone else unless away
+  // or busy), and people who handled the customer's earlier cases (scaled by how
+  // many, up to 3).
+  double account_manager_boost = 2.0;
+  double previous_handler_boost = 0.3;
+  // Relations linking a customer to an account manager: stated by the customer's
+  // records (customer -> manager) or by the manager's (manager -> customer).
+  std::vector<std::string> manager_relations = {"managed_by", "account_manager"};
+  std::vector<std::string> managed_relations = {"account_manager_of", "manages"};
+  // A case names its customer with `raised_relation` and its handlers with these.
+  std::string raised_relation = "raised_by";
+  std::vector<std::string> handler_relations = {"resolved_by", "assigned_to", "answered_by"};
+  // Multiplies the score of people marked away (attribute availability).
+  double away_factor = 0.3;
+  // Score x 1 / (1 + load_per_open_case x open cases): a busy expert yields to a free one.
+  double load_per_open_case = 0.15;
+  // Open cases held through these relations count as load; a case is open when its
+  // status attribute is one of open_statuses (compared case-insensitively).
+  std::vector<std::string> load_relations = {"resolved_by", "assigned_to"};
+  std::vector<std::string> open_statuses = {"open", "new", "pending", "in_progress", "assigned", "reopened"};
+  // Limits on what a caller sends.
+  size_t max_query_bytes = 8192;
+  size_t max_limit = 50;
+};
+
+}  // namespace tessera::expertise

@@ -1,0 +1,294 @@
+#include "server/expertise/ranker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "server/expertise/explain.h"
+#include "server/expertise/people.h"
+#include "server/graph/edges.h"
+#include "server/identity/records.h"
+#include "server/index/evidence.h"
+#include "server/index/search.h"
+#include "server/text/text.h"
+
+namespace tessera::expertise {
+namespace {
+
+constexpr int64_t kMsPerDay = 86'400'000;
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// "2025-09-30" -> days since 1970, or -1.
+int64_t DayOf(std::string_view date) {
+  int y = 0, m = 0, d = 0;
+  if (date.size() < 10 || sscanf(std::string(date.substr(0, 10)).c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3) return -1;
+  if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
+  // Days from civil (proleptic Gregorian).
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<int64_t>(era) * 146097 + doe - 719468;
+}
+
+// One FindExperts call.
+class Search {
+ public:
+  Search(const ExpertiseOptions& o, const text::Analyzer& analyzer, const identity::NormaliseOptions& normalise,
+         const store::Reader& reader, const Corpus& corpus, const Query& q)
+      : o_(o), analyzer_(analyzer), normalise_(normalise), reader_(reader), corpus_(corpus), q_(q) {}
+
+  absl::StatusOr<Ranking> Run() {
+    if (absl::Status s = Analyse(); !s.ok()) return s;
+    if (absl::Status s = FindEvidence(); !s.ok()) return s;
+    if (absl::Status s = Spread(); !s.ok()) return s;
+    if (!q_.no_relationship && !q_.customer_type.empty()) {
+      if (absl::Status s = Relationships(); !s.ok()) return s;
+    }
+    if (absl::Status s = Rank(); !s.ok()) return s;
+    return std::move(out_);
+  }
+
+ private:
+  struct Hit {
+    double score;
+    size_t pool_index;
+  };
+  struct Candidate {
+    double text = 0;
+    std::vector<Hit> hits;  // best first
+    double relationship = 0;
+    std::vector<std::string> paths;
+  };
+
+  absl::Status Analyse() {
+    if (q_.text.size() > o_.max_query_bytes) {
+      return absl::InvalidArgumentError("text is " + std::to_string(q_.text.size()) + " bytes, the limit is " +
+                                        std::to_string(o_.max_query_bytes));
+    }
+    if (!text::IsValidUtf8(q_.text)) return absl::InvalidArgumentError("text is not valid UTF-8");
+    if (q_.limit > o_.max_limit) {
+      return absl::InvalidArgumentError("limit " + std::to_string(q_.limit) + " is over the limit of " +
+                                        std::to_string(o_.max_limit));
+    }
+    lang_ = analyzer_.Pick(q_.language, q_.text);
+    std::set<std::string> uniq;
+    for (std::string& t : analyzer_.Terms(q_.text, lang_)) {
+      if (uniq.insert(t).second) terms_.push_back(t);
+    }
+    if (terms_.empty()) {
+      return absl::InvalidArgumentError(
+          "text has no searchable words once stop words and punctuation are removed; describe the issue in words");
+    }
+    out_.query_terms = terms_;
+    out_.language = std::string(text::LanguageName(lang_));
+    return absl::OkStatus();
+  }
+
+  absl::Status FindEvidence() {
+    index::SearchParams p;
+    p.k = o_.evidence_pool;
+    p.k1 = o_.k1;
+    p.b = o_.b;
+    p.docs = corpus_.docs;
+    p.avg_length = corpus_.docs > 0 ? std::max(1.0, static_cast<double>(corpus_.length) / corpus_.docs) : 1;
+    static const char* kKinds[] = {"other", "case", "document", "answer", "conversation", "skill", "bio"};
+    for (int i = 0; i < index::kEvidenceKinds; ++i) {
+      auto it = o_.kind_weight.find(kKinds[i]);
+      p.kind_weight[i] = q_.no_kind_weights ? 1.0 : it != o_.kind_weight.end() ? it->second : 0.5;
+    }
+    p.recency_tau_days = q_.no_recency ? 0 : o_.recency_days;
+    p.today = static_cast<uint32_t>(std::max<int64_t>(0, q_.as_of_ms / kMsPerDay));
+    index::SearchStats stats;
+    absl::StatusOr<std::vector<index::ScoredDoc>> pool = index::TopK(reader_, terms_, p, &stats);
+    if (!pool.ok()) return pool.status();
+    pool_ = *std::move(pool);
+    out_.evidence_considered = pool_.size();
+    out_.postings_read = stats.postings_read;
+    return absl::OkStatus();
+  }
+
+  // Gives each evidence item's score to the people it names.
+  absl::Status Spread() {
+    records_.resize(pool_.size());
+    std::map<std::pair<uint64_t, std::string>, std::vector<uint64_t>> people_of;  // (entity, role)
+    for (size_t i = 0; i < pool_.size(); ++i) {
+      std::string value;
+      absl::StatusOr<bool> found = reader_.Get(store::Cf::kEvidence, index::EvidenceKey(pool_[i].doc), &value);
+      if (!found.ok()) return found.status();
+      if (!*found) continue;  // removed since the postings were read
+      if (absl::Status s = index::DecodeEvidence(value, &records_[i]); !s.ok()) return s;
+      const index::EvidenceRecord& r = records_[i];
+      auto key = std::make_pair(r.entity, r.role);
+      auto it = people_of.find(key);
+      if (it == people_of.end()) {
+        std::vector<uint64_t> people;
+        if (r.role.empty()) {
+          people.push_back(r.entity);
+        } else {
+          absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, r.entity, r.role);
+          if (!out.ok()) return out.status();
+          for (const graph::Target& t : *out) people.push_back(t.to);
+          people.erase(std::unique(people.begin(), people.end()), people.end());
+        }
+        it = people_of.emplace(key, std::move(people)).first;
+      }
+      for (uint64_t person : it->second) candidates_[person].hits.push_back({pool_[i].score, i});
+    }
+    const size_t per_person = q_.single_best_evidence ? 1 : std::max<size_t>(1, o_.evidence_per_person);
+    for (auto& [id, c] : candidates_) {
+      // Pool order is best first, so hits already are.
+      for (size_t j = 0; j < c.hits.size() && j < per_person; ++j) c.text += c.hits[j].score;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Relationships();
+  absl::Status Rank();
+
+  const ExpertiseOptions& o_;
+  const text::Analyzer& analyzer_;
+  const identity::NormaliseOptions& normalise_;
+  const store::Reader& reader_;
+  const Corpus& corpus_;
+  const Query& q_;
+  text::Language lang_ = text::Language::kEnglish;
+  std::vector<std::string> terms_;
+  std::vector<index::ScoredDoc> pool_;
+  std::vector<index::EvidenceRecord> records_;
+  std::map<uint64_t, Candidate> candidates_;
+  std::map<size_t, const Candidate*> hit_index_;  // ranked position -> its candidate
+  Ranking out_;
+};
+
+absl::Status Search::Relationships() {
+  std::optional<identity::IdType> type = identity::ParseIdType(q_.customer_type);
+  if (!type) {
+    return absl::InvalidArgumentError("customer: unknown identifier type '" + q_.customer_type + "' (known: " +
+                                      std::string(identity::IdTypeList()) + ")");
+  }
+  absl::StatusOr<std::string> value = identity::Normalise(*type, q_.customer_value, normalise_);
+  if (!value.ok()) return absl::InvalidArgumentError("customer: " + std::string(value.status().message()));
+  absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwners(reader_, identity::IdentKey(*type, *value));
+  if (!owners.ok()) return owners.status();
+  if (owners->empty()) return absl::OkStatus();  // an unknown customer: no relationship to use
+  const uint64_t customer = owners->front();
+  out_.customer = customer;
+  absl::StatusOr<std::optional<identity::Profile>> profile = identity::ReadProfile(reader_, customer);
+  if (!profile.ok()) return profile.status();
+  const std::string name = *profile ? (*profile)->display_name : "this customer";
+  auto add_manager = [&](const graph::Target& t) {
+    Candidate& c = candidates_[t.to];
+    if (c.relationship < o_.account_manager_boost) c.relationship = o_.account_manager_boost;
+    c.paths.push_back("account manager of " + name);
+  };
+  for (const std::string& rel : o_.manager_relations) {
+    absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, customer, rel);
+    if (!out.ok()) return out.status();
+    for (const graph::Target& t : *out) add_manager(t);
+  }
+  for (const std::string& rel : o_.managed_relations) {
+    absl::StatusOr<std::vector<graph::Target>> in = graph::InEdges(reader_, customer, rel);
+    if (!in.ok()) return in.status();
+    for (const graph::Target& t : *in) add_manager(t);
+  }
+  absl::StatusOr<std::vector<graph::Target>> cases = graph::InEdges(reader_, customer, o_.raised_relation);
+  if (!cases.ok()) return cases.status();
+  std::map<uint64_t, std::set<uint64_t>> handled;  // person -> cases
+  for (const graph::Target& c : *cases) {
+    for (const std::string& rel : o_.handler_relations) {
+      absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, c.to, rel);
+      if (!out.ok()) return out.status();
+      for (const graph::Target& t : *out) handled[t.to].insert(c.to);
+    }
+  }
+  for (const auto& [person, set] : handled) {
+    Candidate& c = candidates_[person];
+    c.relationship += o_.previous_handler_boost * std::min<double>(3, set.size()) / 3;
+    c.paths.push_back("handled " + std::to_string(set.size()) + " earlier case" + (set.size() > 1 ? "s" : "") +
+                      " of " + name);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Search::Rank() {
+  std::vector<std::pair<uint64_t, Candidate*>> order;
+  for (auto& [id, c] : candidates_) order.emplace_back(id, &c);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    const double sa = a.second->text + a.second->relationship * 1e6, sb = b.second->text + b.second->relationship * 1e6;
+    return sa != sb ? sa > sb : a.first < b.first;
+  });
+  double max_text = 0;
+  for (const auto& [id, c] : order) max_text = std::max(max_text, c->text);
+  const int64_t today = q_.as_of_ms / kMsPerDay;
+  const size_t window = std::max<size_t>(3 * q_.limit, 30);
+  std::vector<Expert> ranked;
+  for (const auto& [id, c] : order) {
+    if (ranked.size() >= window && c->relationship == 0) break;
+    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
+    if (!p.ok()) return p.status();
+    if (!*p || !Contains((*p)->kinds, "employee")) continue;
+    const identity::Profile& profile = **p;
+    Expert e;
+    e.person = SummaryOf(profile);
+    const std::string* end = profile.Attr("end_date");
+    const std::string* status = profile.Attr("status");
+    e.left = (end != nullptr && DayOf(*end) >= 0 && DayOf(*end) < today) ||
+             (status != nullptr && Contains({"left", "terminated", "inactive", "former"}, text::Fold(*status)));
+    if (e.left && !q_.include_unavailable) continue;
+    if (!q_.team.empty() && text::Fold(e.person.team) != text::Fold(q_.team)) continue;
+    if (!q_.location.empty() && text::Fold(e.person.location) != text::Fold(q_.location)) continue;
+    const std::string* availability = profile.Attr("availability");
+    e.away = availability != nullptr &&
+             Contains({"away", "absent", "leave", "on_leave", "ooo", "out_of_office", "vacation", "unavailable"},
+                      text::Fold(*availability));
+    if (!q_.no_load) {
+      absl::StatusOr<size_t> open = graph::OpenCases(reader_, id);
+      if (!open.ok()) return open.status();
+      e.open_cases = *open;
+    }
+    e.text_score = max_text > 0 ? c->text / max_text : 0;
+    e.relationship_score = c->relationship;
+    e.availability = e.away ? o_.away_factor : 1.0;
+    e.load_factor = 1.0 / (1.0 + o_.load_per_open_case * static_cast<double>(e.open_cases));
+    e.score = (e.text_score + e.relationship_score) * e.availability * e.load_factor * (e.left ? 0.01 : 1.0);
+    e.relationship = c->paths;
+    for (size_t j = 0; j < c->hits.size() && e.evidence.size() < 3; ++j) {
+      e.evidence.push_back({pool_[c->hits[j].pool_index].doc, c->hits[j].score});
+    }
+    ranked.push_back(std::move(e));
+    ranked.back().evidence.shrink_to_fit();
+    hit_index_[ranked.size() - 1] = c;
+  }
+  std::vector<size_t> idx(ranked.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return ranked[a].score != ranked[b].score ? ranked[a].score > ranked[b].score
+                                               : ranked[a].person.id < ranked[b].person.id;
+  });
+  const size_t limit = q_.limit == 0 ? 10 : q_.limit;
+  for (size_t i = 0; i < idx.size() && out_.experts.size() < limit; ++i) {
+    Expert e = std::move(ranked[idx[i]]);
+    const Candidate* c = hit_index_[idx[i]];
+    std::vector<size_t> hits;
+    for (const Hit& h : c->hits) hits.push_back(h.pool_index);
+    if (absl::Status s = Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, e); !s.ok()) {
+      return s;
+    }
+    out_.experts.push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Ranking> Ranker::Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const {
+  return Search(options_, analyzer_, normalise_, reader, corpus, q).Run();
+}
+
+}  // namespace tessera::expertise

@@ -1,0 +1,109 @@
+#pragma once
+
+// FindExperts: the internal people best able to solve an issue, and why.
+//
+// Document-centric (Balog, Azzopardi & de Rijke, SIGIR 2006, "model 2"): the issue
+// text ranks evidence (index/search.h: BM25, evidence-kind weights, recency decay),
+// each of the best evidence items gives its score to the people it names (a case to
+// who resolved it, a page to who wrote it, a skill to its owner), and a person's text
+// score is the sum of their best few items. Then, per person:
+//
+//   score = (text / max text + relationship) · availability · 1/(1 + load · open cases)
+//
+// where relationship rewards the customer's account manager and the people who
+// handled the customer's earlier cases, availability demotes people marked away, and
+// people who left (end_date passed) are not ranked at all unless asked for.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/expertise/options.h"
+#include "server/identity/identifier.h"
+#include "server/index/names.h"
+#include "server/text/analyzer.h"
+
+namespace tessera::store {
+class Reader;
+}
+
+namespace tessera::expertise {
+
+struct Query {
+  std::string text;
+  std::string language;       // BCP 47 tag; empty: guessed from the text
+  std::string customer_type;  // an identifier naming the customer, optional
+  std::string customer_value;
+  std::string channel;        // where the issue came from (twitter, email...): reported back
+  std::string team;           // only people of this team (case- and accent-insensitive)
+  std::string location;
+  size_t limit = 10;
+  int64_t as_of_ms = 0;           // "now" for recency and end dates
+  bool include_unavailable = false;  // rank people who left too (flagged)
+  // Evaluation switches: each turns one ranking feature off (tessera-eval's ablation).
+  bool no_recency = false, no_kind_weights = false, no_relationship = false, no_load = false;
+  bool single_best_evidence = false;  // a person's text score is their best item only
+};
+
+struct EvidenceHit {
+  uint64_t doc = 0;
+  double score = 0;
+  std::string kind;
+  std::string title;
+  std::string source, external_id;  // the fragment it comes from
+  int64_t time_ms = 0;
+  std::string snippet;                     // a short excerpt around the first match
+  std::vector<std::string> matched_words;  // query words it matched, as written there
+};
+
+struct Expert {
+  index::PersonSummary person;
+  double score = 0;
+  double text_score = 0;          // normalised to 0..1 over the candidates
+  double relationship_score = 0;  // boosts added
+  double availability = 1;        // factor: 1, or away_factor
+  double load_factor = 1;         // 1 / (1 + load_per_open_case · open cases)
+  size_t open_cases = 0;
+  bool away = false;
+  bool left = false;              // only with include_unavailable
+  std::vector<EvidenceHit> evidence;        // best first, at most 3
+  std::vector<std::string> relationship;   // "account manager of Camille Roussel (crm/C-20002)"
+  std::string why;                         // one line
+};
+
+struct Ranking {
+  std::vector<Expert> experts;
+  std::vector<std::string> query_terms;  // after analysis
+  std::string language;                  // "en" or "fr"
+  uint64_t customer = 0;                 // the customer's profile, when one was named and found
+  uint64_t evidence_considered = 0;
+  uint64_t postings_read = 0;
+};
+
+// Corpus size for BM25; the directory keeps it exact.
+struct Corpus {
+  uint64_t docs = 0;
+  uint64_t length = 0;
+};
+
+// Thread-safe; borrows everything.
+class Ranker {
+ public:
+  Ranker(const ExpertiseOptions& options, const text::Analyzer& analyzer,
+         const identity::NormaliseOptions& normalise)
+      : options_(options), analyzer_(analyzer), normalise_(normalise) {}
+
+  // INVALID_ARGUMENT for text over the limit, empty after analysis, a limit out of
+  // range, or a customer identifier that is not one. A customer identifier naming no
+  // profile is not an error: the ranking simply has no relationship part.
+  absl::StatusOr<Ranking> Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const;
+
+ private:
+  const ExpertiseOptions& options_;
+  const text::Analyzer& analyzer_;
+  const identity::NormaliseOptions& normalise_;
+};
+
+}  // namespace tessera::expertise

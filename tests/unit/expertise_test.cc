@@ -1,0 +1,206 @@
+#define BOOST_TEST_MODULE expertise
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/directory/directory.h"
+#include "tests/unit/temp_dir.h"
+
+// The ranking rules of FindExperts, one test each, on a small organisation built
+// through the real ingest path.
+
+using namespace tessera;
+using identity::Fragment;
+
+namespace {
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kNow = 20'400 * kDay;  // 2025-11-08
+
+Fragment Employee(const std::string& id, const std::string& name, std::vector<identity::Attribute> extra = {}) {
+  Fragment f{.source = "hr", .external_id = id, .version = 1, .kind = "employee"};
+  f.attributes = {{"display_name", name}, {"team", "Support"}};
+  f.attributes.insert(f.attributes.end(), extra.begin(), extra.end());
+  f.identifiers = {{"employee_id", id}, {"email", id + "@bank.example"}};
+  return f;
+}
+
+Fragment Case(const std::string& id, const std::string& who, const std::string& text, int64_t time,
+              const std::string& lang = "en", const std::string& status = "closed") {
+  Fragment f{.source = "helpdesk", .external_id = id, .version = 1, .kind = "case"};
+  f.attributes = {{"title", text.substr(0, 30)}, {"status", status}};
+  f.identifiers = {{"case", id}};
+  f.relations = {{"resolved_by", {"employee_id", who}}};
+  f.evidence = {{"case", "resolved_by", text.substr(0, 30), text, lang, time}};
+  f.updated_at_ms = time;
+  return f;
+}
+
+struct Org {
+  Org() {
+    directory::DirectoryOptions o;
+    o.normalise.default_region = "FR";
+    dir = *directory::Directory::Open(tmp.Sub("db"), o);
+    for (auto [s, p] : {std::pair{"hr", 90}, {"helpdesk", 50}, {"crm", 60}}) {
+      BOOST_REQUIRE(dir->PutSource({s, "test", p, "", 0}).ok());
+    }
+    Ingest({Employee("E1", "Alice Cards"), Employee("E2", "Bruno Cards"), Employee("E3", "Chloé Loans"),
+            Employee("E4", "Denis Gone", {{"end_date", "2024-01-31"}}), Employee("E5", "Emma Manager")});
+    std::vector<Fragment> cases;
+    for (int i = 0; i < 6; ++i) {
+      cases.push_back(Case("C1-" + std::to_string(i), "E1", "Card blocked abroad after three wrong PIN codes, card unblocked", kNow - (10 + i) * kDay));
+      cases.push_back(Case("C2-" + std::to_string(i), "E2", "Card blocked at the ATM, card replaced and unblocked", kNow - (20 + i) * kDay));
+      cases.push_back(Case("C3-" + std::to_string(i), "E3", "Mortgage rate renegotiation and loan insurance", kNow - (5 + i) * kDay));
+    }
+    // Denis was the card expert, but he has left.
+    for (int i = 0; i < 10; ++i) {
+      cases.push_back(Case("C4-" + std::to_string(i), "E4", "Card blocked abroad, card blocked PIN, card card", kNow - 400 * kDay));
+    }
+    cases.push_back(Case("FR-1", "E3", "Carte bloquée à l'étranger après trois codes faux, carte débloquée", kNow - 3 * kDay, "fr"));
+    Ingest(cases);
+    Fragment customer{.source = "crm", .external_id = "C-9", .version = 1, .kind = "customer"};
+    customer.attributes = {{"display_name", "Camille Roussel"}};
+    customer.identifiers = {{"twitter", "@CamilleR"}, {"customer_id", "C-9"}};
+    customer.relations = {{"managed_by", {"employee_id", "E5"}}};
+    Ingest({customer});
+  }
+
+  void Ingest(std::vector<Fragment> fs) {
+    absl::StatusOr<directory::BatchResult> r = dir->Ingest(std::move(fs), kNow);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  }
+
+  std::vector<std::string> Names(expertise::Query q) {
+    if (q.as_of_ms == 0) q.as_of_ms = kNow;
+    absl::StatusOr<expertise::Ranking> r = dir->FindExperts(q);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    std::vector<std::string> names;
+    for (const auto& e : r->experts) names.push_back(e.person.display_name);
+    return names;
+  }
+
+  testing::TempDir tmp;
+  std::unique_ptr<directory::Directory> dir;
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(FindExperts, Org)
+
+BOOST_AUTO_TEST_CASE(resolved_similar_cases_rank_people_with_evidence) {
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "My card is blocked abroad", .as_of_ms = kNow});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_REQUIRE(r->experts.size() >= 2u);
+  BOOST_TEST(r->experts[0].person.display_name == "Alice Cards");  // same issue, more recent
+  BOOST_TEST(r->experts[1].person.display_name == "Bruno Cards");
+  const expertise::Expert& top = r->experts[0];
+  BOOST_REQUIRE(!top.evidence.empty());
+  BOOST_TEST(top.evidence[0].source == "helpdesk");
+  BOOST_TEST(top.evidence[0].snippet.find("Card blocked") != std::string::npos);
+  BOOST_TEST((std::find(top.evidence[0].matched_words.begin(), top.evidence[0].matched_words.end(), "blocked") !=
+              top.evidence[0].matched_words.end()));
+  BOOST_TEST(top.why.find("similar case") != std::string::npos);
+  BOOST_TEST(r->language == "en");
+}
+
+BOOST_AUTO_TEST_CASE(left_person_is_excluded_unless_asked) {
+  const auto names = Names({.text = "card blocked abroad PIN"});
+  BOOST_TEST((std::find(names.begin(), names.end(), "Denis Gone") == names.end()));
+  const auto all = Names({.text = "card blocked abroad PIN", .include_unavailable = true});
+  BOOST_TEST((std::find(all.begin(), all.end(), "Denis Gone") != all.end()));
+}
+
+BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
+  const auto names = Names({.text = "card blocked abroad", .customer_type = "twitter", .customer_value = "camiller"});
+  BOOST_REQUIRE(!names.empty());
+  BOOST_TEST(names[0] == "Emma Manager");
+  absl::StatusOr<expertise::Ranking> r =
+      dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->experts[0].relationship.at(0) == "account manager of Camille Roussel");
+}
+
+BOOST_AUTO_TEST_CASE(load_demotes_a_busy_expert) {
+  BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
+  std::vector<Fragment> open;
+  for (int i = 0; i < 8; ++i) open.push_back(Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));
+  Ingest(open);
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "card blocked abroad", .as_of_ms = kNow});
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->experts.at(0).person.display_name == "Bruno Cards");
+  for (const auto& e : r->experts) {
+    if (e.person.display_name == "Alice Cards") BOOST_TEST(e.open_cases == 8u);
+  }
+  // Closing the cases gives her back her place.
+  for (auto& f : open) f.version = 2, f.attributes[1].value = "closed";
+  Ingest(open);
+  BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
+}
+
+BOOST_AUTO_TEST_CASE(away_person_is_demoted) {
+  Fragment alice = Employee("E1", "Alice Cards", {{"availability", "away"}});
+  alice.version = 2;
+  Ingest({alice});
+  BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Bruno Cards");
+}
+
+BOOST_AUTO_TEST_CASE(tombstoned_case_no_longer_counts) {
+  std::vector<Fragment> gone;
+  for (int i = 0; i < 6; ++i) {
+    Fragment t{.source = "helpdesk", .external_id = "C1-" + std::to_string(i), .version = 2, .tombstone = true};
+    gone.push_back(t);
+  }
+  Ingest(gone);
+  const auto names = Names({.text = "card blocked abroad PIN codes"});
+  BOOST_TEST((std::find(names.begin(), names.end(), "Alice Cards") == names.end()));
+}
+
+BOOST_AUTO_TEST_CASE(french_query_matches_french_evidence) {
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "Ma carte est bloquée à l'étranger", .as_of_ms = kNow});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->language == "fr");
+  BOOST_REQUIRE(!r->experts.empty());
+  BOOST_TEST(r->experts[0].person.display_name == "Chloé Loans");
+  BOOST_TEST(r->experts[0].evidence.at(0).snippet.find("Carte bloquée") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(recorded_outcome_becomes_evidence_and_load) {
+  // Bruno finally handled one of Chloé's mortgage cases, still open.
+  absl::StatusOr<directory::OutcomeResult> o = dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "open", kNow});
+  BOOST_REQUIRE_MESSAGE(o.ok(), o.status());
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "mortgage rate renegotiation", .as_of_ms = kNow});
+  BOOST_REQUIRE(r.ok());
+  bool bruno = false;
+  for (const auto& e : r->experts) {
+    if (e.person.display_name != "Bruno Cards") continue;
+    bruno = true;
+    BOOST_TEST(e.open_cases == 1u);
+  }
+  BOOST_TEST(bruno);
+  BOOST_TEST(dir->RecordOutcome({"case", "NOPE", "employee_id", "E2", "open", kNow}).status().code() ==
+             absl::StatusCode::kNotFound);
+  BOOST_TEST(dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "maybe", kNow}).status().code() ==
+             absl::StatusCode::kInvalidArgument);
+}
+
+BOOST_AUTO_TEST_CASE(bad_queries_are_rejected_with_reasons) {
+  auto code = [&](expertise::Query q) { return dir->FindExperts(q).status().code(); };
+  BOOST_TEST(code({.text = std::string(9000, 'a')}) == absl::StatusCode::kInvalidArgument);
+  absl::Status empty = dir->FindExperts({.text = "the and of ?!"}).status();
+  BOOST_TEST(empty.code() == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(std::string(empty.message()).find("no searchable words") != std::string::npos);
+  BOOST_TEST(code({.text = "card", .limit = 51}) == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(code({.text = "card", .customer_type = "fax", .customer_value = "1"}) == absl::StatusCode::kInvalidArgument);
+}
+
+BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_index) {
+  const std::string before = *dir->DerivedDigest();
+  absl::StatusOr<directory::RebuildResult> r = dir->Rebuild();
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->digest_after == before);
+  BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
