@@ -50,6 +50,14 @@ tessera get twitter:@CamilleRoussel_ --provenance
 step "Her relations: account manager, the agent who answered her, the case she raised"
 tessera neighbors twitter:camilleroussel_
 
+step "Who can solve this? A customer writes on Twitter (FindExperts, with why)"
+echo '  "Ma carte a été bloquée à l étranger, je ne peux plus payer"  --customer twitter:@CamilleRoussel_'
+tessera experts "Ma carte a été bloquée à l'étranger, je ne peux plus payer" \
+  --customer twitter:@CamilleRoussel_ --limit 5
+
+step "The same question without the customer, with the evidence behind each answer"
+tessera experts "My card was blocked abroad and I cannot pay" --limit 3 --explain
+
 step "Finding people by name prefix, accents ignored"
 tessera search elo
 

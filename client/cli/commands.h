@@ -33,6 +33,8 @@ Command AddGet(CLI::App& app);
 Command AddSearch(CLI::App& app);
 Command AddNeighbors(CLI::App& app);
 Command AddHealth(CLI::App& app);
+Command AddExperts(CLI::App& app);
+Command AddOutcome(CLI::App& app);
 // The admin subcommands, each its own Command.
 std::vector<Command> AddAdmin(CLI::App& app);
 

@@ -11,6 +11,7 @@ namespace {
 constexpr char kDescription[] =
     "tessera - look people up in a Tessera directory and keep it in sync.\n\n"
     "Examples:\n"
+    "  tessera experts \"Ma carte est bloquée\" --customer twitter:@bob   who can solve this, and why\n"
     "  tessera ingest hr.jsonl ldap.jsonl       load fragments (one JSON object per line)\n"
     "  tessera get email:alice@example.com      one unified profile (--provenance: where each value came from)\n"
     "  tessera search ali mar                   people whose names, e-mails or handles start so\n"
@@ -35,8 +36,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 3'600'000));
 
-  std::vector<Command> commands = {AddIngest(app), AddGet(app), AddSearch(app), AddNeighbors(app),
-                                   AddHealth(app)};
+  std::vector<Command> commands = {AddExperts(app), AddIngest(app), AddGet(app),    AddSearch(app),
+                                   AddNeighbors(app), AddOutcome(app), AddHealth(app)};
   for (Command& c : AddAdmin(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);

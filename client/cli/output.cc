@@ -8,10 +8,9 @@
 #include "google/protobuf/util/json_util.h"
 
 namespace tessera::cli {
-namespace {
 
-// Prints rows as columns padded to the widest cell (UTF-8 aware enough: counts code points).
-void Table(const std::vector<std::vector<std::string>>& rows) {
+// Pads by code points, so accented names line up.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   auto width = [](const std::string& s) {
     return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
   };
@@ -30,6 +29,8 @@ void Table(const std::vector<std::vector<std::string>>& rows) {
     printf("%s\n", line.c_str());
   }
 }
+
+namespace {
 
 std::string Prov(const v1::Provenance& p) {
   std::string s = p.source() + "/" + p.external_id() + " v" + std::to_string(p.version()) + " " +
@@ -83,14 +84,14 @@ void PrintProfile(const v1::Profile& p, bool provenance) {
     if (!provenance) continue;
     for (const auto& v : a.values()) rows.push_back({"", "  " + v.value() + "  <- " + Prov(v.provenance())});
   }
-  Table(rows);
+  PrintTable(rows);
   printf("Identifiers\n");
   rows.clear();
   for (const auto& id : p.identifiers()) {
     rows.push_back({"  " + id.type(), id.value()});
     for (const auto& prov : id.provenance()) rows.push_back({"", "  <- " + Prov(prov)});
   }
-  Table(rows);
+  PrintTable(rows);
   printf("Fragments (%d)\n", p.fragments_size());
   for (const auto& f : p.fragments()) printf("  %s\n", Prov(f).c_str());
   if (p.conflicts_size() > 0) {
@@ -104,7 +105,7 @@ void PrintSearch(const v1::SearchPeopleResponse& r) {
   for (const auto& s : r.people()) {
     rows.push_back({std::to_string(s.id()), s.kind(), s.display_name(), s.email(), s.team(), s.title(), s.location()});
   }
-  Table(rows);
+  PrintTable(rows);
   if (r.people_size() == 0) printf("(no match)\n");
   if (!r.next_page_token().empty()) printf("more: --page-token %s\n", r.next_page_token().c_str());
   if (r.truncated()) printf("(too many matches to scan: type more characters)\n");
@@ -120,7 +121,7 @@ void PrintNeighbors(const v1::NeighborsResponse& r) {
                     e.profile_id() == 0 ? "(not in the directory yet)" : e.other().display_name(),
                     IdentifierText(e.target()), by});
   }
-  Table(rows);
+  PrintTable(rows);
   if (!r.next_page_token().empty()) printf("more: --page-token %s\n", r.next_page_token().c_str());
 }
 
@@ -142,7 +143,7 @@ void PrintStats(const v1::StatsResponse& s) {
   rows.push_back({"edges (estimate)", std::to_string(s.edges_estimate())});
   rows.push_back({"disk bytes (SST files)", std::to_string(s.disk_bytes())});
   rows.push_back({"keys written since start", std::to_string(s.keys_written_since_start())});
-  Table(rows);
+  PrintTable(rows);
 }
 
 void PrintConflicts(const v1::ListConflictsResponse& r) {
@@ -156,7 +157,7 @@ void PrintSources(const v1::ListSourcesResponse& r) {
   for (const auto& s : r.sources()) {
     rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()), s.description()});
   }
-  Table(rows);
+  PrintTable(rows);
 }
 
 void PrintRules(const v1::ListRulesResponse& r) {

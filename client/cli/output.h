@@ -4,12 +4,16 @@
 // --json (field names as in the .proto files).
 
 #include <string>
+#include <vector>
 
 #include "google/protobuf/message.h"
 #include "tessera/v1/admin.pb.h"
 #include "tessera/v1/directory.pb.h"
 
 namespace tessera::cli {
+
+// Prints rows as columns padded to the widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 // One JSON document on stdout.
 void PrintJson(const google::protobuf::Message& m);

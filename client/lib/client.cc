@@ -43,6 +43,7 @@ Client::Client(const ClientOptions& options) : options_(options) {
   channel_ = grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
   directory_ = v1::Directory::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
+  expertise_ = v1::Expertise::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
@@ -94,6 +95,12 @@ absl::StatusOr<v1::SearchPeopleResponse> Client::SearchPeople(const v1::SearchPe
 }
 absl::StatusOr<v1::NeighborsResponse> Client::Neighbors(const v1::NeighborsRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::Neighbors, req);
+}
+absl::StatusOr<v1::FindExpertsResponse> Client::FindExperts(const v1::FindExpertsRequest& req) const {
+  return Unary(*this, *expertise_, &v1::Expertise::Stub::FindExperts, req);
+}
+absl::StatusOr<v1::RecordOutcomeResponse> Client::RecordOutcome(const v1::RecordOutcomeRequest& req) const {
+  return Unary(*this, *expertise_, &v1::Expertise::Stub::RecordOutcome, req);
 }
 absl::StatusOr<v1::Source> Client::PutSource(const v1::Source& req) const {
   return Unary(*this, *admin_, &v1::Admin::Stub::PutSource, req);

@@ -14,6 +14,7 @@
 #include "grpcpp/client_context.h"
 #include "tessera/v1/admin.grpc.pb.h"
 #include "tessera/v1/directory.grpc.pb.h"
+#include "tessera/v1/expertise.grpc.pb.h"
 
 namespace tessera::client {
 
@@ -43,6 +44,9 @@ class Client {
   absl::StatusOr<v1::SearchPeopleResponse> SearchPeople(const v1::SearchPeopleRequest& req) const;
   absl::StatusOr<v1::NeighborsResponse> Neighbors(const v1::NeighborsRequest& req) const;
 
+  absl::StatusOr<v1::FindExpertsResponse> FindExperts(const v1::FindExpertsRequest& req) const;
+  absl::StatusOr<v1::RecordOutcomeResponse> RecordOutcome(const v1::RecordOutcomeRequest& req) const;
+
   absl::StatusOr<v1::Source> PutSource(const v1::Source& req) const;
   absl::StatusOr<v1::ListSourcesResponse> ListSources() const;
   absl::StatusOr<v1::StatsResponse> Stats() const;
@@ -58,6 +62,7 @@ class Client {
 
   v1::Directory::Stub& directory() const { return *directory_; }
   v1::Admin::Stub& admin() const { return *admin_; }
+  v1::Expertise::Stub& expertise() const { return *expertise_; }
   const ClientOptions& options() const { return options_; }
   // A context with the options' deadline.
   std::unique_ptr<grpc::ClientContext> NewContext() const;
@@ -67,6 +72,7 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Directory::Stub> directory_;
   std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Expertise::Stub> expertise_;
 };
 
 }  // namespace tessera::client

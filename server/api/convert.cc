@@ -191,4 +191,61 @@ void ToProto(const identity::StoredFragment& in, v1::Fragment* out) {
   }
 }
 
+expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {
+  expertise::Query q;
+  q.text = in.text();
+  q.language = in.language();
+  if (in.has_customer()) {
+    q.customer_type = in.customer().type();
+    q.customer_value = in.customer().value();
+    if (q.customer_type.empty()) q.customer_type = "(empty)";
+  }
+  q.channel = in.channel();
+  q.team = in.team();
+  q.location = in.location();
+  q.limit = in.limit() == 0 ? 10 : in.limit();
+  q.as_of_ms = in.as_of_unix_ms();
+  q.include_unavailable = in.include_unavailable();
+  q.no_recency = in.switches().no_recency();
+  q.no_kind_weights = in.switches().no_kind_weights();
+  q.no_relationship = in.switches().no_relationship();
+  q.no_load = in.switches().no_load();
+  q.single_best_evidence = in.switches().single_best_evidence();
+  return q;
+}
+
+void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out) {
+  for (const expertise::Expert& e : in.experts) {
+    v1::Expert* x = out->add_experts();
+    ToProto(e.person, x->mutable_person());
+    x->set_score(e.score);
+    x->set_text_score(e.text_score);
+    x->set_relationship_score(e.relationship_score);
+    x->set_availability(e.availability);
+    x->set_load_factor(e.load_factor);
+    x->set_open_cases(static_cast<uint32_t>(e.open_cases));
+    x->set_away(e.away);
+    x->set_left(e.left);
+    for (const expertise::EvidenceHit& h : e.evidence) {
+      v1::EvidenceHit* y = x->add_evidence();
+      y->set_document(h.doc);
+      y->set_score(h.score);
+      y->set_kind(h.kind);
+      y->set_title(h.title);
+      y->mutable_fragment()->set_source(h.source);
+      y->mutable_fragment()->set_external_id(h.external_id);
+      y->set_time_unix_ms(h.time_ms);
+      y->set_snippet(h.snippet);
+      for (const std::string& w : h.matched_words) y->add_matched_words(w);
+    }
+    for (const std::string& r : e.relationship) x->add_relationship(r);
+    x->set_why(e.why);
+  }
+  for (const std::string& t : in.query_terms) out->add_query_terms(t);
+  out->set_language(in.language);
+  out->set_customer_profile_id(in.customer);
+  out->set_evidence_considered(in.evidence_considered);
+  out->set_postings_read(in.postings_read);
+}
+
 }  // namespace tessera::api

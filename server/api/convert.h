@@ -7,6 +7,7 @@
 #include "server/directory/directory.h"
 #include "tessera/v1/admin.pb.h"
 #include "tessera/v1/directory.pb.h"
+#include "tessera/v1/expertise.pb.h"
 
 namespace tessera::api {
 
@@ -24,5 +25,7 @@ void ToProto(const directory::SourceInfo& in, v1::Source* out);
 void ToProto(const directory::Stats& in, v1::StatsResponse* out);
 void ToProto(const directory::RuleView& in, v1::Rule* out);
 void ToProto(const identity::StoredFragment& in, v1::Fragment* out);
+expertise::Query QueryFromProto(const v1::FindExpertsRequest& in);
+void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out);
 
 }  // namespace tessera::api

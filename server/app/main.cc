@@ -17,6 +17,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/api/admin_service.h"
 #include "server/api/directory_service.h"
+#include "server/api/expertise_service.h"
 #include "server/app/config.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -26,9 +27,10 @@ namespace {
 
 constexpr char kDescription[] =
     "tesserad - the Tessera directory server.\n\n"
-    "Serves the Directory and Admin gRPC services (proto/tessera/v1) over one RocksDB database,\n"
-    "with gRPC health checking and server reflection. Settings come from the defaults, then\n"
-    "--config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
+    "Serves the Directory, Expertise and Admin gRPC services (proto/tessera/v1) over one\n"
+    "RocksDB database, with gRPC health checking and server reflection. Settings come from\n"
+    "the defaults, then"
+    " --config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
     "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n";
 
 int64_t NowMs() {
@@ -110,6 +112,7 @@ int Run(const ServerConfig& cfg) {
   }
   api::DirectoryService directory_service(**dir, cfg.api, NowMs);
   api::AdminService admin_service(**dir, NowMs);
+  api::ExpertiseService expertise_service(**dir, NowMs);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -124,6 +127,7 @@ int Run(const ServerConfig& cfg) {
   builder.SetMaxSendMessageSize(static_cast<int>(cfg.max_message_bytes));
   builder.RegisterService(&directory_service);
   builder.RegisterService(&admin_service);
+  builder.RegisterService(&expertise_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     spdlog::error("cannot listen on {} (is the port in use?)", cfg.listen);

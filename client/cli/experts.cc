@@ -1,0 +1,151 @@
+// tessera experts and tessera outcome.
+
+#include <cstdio>
+#include <memory>
+
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/lib/text_formats.h"
+
+namespace tessera::cli {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
+  if (r.experts_size() == 0) {
+    printf("no one found: no evidence matches these words (%zu terms searched)\n",
+           static_cast<size_t>(r.query_terms_size()));
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"#", "NAME", "TEAM", "SCORE", "OPEN", "WHY"}};
+  for (int i = 0; i < r.experts_size(); ++i) {
+    const v1::Expert& e = r.experts(i);
+    rows.push_back({std::to_string(i + 1), e.person().display_name(), e.person().team(), Fixed(e.score(), 2),
+                    std::to_string(e.open_cases()), e.why()});
+  }
+  PrintTable(rows);
+  if (!explain) return;
+  std::string terms;
+  for (const auto& t : r.query_terms()) terms += (terms.empty() ? "" : " ") + t;
+  printf("\nquery terms (%s): %s; %llu evidence items considered\n", r.language().c_str(), terms.c_str(),
+         static_cast<unsigned long long>(r.evidence_considered()));
+  for (int i = 0; i < r.experts_size(); ++i) {
+    const v1::Expert& e = r.experts(i);
+    printf("\n%d. %s <%s>, %s%s\n", i + 1, e.person().display_name().c_str(), e.person().email().c_str(),
+           e.person().title().c_str(), e.person().location().empty() ? "" : (", " + e.person().location()).c_str());
+    printf("   score %s = (text %s + relationship %s) x availability %s x load %s (%u open case%s)\n",
+           Fixed(e.score(), 3).c_str(), Fixed(e.text_score(), 3).c_str(), Fixed(e.relationship_score(), 2).c_str(),
+           Fixed(e.availability(), 2).c_str(), Fixed(e.load_factor(), 2).c_str(), e.open_cases(),
+           e.open_cases() == 1 ? "" : "s");
+    for (const auto& rel : e.relationship()) printf("   relationship: %s\n", rel.c_str());
+    for (const v1::EvidenceHit& h : e.evidence()) {
+      std::string words;
+      for (const auto& w : h.matched_words()) words += (words.empty() ? "" : ", ") + w;
+      printf("   [%s] %s %s \"%s\" (matched: %s)\n       %s\n", h.kind().c_str(), FragmentText(h.fragment()).c_str(),
+             client::FormatTime(h.time_unix_ms()).substr(0, 10).c_str(), h.title().c_str(), words.c_str(),
+             h.snippet().c_str());
+    }
+  }
+}
+
+}  // namespace
+
+Command AddExperts(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> words;
+    std::string customer, team, location, language, channel, as_of;
+    uint32_t limit = 10;
+    bool explain = false, include_left = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "experts", "Find the people best able to solve an issue: paste the customer's message.\n"
+                 "Ranks people by the cases they resolved, pages they wrote and skills they declared,\n"
+                 "newer evidence counting more; the customer's account manager first; people away or\n"
+                 "with many open cases demoted; people who left excluded.");
+  sub->add_option("text", a->words, "the issue, as the customer wrote it")->required();
+  sub->add_option("--customer", a->customer, "the customer: twitter:@bob, email:..., customer_id:...");
+  sub->add_option("--limit", a->limit, "people to list")->capture_default_str()->check(CLI::Range(1, 50));
+  sub->add_flag("--explain", a->explain, "show each person's evidence, snippets and score parts");
+  sub->add_option("--team", a->team, "only this team");
+  sub->add_option("--location", a->location, "only this location");
+  sub->add_option("--language", a->language, "language of the text (fr, en); default: guessed");
+  sub->add_option("--channel", a->channel, "where the message came from (twitter, email...)");
+  sub->add_option("--as-of", a->as_of, "rank as of this time (RFC 3339); default: now");
+  sub->add_flag("--include-left", a->include_left, "also list people who have left (last)");
+  return {sub, [a](const client::Client& c, const Globals& g) {
+            v1::FindExpertsRequest req;
+            std::string text;
+            for (const auto& w : a->words) text += (text.empty() ? "" : " ") + w;
+            req.set_text(text);
+            if (!a->customer.empty()) {
+              absl::StatusOr<v1::Identifier> id = client::ParseIdentifier(a->customer);
+              if (!id.ok()) return Fail(absl::InvalidArgumentError("--customer: " + std::string(id.status().message())));
+              *req.mutable_customer() = *id;
+            }
+            if (!a->as_of.empty()) {
+              absl::StatusOr<int64_t> t = client::ParseTime(a->as_of);
+              if (!t.ok()) return Fail(absl::InvalidArgumentError("--as-of: " + std::string(t.status().message())));
+              req.set_as_of_unix_ms(*t);
+            }
+            req.set_limit(a->limit);
+            req.set_team(a->team);
+            req.set_location(a->location);
+            req.set_language(a->language);
+            req.set_channel(a->channel);
+            req.set_include_unavailable(a->include_left);
+            absl::StatusOr<v1::FindExpertsResponse> r = c.FindExperts(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              PrintExperts(*r, a->explain);
+            }
+            return 0;
+          }};
+}
+
+Command AddOutcome(CLI::App& app) {
+  struct Args {
+    std::string case_id, person, status = "closed", time;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "outcome", "Record who finally handled a case (it becomes their evidence; open cases are their load).");
+  sub->add_option("case", a->case_id, "the case, as an identifier: case:HD-5001")->required();
+  sub->add_option("handled_by", a->person, "who handled it: email:..., employee_id:...")->required();
+  sub->add_option("--status", a->status, "open or closed")->capture_default_str()->check(CLI::IsMember({"open", "closed"}));
+  sub->add_option("--time", a->time, "when (RFC 3339); default: now");
+  return {sub, [a](const client::Client& c, const Globals& g) {
+            v1::RecordOutcomeRequest req;
+            absl::StatusOr<v1::Identifier> cs = client::ParseIdentifier(a->case_id);
+            absl::StatusOr<v1::Identifier> who = client::ParseIdentifier(a->person);
+            if (!cs.ok()) return Fail(cs.status());
+            if (!who.ok()) return Fail(who.status());
+            *req.mutable_case_() = *cs;
+            *req.mutable_handled_by() = *who;
+            req.set_status(a->status);
+            if (!a->time.empty()) {
+              absl::StatusOr<int64_t> t = client::ParseTime(a->time);
+              if (!t.ok()) return Fail(absl::InvalidArgumentError("--time: " + std::string(t.status().message())));
+              req.set_time_unix_ms(*t);
+            }
+            absl::StatusOr<v1::RecordOutcomeResponse> r = c.RecordOutcome(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("recorded: case profile %llu handled by profile %llu (%s)\n",
+                     static_cast<unsigned long long>(r->case_profile_id()),
+                     static_cast<unsigned long long>(r->person_profile_id()), a->status.c_str());
+            }
+            return 0;
+          }};
+}
+
+}  // namespace tessera::cli

@@ -1,0 +1,47 @@
+#include "server/api/expertise_service.h"
+
+#include "server/api/call_log.h"
+#include "server/api/convert.h"
+
+namespace tessera::api {
+
+grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerContext* ctx,
+                                                        const v1::FindExpertsRequest* req,
+                                                        v1::FindExpertsResponse* resp) {
+  const CallLog log("Expertise.FindExperts", ctx);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(log.Finish(DoFindExperts(*req, resp)));
+  return reactor;
+}
+
+absl::Status ExpertiseService::DoFindExperts(const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp) {
+  if (req.channel().size() > 64 || req.language().size() > 16 || req.team().size() > 256 ||
+      req.location().size() > 256 || req.customer().value().size() > 320 || req.customer().type().size() > 32) {
+    return absl::InvalidArgumentError("channel, language, team, location or customer is over its size limit");
+  }
+  expertise::Query q = QueryFromProto(req);
+  if (q.as_of_ms == 0) q.as_of_ms = now_ms_();
+  absl::StatusOr<expertise::Ranking> ranking = dir_.FindExperts(q);
+  if (!ranking.ok()) return ranking.status();
+  ToProto(*ranking, resp);
+  resp->set_channel(req.channel());
+  return absl::OkStatus();
+}
+
+grpc::Status ExpertiseService::RecordOutcome(grpc::ServerContext* ctx, const v1::RecordOutcomeRequest* req,
+                                             v1::RecordOutcomeResponse* resp) {
+  const CallLog log("Expertise.RecordOutcome", ctx);
+  if (req->case_().type().empty() || req->handled_by().type().empty()) {
+    return log.Finish(absl::InvalidArgumentError("case and handled_by must both be identifiers (type and value)"));
+  }
+  directory::CaseOutcome o{req->case_().type(), req->case_().value(), req->handled_by().type(),
+                           req->handled_by().value(), req->status(),
+                           req->time_unix_ms() != 0 ? req->time_unix_ms() : now_ms_()};
+  absl::StatusOr<directory::OutcomeResult> r = dir_.RecordOutcome(o);
+  if (!r.ok()) return log.Finish(r.status());
+  resp->set_case_profile_id(r->case_profile);
+  resp->set_person_profile_id(r->person_profile);
+  return log.Finish(absl::OkStatus());
+}
+
+}  // namespace tessera::api
