@@ -24,8 +24,8 @@ namespace tessera::testing {
 class TesseradProcess {
  public:
   // `dir` holds the database ("db"), the port file and the log.
-  TesseradProcess(std::string dir, std::vector<std::string> extra = {})
-      : dir_(std::move(dir)), extra_(std::move(extra)) {}
+  TesseradProcess(std::string dir, std::vector<std::string> extra = {}, std::string binary = TESSERAD_PATH)
+      : dir_(std::move(dir)), extra_(std::move(extra)), binary_(std::move(binary)) {}
   ~TesseradProcess() {
     if (pid_ > 0) Kill();
   }
@@ -34,7 +34,7 @@ class TesseradProcess {
   void Start() {
     const std::string port_file = dir_ + "/port";
     std::remove(port_file.c_str());
-    std::vector<std::string> args = {TESSERAD_PATH, "--db", dir_ + "/db", "--listen", "127.0.0.1:0",
+    std::vector<std::string> args = {binary_, "--db", dir_ + "/db", "--listen", "127.0.0.1:0",
                                      "--port-file", port_file, "--default-region", "FR",
                                      "--block-cache-mb", "16"};
     args.insert(args.end(), extra_.begin(), extra_.end());
@@ -48,7 +48,7 @@ class TesseradProcess {
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + std::string(TESSERAD_PATH));
+    if (rc != 0) throw std::runtime_error("cannot start " + binary_);
     for (int i = 0; i < 400; ++i) {
       std::ifstream in(port_file);
       int port = 0;
@@ -92,6 +92,7 @@ class TesseradProcess {
 
   std::string dir_;
   std::vector<std::string> extra_;
+  std::string binary_;
   pid_t pid_ = -1;
   std::string address_;
 };
