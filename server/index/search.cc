@@ -134,6 +134,16 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
       if (ts[i].cursor->valid() && ts[i].cursor->cur().doc < doc) doc = ts[i].cursor->cur().doc, any = &ts[i].cursor->cur();
     }
     if (any == nullptr) break;
+    if (p.today > 0 && any->day > p.today) {
+      // Evidence dated after "now" did not exist yet (an evaluation asking as of a past date).
+      for (size_t i = first_essential; i < ts.size(); ++i) {
+        Cursor& c = *ts[i].cursor;
+        if (c.valid() && c.cur().doc == doc) {
+          if (absl::Status s = c.Next(); !s.ok()) return s;
+        }
+      }
+      continue;
+    }
     ++stats.docs_scored;
     const double f = factor(*any);
     double raw = 0;

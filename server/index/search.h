@@ -33,7 +33,7 @@ struct SearchParams {
   uint64_t docs = 0;  // N
   std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
   double recency_tau_days = 0;  // 0: no decay
-  uint32_t today = 0;           // days since 1970 of "now"
+  uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
 };
 
 struct ScoredDoc {
