@@ -7,7 +7,7 @@ PACKAGES=(
   g++ cmake make pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev
-  libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
 )
 
 missing=()

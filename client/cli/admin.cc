@@ -196,6 +196,22 @@ Command Rebuild(CLI::App& admin) {
           }};
 }
 
+Command Compact(CLI::App& admin) {
+  CLI::App* sub = admin.add_subcommand(
+      "compact", "Compact the database; after a large load, FindExperts and other reads get faster.");
+  return {sub, [](const client::Client& c, const Globals& g) {
+            absl::StatusOr<v1::CompactResponse> r = c.Compact();
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("compacted in %llu ms; %llu bytes on disk\n", static_cast<unsigned long long>(r->duration_ms()),
+                     static_cast<unsigned long long>(r->disk_bytes()));
+            }
+            return 0;
+          }};
+}
+
 }  // namespace
 
 std::vector<Command> AddAdmin(CLI::App& app) {
@@ -203,7 +219,7 @@ std::vector<Command> AddAdmin(CLI::App& app) {
   admin->require_subcommand(1);
   return {Stats(*admin),   Sources(*admin), PutSource(*admin), Conflicts(*admin), Fragment(*admin),
           Merge(*admin),   Split(*admin),   Rules(*admin),     DeleteRule(*admin), Backup(*admin),
-          Rebuild(*admin)};
+          Rebuild(*admin), Compact(*admin)};
 }
 
 }  // namespace tessera::cli

@@ -138,4 +138,8 @@ absl::StatusOr<v1::RebuildResponse> Client::Rebuild() const {
   return Unary(*this, *admin_, &v1::Admin::Stub::Rebuild, v1::RebuildRequest(), /*deadline=*/false);
 }
 
+absl::StatusOr<v1::CompactResponse> Client::Compact() const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Compact, v1::CompactRequest(), /*deadline=*/false);
+}
+
 }  // namespace tessera::client

@@ -59,6 +59,7 @@ class Client {
   absl::StatusOr<v1::BackupResponse> Backup(const v1::BackupRequest& req) const;
   // No deadline: a rebuild of a large database takes a while.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;
+  absl::StatusOr<v1::CompactResponse> Compact() const;
 
   v1::Directory::Stub& directory() const { return *directory_; }
   v1::Admin::Stub& admin() const { return *admin_; }

@@ -119,4 +119,14 @@ grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRe
   return log.Finish(absl::OkStatus());
 }
 
+grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*, v1::CompactResponse* resp) {
+  const CallLog log("Admin.Compact", ctx);
+  const auto start = std::chrono::steady_clock::now();
+  if (absl::Status s = dir_.Compact(); !s.ok()) return log.Finish(s);
+  resp->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start).count());
+  if (absl::StatusOr<directory::Stats> st = dir_.GetStats(); st.ok()) resp->set_disk_bytes(st->disk_bytes);
+  return log.Finish(absl::OkStatus());
+}
+
 }  // namespace tessera::api

@@ -37,6 +37,8 @@ class AdminService final : public v1::Admin::Service {
                       v1::BackupResponse* resp) override;
   grpc::Status Rebuild(grpc::ServerContext* ctx, const v1::RebuildRequest* req,
                        v1::RebuildResponse* resp) override;
+  grpc::Status Compact(grpc::ServerContext* ctx, const v1::CompactRequest* req,
+                       v1::CompactResponse* resp) override;
 
  private:
   directory::Directory& dir_;

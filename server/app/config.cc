@@ -65,7 +65,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   identity::Limits& l = c.directory.limits;
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
-  json store, identity, limits;
+  json store, identity, limits, expertise, text_options;
   absl::Status s = Apply(doc, "", {
       {"db", Set(c.db)},
       {"listen", Set(c.listen)},
@@ -79,6 +79,8 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
       {"store", [&](const json& v) { store = v; }},
       {"identity", [&](const json& v) { identity = v; }},
       {"limits", [&](const json& v) { limits = v; }},
+      {"expertise", [&](const json& v) { expertise = v; }},
+      {"text", [&](const json& v) { text_options = v; }},
       {"sources", [&](const json& v) { sources = v; }},
   });
   if (s.ok() && !store.is_null()) {
@@ -105,6 +107,40 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
         {"max_page_size", Set(l.max_page_size)},
         {"max_neighbors", Set(l.max_neighbors)},
     });
+  }
+  expertise::ExpertiseOptions& x = c.directory.expertise;
+  if (s.ok() && !expertise.is_null()) {
+    s = Apply(expertise, "expertise", {
+        {"k1", Set(x.k1)},
+        {"b", Set(x.b)},
+        {"kind_weight", Set(x.kind_weight)},
+        {"recency_days", Set(x.recency_days)},
+        {"evidence_pool", Set(x.evidence_pool)},
+        {"evidence_per_person", Set(x.evidence_per_person)},
+        {"account_manager_boost", Set(x.account_manager_boost)},
+        {"previous_handler_boost", Set(x.previous_handler_boost)},
+        {"manager_relations", Set(x.manager_relations)},
+        {"managed_relations", Set(x.managed_relations)},
+        {"raised_relation", Set(x.raised_relation)},
+        {"handler_relations", Set(x.handler_relations)},
+        {"away_factor", Set(x.away_factor)},
+        {"load_per_open_case", Set(x.load_per_open_case)},
+        {"load_relations", Set(x.load_relations)},
+        {"open_statuses", Set(x.open_statuses)},
+        {"max_query_bytes", Set(x.max_query_bytes)},
+        {"max_limit", Set(x.max_limit)},
+    });
+  }
+  if (s.ok() && !text_options.is_null()) {
+    std::string lang;
+    s = Apply(text_options, "text", {{"default_language", Set(lang)}});
+    if (s.ok() && !lang.empty()) {
+      if (lang != "en" && lang != "fr") {
+        s = absl::InvalidArgumentError("text.default_language: '" + lang + "' is not en or fr");
+      } else {
+        c.directory.analyzer.default_language = lang == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+      }
+    }
   }
   if (s.ok()) s = ApplySources(sources, c.sources);
   if (!s.ok()) return absl::InvalidArgumentError("configuration file '" + path + "': " + std::string(s.message()));
@@ -139,6 +175,16 @@ absl::Status ServerConfig::Validate() const {
     return bad("limits", "page, prefix and neighbour limits must be positive");
   }
   if (directory.change_log_retain < 1000) return bad("change_log_retain", "must be at least 1000");
+  if (l.max_evidence > 64) return bad("limits.max_evidence", "must be at most 64 (evidence ids have 6 bits)");
+  const expertise::ExpertiseOptions& x = directory.expertise;
+  if (x.evidence_pool == 0 || x.evidence_pool > 100'000) return bad("expertise.evidence_pool", "must be 1 to 100000");
+  if (x.evidence_per_person == 0) return bad("expertise.evidence_per_person", "must be at least 1");
+  if (x.recency_days < 0) return bad("expertise.recency_days", "must be 0 (off) or positive");
+  if (x.k1 < 0 || x.b < 0 || x.b > 1) return bad("expertise.k1/b", "k1 must be >= 0 and b within 0..1");
+  if (x.max_limit == 0 || x.max_limit > 1000) return bad("expertise.max_limit", "must be 1 to 1000");
+  for (const auto& [kind, w] : x.kind_weight) {
+    if (w < 0) return bad("expertise.kind_weight." + kind, "must not be negative");
+  }
   for (size_t i = 0; i < sources.size(); ++i) {
     if (absl::Status s = identity::ValidateSource(sources[i]); !s.ok()) {
       return bad("sources[" + std::to_string(i) + "]", std::string(s.message()));

@@ -208,6 +208,8 @@ class Directory {
   virtual absl::StatusOr<uint64_t> Backup(const std::string& path) = 0;
   // Re-derives every derived column family from fragments and rules.
   virtual absl::StatusOr<RebuildResult> Rebuild() = 0;
+  // Compacts the database (reads get faster after a large load; writes continue).
+  [[nodiscard]] virtual absl::Status Compact() = 0;
   // FNV-1a digest of the derived column families (what Rebuild compares).
   virtual absl::StatusOr<std::string> DerivedDigest() const = 0;
 };

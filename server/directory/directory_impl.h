@@ -47,6 +47,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<uint64_t> Backup(const std::string& path) override;
   absl::StatusOr<RebuildResult> Rebuild() override;
   absl::StatusOr<std::string> DerivedDigest() const override;
+  absl::Status Compact() override { return store_->CompactAll(); }
 
  private:
   // What one write operation works on; committed together by Commit.

@@ -67,7 +67,8 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
     hit.title = r.title;
     hit.time_ms = r.time_ms;
     std::set<std::string> matched;
-    for (uint16_t t : pool[hits[j]].terms) {
+    for (size_t t = 0; t < query_terms.size(); ++t) {
+      if ((pool[hits[j]].terms >> t & 1) == 0) continue;
       matched.insert(query_terms[t]);
       for (const std::string& s : surfaces[query_terms[t]]) hit.matched_words.push_back(s);
     }

@@ -22,7 +22,7 @@ struct ExpertiseOptions {
   double recency_days = 365;
   // Best evidence documents considered per query, and per person summed into the
   // person's text score (a few strong, recent items beat many weak ones).
-  size_t evidence_pool = 1000;
+  size_t evidence_pool = 200;
   size_t evidence_per_person = 10;
   // Added to a person's text score (normalised to 0..1 over the candidates) when the
   // query names a customer: their account manager (2: above anyone else unless away

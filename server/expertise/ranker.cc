@@ -41,7 +41,7 @@ class Search {
  public:
   Search(const ExpertiseOptions& o, const text::Analyzer& analyzer, const identity::NormaliseOptions& normalise,
          const store::Reader& reader, const Corpus& corpus, const Query& q)
-      : o_(o), analyzer_(analyzer), normalise_(normalise), reader_(reader), corpus_(corpus), q_(q) {}
+      : o_(o), analyzer_(analyzer), normalise_(normalise), reader_(reader), corpus_(corpus), q_(q), edges_(reader) {}
 
   absl::StatusOr<Ranking> Run() {
     if (absl::Status s = Analyse(); !s.ok()) return s;
@@ -79,7 +79,7 @@ class Search {
     lang_ = analyzer_.Pick(q_.language, q_.text);
     std::set<std::string> uniq;
     for (std::string& t : analyzer_.Terms(q_.text, lang_)) {
-      if (uniq.insert(t).second) terms_.push_back(t);
+      if (terms_.size() < index::kMaxQueryTerms && uniq.insert(t).second) terms_.push_back(t);
     }
     if (terms_.empty()) {
       return absl::InvalidArgumentError(
@@ -131,7 +131,7 @@ class Search {
         if (r.role.empty()) {
           people.push_back(r.entity);
         } else {
-          absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, r.entity, r.role);
+          absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(r.entity, r.role);
           if (!out.ok()) return out.status();
           for (const graph::Target& t : *out) people.push_back(t.to);
           people.erase(std::unique(people.begin(), people.end()), people.end());
@@ -157,6 +157,7 @@ class Search {
   const store::Reader& reader_;
   const Corpus& corpus_;
   const Query& q_;
+  graph::EdgeReader edges_;
   text::Language lang_ = text::Language::kEnglish;
   std::vector<std::string> terms_;
   std::vector<index::ScoredDoc> pool_;
@@ -188,21 +189,21 @@ absl::Status Search::Relationships() {
     c.paths.push_back("account manager of " + name);
   };
   for (const std::string& rel : o_.manager_relations) {
-    absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, customer, rel);
+    absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(customer, rel);
     if (!out.ok()) return out.status();
     for (const graph::Target& t : *out) add_manager(t);
   }
   for (const std::string& rel : o_.managed_relations) {
-    absl::StatusOr<std::vector<graph::Target>> in = graph::InEdges(reader_, customer, rel);
+    absl::StatusOr<std::vector<graph::Target>> in = edges_.In(customer, rel);
     if (!in.ok()) return in.status();
     for (const graph::Target& t : *in) add_manager(t);
   }
-  absl::StatusOr<std::vector<graph::Target>> cases = graph::InEdges(reader_, customer, o_.raised_relation);
+  absl::StatusOr<std::vector<graph::Target>> cases = edges_.In(customer, o_.raised_relation);
   if (!cases.ok()) return cases.status();
   std::map<uint64_t, std::set<uint64_t>> handled;  // person -> cases
   for (const graph::Target& c : *cases) {
     for (const std::string& rel : o_.handler_relations) {
-      absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(reader_, c.to, rel);
+      absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(c.to, rel);
       if (!out.ok()) return out.status();
       for (const graph::Target& t : *out) handled[t.to].insert(c.to);
     }

@@ -117,28 +117,37 @@ absl::StatusOr<size_t> OpenCases(const store::Reader& reader, uint64_t person) {
 
 namespace {
 
-absl::StatusOr<std::vector<Target>> Edges(const store::Reader& reader, uint64_t id, Direction dir,
-                                          std::string_view type) {
+absl::StatusOr<std::vector<Target>> Edges(store::Iterator& it, uint64_t id, Direction dir, std::string_view type) {
   const std::string prefix = EdgePrefix(id, dir, type);
   std::vector<Target> out;
-  std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kEdges);
-  for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix); it->Next()) {
+  for (it.Seek(prefix); it.Valid() && store::HasPrefix(it.key(), prefix); it.Next()) {
     ParsedEdge e;
-    if (!ParseEdgeKey(it->key(), &e)) return absl::DataLossError("corrupt edge key");
-    out.push_back({e.to, std::string(e.fragkey), std::string(it->value())});
+    if (!ParseEdgeKey(it.key(), &e)) return absl::DataLossError("corrupt edge key");
+    out.push_back({e.to, std::string(e.fragkey), std::string(it.value())});
   }
-  if (absl::Status s = it->status(); !s.ok()) return s;
+  if (absl::Status s = it.status(); !s.ok()) return s;
   return out;
 }
 
 }  // namespace
 
 absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type) {
-  return Edges(reader, from, Direction::kOut, type);
+  return EdgeReader(reader).Out(from, type);
 }
 
 absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type) {
-  return Edges(reader, to, Direction::kIn, type);
+  return EdgeReader(reader).In(to, type);
+}
+
+EdgeReader::EdgeReader(const store::Reader& reader) : it_(reader.NewIterator(store::Cf::kEdges)) {}
+EdgeReader::~EdgeReader() = default;
+
+absl::StatusOr<std::vector<Target>> EdgeReader::Out(uint64_t from, std::string_view type) {
+  return Edges(*it_, from, Direction::kOut, type);
+}
+
+absl::StatusOr<std::vector<Target>> EdgeReader::In(uint64_t to, std::string_view type) {
+  return Edges(*it_, to, Direction::kIn, type);
 }
 
 void PutRef(store::Batch& batch, std::string_view identkey, std::string_view fragkey,

@@ -6,6 +6,7 @@
 // claims that identifier. Plain keys and ids: this module knows nothing of linking.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 namespace tessera::store {
 class Batch;
+class Iterator;
 class Reader;
 }
 
@@ -54,6 +56,19 @@ struct Target {
 absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type);
 // The profiles pointing to `to` with relation `type` (IN edges); Target::to is the source.
 absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type);
+
+// The same lookups through one iterator, for callers making many (creating an
+// iterator costs more than a seek). Thread-compatible; `reader` outlives it.
+class EdgeReader {
+ public:
+  explicit EdgeReader(const store::Reader& reader);
+  ~EdgeReader();
+  absl::StatusOr<std::vector<Target>> Out(uint64_t from, std::string_view type);
+  absl::StatusOr<std::vector<Target>> In(uint64_t to, std::string_view type);
+
+ private:
+  std::unique_ptr<store::Iterator> it_;
+};
 
 // Records that fragment `fragkey` has relation `type` to identifier `identkey`.
 void PutRef(store::Batch& batch, std::string_view identkey, std::string_view fragkey,

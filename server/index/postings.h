@@ -3,8 +3,8 @@
 // Evidence postings in the `postings` column family, kept up to date with merge
 // operands (no read-modify-write at ingest):
 //
-//   term · 0x00 · u64be block   ->  block: the postings of documents block*8192 ...
-//                                   block*8192+8191, by document id
+//   term · 0x00 · u64be block   ->  block: the postings of documents block·65536 ...
+//                                   block·65536 + 65535, by document id
 //   term · 0x01                 ->  document frequency
 //
 // A document id is (fragment number << 6) | evidence ordinal, so one fragment's
@@ -25,7 +25,7 @@
 namespace tessera::index {
 
 inline constexpr int kOrdinalBits = 6;  // so at most 64 evidence items per fragment
-inline constexpr int kBlockBits = 13;   // 8,192 document ids per block
+inline constexpr int kBlockBits = 16;   // 65,536 document ids (1,024 fragments) per block
 
 inline uint64_t DocId(uint64_t fno, uint32_t ordinal) { return (fno << kOrdinalBits) | ordinal; }
 

@@ -96,6 +96,7 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
     std::unique_ptr<Cursor> cursor;
   };
   std::vector<Term> ts;
+  if (terms.size() > kMaxQueryTerms) return absl::InvalidArgumentError("too many query terms");
   for (size_t i = 0; i < terms.size(); ++i) {
     absl::StatusOr<uint64_t> df = ReadDf(reader, terms[i]);
     if (!df.ok()) return df.status();
@@ -147,12 +148,12 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
     ++stats.docs_scored;
     const double f = factor(*any);
     double raw = 0;
-    ScoredDoc scored{doc, 0, {}};
+    ScoredDoc scored{doc, 0, 0};
     for (size_t i = first_essential; i < ts.size(); ++i) {
       Cursor& c = *ts[i].cursor;
       if (!c.valid() || c.cur().doc != doc) continue;
       raw += contribution(ts[i], c.cur());
-      scored.terms.push_back(ts[i].index);
+      scored.terms |= 1ull << ts[i].index;
       if (absl::Status s = c.Next(); !s.ok()) return s;
     }
     bool dropped = false;
@@ -165,7 +166,7 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
       if (absl::Status s = c.SeekTo(doc); !s.ok()) return s;
       if (c.valid() && c.cur().doc == doc) {
         raw += contribution(ts[i], c.cur());
-        scored.terms.push_back(ts[i].index);
+        scored.terms |= 1ull << ts[i].index;
       }
     }
     scored.score = raw * f;
@@ -181,7 +182,6 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
   out.reserve(heap.size());
   for (; !heap.empty(); heap.pop()) out.push_back(heap.top());
   std::reverse(out.begin(), out.end());
-  for (ScoredDoc& d : out) std::sort(d.terms.begin(), d.terms.end());
   if (stats_out != nullptr) *stats_out = stats;
   return out;
 }

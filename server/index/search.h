@@ -36,10 +36,13 @@ struct SearchParams {
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
 };
 
+// At most this many query terms are searched (FindExperts keeps the first ones).
+inline constexpr size_t kMaxQueryTerms = 64;
+
 struct ScoredDoc {
   uint64_t doc = 0;
   double score = 0;
-  std::vector<uint16_t> terms;  // indices into the query terms that matched
+  uint64_t terms = 0;  // bit i: query term i matched
 };
 
 struct SearchStats {
@@ -47,7 +50,8 @@ struct SearchStats {
   uint64_t docs_scored = 0;    // documents whose score was computed in full or pruned
 };
 
-// The k best documents for `terms` (distinct analysed query terms), best first.
+// The k best documents for `terms` (distinct analysed query terms, at most
+// kMaxQueryTerms), best first.
 absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const std::vector<std::string>& terms,
                                             const SearchParams& params, SearchStats* stats = nullptr);
 

@@ -414,6 +414,14 @@ class RocksStore final : public Store {
     if (!s.ok()) return FromRocks(s, "checkpoint");
     return FromRocks(cp->CreateCheckpoint(path), "checkpoint to '" + path + "'");
   }
+  absl::Status CompactAll() override {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    for (auto* h : cfs_) {
+      if (absl::Status s = FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compact"); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
   uint64_t EstimateKeys(Cf cf) const override {
     uint64_t n = 0;
     db_->GetIntProperty(cfs_[static_cast<int>(cf)], "rocksdb.estimate-num-keys", &n);

@@ -140,6 +140,8 @@ class Store {
                                                  std::string_view end) = 0;
   // A consistent copy at `path` (must not exist) that opens as a working database.
   [[nodiscard]] virtual absl::Status Checkpoint(const std::string& path) = 0;
+  // Compacts every column family fully (merging postings operands on the way).
+  [[nodiscard]] virtual absl::Status CompactAll() = 0;
   virtual uint64_t EstimateKeys(Cf cf) const = 0;
   virtual uint64_t DiskBytes() const = 0;
   virtual const std::string& path() const = 0;

@@ -427,6 +427,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", dir, "benchmark folder")->required()->check(CLI::ExistingDirectory);
   app.add_option("--limit", limit, "only the first N queries (0: all)");
   app.add_option("--tesserad", tesserad, "the tesserad binary")->capture_default_str();
+  std::string server_config;
+  app.add_option("--server-config", server_config, "a tesserad configuration (e.g. expertise weights to try)")
+      ->check(CLI::ExistingFile);
   app.add_flag("!--no-ablation", ablation, "skip the ablation runs");
   app.add_option("--min-mrr", min_mrr, "exit 1 when Tessera's MRR is below this (for tests)");
   CLI11_PARSE(app, argc, argv);
@@ -446,7 +449,9 @@ int main(int argc, char** argv) {
           d.cases.size(), d.queries.size());
 
   testing::TempDir tmp;
-  testing::TesseradProcess server(tmp.path(), {"--log-level", "warn", "--block-cache-mb", "256"}, tesserad);
+  std::vector<std::string> args = {"--log-level", "warn", "--block-cache-mb", "256"};
+  if (!server_config.empty()) args.insert(args.begin(), {"--config", server_config});
+  testing::TesseradProcess server(tmp.path(), args, tesserad);
   server.Start();
   client::Client c(client::ClientOptions{server.address(), 60'000});
   Ingest(c, d);

@@ -80,7 +80,8 @@ BOOST_FIXTURE_TEST_SUITE(Cli, CliFixture)
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
   for (const char* cmd : {"", "ingest", "get", "search", "neighbors", "health", "admin", "admin stats",
                           "admin sources", "admin source", "admin conflicts", "admin fragment", "admin merge",
-                          "admin split", "admin rules", "admin rule-delete", "admin backup", "admin rebuild"}) {
+                          "admin split", "admin rules", "admin rule-delete", "admin backup", "admin rebuild",
+                          "admin compact", "experts", "outcome"}) {
     Result r = Run(std::string(cmd) + " --help");
     BOOST_TEST(r.exit == 0, cmd);
     BOOST_TEST(r.out.find("Usage:") != std::string::npos, cmd);

@@ -1,0 +1,346 @@
+// FindExperts latency at scale, beside Xapian's BM25 top-k over the same evidence texts
+// measured in the same run.
+//
+//   tests/bench/expertise_bench --employees 100000 --customers 1000000 --evidence 2000000
+//
+// A deterministic generator builds an organisation (employees, customers, helpdesk
+// cases whose evidence text draws from Zipf-distributed English- and French-looking
+// vocabularies), loads it through gRPC Ingest into a real tesserad, then times 1,000
+// FindExperts queries of 5-40 words at 1 and 2 concurrent callers. Xapian indexes the
+// same texts and answers the same queries (BM25, top k = Tessera's evidence pool).
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <xapian.h>
+
+#include "CLI/CLI.hpp"
+#include "client/lib/client.h"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+using namespace tessera;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kNow = 20'400 * kDay;
+
+// Pseudo-words from syllables, so texts look like a language to the analyser without
+// any real corpus; Zipf(1) frequencies.
+class Vocabulary {
+ public:
+  Vocabulary(const std::vector<std::string>& syllables, size_t size, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::string> words;
+    while (words.size() < size) {
+      std::string w;
+      for (int n = 2 + rng() % 3; n > 0; --n) w += syllables[rng() % syllables.size()];
+      words.push_back(w);
+    }
+    words_ = std::move(words);
+    double total = 0;
+    for (size_t i = 0; i < words_.size(); ++i) cdf_.push_back(total += 1.0 / static_cast<double>(i + 1));
+    for (double& c : cdf_) c /= total;
+  }
+  const std::string& Draw(std::mt19937_64& rng) const {
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return words_[std::min(words_.size() - 1, static_cast<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()))];
+  }
+
+ private:
+  std::vector<std::string> words_;
+  std::vector<double> cdf_;
+};
+
+const Vocabulary& English() {
+  static const Vocabulary v({"ca", "ro", "ment", "ing", "ter", "pro", "ex", "al", "con", "ly", "ver", "ac", "count",
+                             "bank", "tion", "pay", "card", "lo", "an", "fer", "trans", "ed", "er", "st"},
+                            20000, 1);
+  return v;
+}
+const Vocabulary& French() {
+  static const Vocabulary v({"ca", "re", "ment", "te", "vi", "ban", "que", "pré", "ai", "eur", "tion", "on", "la",
+                             "ve", "ir", "ou", "con", "dé", "é", "rem", "bour", "se", "ai", "té"},
+                            20000, 2);
+  return v;
+}
+
+std::string Text(std::mt19937_64& rng, bool french, int words) {
+  const Vocabulary& v = french ? French() : English();
+  std::string t;
+  for (int i = 0; i < words; ++i) t += (i ? " " : "") + v.Draw(rng);
+  return t;
+}
+
+struct Sizes {
+  uint64_t employees = 100'000, customers = 1'000'000, evidence = 2'000'000;
+};
+
+// Record `i` of the generated organisation: employees, then customers, then cases.
+v1::Fragment Record(uint64_t i, const Sizes& s) {
+  std::mt19937_64 rng(i * 7919 + 17);
+  v1::Fragment f;
+  f.set_version(1);
+  auto attr = [&f](const std::string& n, const std::string& v) {
+    auto* a = f.add_attributes();
+    a->set_name(n);
+    a->set_value(v);
+  };
+  auto ident = [&f](const std::string& t, const std::string& v) {
+    auto* x = f.add_identifiers();
+    x->set_type(t);
+    x->set_value(v);
+  };
+  auto rel = [&f](const std::string& type, const std::string& t, const std::string& v) {
+    auto* r = f.add_relations();
+    r->set_type(type);
+    r->mutable_target()->set_type(t);
+    r->mutable_target()->set_value(v);
+  };
+  if (i < s.employees) {
+    f.set_source("hr");
+    f.set_external_id("E" + std::to_string(i));
+    f.set_kind("employee");
+    attr("display_name", "Employee " + std::to_string(i));
+    attr("team", "Team " + std::to_string(i % 200));
+    if (i % 50 == 7) attr("end_date", "2024-06-30");
+    if (i % 33 == 5) attr("availability", "away");
+    ident("employee_id", "E" + std::to_string(i));
+    ident("email", "e" + std::to_string(i) + "@corp.example");
+    return f;
+  }
+  if (i < s.employees + s.customers) {
+    const uint64_t c = i - s.employees;
+    f.set_source("crm");
+    f.set_external_id("C" + std::to_string(c));
+    f.set_kind("customer");
+    attr("display_name", "Customer " + std::to_string(c));
+    ident("customer_id", "C" + std::to_string(c));
+    ident("email", "c" + std::to_string(c) + "@mail.example");
+    if (c % 20 == 0) rel("managed_by", "employee_id", "E" + std::to_string(rng() % s.employees));
+    return f;
+  }
+  const uint64_t k = i - s.employees - s.customers;
+  f.set_source("helpdesk");
+  f.set_external_id("HD" + std::to_string(k));
+  f.set_kind("case");
+  const int64_t time = kNow - static_cast<int64_t>(rng() % 1095) * kDay;
+  f.set_updated_at_unix_ms(time);
+  attr("status", k % 100 == 0 ? "open" : "closed");
+  // Some people resolve far more than others.
+  const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+  rel("resolved_by", "employee_id", "E" + std::to_string(static_cast<uint64_t>(u * u * static_cast<double>(s.employees))));
+  rel("raised_by", "customer_id", "C" + std::to_string(rng() % std::max<uint64_t>(1, s.customers)));
+  const bool french = rng() % 10 < 4;
+  auto* e = f.add_evidence();
+  e->set_kind("case");
+  e->set_role("resolved_by");
+  e->set_language(french ? "fr" : "en");
+  e->set_title(Text(rng, french, 6));
+  e->set_text(Text(rng, french, 20 + static_cast<int>(rng() % 60)));
+  e->set_time_unix_ms(time);
+  return f;
+}
+
+double Load(const std::string& address, const Sizes& s) {
+  const uint64_t total = s.employees + s.customers + s.evidence;
+  const uint64_t batch = 1000;
+  std::atomic<uint64_t> next{0}, done{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      client::Client c(client::ClientOptions{address, 0});
+      for (uint64_t b = next++; b * batch < total; b = next++) {
+        v1::IngestBatch req;
+        req.set_batch_time_unix_ms(kNow);
+        for (uint64_t i = b * batch; i < std::min(total, (b + 1) * batch); ++i) *req.add_fragments() = Record(i, s);
+        grpc::ClientContext ctx;
+        v1::IngestResponse resp;
+        auto w = c.directory().Ingest(&ctx, &resp);
+        w->Write(req);
+        w->WritesDone();
+        if (grpc::Status st = w->Finish(); !st.ok()) {
+          fprintf(stderr, "ingest failed: %s\n", st.error_message().c_str());
+          std::exit(1);
+        }
+        const uint64_t n = done += req.fragments_size();
+        if (n % 200'000 < batch) {
+          fprintf(stderr, "  loaded %llu/%llu (%.0f/s)\n", static_cast<unsigned long long>(n),
+                  static_cast<unsigned long long>(total),
+                  n / std::chrono::duration<double>(Clock::now() - start).count());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<std::pair<std::string, bool>> Queries(size_t n) {
+  std::mt19937_64 rng(99);
+  std::vector<std::pair<std::string, bool>> qs;
+  for (size_t i = 0; i < n; ++i) {
+    const bool french = rng() % 10 < 4;
+    qs.emplace_back(Text(rng, french, 5 + static_cast<int>(rng() % 36)), french);
+  }
+  return qs;
+}
+
+struct Row {
+  std::string name;
+  size_t n = 0;
+  double ops = 0, p50 = 0, p99 = 0, ratio = 0;
+};
+
+double Pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+template <typename Ask>
+Row Time(const std::string& name, size_t callers, const std::vector<std::pair<std::string, bool>>& qs, Ask ask) {
+  std::vector<std::vector<double>> lat(callers);
+  std::atomic<size_t> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < callers; ++c) {
+    threads.emplace_back([&, c] {
+      for (size_t i = next++; i < qs.size(); i = next++) {
+        const auto t0 = Clock::now();
+        ask(c, qs[i]);
+        lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  return {name, qs.size(), qs.size() / secs, Pct(all, 0.5), Pct(all, 0.99), 0};
+}
+
+uint64_t PeakRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"FindExperts latency at scale beside Xapian's BM25 over the same evidence."};
+  Sizes s;
+  size_t queries = 1000, pool = 200;
+  int cache_mb = 256;
+  bool xapian = true;
+  app.add_option("--employees", s.employees)->capture_default_str();
+  app.add_option("--customers", s.customers)->capture_default_str();
+  app.add_option("--evidence", s.evidence, "helpdesk cases, one evidence item each")->capture_default_str();
+  app.add_option("--queries", queries)->capture_default_str();
+  app.add_option("--pool", pool, "FindExperts evidence pool, and Xapian's k")->capture_default_str();
+  app.add_option("--block-cache-mb", cache_mb, "tesserad's memory bound")->capture_default_str();
+  app.add_flag("!--no-xapian", xapian, "skip the Xapian peer");
+  CLI11_PARSE(app, argc, argv);
+  printf("expertise_bench: %llu employees, %llu customers, %llu evidence items, %zu queries of 5-40 words, "
+         "block cache %d MiB, %u hardware threads\n",
+         static_cast<unsigned long long>(s.employees), static_cast<unsigned long long>(s.customers),
+         static_cast<unsigned long long>(s.evidence), queries, cache_mb, std::thread::hardware_concurrency());
+  testing::TempDir tmp;
+  std::ofstream(tmp.Sub("tesserad.json")) << "{\"expertise\": {\"evidence_pool\": " << pool << "}}\n";
+  testing::TesseradProcess server(tmp.path(), {"--config", tmp.Sub("tesserad.json"), "--log-level", "warn",
+                                               "--block-cache-mb", std::to_string(cache_mb)});
+  server.Start();
+  client::Client admin(client::ClientOptions{server.address(), 60'000});
+  for (const char* id : {"hr", "crm", "helpdesk"}) {
+    v1::Source src;
+    src.set_id(id);
+    src.set_kind("bench");
+    src.set_priority(50);
+    if (!admin.PutSource(src).ok()) return 1;
+  }
+  const double load_rate = Load(server.address(), s);
+  printf("loaded %llu fragments through Ingest at %.0f/s\n",
+         static_cast<unsigned long long>(s.employees + s.customers + s.evidence), load_rate);
+  const auto compact_start = Clock::now();
+  if (!admin.Compact().ok()) return 1;
+  printf("compacted in %.0f s\n", std::chrono::duration<double>(Clock::now() - compact_start).count());
+  const auto qs = Queries(queries);
+  std::vector<Row> rows;
+
+  if (xapian) {
+    // The same evidence texts, indexed by Xapian with its own stemmers.
+    Xapian::WritableDatabase xdb(tmp.Sub("xapian"), Xapian::DB_CREATE_OR_OPEN);
+    Xapian::TermGenerator en, fr;
+    en.set_stemmer(Xapian::Stem("english"));
+    fr.set_stemmer(Xapian::Stem("french"));
+    const auto t0 = Clock::now();
+    for (uint64_t k = 0; k < s.evidence; ++k) {
+      const v1::Fragment f = Record(s.employees + s.customers + k, s);
+      const v1::Evidence& e = f.evidence(0);
+      Xapian::Document doc;
+      Xapian::TermGenerator& tg = e.language() == "fr" ? fr : en;
+      tg.set_document(doc);
+      tg.index_text(e.title() + "\n" + e.text());
+      xdb.add_document(doc);
+    }
+    xdb.commit();
+    printf("Xapian indexed %llu texts in %.0f s\n", static_cast<unsigned long long>(s.evidence),
+           std::chrono::duration<double>(Clock::now() - t0).count());
+    std::vector<std::unique_ptr<Xapian::Database>> readers;
+    for (int c = 0; c < 2; ++c) readers.push_back(std::make_unique<Xapian::Database>(tmp.Sub("xapian")));
+    for (size_t callers : {1, 2}) {
+      Row r = Time("Xapian BM25, top " + std::to_string(pool), callers, qs, [&](size_t c, const auto& q) {
+        Xapian::QueryParser qp;
+        qp.set_stemmer(Xapian::Stem(q.second ? "french" : "english"));
+        qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+        qp.set_default_op(Xapian::Query::OP_OR);
+        Xapian::Enquire enquire(*readers[c]);
+        enquire.set_weighting_scheme(Xapian::BM25Weight());
+        enquire.set_query(qp.parse_query(q.first));
+        (void)enquire.get_mset(0, static_cast<Xapian::doccount>(pool));
+      });
+      r.name += callers == 1 ? ", 1 caller" : ", 2 callers";
+      r.ratio = 1.0;
+      rows.push_back(r);
+    }
+  }
+  std::vector<std::unique_ptr<client::Client>> clients;
+  for (int c = 0; c < 2; ++c) clients.push_back(std::make_unique<client::Client>(client::ClientOptions{server.address(), 60'000}));
+  for (size_t callers : {1, 2}) {
+    Row r = Time("tessera FindExperts (pool " + std::to_string(pool) + ", top 10)", callers, qs,
+                 [&](size_t c, const auto& q) {
+                   v1::FindExpertsRequest req;
+                   req.set_text(q.first);
+                   req.set_language(q.second ? "fr" : "en");
+                   req.set_limit(10);
+                   req.set_as_of_unix_ms(kNow);
+                   if (!clients[c]->FindExperts(req).ok()) std::exit(1);
+                 });
+    r.name += callers == 1 ? ", 1 caller" : ", 2 callers";
+    for (const Row& x : rows) {
+      if (x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos) r.ratio = r.ops / x.ops;
+    }
+    rows.push_back(r);
+  }
+  printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", "x Xapian");
+  printf("%s\n", std::string(110, '-').c_str());
+  for (const Row& r : rows) {
+    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
+  }
+  printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n", PeakRssKb(server.pid()) / 1024.0, cache_mb);
+  return server.Stop() == 0 ? 0 : 1;
+}
