@@ -211,6 +211,7 @@ expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {
   q.no_relationship = in.switches().no_relationship();
   q.no_load = in.switches().no_load();
   q.single_best_evidence = in.switches().single_best_evidence();
+  q.all_terms = in.switches().all_terms();
   return q;
 }
 

@@ -117,6 +117,9 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
         {"recency_days", Set(x.recency_days)},
         {"evidence_pool", Set(x.evidence_pool)},
         {"evidence_per_person", Set(x.evidence_per_person)},
+        {"short_query_terms", Set(x.short_query_terms)},
+        {"common_term_share", Set(x.common_term_share)},
+        {"max_query_terms", Set(x.max_query_terms)},
         {"account_manager_boost", Set(x.account_manager_boost)},
         {"previous_handler_boost", Set(x.previous_handler_boost)},
         {"manager_relations", Set(x.manager_relations)},
@@ -179,6 +182,10 @@ absl::Status ServerConfig::Validate() const {
   const expertise::ExpertiseOptions& x = directory.expertise;
   if (x.evidence_pool == 0 || x.evidence_pool > 100'000) return bad("expertise.evidence_pool", "must be 1 to 100000");
   if (x.evidence_per_person == 0) return bad("expertise.evidence_per_person", "must be at least 1");
+  if (x.max_query_terms == 0 || x.max_query_terms > 64) return bad("expertise.max_query_terms", "must be 1 to 64");
+  if (x.common_term_share <= 0 || x.common_term_share > 1) {
+    return bad("expertise.common_term_share", "must be above 0 and at most 1");
+  }
   if (x.recency_days < 0) return bad("expertise.recency_days", "must be 0 (off) or positive");
   if (x.k1 < 0 || x.b < 0 || x.b > 1) return bad("expertise.k1/b", "k1 must be >= 0 and b within 0..1");
   if (x.max_limit == 0 || x.max_limit > 1000) return bad("expertise.max_limit", "must be 1 to 1000");

@@ -24,6 +24,13 @@ struct ExpertiseOptions {
   // person's text score (a few strong, recent items beat many weak ones).
   size_t evidence_pool = 200;
   size_t evidence_per_person = 10;
+  // Long queries (a pasted message) keep their telling terms: with more than
+  // short_query_terms terms, those in more than common_term_share of the evidence
+  // (they say little and cost the most) are dropped, and of the rest the
+  // max_query_terms rarest are kept. Short queries keep every term.
+  size_t short_query_terms = 8;
+  double common_term_share = 0.3;
+  size_t max_query_terms = 24;
   // Added to a person's text score (normalised to 0..1 over the candidates) when the
   // query names a customer: their account manager (2: above anyone else unless away
   // or busy), and people who handled the customer's earlier cases (scaled by how

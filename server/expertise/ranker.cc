@@ -90,7 +90,31 @@ class Search {
     return absl::OkStatus();
   }
 
+  // Keeps a long query's telling terms: drops those in more than common_term_share of
+  // the evidence (unless nothing would be left), then keeps the max_query_terms rarest.
+  absl::Status SelectTerms() {
+    if (terms_.size() <= o_.short_query_terms) return absl::OkStatus();
+    std::vector<std::pair<uint64_t, std::string>> by_df;
+    for (const std::string& t : terms_) {
+      absl::StatusOr<uint64_t> df = index::ReadDf(reader_, t);
+      if (!df.ok()) return df.status();
+      by_df.emplace_back(*df, t);
+    }
+    std::stable_sort(by_df.begin(), by_df.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const double cap = o_.common_term_share * static_cast<double>(corpus_.docs);
+    std::vector<std::string> kept;
+    for (const auto& [df, t] : by_df) {
+      if (kept.size() == o_.max_query_terms) break;
+      if (static_cast<double>(df) <= cap || kept.empty()) kept.push_back(t);
+    }
+    terms_ = std::move(kept);
+    return absl::OkStatus();
+  }
+
   absl::Status FindEvidence() {
+    if (!q_.all_terms) {
+      if (absl::Status s = SelectTerms(); !s.ok()) return s;
+    }
     index::SearchParams p;
     p.k = o_.evidence_pool;
     p.k1 = o_.k1;

@@ -45,6 +45,7 @@ struct Query {
   // Evaluation switches: each turns one ranking feature off (tessera-eval's ablation).
   bool no_recency = false, no_kind_weights = false, no_relationship = false, no_load = false;
   bool single_best_evidence = false;  // a person's text score is their best item only
+  bool all_terms = false;             // search every query term (no common-term pruning)
 };
 
 struct EvidenceHit {

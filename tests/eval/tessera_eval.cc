@@ -470,6 +470,9 @@ int main(int argc, char** argv) {
     sw.Clear();
     sw.set_no_kind_weights(true);
     rows.push_back(RunTessera("  without evidence-kind weights", c, d, sw));
+    sw.Clear();
+    sw.set_all_terms(true);
+    rows.push_back(RunTessera("  every query term (no common-term pruning)", c, d, sw));
   }
   printf("\n");
   Print(rows);
