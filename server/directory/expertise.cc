@@ -2,6 +2,7 @@
 
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
+#include "server/index/postings.h"
 #include "server/text/text.h"
 
 namespace tessera::directory {
@@ -12,6 +13,7 @@ absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Q
     absl::ReaderMutexLock r(&state_mu_);
     corpus.docs = static_cast<uint64_t>(std::max<int64_t>(0, state_.evidence_docs));
     corpus.length = static_cast<uint64_t>(std::max<int64_t>(0, state_.evidence_length));
+    corpus.max_doc = index::DocId(state_.next_fno, 0);
   }
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise);

@@ -23,37 +23,54 @@ struct Entry {
 };
 
 bool DecodeEntries(std::string_view value, std::vector<Entry>* out) {
-  store::Decoder d(value.substr(1));
-  const uint64_t n = d.Count();
+  BlockView view;
+  if (!view.Parse(value, 0).ok()) return false;
+  const std::vector<uint64_t>& docs = view.docs();
   out->clear();
-  out->reserve(n);
-  uint32_t low = 0;
-  for (uint64_t i = 0; i < n && d.ok(); ++i) {
-    Entry e;
-    low += d.Varint32();
-    e.low = low;
-    e.tf = d.Varint32();
-    e.length = d.Varint32();
-    e.kind = d.Byte();
-    e.day = d.Varint32();
-    out->push_back(e);
+  out->reserve(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    out->push_back({static_cast<uint32_t>(docs[i]), view.tf(i), view.length(i), view.day(i),
+                    static_cast<uint8_t>(view.kind(i))});
   }
-  return d.ok() && d.done();
+  return true;
 }
 
+void PutU16(std::string& out, uint32_t v) {
+  v = std::min<uint32_t>(v, 0xffff);
+  out.push_back(static_cast<char>(v & 0xff));
+  out.push_back(static_cast<char>(v >> 8));
+}
+
+// Block layout: 'B' · varint n · varint max tf · varint min length · varint max day ·
+// u8 kind mask · varint bytes of deltas · varint id deltas × n · u8 tf × n ·
+// u16le length × n · u8 kind × n · u16le day × n. The header lets a query bound the
+// block's best score without decoding it; fixed-width columns let it read one
+// posting's fields without decoding the others.
 void EncodeEntries(const std::vector<Entry>& entries, std::string* out) {
+  uint32_t max_tf = 0, min_len = UINT32_MAX, max_day = 0;
+  uint8_t kinds = 0;
+  std::string deltas;
+  uint32_t prev = 0;
+  for (const Entry& e : entries) {
+    max_tf = std::max(max_tf, std::min<uint32_t>(e.tf, 255));
+    min_len = std::min(min_len, std::min<uint32_t>(e.length, 0xffff));
+    max_day = std::max(max_day, std::min<uint32_t>(e.day, 0xffff));
+    kinds |= static_cast<uint8_t>(1u << (e.kind & 7));
+    store::PutVarint64(deltas, e.low - prev);
+    prev = e.low;
+  }
   out->clear();
   out->push_back(kBlockTag);
   store::PutVarint64(*out, entries.size());
-  uint32_t prev = 0;
-  for (const Entry& e : entries) {
-    store::PutVarint64(*out, e.low - prev);
-    prev = e.low;
-    store::PutVarint64(*out, e.tf);
-    store::PutVarint64(*out, e.length);
-    out->push_back(static_cast<char>(e.kind));
-    store::PutVarint64(*out, e.day);
-  }
+  store::PutVarint64(*out, max_tf);
+  store::PutVarint64(*out, entries.empty() ? 0 : min_len);
+  store::PutVarint64(*out, max_day);
+  out->push_back(static_cast<char>(kinds));
+  store::PutLengthPrefixed(*out, deltas);
+  for (const Entry& e : entries) out->push_back(static_cast<char>(std::min<uint32_t>(e.tf, 255)));
+  for (const Entry& e : entries) PutU16(*out, e.length);
+  for (const Entry& e : entries) out->push_back(static_cast<char>(e.kind));
+  for (const Entry& e : entries) PutU16(*out, e.day);
 }
 
 // Applies one operand's changes to sorted entries.
@@ -230,23 +247,60 @@ std::shared_ptr<const store::MergeOperator> PostingsMergeOperator() {
   return op;
 }
 
-absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out) {
-  // The hot path of every query: straight into Posting, no intermediate copy.
-  if (value.empty() || value.front() != kBlockTag) return absl::DataLossError("corrupt postings block");
+absl::Status BlockView::Parse(std::string_view value, uint64_t block) {
+  const absl::Status corrupt = absl::DataLossError("corrupt postings block");
+  if (value.empty() || value.front() != kBlockTag) return corrupt;
   store::Decoder d(value.substr(1));
-  const uint64_t n = d.Count();
-  out->resize(n);
-  const uint64_t base = block << kBlockBits;
-  uint32_t low = 0;
-  for (Posting& p : *out) {
-    low += d.Varint32();
-    p.doc = base | low;
-    p.tf = d.Varint32();
-    p.length = d.Varint32();
-    p.kind = static_cast<EvidenceKind>(d.Byte());
-    p.day = d.Varint32();
+  size_ = d.Count();
+  max_tf_ = d.Varint32();
+  min_length_ = d.Varint32();
+  max_day_ = d.Varint32();
+  kinds_ = d.Byte();
+  deltas_ = d.LengthPrefixed();
+  columns_ = d.rest();
+  if (!d.ok() || columns_.size() != size_ * 6) return corrupt;
+  base_ = block << kBlockBits;
+  docs_.clear();
+  return absl::OkStatus();
+}
+
+const std::vector<uint64_t>& BlockView::docs() {
+  if (docs_.size() == size_ || size_ == 0) return docs_;
+  docs_.resize(size_);
+  // Deltas are almost always one byte: a fast path, falling back to the general decoder.
+  const auto* p = reinterpret_cast<const uint8_t*>(deltas_.data());
+  const auto* end = p + deltas_.size();
+  uint64_t low = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    uint64_t v = 0;
+    for (int shift = 0; p < end; shift += 7) {
+      const uint8_t byte = *p++;
+      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    low += v;
+    docs_[i] = base_ | (low & ((1ull << kBlockBits) - 1));
   }
-  if (!d.ok() || !d.done()) return absl::DataLossError("corrupt postings block");
+  return docs_;
+}
+
+namespace {
+uint32_t U16(std::string_view s, size_t at) {
+  return static_cast<uint8_t>(s[at]) | static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 8;
+}
+}  // namespace
+
+uint32_t BlockView::tf(size_t i) const { return static_cast<uint8_t>(columns_[i]); }
+uint32_t BlockView::length(size_t i) const { return U16(columns_, size_ + 2 * i); }
+EvidenceKind BlockView::kind(size_t i) const { return static_cast<EvidenceKind>(columns_[3 * size_ + i]); }
+uint32_t BlockView::day(size_t i) const { return U16(columns_, 4 * size_ + 2 * i); }
+
+absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out) {
+  BlockView view;
+  if (absl::Status s = view.Parse(value, block); !s.ok()) return s;
+  const std::vector<uint64_t>& docs = view.docs();
+  out->clear();
+  for (size_t i = 0; i < docs.size(); ++i) out->push_back({docs[i], view.tf(i), view.length(i), view.kind(i), view.day(i)});
   return absl::OkStatus();
 }
 

@@ -69,7 +69,36 @@ CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const Do
 // The merge operator the store must use for the postings column family.
 std::shared_ptr<const store::MergeOperator> PostingsMergeOperator();
 
-// Decodes a stored block (document ids made absolute with `block`). DATA_LOSS if corrupt.
+// One stored block, read lazily: the header at once (enough to bound the block's best
+// score), document ids on first use, a posting's other fields by index. Borrows the
+// value it parses. Thread-compatible.
+class BlockView {
+ public:
+  // DATA_LOSS when `value` is not a block; `block` makes document ids absolute.
+  absl::Status Parse(std::string_view value, uint64_t block);
+  size_t size() const { return size_; }
+  uint32_t max_tf() const { return max_tf_; }
+  uint32_t min_length() const { return min_length_; }
+  uint32_t max_day() const { return max_day_; }
+  // Bit k: some posting has EvidenceKind k.
+  uint8_t kinds() const { return kinds_; }
+  const std::vector<uint64_t>& docs();
+  // Fields of posting i (0 <= i < size()); tf is capped at 255, length and day at 65535.
+  uint32_t tf(size_t i) const;
+  uint32_t length(size_t i) const;
+  EvidenceKind kind(size_t i) const;
+  uint32_t day(size_t i) const;
+
+ private:
+  size_t size_ = 0;
+  uint32_t max_tf_ = 0, min_length_ = 0, max_day_ = 0;
+  uint8_t kinds_ = 0;
+  uint64_t base_ = 0;
+  std::string_view deltas_, columns_;
+  std::vector<uint64_t> docs_;
+};
+
+// Decodes a stored block entirely (document ids made absolute with `block`).
 absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out);
 // The document frequency stored under DfKey (0 when absent).
 absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term);

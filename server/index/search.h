@@ -6,10 +6,12 @@
 //   idf_t    = ln(1 + (N − df_t + 0.5)/(df_t + 0.5))          (Robertson & Zaragoza 2009)
 //   r(d)     = exp(−max(0, now − day_d)/τ)                     (1 when τ = 0)
 //
-// Document-at-a-time MaxScore (Turtle & Flood 1995): terms sorted by their score bound;
-// once the k-th best score exceeds the bounds of the weakest terms together, those
-// terms only decide between documents found through the others, and a document is
-// dropped as soon as it cannot reach the k-th score. Postings are never all scored.
+// Document-at-a-time MaxScore (Turtle & Flood 1995) with block-max bounds (Ding & Suel,
+// SIGIR 2011): terms sorted by their score bound; once the k-th best score exceeds the
+// bounds of the weakest terms together, those terms only decide between documents
+// found through the others; a block whose header (max tf, min length, newest day,
+// kinds) bounds its best score under the k-th is skipped undecoded; and a document is
+// dropped as soon as it cannot reach the k-th score.
 
 #include <array>
 #include <cstdint>
@@ -34,6 +36,7 @@ struct SearchParams {
   std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
   double recency_tau_days = 0;  // 0: no decay
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
+  uint64_t max_doc = 0;         // above every document id (0: unknown); lets the search start newest
 };
 
 // At most this many query terms are searched (FindExperts keeps the first ones).
@@ -46,8 +49,9 @@ struct ScoredDoc {
 };
 
 struct SearchStats {
-  uint64_t postings_read = 0;  // postings decoded
-  uint64_t docs_scored = 0;    // documents whose score was computed in full or pruned
+  uint64_t postings_read = 0;   // postings decoded
+  uint64_t docs_scored = 0;     // documents whose score was computed in full or pruned
+  uint64_t blocks_skipped = 0;  // blocks passed over on their header alone
 };
 
 // The k best documents for `terms` (distinct analysed query terms, at most
