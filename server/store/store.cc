@@ -328,6 +328,13 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o,
   table.cache_index_and_filter_blocks = true;
   table.cache_index_and_filter_blocks_with_high_priority = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Partitioned index and filters: a point lookup loads one small partition instead of a
+  // whole file's filter, so a cache smaller than the filters does not thrash (ingest
+  // probes many absent identifier keys). Only the top-level index stays pinned.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.format_version = 5;
   cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -358,7 +365,11 @@ class RocksStore final : public Store {
   }
 
   absl::Status OpenDb(const StoreOptions& o) {
-    cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+    // A tenth of the cache is reserved for index and filter partitions.
+    rocksdb::LRUCacheOptions co;
+    co.capacity = o.block_cache_bytes;
+    co.high_pri_pool_ratio = 0.1;
+    cache_ = rocksdb::NewLRUCache(co);
     postings_merge_ = o.postings_merge;
     rocksdb::Options opt = MakeOptions(o, cache_);
     const rocksdb::ColumnFamilyOptions cfo = MakeCfOptions(o, cache_);
