@@ -153,11 +153,35 @@ void PrintConflicts(const v1::ListConflictsResponse& r) {
 }
 
 void PrintSources(const v1::ListSourcesResponse& r) {
-  std::vector<std::vector<std::string>> rows = {{"SOURCE", "KIND", "PRIORITY", "FRAGMENTS", "DESCRIPTION"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"SOURCE", "KIND", "PRIORITY", "FRAGMENTS", "LAST RUN", "STATE", "READ/ADD/UPD/SAME/DEL/REJ", "DESCRIPTION"}};
   for (const auto& s : r.sources()) {
-    rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()), s.description()});
+    std::string when = "never", state = "-", counts = "-";
+    if (s.has_last_run()) {
+      const v1::SyncRun& run = s.last_run();
+      when = client::FormatTime(run.finished_unix_ms()) + " " + run.mode();
+      state = run.state();
+      counts = std::to_string(run.read()) + "/" + std::to_string(run.added()) + "/" + std::to_string(run.updated()) +
+               "/" + std::to_string(run.unchanged()) + "/" + std::to_string(run.deleted()) + "/" +
+               std::to_string(run.rejected());
+    }
+    rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()), when, state, counts,
+                    s.description()});
   }
   PrintTable(rows);
+  // Why the last runs were not clean, one line each.
+  for (const auto& s : r.sources()) {
+    if (!s.has_last_run()) continue;
+    const v1::SyncRun& run = s.last_run();
+    if (!run.failure().empty()) printf("%s: failed: %s\n", s.id().c_str(), run.failure().c_str());
+    if (!run.errors().empty()) {
+      printf("%s: %d error%s, first: %s\n", s.id().c_str(), run.errors_size(), run.errors_size() > 1 ? "s" : "",
+             run.errors(0).c_str());
+    }
+    if (run.state() != "ok" && s.last_success_unix_ms() > 0) {
+      printf("%s: last clean run %s\n", s.id().c_str(), client::FormatTime(s.last_success_unix_ms()).c_str());
+    }
+  }
 }
 
 void PrintRules(const v1::ListRulesResponse& r) {

@@ -105,6 +105,9 @@ absl::StatusOr<v1::RecordOutcomeResponse> Client::RecordOutcome(const v1::Record
 absl::StatusOr<v1::Source> Client::PutSource(const v1::Source& req) const {
   return Unary(*this, *admin_, &v1::Admin::Stub::PutSource, req);
 }
+absl::StatusOr<v1::Source> Client::ReportSync(const v1::ReportSyncRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::ReportSync, req);
+}
 absl::StatusOr<v1::ListSourcesResponse> Client::ListSources() const {
   return Unary(*this, *admin_, &v1::Admin::Stub::ListSources, v1::ListSourcesRequest());
 }

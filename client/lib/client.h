@@ -49,6 +49,7 @@ class Client {
 
   absl::StatusOr<v1::Source> PutSource(const v1::Source& req) const;
   absl::StatusOr<v1::ListSourcesResponse> ListSources() const;
+  absl::StatusOr<v1::Source> ReportSync(const v1::ReportSyncRequest& req) const;
   absl::StatusOr<v1::StatsResponse> Stats() const;
   absl::StatusOr<v1::ListConflictsResponse> ListConflicts(const v1::ListConflictsRequest& req) const;
   absl::StatusOr<v1::GetFragmentResponse> GetFragment(const v1::FragmentRef& req) const;

@@ -68,17 +68,21 @@ absl::Status Ingester::Send() {
       tags_.erase(tags_.begin() + bad);
       continue;
     }
-    if (s.code() == absl::StatusCode::kUnavailable && attempt < options_.retries) {
+    // Ingest is idempotent by version, so a batch whose fate is unknown is simply sent again.
+    const bool transient =
+        s.code() == absl::StatusCode::kUnavailable || s.code() == absl::StatusCode::kDeadlineExceeded;
+    if (transient && attempt < options_.retries) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt++));
       continue;
     }
-    if (s.code() == absl::StatusCode::kUnavailable) {
+    if (transient) {
       return absl::UnavailableError("cannot reach tesserad at " + client_.options().server + ": " +
                                     std::string(s.message()));
     }
     return s;
   }
   ++progress_.batches;
+  if (options_.on_acked) options_.on_acked(tags_);
   batch_.Clear();
   tags_.clear();
   if (options_.on_progress) options_.on_progress(progress_);

@@ -5,7 +5,7 @@
 // rejects (INVALID_ARGUMENT naming it) is reported through `on_reject`, dropped, and
 // the rest of its batch is sent again: one bad record never holds back the others and
 // nothing is half-applied. UNAVAILABLE is retried with backoff (ingest is idempotent by
-// version); any other error stops the ingest.
+// version); so is DEADLINE_EXCEEDED; any other error stops the ingest.
 
 #include <cstdint>
 #include <functional>
@@ -26,9 +26,11 @@ struct IngestProgress {
 struct IngestOptions {
   size_t batch_size = 1000;  // fragments per batch, at most the server's limit (5,000)
   int64_t batch_time_ms = 0;  // 0: tesserad stamps the receipt time
-  int retries = 4;            // attempts after UNAVAILABLE, with doubling backoff from 250 ms
+  int retries = 4;  // attempts after UNAVAILABLE or DEADLINE_EXCEEDED, doubling backoff from 250 ms
   std::function<void(const IngestProgress&)> on_progress;                // after each batch
   std::function<void(uint64_t tag, const absl::Status& why)> on_reject;  // per rejected fragment
+  // After each acknowledged batch, with the tags of the fragments it applied.
+  std::function<void(const std::vector<uint64_t>& tags)> on_acked;
 };
 
 // Thread-compatible; `client` outlives it.

@@ -23,6 +23,15 @@ grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListS
   return log.Finish(absl::OkStatus());
 }
 
+grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,
+                                      v1::Source* resp) {
+  const CallLog log("Admin.ReportSync", ctx);
+  absl::StatusOr<directory::SourceInfo> s = dir_.ReportSync(req->source(), FromProto(req->run()));
+  if (!s.ok()) return log.Finish(s.status());
+  ToProto(*s, resp);
+  return log.Finish(absl::OkStatus());
+}
+
 grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsRequest*,
                                  v1::StatsResponse* resp) {
   const CallLog log("Admin.Stats", ctx);

@@ -134,6 +134,39 @@ void ToProto(const directory::SourceInfo& in, v1::Source* out) {
   out->set_priority(in.source.priority);
   out->set_description(in.source.description);
   out->set_fragments(in.live_fragments);
+  out->set_last_success_unix_ms(in.last_success_ms);
+  if (!in.last_run) return;
+  const directory::SyncRun& r = *in.last_run;
+  v1::SyncRun* o = out->mutable_last_run();
+  o->set_mode(r.mode);
+  o->set_state(r.state);
+  o->set_started_unix_ms(r.started_ms);
+  o->set_finished_unix_ms(r.finished_ms);
+  o->set_read(r.read);
+  o->set_added(r.added);
+  o->set_updated(r.updated);
+  o->set_unchanged(r.unchanged);
+  o->set_deleted(r.deleted);
+  o->set_rejected(r.rejected);
+  for (const std::string& e : r.errors) o->add_errors(e);
+  o->set_failure(r.failure);
+}
+
+directory::SyncRun FromProto(const v1::SyncRun& in) {
+  directory::SyncRun r;
+  r.mode = in.mode();
+  r.state = in.state();
+  r.started_ms = in.started_unix_ms();
+  r.finished_ms = in.finished_unix_ms();
+  r.read = in.read();
+  r.added = in.added();
+  r.updated = in.updated();
+  r.unchanged = in.unchanged();
+  r.deleted = in.deleted();
+  r.rejected = in.rejected();
+  r.errors.assign(in.errors().begin(), in.errors().end());
+  r.failure = in.failure();
+  return r;
 }
 
 void ToProto(const directory::Stats& in, v1::StatsResponse* out) {

@@ -22,6 +22,7 @@ void ToProto(const directory::ConflictView& in, v1::Conflict* out);
 void ToProto(const index::PersonSummary& in, v1::ProfileSummary* out);
 void ToProto(const directory::NeighborView& in, v1::Edge* out);
 void ToProto(const directory::SourceInfo& in, v1::Source* out);
+directory::SyncRun FromProto(const v1::SyncRun& in);
 void ToProto(const directory::Stats& in, v1::StatsResponse* out);
 void ToProto(const directory::RuleView& in, v1::Rule* out);
 void ToProto(const identity::StoredFragment& in, v1::Fragment* out);

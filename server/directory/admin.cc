@@ -26,6 +26,69 @@ std::vector<store::Cf> DerivedCfs() {
   return cfs;
 }
 
+// Sync runs live in the meta column family beside their source, one key per source.
+constexpr std::string_view kSyncRunPrefix = "syncrun/";
+constexpr size_t kMaxSyncErrors = 20, kMaxSyncErrorBytes = 512, kMaxSyncFailureBytes = 1024;
+
+std::string SyncRunKey(std::string_view source_id) {
+  std::string key(kSyncRunPrefix);
+  key.append(source_id);
+  return key;
+}
+
+std::string EncodeSyncRun(const SyncRun& r, int64_t last_success_ms) {
+  std::string out;
+  store::PutVarsint64(out, last_success_ms);
+  store::PutLengthPrefixed(out, r.mode);
+  store::PutLengthPrefixed(out, r.state);
+  store::PutVarsint64(out, r.started_ms);
+  store::PutVarsint64(out, r.finished_ms);
+  for (uint64_t n : {r.read, r.added, r.updated, r.unchanged, r.deleted, r.rejected}) store::PutVarint64(out, n);
+  store::PutLengthPrefixed(out, r.failure);
+  store::PutVarint64(out, r.errors.size());
+  for (const std::string& e : r.errors) store::PutLengthPrefixed(out, e);
+  return out;
+}
+
+absl::Status DecodeSyncRun(std::string_view data, SyncRun* r, int64_t* last_success_ms) {
+  store::Decoder d(data);
+  *last_success_ms = d.Varsint64();
+  r->mode = std::string(d.LengthPrefixed());
+  r->state = std::string(d.LengthPrefixed());
+  r->started_ms = d.Varsint64();
+  r->finished_ms = d.Varsint64();
+  for (uint64_t* n : {&r->read, &r->added, &r->updated, &r->unchanged, &r->deleted, &r->rejected}) *n = d.Varint64();
+  r->failure = std::string(d.LengthPrefixed());
+  const uint64_t n = d.Varint64();
+  for (uint64_t i = 0; i < n && d.ok() && i <= kMaxSyncErrors; ++i) r->errors.emplace_back(d.LengthPrefixed());
+  if (!d.ok() || !d.done()) return absl::DataLossError("corrupt sync run record");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSyncRun(const SyncRun& r) {
+  if (r.mode != "full" && r.mode != "incremental") {
+    return absl::InvalidArgumentError("run.mode '" + r.mode.substr(0, 32) + "' is not full or incremental");
+  }
+  if (r.state != "ok" && r.state != "partial" && r.state != "failed") {
+    return absl::InvalidArgumentError("run.state '" + r.state.substr(0, 32) + "' is not ok, partial or failed");
+  }
+  if (r.errors.size() > kMaxSyncErrors) {
+    return absl::InvalidArgumentError("run.errors has " + std::to_string(r.errors.size()) + " entries, limit " +
+                                      std::to_string(kMaxSyncErrors));
+  }
+  for (size_t i = 0; i < r.errors.size(); ++i) {
+    if (r.errors[i].size() > kMaxSyncErrorBytes) {
+      return absl::InvalidArgumentError("run.errors[" + std::to_string(i) + "] is longer than " +
+                                        std::to_string(kMaxSyncErrorBytes) + " bytes");
+    }
+  }
+  if (r.failure.size() > kMaxSyncFailureBytes) {
+    return absl::InvalidArgumentError("run.failure is longer than " + std::to_string(kMaxSyncFailureBytes) + " bytes");
+  }
+  if (r.finished_ms < r.started_ms) return absl::InvalidArgumentError("run.finished is before run.started");
+  return absl::OkStatus();
+}
+
 bool Intersects(const std::vector<std::string>& a, const std::set<std::string>& b) {
   return std::any_of(a.begin(), a.end(), [&](const std::string& k) { return b.count(k) != 0; });
 }
@@ -94,14 +157,59 @@ absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
 }
 
 std::vector<SourceInfo> DirectoryImpl::ListSources() const {
-  absl::ReaderMutexLock r(&state_mu_);
   std::vector<SourceInfo> out;
-  for (identity::Source& s : sources_->All()) {
-    auto it = state_.live_by_source.find(s.num);
-    const uint64_t n = it == state_.live_by_source.end() ? 0 : it->second;
-    out.push_back({std::move(s), n});
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    for (identity::Source& s : sources_->All()) {
+      auto it = state_.live_by_source.find(s.num);
+      const uint64_t n = it == state_.live_by_source.end() ? 0 : it->second;
+      out.push_back({std::move(s), n, std::nullopt, 0});
+    }
+  }
+  for (SourceInfo& info : out) {
+    std::string data;
+    absl::StatusOr<bool> found = store_->Latest().Get(store::Cf::kMeta, SyncRunKey(info.source.id), &data);
+    SyncRun run;
+    // A sync report is informational: one that cannot be read is shown as absent.
+    if (found.ok() && *found && DecodeSyncRun(data, &run, &info.last_success_ms).ok()) info.last_run = std::move(run);
   }
   return out;
+}
+
+absl::StatusOr<SourceInfo> DirectoryImpl::ReportSync(std::string_view source_id, SyncRun run) {
+  if (absl::Status s = ValidateSyncRun(run); !s.ok()) return s;
+  absl::MutexLock w(&write_mu_);
+  Drain();
+  SourceInfo info;
+  MetaState state;
+  SourceRegistry sources;
+  {
+    absl::ReaderMutexLock r(&state_mu_);
+    const identity::Source* src = sources_->Find(source_id);
+    if (src == nullptr) {
+      return absl::FailedPreconditionError("unknown source '" + std::string(source_id.substr(0, 64)) +
+                                           "': register it first (tessera admin source)");
+    }
+    info.source = *src;
+    auto it = state_.live_by_source.find(src->num);
+    info.live_fragments = it == state_.live_by_source.end() ? 0 : it->second;
+    state = state_;
+    sources = *sources_;
+  }
+  const std::string key = SyncRunKey(info.source.id);
+  std::string old;
+  absl::StatusOr<bool> found = store_->Latest().Get(store::Cf::kMeta, key, &old);
+  if (!found.ok()) return found.status();
+  if (*found) {
+    SyncRun previous;
+    if (!DecodeSyncRun(old, &previous, &info.last_success_ms).ok()) info.last_success_ms = 0;
+  }
+  if (run.state == "ok") info.last_success_ms = run.finished_ms;
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  batch->Put(store::Cf::kMeta, key, EncodeSyncRun(run, info.last_success_ms));
+  if (absl::Status s = Commit(*batch, state, nullptr, &sources); !s.ok()) return s;
+  info.last_run = std::move(run);
+  return info;
 }
 
 absl::StatusOr<Stats> DirectoryImpl::GetStats() const {

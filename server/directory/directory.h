@@ -108,9 +108,20 @@ struct FragmentView {
   bool deleted = false;
 };
 
+// One connector run over a source, as the connector reported it (admin.proto SyncRun).
+struct SyncRun {
+  std::string mode, state;
+  int64_t started_ms = 0, finished_ms = 0;
+  uint64_t read = 0, added = 0, updated = 0, unchanged = 0, deleted = 0, rejected = 0;
+  std::vector<std::string> errors;
+  std::string failure;
+};
+
 struct SourceInfo {
   identity::Source source;
   uint64_t live_fragments = 0;
+  std::optional<SyncRun> last_run;
+  int64_t last_success_ms = 0;
 };
 
 struct Stats {
@@ -193,6 +204,8 @@ class Directory {
   // Registers or updates a source; a priority change re-derives its profiles.
   virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source) = 0;
   virtual std::vector<SourceInfo> ListSources() const = 0;
+  // Stores `run` as the last run of `source_id` (validated against its limits).
+  virtual absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) = 0;
   virtual absl::StatusOr<Stats> GetStats() const = 0;
   virtual absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
                                                      const std::string& page_token) const = 0;

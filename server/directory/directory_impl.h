@@ -35,6 +35,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source) override;
   std::vector<SourceInfo> ListSources() const override;
+  absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) override;
   absl::StatusOr<Stats> GetStats() const override;
   absl::StatusOr<ConflictPage> ListConflicts(size_t page_size,
                                              const std::string& page_token) const override;

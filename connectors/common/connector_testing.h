@@ -1,0 +1,98 @@
+#pragma once
+
+// Test fixture for connector integration tests: a real tesserad on a loopback port,
+// configuration files in a temporary folder, and tessera-connect run as a person would.
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "client/lib/client.h"
+#include "tessera/v1/admin.pb.h"
+#include "tests/integration/tesserad_process.h"
+#include "tests/unit/temp_dir.h"
+
+namespace tessera::testing {
+
+struct ConnectResult {
+  int exit = -1;
+  std::string out, err;
+};
+
+class ConnectorFixture {
+ public:
+  ConnectorFixture() : server_(tmp.path()) {
+    server_.Start();
+    client::ClientOptions o;
+    o.server = server_.address();
+    client_ = std::make_unique<client::Client>(o);
+  }
+
+  std::string Write(const std::string& name, const std::string& content) const {
+    std::ofstream(tmp.Sub(name), std::ios::binary | std::ios::trunc) << content;
+    return tmp.Sub(name);
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Runs tessera-connect with `args` against this server.
+  ConnectResult Connect(const std::string& args, const std::string& server = "") const {
+    const std::string out = tmp.Sub("connect.out"), err = tmp.Sub("connect.err");
+    const std::string cmd = std::string(TESSERA_CONNECT_PATH) + " --quiet --server " +
+                            (server.empty() ? server_.address() : server) + " " + args + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(out), Read(err)};
+  }
+  // Runs the tessera CLI.
+  ConnectResult Cli(const std::string& args) const {
+    const std::string out = tmp.Sub("cli.out"), err = tmp.Sub("cli.err");
+    const std::string cmd =
+        std::string(TESSERA_CLI_PATH) + " --server " + server_.address() + " " + args + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(out), Read(err)};
+  }
+
+  // The profile an identifier ("email:x") belongs to; NOT_FOUND when none.
+  absl::StatusOr<v1::Profile> Get(const std::string& identifier) const {
+    v1::GetProfileRequest req;
+    const size_t colon = identifier.find(':');
+    req.mutable_identifier()->set_type(identifier.substr(0, colon));
+    req.mutable_identifier()->set_value(identifier.substr(colon + 1));
+    return client_->GetProfile(req);
+  }
+  // The last run tesserad recorded for `source`.
+  v1::Source Source(const std::string& id) const {
+    absl::StatusOr<v1::ListSourcesResponse> r = client_->ListSources();
+    if (r.ok()) {
+      for (const v1::Source& s : r->sources()) {
+        if (s.id() == id) return s;
+      }
+    }
+    return v1::Source();
+  }
+  static std::string Attr(const v1::Profile& p, const std::string& name) {
+    for (const auto& a : p.attributes()) {
+      if (a.name() == name) return a.value();
+    }
+    return "";
+  }
+
+  const client::Client& client() const { return *client_; }
+  const std::string& address() const { return server_.address(); }
+  TesseradProcess& server() { return server_; }
+
+  TempDir tmp;
+
+ private:
+  TesseradProcess server_;
+  std::unique_ptr<client::Client> client_;
+};
+
+}  // namespace tessera::testing

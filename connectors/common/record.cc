@@ -1,0 +1,114 @@
+#include "connectors/common/record.h"
+
+#include <algorithm>
+
+
+namespace tessera::connect {
+
+std::string_view Record::First(std::string_view field) const {
+  auto it = fields.find(field);
+  return it == fields.end() || it->second.empty() ? std::string_view() : std::string_view(it->second.front());
+}
+
+void Record::Add(std::string_view field, std::string value) {
+  auto it = fields.find(field);
+  if (it == fields.end()) it = fields.emplace(std::string(field), std::vector<std::string>()).first;
+  it->second.push_back(std::move(value));
+}
+
+std::string_view Trim(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool PlausibleEmail(std::string_view e) {
+  const size_t at = e.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < e.size() && e.find('@', at + 1) == std::string_view::npos &&
+         e.find_first_of(" \t,;<>") == std::string_view::npos;
+}
+
+absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what) {
+  for (const std::string& f : m.required_fields) {
+    if (std::find(header.begin(), header.end(), f) == header.end()) {
+      return absl::InvalidArgumentError(std::string(what) + " has no field '" + f + "' named by the mapping");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings) {
+  v1::Fragment f;
+  const std::string id(Trim(r.First(m.external_id)));
+  if (id.empty()) return absl::InvalidArgumentError("no " + m.external_id + " (the record key)");
+  f.set_external_id(id);
+  f.set_kind(m.kind);
+  auto values = [&](const std::string& field) -> const std::vector<std::string>* {
+    auto it = r.fields.find(field);
+    return it == r.fields.end() ? nullptr : &it->second;
+  };
+  for (const auto& [name, field] : m.attributes) {
+    const std::vector<std::string>* vs = values(field);
+    if (vs == nullptr) continue;
+    for (const std::string& v : *vs) {
+      std::string_view t = Trim(v);
+      if (t.empty()) continue;
+      v1::Attribute* a = f.add_attributes();
+      a->set_name(name);
+      a->set_value(std::string(t));
+    }
+  }
+  for (const auto& [type, field] : m.identifiers) {
+    const std::vector<std::string>* vs = values(field);
+    if (vs == nullptr) continue;
+    for (const std::string& v : *vs) {
+      std::string_view t = Trim(v);
+      if (t.empty()) continue;
+      if (type == "email" && !PlausibleEmail(t)) {
+        warnings->push_back(r.locator + ": " + field + " '" + std::string(t.substr(0, 80)) +
+                            "' is not an e-mail address; left out");
+        continue;
+      }
+      v1::Identifier* i = f.add_identifiers();
+      i->set_type(type);
+      i->set_value(std::string(t));
+    }
+  }
+  for (const RelationSpec& spec : m.relations) {
+    const std::vector<std::string>* vs = values(spec.field);
+    if (vs == nullptr) continue;
+    for (const std::string& v : *vs) {
+      std::string_view t = Trim(v);
+      if (t.empty()) continue;
+      v1::Relation* rel = f.add_relations();
+      rel->set_type(spec.type);
+      // "type:value" names its own type; a bare value has the spec's target type.
+      const size_t colon = t.find(':');
+      const bool typed = colon != std::string_view::npos && colon > 0 && colon + 1 < t.size() &&
+                         std::all_of(t.begin(), t.begin() + colon, [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+      if (!typed && !spec.target_type.empty()) {
+        rel->mutable_target()->set_type(spec.target_type);
+        rel->mutable_target()->set_value(std::string(t));
+        continue;
+      }
+      if (!typed) {
+        return absl::InvalidArgumentError(spec.field + " '" + std::string(t.substr(0, 80)) +
+                                          "' is not type:value (or set target_type in the mapping)");
+      }
+      rel->mutable_target()->set_type(AsciiLower(t.substr(0, colon)));
+      rel->mutable_target()->set_value(std::string(t.substr(colon + 1)));
+    }
+  }
+  return f;
+}
+
+}  // namespace tessera::connect

@@ -1,0 +1,43 @@
+#pragma once
+
+// A record as a source yields it (a CSV row, a JSON object, an LDAP entry), and its
+// mapping to a fragment.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "connectors/common/config.h"
+#include "tessera/v1/types.pb.h"
+
+namespace tessera::connect {
+
+struct Record {
+  std::string locator;  // where it came from, for error reports: "hr.csv:12", a DN
+  std::map<std::string, std::vector<std::string>, std::less<>> fields;
+
+  // The first value of `field`, or "" when absent.
+  std::string_view First(std::string_view field) const;
+  void Set(std::string field, std::string value) { fields[std::move(field)] = {std::move(value)}; }
+  void Add(std::string_view field, std::string value);
+};
+
+// Builds the fragment of `r`: kind, external id, attributes (a field with several
+// values gives the attribute several times), identifiers and relations. Empty values are skipped; an
+// e-mail that cannot be an address is left out and named in `*warnings` rather than
+// losing the whole record. Error (the record is skipped) when the external id is empty.
+absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings);
+
+// Whether `header` (a record source's field names) has every field the config named.
+absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what);
+
+// `s` without leading and trailing ASCII white space.
+std::string_view Trim(std::string_view s);
+std::string AsciiLower(std::string_view s);
+
+// Loose syntax check for an e-mail address: one '@' with text on both sides, no spaces.
+bool PlausibleEmail(std::string_view e);
+
+}  // namespace tessera::connect

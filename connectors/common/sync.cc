@@ -1,0 +1,304 @@
+#include "connectors/common/sync.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <unordered_set>
+
+#include "client/lib/ingester.h"
+#include "connectors/common/state.h"
+
+namespace tessera::connect {
+namespace {
+
+constexpr size_t kMaxReportedErrors = 20;
+constexpr size_t kMaxErrorBytes = 512;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Clip(std::string s, size_t n) {
+  if (s.size() <= n) return s;
+  s.resize(n - 3);
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();  // whole UTF-8
+  if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+  return s + "...";
+}
+
+// Hash of what a record says, without the parts the runtime sets.
+uint64_t HashOf(const v1::Fragment& f) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  f.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return ContentHash(bytes);
+}
+
+class Runner final : public Sink {
+ public:
+  Runner(const SourceConfig& config, const client::Client& client, const SyncOptions& options, SyncState state)
+      : config_(config), client_(client), options_(options), old_(std::move(state)) {
+    run_.set_mode(options.incremental ? "incremental" : "full");
+    run_.set_started_unix_ms(NowMs());
+    new_ = old_;
+    if (options.dry_run) return;
+    client::IngestOptions io;
+    io.batch_size = config.batch_size;
+    io.on_reject = [this](uint64_t tag, const absl::Status& why) {
+      auto it = pending_.find(tag);
+      const std::string where = it == pending_.end() ? "record" : it->second.locator;
+      Error(where + ": " + std::string(why.message()));
+      if (it != pending_.end()) pending_.erase(it);
+    };
+    io.on_acked = [this](const std::vector<uint64_t>& tags) {
+      for (uint64_t tag : tags) {
+        auto it = pending_.find(tag);
+        if (it == pending_.end()) continue;
+        if (it->second.deleted) {
+          new_.records.erase(it->second.key);
+        } else {
+          new_.records[it->second.key] = it->second.state;
+        }
+        pending_.erase(it);
+      }
+    };
+    io.on_progress = [this](const client::IngestProgress& p) {
+      sent_ = p;
+      Progress("", /*force=*/true);
+    };
+    ingester_.emplace(client, io);
+  }
+
+  absl::Status Emit(v1::Fragment f, std::string_view locator) override {
+    if (f.external_id().empty() || f.external_id().find('\n') != std::string::npos) {
+      Reject(locator, "empty key or a key with a line break");
+      return absl::OkStatus();
+    }
+    if (!seen_.insert(f.external_id()).second) {
+      Reject(locator, "key '" + Clip(f.external_id(), 80) + "' appears twice in this read; the later one is skipped");
+      return absl::OkStatus();
+    }
+    ++read_;
+    f.set_source(config_.id);
+    f.clear_version();
+    const uint64_t hash = HashOf(f);
+    auto old = old_.records.find(f.external_id());
+    const bool known = old != old_.records.end();
+    if (known && old->second.hash == hash) {
+      if (options_.incremental || options_.dry_run) {
+        ++local_unchanged_;
+        Progress("", false);
+        return absl::OkStatus();  // nothing to send
+      }
+      f.set_version(old->second.version);  // the server answers "unchanged"
+    } else {
+      f.set_version(NextVersion(known ? old->second.version : 0));
+      if (options_.dry_run) ++(known ? local_updated_ : local_added_);
+    }
+    if (f.updated_at_unix_ms() == 0) f.set_updated_at_unix_ms(run_.started_unix_ms());
+    return Send(std::move(f), locator, hash, /*deleted=*/false);
+  }
+
+  absl::Status EmitRecord(const Record& r,
+                          const std::function<absl::Status(const Record&, v1::Fragment&)>& extend) override {
+    std::vector<std::string> warnings;
+    absl::StatusOr<v1::Fragment> f = MapRecord(config_.mapping, r, &warnings);
+    for (const std::string& w : warnings) Warn(w);
+    if (!f.ok()) {
+      Reject(r.locator, std::string(f.status().message()));
+      return absl::OkStatus();
+    }
+    if (extend) {
+      if (absl::Status s = extend(r, *f); !s.ok()) {
+        Reject(r.locator, std::string(s.message()));
+        return absl::OkStatus();
+      }
+    }
+    return Emit(*std::move(f), r.locator);
+  }
+
+  absl::Status Delete(std::string_view external_id, std::string_view locator) override {
+    auto old = old_.records.find(std::string(external_id));
+    if (old == old_.records.end()) return absl::OkStatus();  // never sent: nothing to remove
+    return Tombstone(old->first, old->second.version, locator);
+  }
+
+  // Counts the record as read too: every record read is applied, unchanged or rejected.
+  void Reject(std::string_view locator, std::string_view why) override {
+    ++read_;
+    ++local_rejected_;
+    Error(std::string(locator) + ": " + std::string(why));
+  }
+
+  void Note(std::string_view what) override { Progress(what, false); }
+
+  // After a complete read: every key sent before and not seen now is gone.
+  absl::Status DeleteUnseen() {
+    if (seen_.empty() && !old_.records.empty() && !options_.allow_empty) {
+      return absl::FailedPreconditionError(
+          "the source yielded no records but " + std::to_string(old_.records.size()) +
+          " were synced before; refusing to delete them all (run with --allow-empty if the source is really empty)");
+    }
+    std::vector<std::pair<std::string, uint64_t>> gone;
+    for (const auto& [key, r] : old_.records) {
+      if (seen_.count(key) == 0) gone.emplace_back(key, r.version);
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const auto& [key, version] : gone) {
+      if (absl::Status s = Tombstone(key, version, "deleted " + key); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish() {
+    if (!ingester_) return absl::OkStatus();
+    absl::StatusOr<client::IngestProgress> p = ingester_->Finish();
+    if (!p.ok()) return p.status();
+    sent_ = *p;
+    return absl::OkStatus();
+  }
+
+  v1::SyncRun& run() {
+    run_.set_read(read_);
+    if (options_.dry_run) {
+      run_.set_added(local_added_);
+      run_.set_updated(local_updated_);
+      run_.set_deleted(local_deleted_);
+    } else {
+      run_.set_added(sent_.added);
+      run_.set_updated(sent_.updated);
+      run_.set_deleted(sent_.deleted);
+    }
+    run_.set_unchanged(local_unchanged_ + sent_.unchanged + sent_.stale);
+    run_.set_rejected(local_rejected_ + sent_.rejected);
+    return run_;
+  }
+  SyncState& new_state() { return new_; }
+
+ private:
+  struct Pending {
+    std::string key, locator;
+    RecordState state;
+    bool deleted = false;
+  };
+
+  uint64_t NextVersion(uint64_t previous) const {
+    // Later runs give later versions even if a checkpoint was lost after a send.
+    return std::max<uint64_t>(previous + 1, static_cast<uint64_t>(run_.started_unix_ms()));
+  }
+
+  absl::Status Tombstone(const std::string& key, uint64_t previous, std::string_view locator) {
+    if (options_.dry_run) {
+      ++local_deleted_;
+      return absl::OkStatus();
+    }
+    v1::Fragment f;
+    f.set_source(config_.id);
+    f.set_external_id(key);
+    f.set_kind(config_.mapping.kind);
+    f.set_tombstone(true);
+    f.set_version(NextVersion(previous));
+    f.set_updated_at_unix_ms(run_.started_unix_ms());
+    return Send(std::move(f), locator, 0, /*deleted=*/true);
+  }
+
+  absl::Status Send(v1::Fragment f, std::string_view locator, uint64_t hash, bool deleted) {
+    if (options_.dry_run) return absl::OkStatus();
+    const uint64_t tag = next_tag_++;
+    pending_[tag] = {f.external_id(), std::string(locator), {f.version(), hash}, deleted};
+    absl::Status s = ingester_->Add(std::move(f), tag);
+    Progress("", false);
+    return s;
+  }
+
+  void Warn(const std::string& w) {
+    if (options_.on_error) options_.on_error(w);
+  }
+  void Error(const std::string& e) {
+    if (run_.errors_size() < static_cast<int>(kMaxReportedErrors)) run_.add_errors(Clip(e, kMaxErrorBytes));
+    if (options_.on_error) options_.on_error(e);
+  }
+
+  void Progress(std::string_view note, bool force) {
+    if (!options_.on_progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_progress_ < std::chrono::seconds(2)) return;
+    last_progress_ = now;
+    options_.on_progress(run(), note);
+  }
+
+  const SourceConfig& config_;
+  const client::Client& client_;
+  const SyncOptions& options_;
+  const SyncState old_;
+  SyncState new_;
+  std::optional<client::Ingester> ingester_;
+  std::unordered_map<uint64_t, Pending> pending_;
+  std::unordered_set<std::string> seen_;
+  uint64_t next_tag_ = 0, read_ = 0;
+  uint64_t local_unchanged_ = 0, local_rejected_ = 0, local_added_ = 0, local_updated_ = 0, local_deleted_ = 0;
+  client::IngestProgress sent_;
+  v1::SyncRun run_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector, const client::Client& client,
+                                    const SyncOptions& options) {
+  absl::StatusOr<SyncState> state = LoadState(config.StateFile());
+  if (!state.ok()) return state.status();
+  if (!options.dry_run) {
+    v1::Source src;
+    src.set_id(config.id);
+    src.set_kind(config.kind);
+    src.set_priority(config.priority);
+    src.set_description(config.description);
+    absl::StatusOr<v1::Source> put = client.PutSource(src);
+    if (!put.ok()) return absl::Status(put.status().code(), "register source '" + config.id + "': " +
+                                                                std::string(put.status().message()));
+  }
+  const std::string cursor = state->cursor;
+  Runner runner(config, client, options, *std::move(state));
+
+  ReadRequest req{options.incremental, options.incremental ? cursor : std::string()};
+  absl::StatusOr<ReadResult> read = connector.Read(req, runner);
+  absl::Status failure = read.status();
+  if (failure.ok() && read->complete) failure = runner.DeleteUnseen();
+  // What was read is applied even when the read failed part-way: each batch is atomic,
+  // and a record sent now is simply unchanged next time.
+  if (absl::Status s = runner.Finish(); !s.ok() && failure.ok()) failure = s;
+
+  v1::SyncRun& run = runner.run();
+  run.set_finished_unix_ms(std::max<int64_t>(NowMs(), run.started_unix_ms()));
+  if (!failure.ok()) {
+    run.set_state("failed");
+    run.set_failure(Clip(std::string(failure.message()), 1024));
+  } else {
+    run.set_state(run.rejected() > 0 ? "partial" : "ok");
+  }
+  if (options.dry_run) return run;
+
+  // The checkpoint records what tesserad acknowledged; the cursor moves only after a
+  // clean read, so a failed incremental run is read again from the same point.
+  SyncState& next = runner.new_state();
+  if (failure.ok()) next.cursor = read->cursor;
+  absl::Status saved = SaveState(config.StateFile(), next);
+  if (!saved.ok() && failure.ok()) {
+    run.set_state("failed");
+    run.set_failure(Clip("checkpoint: " + std::string(saved.message()), 1024));
+  }
+  v1::ReportSyncRequest report;
+  report.set_source(config.id);
+  *report.mutable_run() = run;
+  if (absl::StatusOr<v1::Source> r = client.ReportSync(report); !r.ok() && options.on_error) {
+    options.on_error("could not report the run to tesserad: " + std::string(r.status().message()));
+  }
+  return run;
+}
+
+}  // namespace tessera::connect

@@ -1,0 +1,41 @@
+#pragma once
+
+// The sync runtime: runs a connector over its source into tesserad.
+//
+// It registers the source, reads the local checkpoint, maps and batches what the
+// connector yields, gives each changed record a new version (ingest is idempotent by
+// version, so a batch sent twice after a retry changes nothing), tombstones records
+// gone from the source after a complete read, saves the checkpoint once tesserad has
+// acknowledged everything, and reports the run to tesserad (Admin.ReportSync).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/lib/client.h"
+#include "connectors/common/config.h"
+#include "connectors/common/connector.h"
+#include "tessera/v1/admin.pb.h"
+
+namespace tessera::connect {
+
+struct SyncOptions {
+  bool incremental = false;  // send only what changed since the last run
+  bool dry_run = false;      // read and compare with the checkpoint; send and save nothing
+  // A complete read that finds no records while the checkpoint has some would delete
+  // them all; refused unless this is set (a truncated export must not empty Tessera).
+  bool allow_empty = false;
+  // Called now and then during a run (every batch and every ~2 s of reading).
+  std::function<void(const v1::SyncRun& so_far, std::string_view note)> on_progress;
+  // Called for each warning and rejected record, as "<locator>: <why>".
+  std::function<void(std::string_view)> on_error;
+};
+
+// Runs one sync. The returned run is also what tesserad was told (unless dry_run); its
+// state is "ok", "partial" (some records rejected) or "failed" (with `failure`). An
+// error status means the run could not start (tesserad unreachable, bad checkpoint).
+absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector, const client::Client& client,
+                                    const SyncOptions& options);
+
+}  // namespace tessera::connect
