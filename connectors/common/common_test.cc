@@ -106,6 +106,16 @@ BOOST_AUTO_TEST_CASE(records_map_to_fragments) {
   BOOST_TEST(f->relations(0).target().type() == "employee_id");
   BOOST_TEST(f->relations(1).target().type() == "team");
   BOOST_TEST(f->relations(1).target().value() == "cards");
+  // Junk e-mails as relation targets are left out, not the record.
+  Mapping cases = m;
+  cases.relations = {{"resolved_by", "who", "email"}};
+  r.fields["who"] = {"ok@x.example", "x@y@localhost", "email:=", "employee_id:E9"};
+  warnings.clear();
+  absl::StatusOr<v1::Fragment> c = MapRecord(cases, r, &warnings);
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->relations_size() == 2);
+  BOOST_TEST(c->relations(1).target().type() == "employee_id");
+  BOOST_TEST(warnings.size() == 3u);  // the bad mail identifier and two bad targets
   r.fields["groups"] = {"cards"};
   BOOST_TEST(!MapRecord(m, r, &warnings).ok());  // a bare value with no target_type
   r.Set("id", "");

@@ -95,6 +95,14 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::v
       const size_t colon = t.find(':');
       const bool typed = colon != std::string_view::npos && colon > 0 && colon + 1 < t.size() &&
                          std::all_of(t.begin(), t.begin() + colon, [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+      const std::string_view email = typed ? (t.substr(0, colon) == "email" ? t.substr(colon + 1) : std::string_view())
+                                           : (spec.target_type == "email" ? t : std::string_view());
+      if (!email.empty() && !PlausibleEmail(email)) {
+        f.mutable_relations()->RemoveLast();
+        warnings->push_back(r.locator + ": " + spec.field + " '" + std::string(t.substr(0, 80)) +
+                            "' is not an e-mail address; relation left out");
+        continue;
+      }
       if (!typed && !spec.target_type.empty()) {
         rel->mutable_target()->set_type(spec.target_type);
         rel->mutable_target()->set_value(std::string(t));

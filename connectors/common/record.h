@@ -26,8 +26,8 @@ struct Record {
 
 // Builds the fragment of `r`: kind, external id, attributes (a field with several
 // values gives the attribute several times), identifiers and relations. Empty values are skipped; an
-// e-mail that cannot be an address is left out and named in `*warnings` rather than
-// losing the whole record. Error (the record is skipped) when the external id is empty.
+// e-mail (identifier or relation target) that cannot be an address is left out and
+// named in `*warnings` rather than losing the whole record. Error (the record is skipped) when the external id is empty.
 absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings);
 
 // Whether `header` (a record source's field names) has every field the config named.
