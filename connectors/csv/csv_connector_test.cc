@@ -3,7 +3,10 @@
 // sends nothing new, the run shown by `tessera admin sources`, and bad configuration.
 
 #define BOOST_TEST_MODULE csv_connector
+#include <signal.h>
+
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "connectors/common/connector_testing.h"
 
@@ -134,6 +137,63 @@ BOOST_FIXTURE_TEST_CASE(clear_errors, ConnectorFixture) {
   r = Connect("--config " + ok, "127.0.0.1:1");
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("cannot reach tesserad at 127.0.0.1:1") != std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// tesserad stops answering in the middle of a sync (SIGSTOP): batches time out and are
+// sent again once it answers, and nothing is lost or applied twice. When it stays away
+// longer than the retries, the run fails, keeps what was acknowledged, and the next
+// run finishes the job.
+BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
+  std::string csv = "employee_id,display_name,email\n";
+  constexpr int kRows = 3000;
+  for (int i = 0; i < kRows; ++i) {
+    csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + ",p" + std::to_string(i) + "@example.com\n";
+  }
+  Write("people.csv", csv);
+  const std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "batch_size": 50,
+    "input": {"path": "people.csv"}})");
+  // A short pause: the retries (250 ms, 500 ms, ...) ride it out.
+  const std::string out = tmp.Sub("bg.out");
+  const std::string cmd = std::string(TESSERA_CONNECT_PATH) + " --quiet --timeout-ms 300 --server " + address() +
+                          " --config " + config + " >" + out + " 2>&1";
+  std::thread connector([&] { BOOST_TEST(std::system(cmd.c_str()) == 0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  kill(server().pid(), SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  kill(server().pid(), SIGCONT);
+  connector.join();
+  const std::string summary = Read(out);
+  BOOST_TEST_INFO(summary);
+  BOOST_TEST(summary.find("ok: read 3000") != std::string::npos);
+  BOOST_TEST(Source("hr").fragments() == static_cast<uint64_t>(kRows));
+  BOOST_TEST(Get("employee_id:E2999").ok());
+
+  // A long outage: the run fails part-way and says so; the next one completes.
+  for (int i = 0; i < kRows; ++i) csv += "F" + std::to_string(i) + ",Other " + std::to_string(i) + ",\n";
+  Write("people.csv", csv);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    kill(server().pid(), SIGSTOP);
+  });
+  auto r = Connect("--timeout-ms 200 --config " + config);
+  stopper.join();
+  kill(server().pid(), SIGCONT);
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("cannot reach tesserad") != std::string::npos);
+  r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.err);
+  BOOST_REQUIRE(r.exit == 0);
+  BOOST_TEST(Source("hr").fragments() == static_cast<uint64_t>(2 * kRows));
+  BOOST_TEST(Source("hr").last_run().state() == "ok");
+  // What the failed run had acknowledged comes back unchanged, the rest is added: every
+  // record exactly once.
+  const tessera::v1::SyncRun run = Source("hr").last_run();
+  BOOST_TEST(run.added() + run.unchanged() == static_cast<uint64_t>(2 * kRows));
+  BOOST_TEST(run.updated() == 0u);
 }
 
 }  // namespace
