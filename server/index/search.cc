@@ -124,14 +124,19 @@ class Scorer {
     const size_t k = static_cast<size_t>(kind);
     return Weight(k) * Recency(day);
   }
-  // The best score `t` can give any document of the cursor's current block.
-  double BlockBound(const Term& t) const {
+  // The largest kind weight × recency of any document of the cursor's current block.
+  double BlockFactor(const Term& t) const {
     const BlockView& v = t.cursor->view();
     double w = 0;
     for (size_t k = 0; k < kEvidenceKinds; ++k) {
       if (v.kinds() >> k & 1) w = std::max(w, Weight(k));
     }
-    return Contribution(t, v.max_tf(), v.min_length()) * w * Recency(v.max_day());
+    return w * Recency(v.max_day());
+  }
+  // The best score `t` can give any document of the cursor's current block.
+  double BlockBound(const Term& t) const {
+    const BlockView& v = t.cursor->view();
+    return Contribution(t, v.max_tf(), v.min_length()) * BlockFactor(t);
   }
 
  private:
@@ -200,12 +205,21 @@ class Search {
 
   // Skips `block` when its essential terms' block bounds plus every non-essential
   // term's bound cannot beat the k-th score.
+  //
+  // Every document searched in the block comes through an essential cursor, so its kind
+  // weight and recency are at most the best of those cursors' block headers: the
+  // non-essential terms' bounds are scaled by that too. Old blocks then fall below the
+  // threshold even when many weak terms are non-essential.
   absl::StatusOr<bool> SkipBlock(uint64_t block) {
     if (heap_.size() < p_.k) return false;
-    double bound = first_essential_ > 0 ? cum_[first_essential_ - 1] : 0;
+    double bound = 0, factor = 0;
     for (size_t i = first_essential_; i < ts_.size(); ++i) {
-      if (ts_[i].cursor->valid() && ts_[i].cursor->block() == block) bound += scorer_.BlockBound(ts_[i]);
+      if (ts_[i].cursor->valid() && ts_[i].cursor->block() == block) {
+        bound += scorer_.BlockBound(ts_[i]);
+        factor = std::max(factor, scorer_.BlockFactor(ts_[i]));
+      }
     }
+    if (first_essential_ > 0) bound += cum_raw_[first_essential_ - 1] * factor;
     if (bound > threshold_) return false;
     ++stats_.blocks_skipped;
     for (size_t i = first_essential_; i < ts_.size(); ++i) {
@@ -220,19 +234,42 @@ class Search {
   // Scores the documents of `block` (below the pass's end) found through the essential
   // terms. The cursors on the block and their current documents sit in small arrays,
   // so finding the next document is a tight loop.
+  //
+  // Within the block, the essential/non-essential split is redone with the block's
+  // best kind weight × recency: in an old block more of the weak terms cannot make a
+  // document on their own, so they only score documents the others found, and their
+  // postings there are not walked.
   absl::Status SearchBlock(uint64_t block) {
     const uint64_t end = std::min((block + 1) << kBlockBits, end_);
-    active_.clear();
+    double factor = 0;
     for (size_t i = first_essential_; i < ts_.size(); ++i) {
+      if (ts_[i].cursor->valid() && ts_[i].cursor->block() == block) {
+        factor = std::max(factor, scorer_.BlockFactor(ts_[i]));
+      }
+    }
+    local_first_ = first_essential_;
+    if (heap_.size() == p_.k) {
+      while (local_first_ < ts_.size() && cum_raw_[local_first_] * factor <= threshold_) ++local_first_;
+    }
+    active_.clear();
+    for (size_t i = local_first_; i < ts_.size(); ++i) {
       Cursor& c = *ts_[i].cursor;
       if (c.valid() && c.block() == block) active_.push_back({c.doc(), i});
     }
     while (!active_.empty()) {
       uint64_t doc = UINT64_MAX;
       for (const Active& a : active_) doc = std::min(doc, a.doc);
-      if (doc >= end) return absl::OkStatus();
+      if (doc >= end) break;
       if (absl::Status s = Score(doc, block); !s.ok()) return s;
     }
+    // The terms that were non-essential in this block only: past it.
+    for (size_t i = first_essential_; i < local_first_; ++i) {
+      Cursor& c = *ts_[i].cursor;
+      if (c.valid() && c.block() == block && (block + 1) << kBlockBits <= end_) {
+        if (absl::Status s = c.NextBlock(); !s.ok()) return s;
+      }
+    }
+    local_first_ = 0;
     return absl::OkStatus();
   }
 
@@ -270,7 +307,7 @@ class Search {
     if (future) return absl::OkStatus();
     // The non-essential terms, strongest first, while the document can still make it
     // (terms that became non-essential during this block are still active: scored).
-    for (size_t i = first_essential_; i-- > 0;) {
+    for (size_t i = std::max(first_essential_, local_first_); i-- > 0;) {
       if (IsActive(i)) continue;
       if ((raw + cum_raw_[i]) * factor <= threshold_) return absl::OkStatus();
       Cursor& c = *ts_[i].cursor;
@@ -306,6 +343,7 @@ class Search {
   std::priority_queue<ScoredDoc, std::vector<ScoredDoc>, Worse> heap_;
   double threshold_ = 0;
   size_t first_essential_ = 0;  // terms below it are non-essential
+  size_t local_first_ = 0;      // the same within the block being searched (>= first_essential_)
   uint64_t end_ = UINT64_MAX;   // the current pass searches documents below it
   struct Active {
     uint64_t doc;  // the cursor's current document
