@@ -80,8 +80,9 @@ class Cursor {
       std::string_view key = it_->key();
       if (key.size() != prefix_.size() + 8) return absl::DataLossError("corrupt postings key");
       block_no_ = store::DecodeFixed64BE(key.data() + prefix_.size());
-      value_.assign(it_->value());  // the iterator moves on; the view borrows this
-      if (absl::Status s = view_.Parse(value_, block_no_); !s.ok()) return s;
+      // The view borrows the iterator's value, valid until the iterator moves; the
+      // cursor reads a block's postings only while it is on that block.
+      if (absl::Status s = view_.Parse(it_->value(), block_no_); !s.ok()) return s;
       pos_ = 0;
       decoded_ = false;
       if (view_.size() > 0) return has_block_ = true, absl::OkStatus();
@@ -93,7 +94,6 @@ class Cursor {
   std::unique_ptr<store::Iterator> it_;
   std::string prefix_;
   SearchStats& stats_;
-  std::string value_;
   BlockView view_;
   bool has_block_ = false, decoded_ = false;
   size_t pos_ = 0;
