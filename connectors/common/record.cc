@@ -31,6 +31,44 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+std::string ClipText(std::string_view s, size_t max_bytes) {
+  constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // "…"
+  constexpr size_t kWordSlackBytes = 64;  // cut at a space this close to the limit
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t cut = max_bytes - kEllipsis.size();
+  // s[cut] is the first byte left out: it must start a character.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  const size_t space = s.substr(0, cut + 1).find_last_of(" \t\n");
+  if (space != std::string_view::npos && space + kWordSlackBytes >= cut) cut = space;
+  std::string out(s.substr(0, cut));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t' || out.back() == '\n')) out.pop_back();
+  return out + std::string(kEllipsis);
+}
+
+bool IsLanguageTag(std::string_view t) {
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  };
+  return !t.empty() && t.size() <= 16 && std::all_of(t.begin(), t.end(), ok) && t[0] != '-';
+}
+
+absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view what) {
+  v = Trim(v);
+  const size_t colon = v.find(':'), at = v.find('@');
+  if (colon != std::string_view::npos && colon > 0 && (at == std::string_view::npos || colon < at)) {
+    const std::string type = AsciiLower(Trim(v.substr(0, colon)));
+    const std::string_view value = Trim(v.substr(colon + 1));
+    const bool word = std::all_of(type.begin(), type.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (type == "mailto") return PersonTarget(value, what);
+    if (word && !value.empty()) return type + ":" + std::string(value);
+  }
+  const size_t lt = v.find('<'), gt = v.rfind('>');
+  if (lt != std::string_view::npos && gt != std::string_view::npos && lt < gt) v = v.substr(lt + 1, gt - lt - 1);
+  if (PlausibleEmail(v)) return "email:" + std::string(v);
+  return absl::InvalidArgumentError(std::string(what) + " '" + std::string(v.substr(0, 80)) +
+                                    "' is neither type:value nor an e-mail address");
+}
+
 bool PlausibleEmail(std::string_view e) {
   const size_t at = e.find('@');
   return at != std::string_view::npos && at > 0 && at + 1 < e.size() && e.find('@', at + 1) == std::string_view::npos &&

@@ -37,6 +37,18 @@ absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& heade
 std::string_view Trim(std::string_view s);
 std::string AsciiLower(std::string_view s);
 
+// `s` if it fits in `max_bytes`, else its start cut at a UTF-8 character boundary,
+// between words when one is near, followed by "…"; at most `max_bytes` (>= 16) long.
+std::string ClipText(std::string_view s, size_t max_bytes);
+
+// A BCP 47-looking language tag ("fr", "en-CA"): letters, digits, '-', at most 16.
+bool IsLanguageTag(std::string_view t);
+
+// A person named by a source as a relation target "type:value": "type:value" kept
+// (lower-case type), an e-mail address ("a@b", "mailto:a@b", "Name <a@b>") made
+// "email:a@b". `what` names the field in the error.
+absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view what);
+
 // Loose syntax check for an e-mail address: one '@' with text on both sides, no spaces.
 bool PlausibleEmail(std::string_view e);
 

@@ -32,14 +32,6 @@ Mapping CaseMapping() {
   return m;
 }
 
-// `s` cut to at most `n` bytes at a UTF-8 character boundary.
-std::string ClipUtf8(std::string_view s, size_t n) {
-  if (s.size() <= n) return std::string(s);
-  size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return std::string(s.substr(0, end));
-}
-
 absl::StatusOr<int64_t> TimeField(const Record& r, const char* field) {
   const std::string_view v = Trim(r.First(field));
   if (v.empty()) return 0;
@@ -61,7 +53,7 @@ absl::Status AddCase(const Record& r, v1::Fragment& f) {
   if (!title.empty()) {
     v1::Attribute* a = f.add_attributes();
     a->set_name("title");
-    a->set_value(ClipUtf8(title, kMaxAttributeBytes));
+    a->set_value(ClipText(title, kMaxAttributeBytes));
   }
   bool has_status = false;
   for (const auto& a : f.attributes()) has_status |= a.name() == "status";
@@ -74,8 +66,8 @@ absl::Status AddCase(const Record& r, v1::Fragment& f) {
   v1::Evidence* e = f.add_evidence();
   e->set_kind("case");
   e->set_role("resolved_by");
-  e->set_title(ClipUtf8(title, kMaxTitleBytes));
-  e->set_text(ClipUtf8(body, kMaxTextBytes));
+  e->set_title(ClipText(title, kMaxTitleBytes));
+  e->set_text(ClipText(body, kMaxTextBytes));
   if (const std::string_view lang = Trim(r.First("language")); !lang.empty()) e->set_language(std::string(lang));
   e->set_time_unix_ms(when);
   return absl::OkStatus();
