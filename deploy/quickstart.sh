@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command. On a fresh Debian 12 machine: installs the packages,
-# builds, starts tesserad on a throwaway RocksDB, loads the sample organisation
-# (tests/data/sample) from six sources, shows one unified profile with provenance and
-# the conflicts, and stops the server cleanly.
+# builds, starts tesserad on a throwaway RocksDB and a throwaway OpenLDAP server with
+# the sample directory, syncs the sample organisation (tests/data/sample) from six
+# sources through the connectors, shows one unified profile with provenance, who can
+# solve a customer's issue, the conflicts, an incremental LDAP sync, and stops cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -12,14 +13,16 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Installing Debian packages"
 deploy/install-deps.sh
 
-step "Building tesserad and tessera (ccache; the first build takes a few minutes)"
-deploy/build.sh tesserad tessera
-BIN="$ROOT/${TESSERA_BUILD_DIR:-build}"
+step "Building tesserad, tessera and tessera-connect (ccache; the first build takes a few minutes)"
+deploy/build.sh tesserad tessera tessera-connect
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+case "$BUILD_DIR" in /*) BIN=$BUILD_DIR ;; *) BIN="$ROOT/$BUILD_DIR" ;; esac
 
 WORK=$(mktemp -d -t tessera-quickstart-XXXXXX)
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; fi
+  if [ -s "$WORK/ldap/slapd.pid" ]; then kill "$(cat "$WORK/ldap/slapd.pid")" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -35,11 +38,28 @@ tessera() { "$BIN/client/cli/tessera" "$@"; }
 tessera health
 tessera admin sources
 
-step "Loading the sample organisation, source by source"
-for src in hr ldap crm social helpdesk wiki; do
-  printf '%-9s ' "$src:"
-  tessera ingest "tests/data/sample/$src.jsonl"
-done
+step "Starting a throwaway OpenLDAP server with the sample directory (tests/data/sample/ldap.ldif)"
+SUFFIX=dc=banque-lumen,dc=example
+LDAP_URI=$(deploy/throwaway-slapd.sh "$WORK/ldap" "$SUFFIX" tests/data/sample/ldap.ldif)
+echo "slapd at $LDAP_URI"
+SAMPLE="$ROOT/tests/data/sample"
+cat > "$WORK/ldap.json" <<JSON
+{
+  "source": {"id": "ldap", "kind": "ldap", "priority": 80, "description": "OpenLDAP people directory"},
+  "input": {"uri": "$LDAP_URI", "bind_dn": "cn=admin,$SUFFIX", "password_file": "$WORK/ldap/password",
+            "base_dn": "ou=people,$SUFFIX"}
+}
+JSON
+connect() { "$BIN/connectors/tessera-connect" --state-dir "$WORK/state" "$@"; }
+
+step "Syncing the sample organisation through the connectors, source by source"
+connect --config "$SAMPLE/connect/hr.json"        # HR export, CSV
+connect --config "$WORK/ldap.json"                # LDAP, paged search
+connect --config "$SAMPLE/connect/crm.json"       # CRM customers and account managers
+connect --config "$SAMPLE/connect/social.json"    # Twitter/Facebook/Instagram/WhatsApp conversations
+connect --config "$SAMPLE/connect/helpdesk.json"  # helpdesk cases (FR and EN)
+connect --config "$SAMPLE/connect/knowledge.json" # knowledge pages (Markdown)
+tessera admin sources
 
 step "What the directory holds now"
 tessera admin stats
@@ -64,6 +84,17 @@ tessera search elo
 step "Conflicts: records that share an e-mail but disagree on the employee id"
 tessera admin conflicts
 
+step "Someone changes a title in LDAP; an incremental sync brings just that change"
+ldapmodify -x -H "$LDAP_URI" -D "cn=admin,$SUFFIX" -y "$WORK/ldap/password" >/dev/null <<LDIF
+dn: uid=slefevre,ou=people,$SUFFIX
+changetype: modify
+replace: title
+title: Directrice Crédit immobilier
+LDIF
+connect --config "$WORK/ldap.json" --incremental
+# HR outranks LDAP for the displayed title; provenance shows both, LDAP's the new one.
+tessera get email:sophie.lefevre@banque-lumen.example --provenance | grep -A3 '^  title'
+
 step "Re-deriving everything from the stored fragments changes nothing"
 tessera admin rebuild
 
@@ -73,5 +104,6 @@ rc=0
 wait "$SERVER_PID" || rc=$?
 SERVER_PID=""
 echo "tesserad exited with status $rc"
+kill "$(cat "$WORK/ldap/slapd.pid")" 2>/dev/null || true
 [ "$rc" -eq 0 ] || { cat "$WORK/tesserad.log"; exit 1; }
 echo "Quickstart done. Next: tests/run.sh runs the whole test suite."

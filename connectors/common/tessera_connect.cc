@@ -103,8 +103,13 @@ int main(int argc, char** argv) {
       fprintf(stderr, "%s: more errors not shown\n", config->id.c_str());
     }
   };
+  // On a terminal the progress line is redrawn in place; in a log, one line every 10 s.
+  auto last_line = std::chrono::steady_clock::now();
   if (!quiet) {
     options.on_progress = [&](const v1::SyncRun& r, std::string_view note) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!tty && now - last_line < std::chrono::seconds(10)) return;
+      last_line = now;
       fprintf(stderr, "%s%s: read %llu, added %llu, updated %llu, unchanged %llu, deleted %llu, rejected %llu%s%.*s%s",
               tty ? "\r\033[K" : "", config->id.c_str(), static_cast<unsigned long long>(r.read()),
               static_cast<unsigned long long>(r.added()), static_cast<unsigned long long>(r.updated()),
