@@ -8,7 +8,10 @@
 // version); so is DEADLINE_EXCEEDED; any other error stops the ingest.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <future>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,13 +30,18 @@ struct IngestOptions {
   size_t batch_size = 1000;  // fragments per batch, at most the server's limit (5,000)
   int64_t batch_time_ms = 0;  // 0: tesserad stamps the receipt time
   int retries = 4;  // attempts after UNAVAILABLE or DEADLINE_EXCEEDED, doubling backoff from 250 ms
+  // Batches on their way at once. 1: Add waits for each batch's answer. More: batches
+  // travel in the background while the caller builds the next (they may be applied out
+  // of order, so only for fragments whose keys do not repeat across batches). The
+  // callbacks always run on the caller's thread, inside Add or Finish.
+  int in_flight = 1;
   std::function<void(const IngestProgress&)> on_progress;                // after each batch
   std::function<void(uint64_t tag, const absl::Status& why)> on_reject;  // per rejected fragment
   // After each acknowledged batch, with the tags of the fragments it applied.
   std::function<void(const std::vector<uint64_t>& tags)> on_acked;
 };
 
-// Thread-compatible; `client` outlives it.
+// Thread-compatible; `client` outlives it. Callbacks run on the caller's thread.
 class Ingester {
  public:
   Ingester(const Client& client, IngestOptions options);
@@ -45,14 +53,29 @@ class Ingester {
   absl::StatusOr<IngestProgress> Finish();
 
  private:
+  // What became of one batch, gathered off the caller's thread.
+  struct Outcome {
+    absl::Status status;
+    uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, sequence = 0;
+    std::vector<std::pair<uint64_t, absl::Status>> rejected;  // tag, why
+    std::vector<uint64_t> applied;                            // tags
+  };
+
   absl::Status Send();
-  absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment);
+  // Sends one batch until it is applied or fails (thread-safe: no callbacks).
+  Outcome Deliver(v1::IngestBatch batch, std::vector<uint64_t> tags) const;
+  // Counts an outcome and runs the callbacks.
+  absl::Status Collect(Outcome o);
+  // Collects every batch still on its way; the first error wins.
+  absl::Status Drain();
+  absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment) const;
 
   const Client& client_;
   IngestOptions options_;
   v1::IngestBatch batch_;
   std::vector<uint64_t> tags_;
   IngestProgress progress_;
+  std::deque<std::future<Outcome>> pending_;
 };
 
 }  // namespace tessera::client

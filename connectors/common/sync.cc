@@ -48,6 +48,9 @@ class Runner final : public Sink {
     if (options.dry_run) return;
     client::IngestOptions io;
     io.batch_size = config.batch_size;
+    // Reading the source overlaps with sending; a run's keys never repeat, so batches
+    // may be applied in any order.
+    io.in_flight = 2;
     io.on_reject = [this](uint64_t tag, const absl::Status& why) {
       auto it = pending_.find(tag);
       const std::string where = it == pending_.end() ? "record" : it->second.locator;
