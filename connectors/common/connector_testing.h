@@ -12,6 +12,7 @@
 
 #include "client/lib/client.h"
 #include "tessera/v1/admin.pb.h"
+#include "tessera/v1/expertise.pb.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -66,6 +67,24 @@ class ConnectorFixture {
     req.mutable_identifier()->set_type(identifier.substr(0, colon));
     req.mutable_identifier()->set_value(identifier.substr(colon + 1));
     return client_->GetProfile(req);
+  }
+  // The names FindExperts gives for `text`, best first, joined with ", " (or the error).
+  std::string Experts(const std::string& text) const {
+    v1::FindExpertsRequest req;
+    req.set_text(text);
+    absl::StatusOr<v1::FindExpertsResponse> r = client_->FindExperts(req);
+    if (!r.ok()) return r.status().ToString();
+    std::string names;
+    for (const v1::Expert& e : r->experts()) names += (names.empty() ? "" : ", ") + e.person().display_name();
+    return names;
+  }
+  // The stored fragment `source`/`external_id` (empty when absent).
+  v1::Fragment Fragment(const std::string& source, const std::string& external_id) const {
+    v1::FragmentRef ref;
+    ref.set_source(source);
+    ref.set_external_id(external_id);
+    absl::StatusOr<v1::GetFragmentResponse> r = client_->GetFragment(ref);
+    return r.ok() ? r->fragment() : v1::Fragment();
   }
   // The last run tesserad recorded for `source`.
   v1::Source Source(const std::string& id) const {

@@ -169,26 +169,6 @@ class WikiFixture : public ConnectorFixture {
   }
   void Remove(const std::string& rel) { std::filesystem::remove(tmp.Sub("pages/" + rel)); }
 
-  // The names FindExperts gives for `text`, best first, joined with ", ".
-  std::string Experts(const std::string& text) const {
-    v1::FindExpertsRequest req;
-    req.set_text(text);
-    auto r = client().FindExperts(req);
-    if (!r.ok()) return r.status().ToString();
-    std::string names;
-    for (const v1::Expert& e : r->experts())
-      names += (names.empty() ? "" : ", ") + e.person().display_name();
-    return names;
-  }
-
-  v1::Fragment Fragment(const std::string& external_id) const {
-    v1::FragmentRef ref;
-    ref.set_source("wiki");
-    ref.set_external_id(external_id);
-    auto r = client().GetFragment(ref);
-    return r.ok() ? r->fragment() : v1::Fragment();
-  }
-
   std::string config;
 };
 
@@ -243,7 +223,7 @@ BOOST_FIXTURE_TEST_CASE(pages_sync_and_make_their_authors_experts, WikiFixture) 
   BOOST_TEST(Get("document:notes.txt").status().code() == absl::StatusCode::kNotFound);
   BOOST_TEST(Get("document:.drafts/secret.md").status().code() == absl::StatusCode::kNotFound);
 
-  const v1::Fragment f = Fragment("kb/sepa-instant.md");
+  const v1::Fragment f = Fragment("wiki", "kb/sepa-instant.md");
   BOOST_REQUIRE(f.evidence_size() == 1);
   BOOST_TEST(f.evidence(0).kind() == "document");
   BOOST_TEST(f.evidence(0).role() == "authored_by");
@@ -256,15 +236,15 @@ BOOST_FIXTURE_TEST_CASE(pages_sync_and_make_their_authors_experts, WikiFixture) 
   BOOST_TEST(f.relations(0).type() == "authored_by");
   BOOST_TEST(f.relations(0).target().value() == "pauline.robert@bank.example");
 
-  const v1::Evidence html = Fragment("kb/opposition-carte.html").evidence(0);
+  const v1::Evidence html = Fragment("wiki", "kb/opposition-carte.html").evidence(0);
   BOOST_TEST(
       html.text() ==
       "Opposition\nUne carte bloquée après trois codes faux n'est pas en opposition : elle se "
       "débloque au prochain retrait.");
   BOOST_TEST(html.time_unix_ms() == Ms("2026-03-12T10:30:00Z"));
-  BOOST_TEST(Fragment("kb/iban.md").relations_size() == 2);
-  BOOST_TEST(Fragment("kb/iban.md").evidence(0).time_unix_ms() == Ms("2026-01-19"));
-  const std::string clipped = Fragment("long.md").evidence(0).text();
+  BOOST_TEST(Fragment("wiki", "kb/iban.md").relations_size() == 2);
+  BOOST_TEST(Fragment("wiki", "kb/iban.md").evidence(0).time_unix_ms() == Ms("2026-01-19"));
+  const std::string clipped = Fragment("wiki", "long.md").evidence(0).text();
   BOOST_TEST(clipped.size() <= 65'536u);
   BOOST_TEST(clipped.size() > 65'000u);
   BOOST_TEST(clipped.ends_with("Prélèvement…"));
@@ -319,7 +299,7 @@ BOOST_FIXTURE_TEST_CASE(pages_sync_and_make_their_authors_experts, WikiFixture) 
   BOOST_TEST(
       r.out.find("incremental sync ok: read 4, added 1, updated 0, unchanged 3, deleted 0") !=
       std::string::npos);
-  BOOST_TEST(Fragment("kb/draft.md").relations(0).target().value() == "ines.bouchard@bank.example");
+  BOOST_TEST(Fragment("wiki", "kb/draft.md").relations(0).target().value() == "ines.bouchard@bank.example");
   BOOST_TEST(Source("wiki").last_run().state() == "ok");
 }
 

@@ -56,26 +56,6 @@ class SocialFixture : public ConnectorFixture {
       "input": {"path": "social.jsonl"}})");
   }
 
-  // The names FindExperts gives for `text`, best first, joined with ", ".
-  std::string Experts(const std::string& text) const {
-    v1::FindExpertsRequest req;
-    req.set_text(text);
-    auto r = client().FindExperts(req);
-    if (!r.ok()) return r.status().ToString();
-    std::string names;
-    for (const v1::Expert& e : r->experts())
-      names += (names.empty() ? "" : ", ") + e.person().display_name();
-    return names;
-  }
-
-  v1::Fragment Fragment(const std::string& external_id) const {
-    v1::FragmentRef ref;
-    ref.set_source("social");
-    ref.set_external_id(external_id);
-    auto r = client().GetFragment(ref);
-    return r.ok() ? r->fragment() : v1::Fragment();
-  }
-
   std::string config;
 };
 
@@ -95,7 +75,7 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
   BOOST_TEST(julie->display_name() == "Julie B.");
   BOOST_TEST(Attr(*julie, "channel") == "twitter");
   BOOST_TEST(Attr(*julie, "language") == "fr");
-  const v1::Fragment tw = Fragment("twitter-1001");
+  const v1::Fragment tw = Fragment("social", "twitter-1001");
   BOOST_REQUIRE(tw.evidence_size() == 1);
   BOOST_TEST(tw.evidence(0).kind() == "conversation");
   BOOST_TEST(tw.evidence(0).role() == "answered_by");
@@ -118,7 +98,7 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
   BOOST_REQUIRE(phone.ok());
   BOOST_TEST(wa->id() == phone->id());
   BOOST_TEST(Attr(*wa, "channel") == "whatsapp");
-  const v1::Fragment whatsapp = Fragment("whatsapp-4001");
+  const v1::Fragment whatsapp = Fragment("social", "whatsapp-4001");
   BOOST_REQUIRE(whatsapp.relations_size() == 1);
   BOOST_TEST(whatsapp.relations(0).target().type() == "email");  // a bare address
   BOOST_TEST(whatsapp.evidence(0).time_unix_ms() == Ms("2026-03-14T17:33:00Z"));
@@ -126,9 +106,9 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
 
   // No agent: the customer is known, nobody is credited.
   BOOST_TEST(Get("facebook:sandrine.morel").ok());
-  BOOST_TEST(Fragment("facebook-2001").evidence_size() == 0);
-  BOOST_TEST(Fragment("facebook-2001").relations_size() == 0);
-  BOOST_TEST(Fragment("facebook-2001").updated_at_unix_ms() == Ms("2026-01-27T18:20:00Z"));
+  BOOST_TEST(Fragment("social", "facebook-2001").evidence_size() == 0);
+  BOOST_TEST(Fragment("social", "facebook-2001").relations_size() == 0);
+  BOOST_TEST(Fragment("social", "facebook-2001").updated_at_unix_ms() == Ms("2026-01-27T18:20:00Z"));
 
   BOOST_TEST(Experts("Mon virement n'est pas arrivé, c'est normal ?").starts_with("Claire Vidal"));
   BOOST_TEST(Experts("My card is blocked abroad").starts_with("Kevin Cote"));
@@ -161,8 +141,8 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
   BOOST_TEST(r.err.find("social.jsonl:6: messages[0].from: 'bot' is not customer or agent") !=
              std::string::npos);
   BOOST_TEST(Get("instagram:mat_leclerc").status().code() == absl::StatusCode::kNotFound);
-  BOOST_TEST(Fragment("twitter-1001").evidence(0).time_unix_ms() == Ms("2026-02-12T16:05:00Z"));
-  BOOST_TEST(Fragment("twitter-1001")
+  BOOST_TEST(Fragment("social", "twitter-1001").evidence(0).time_unix_ms() == Ms("2026-02-12T16:05:00Z"));
+  BOOST_TEST(Fragment("social", "twitter-1001")
                  .evidence(0)
                  .text()
                  .ends_with("\nCustomer: Merci, c'était une erreur dans l'IBAN."));
@@ -183,8 +163,8 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
       r.out.find("incremental sync ok: read 4, added 1, updated 0, unchanged 3, deleted 0") !=
       std::string::npos);
   BOOST_TEST(Get("twitter:valentindsr").ok());
-  BOOST_TEST(Fragment("twitter-1011").relations_size() == 1);
-  BOOST_TEST(Fragment("twitter-1011").evidence_size() == 0);  // answered, but nothing said
+  BOOST_TEST(Fragment("social", "twitter-1011").relations_size() == 1);
+  BOOST_TEST(Fragment("social", "twitter-1011").evidence_size() == 0);  // answered, but nothing said
   BOOST_TEST(Source("social").last_run().state() == "ok");
 }
 
