@@ -49,6 +49,9 @@ bool IsLanguageTag(std::string_view t);
 // "email:a@b". `what` names the field in the error.
 absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view what);
 
+// Well-formed UTF-8 (no overlong forms, surrogates or NUL): text a fragment may carry.
+bool IsUtf8Text(std::string_view s);
+
 // Loose syntax check for an e-mail address: one '@' with text on both sides, no spaces.
 bool PlausibleEmail(std::string_view e);
 

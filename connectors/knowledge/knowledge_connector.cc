@@ -85,7 +85,7 @@ absl::StatusOr<std::string> ReadFile(const fs::path& p) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) return absl::UnavailableError("cannot read");
   if (bytes.size() > kMaxPageBytes) return absl::InvalidArgumentError("is larger than 1 MiB");
-  if (!knowledge::IsText(bytes)) return absl::InvalidArgumentError("is not UTF-8 text");
+  if (!IsUtf8Text(bytes)) return absl::InvalidArgumentError("is not UTF-8 text");
   return bytes;
 }
 
@@ -161,7 +161,7 @@ struct PageRecord {
 
 absl::StatusOr<PageRecord> ReadPage(const fs::path& root, const std::string& rel) {
   const fs::path file = root / rel;
-  if (!knowledge::IsText(rel)) return absl::InvalidArgumentError("the file name is not UTF-8");
+  if (!IsUtf8Text(rel)) return absl::InvalidArgumentError("the file name is not UTF-8");
   absl::StatusOr<std::string> bytes = ReadFile(file);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<knowledge::Page> page =

@@ -125,17 +125,17 @@ BOOST_AUTO_TEST_CASE(clipping_keeps_whole_characters_and_words) {
   const std::string clipped = tessera::connect::ClipText(accents, 65'536);
   BOOST_TEST(clipped.size() <= 65'536u);
   BOOST_TEST(clipped.size() > 65'000u);
-  BOOST_TEST(knowledge::IsText(clipped));
+  BOOST_TEST(tessera::connect::IsUtf8Text(clipped));
   BOOST_TEST(clipped.ends_with("é…"));
 
   const std::string words = tessera::connect::ClipText("alpha beta gamma delta", 16);
   BOOST_TEST(words == "alpha beta…");
   BOOST_TEST(tessera::connect::ClipText("short", 16) == "short");
-  BOOST_TEST(knowledge::IsText("plain é € 😀"));
-  BOOST_TEST(!knowledge::IsText("cut \xC3"));
-  BOOST_TEST(!knowledge::IsText(std::string("nul\0byte", 8)));
-  BOOST_TEST(!knowledge::IsText("latin-1 caf\xE9"));
-  BOOST_TEST(!knowledge::IsText("surrogate \xED\xA0\x80"));
+  BOOST_TEST(tessera::connect::IsUtf8Text("plain é € 😀"));
+  BOOST_TEST(!tessera::connect::IsUtf8Text("cut \xC3"));
+  BOOST_TEST(!tessera::connect::IsUtf8Text(std::string("nul\0byte", 8)));
+  BOOST_TEST(!tessera::connect::IsUtf8Text("latin-1 caf\xE9"));
+  BOOST_TEST(!tessera::connect::IsUtf8Text("surrogate \xED\xA0\x80"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

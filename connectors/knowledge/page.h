@@ -36,7 +36,4 @@ absl::StatusOr<Page> ParseHtmlPage(std::string_view content);
 // of them; null removes a key) over `page.header`: its keys replace the page's own.
 absl::Status ApplySideFile(std::string_view json, Page& page);
 
-// Whether `s` is well-formed UTF-8 without NUL bytes (what tesserad accepts as text).
-bool IsText(std::string_view s);
-
 }  // namespace tessera::connect::knowledge

@@ -50,23 +50,6 @@ Mapping LdapMapping() {
   return m;
 }
 
-bool ValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80           ? 1
-                     : (c >> 5) == 0x6  ? 2
-                     : (c >> 4) == 0xE  ? 3
-                     : (c >> 3) == 0x1E ? 4
-                                        : 0;
-    if (n == 0 || c == 0 || (n == 2 && c < 0xC2) || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 // The cursor says how to resume and for which search, so that a changed base, filter
 // or mapping starts over with a full read:
 //   "sync1 <generation> <search hash>\n<cookie>"   content synchronisation
@@ -190,7 +173,7 @@ class LdapConnector final : public Connector {
         vs = *found;
       }
       for (const std::string& v : vs) {
-        if (!ValidUtf8(v)) {
+        if (!IsUtf8Text(v)) {
           return absl::InvalidArgumentError("attribute '" + lower +
                                             "' has a value that is not UTF-8 text");
         }
