@@ -41,7 +41,7 @@ uint64_t HashOf(const v1::Fragment& f) {
 class Runner final : public Sink {
  public:
   Runner(const SourceConfig& config, const client::Client& client, const SyncOptions& options, SyncState state)
-      : config_(config), client_(client), options_(options), old_(std::move(state)) {
+      : config_(config), options_(options), old_(std::move(state)) {
     run_.set_mode(options.incremental ? "incremental" : "full");
     run_.set_started_unix_ms(NowMs());
     new_ = old_;
@@ -235,7 +235,6 @@ class Runner final : public Sink {
   }
 
   const SourceConfig& config_;
-  const client::Client& client_;
   const SyncOptions& options_;
   const SyncState old_;
   SyncState new_;
