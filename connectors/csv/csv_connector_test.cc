@@ -192,12 +192,13 @@ BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
   BOOST_TEST(Source("hr").fragments() == static_cast<uint64_t>(kRows + kMore));
   BOOST_TEST(Source("hr").last_run().state() == "ok");
   // What the failed run had acknowledged comes back unchanged, the rest is added: every
-  // record exactly once. The one batch in doubt (applied, but its answer lost to the
-  // outage) comes back "updated": same content under a newer version.
+  // record exactly once. The batches in doubt (applied, but their answers lost to the
+  // outage; at most the two the runtime keeps in flight) come back "updated": same
+  // content under a newer version.
   const tessera::v1::SyncRun run = Source("hr").last_run();
   BOOST_TEST(run.added() + run.unchanged() + run.updated() == static_cast<uint64_t>(kRows + kMore));
   BOOST_TEST(run.unchanged() > static_cast<uint64_t>(kRows));  // the failed run had applied some
-  BOOST_TEST(run.updated() <= 50u);
+  BOOST_TEST(run.updated() <= 2 * 50u);
 }
 
 }  // namespace
