@@ -177,8 +177,11 @@ BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
   constexpr int kMore = 30000;
   for (int i = 0; i < kMore; ++i) csv += "F" + std::to_string(i) + ",Other " + std::to_string(i) + ",\n";
   Write("people.csv", csv);
+  // Stop tesserad once the run has applied some of the new rows, however slow the machine.
   std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 4000 && Source("hr").fragments() <= static_cast<uint64_t>(kRows); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     kill(server().pid(), SIGSTOP);
   });
   auto r = Connect("--timeout-ms 200 --config " + config);
