@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "client/lib/client.h"
@@ -50,6 +51,14 @@ class ConnectorFixture {
                             (server.empty() ? server_.address() : server) + " " + args + " >" + out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(out), Read(err)};
+  }
+  // Loads employees from `csv` (an HR export with a header) through the csv connector,
+  // as source "hr"; throws when the sync fails.
+  void SyncEmployees(const std::string& csv) const {
+    Write("people.csv", csv);
+    const ConnectResult hr = Connect("--config " + Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
+      "input": {"path": "people.csv"}})"));
+    if (hr.exit != 0) throw std::runtime_error("HR sync failed: " + hr.err);
   }
   // Runs the tessera CLI.
   ConnectResult Cli(const std::string& args) const {

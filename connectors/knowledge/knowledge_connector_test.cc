@@ -144,15 +144,11 @@ BOOST_AUTO_TEST_SUITE_END()
 class WikiFixture : public ConnectorFixture {
  public:
   WikiFixture() {
-    Write("people.csv",
+    SyncEmployees(
           "employee_id,display_name,email,team\n"
           "E1,Pauline Robert,pauline.robert@bank.example,Payments\n"
           "E2,Inès Bouchard,ines.bouchard@bank.example,Cards\n"
           "E3,Hugo Girard,hugo.girard@bank.example,Payments\n");
-    const auto hr =
-        Connect("--config " + Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
-      "input": {"path": "people.csv"}})"));
-    if (hr.exit != 0) throw std::runtime_error("HR sync failed: " + hr.err);
     config = Write("wiki.json", R"({"source": {"id": "wiki", "kind": "knowledge", "priority": 40},
       "input": {"path": "pages/"}})");
   }

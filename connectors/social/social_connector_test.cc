@@ -44,14 +44,10 @@ constexpr char kMathieu[] =
 class SocialFixture : public ConnectorFixture {
  public:
   SocialFixture() {
-    Write("people.csv",
+    SyncEmployees(
           "employee_id,display_name,email,team\n"
           "E1,Claire Vidal,claire.vidal@bank.example,Customer Care\n"
           "E2,Kevin Cote,kevin.cote@bank.example,Customer Care\n");
-    const auto hr =
-        Connect("--config " + Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
-      "input": {"path": "people.csv"}})"));
-    if (hr.exit != 0) throw std::runtime_error("HR sync failed: " + hr.err);
     config = Write("social.json", R"({"source": {"id": "social", "kind": "social", "priority": 30},
       "input": {"path": "social.jsonl"}})");
   }
