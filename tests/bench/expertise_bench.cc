@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -262,6 +263,11 @@ int main(int argc, char** argv) {
   app.add_option("--block-cache-mb", cache_mb, "tesserad's memory bound")->capture_default_str();
   app.add_flag("!--no-xapian", xapian, "skip the Xapian peer");
   app.add_flag("--shuffle-time", g_shuffle_time, "give cases random dates instead of dates in arrival order");
+  std::string keep, tesserad = TESSERAD_PATH;
+  app.add_option("--tesserad", tesserad, "the tesserad binary to measure")->capture_default_str();
+  app.add_option("--keep-db", keep,
+                 "keep tesserad's database in this folder; a later run with the same sizes reuses it and "
+                 "skips the load (for iterating on query speed)");
   CLI11_PARSE(app, argc, argv);
   printf("expertise_bench: %llu employees, %llu customers, %llu evidence items, %zu queries of 5-40 words, "
          "block cache %d MiB, %u hardware threads\n",
@@ -269,23 +275,40 @@ int main(int argc, char** argv) {
          static_cast<unsigned long long>(s.evidence), queries, cache_mb, std::thread::hardware_concurrency());
   testing::TempDir tmp;
   std::ofstream(tmp.Sub("tesserad.json")) << "{\"expertise\": {\"evidence_pool\": " << pool << "}}\n";
-  testing::TesseradProcess server(tmp.path(), {"--config", tmp.Sub("tesserad.json"), "--log-level", "warn",
-                                               "--block-cache-mb", std::to_string(cache_mb)});
+  // A kept database is reused only when it was fully loaded with the same sizes.
+  const std::string sizes = std::to_string(s.employees) + " " + std::to_string(s.customers) + " " +
+                            std::to_string(s.evidence) + (g_shuffle_time ? " shuffled" : "");
+  bool reuse = false;
+  if (!keep.empty()) {
+    std::filesystem::create_directories(keep);
+    std::ifstream marker(keep + "/loaded");
+    std::string line;
+    reuse = std::getline(marker, line) && line == sizes;
+    if (!reuse) std::filesystem::remove_all(keep + "/db");
+  }
+  testing::TesseradProcess server(keep.empty() ? tmp.path() : keep, {"--config", tmp.Sub("tesserad.json"), "--log-level", "warn",
+                                               "--block-cache-mb", std::to_string(cache_mb)},
+                                  tesserad);
   server.Start();
   client::Client admin(client::ClientOptions{server.address(), 60'000});
-  for (const char* id : {"hr", "crm", "helpdesk"}) {
-    v1::Source src;
-    src.set_id(id);
-    src.set_kind("bench");
-    src.set_priority(50);
-    if (!admin.PutSource(src).ok()) return 1;
+  if (reuse) {
+    printf("reusing the database loaded in %s\n", keep.c_str());
+  } else {
+    for (const char* id : {"hr", "crm", "helpdesk"}) {
+      v1::Source src;
+      src.set_id(id);
+      src.set_kind("bench");
+      src.set_priority(50);
+      if (!admin.PutSource(src).ok()) return 1;
+    }
+    const double load_rate = Load(server.address(), s);
+    printf("loaded %llu fragments through Ingest at %.0f/s\n",
+           static_cast<unsigned long long>(s.employees + s.customers + s.evidence), load_rate);
+    const auto compact_start = Clock::now();
+    if (!admin.Compact().ok()) return 1;
+    printf("compacted in %.0f s\n", std::chrono::duration<double>(Clock::now() - compact_start).count());
+    if (!keep.empty()) std::ofstream(keep + "/loaded") << sizes << "\n";
   }
-  const double load_rate = Load(server.address(), s);
-  printf("loaded %llu fragments through Ingest at %.0f/s\n",
-         static_cast<unsigned long long>(s.employees + s.customers + s.evidence), load_rate);
-  const auto compact_start = Clock::now();
-  if (!admin.Compact().ok()) return 1;
-  printf("compacted in %.0f s\n", std::chrono::duration<double>(Clock::now() - compact_start).count());
   const auto qs = Queries(queries);
   std::vector<Row> rows;
 
