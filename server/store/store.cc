@@ -319,11 +319,12 @@ rocksdb::Options MakeOptions(const StoreOptions& o, std::shared_ptr<rocksdb::Cac
   return opt;
 }
 
-rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o,
-                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o, const std::shared_ptr<rocksdb::Cache>& cache,
+                                           size_t block_bytes = 4096) {
   rocksdb::ColumnFamilyOptions cfo;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  table.block_size = block_bytes;
   // Index and filter blocks live in the cache too, so the cache size bounds memory.
   table.cache_index_and_filter_blocks = true;
   table.cache_index_and_filter_blocks_with_high_priority = true;
@@ -376,6 +377,12 @@ class RocksStore final : public Store {
     static_cast<rocksdb::ColumnFamilyOptions&>(opt) = cfo;
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
     for (const char* name : kCfNames) descs.emplace_back(name, cfo);
+    // Queries read postings in long runs: bigger blocks mean fewer cache lookups and
+    // block loads per posting. Postings are varint and fixed-width columns that LZ4
+    // shrinks by ~13% (2.0 → 2.3 GB at 2M evidence items), while decompressing blocks
+    // that miss the cache cost ~15% of FindExperts time: stored uncompressed.
+    descs[static_cast<int>(Cf::kPostings)].options = MakeCfOptions(o, cache_, 32 << 10);
+    descs[static_cast<int>(Cf::kPostings)].options.compression = rocksdb::kNoCompression;
     if (o.postings_merge != nullptr) {
       descs[static_cast<int>(Cf::kPostings)].options.merge_operator =
           std::make_shared<RocksMergeOperator>(o.postings_merge);
