@@ -101,7 +101,9 @@ int Run(const ServerConfig& cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   spdlog::info("opening database {}", cfg.db);
-  absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, cfg.directory);
+  directory::DirectoryOptions options = cfg.directory;
+  options.notice = [](const std::string& what) { spdlog::warn("{}", what); };
+  absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, options);
   if (!dir.ok()) {
     spdlog::error("cannot open database: {}", std::string(dir.status().message()));
     return 1;

@@ -510,6 +510,9 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
   }
   state.rebuilding = false;
   if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
+  // Everything derived was just rewritten, much of it as merge operands: compacting now
+  // gives searches merged postings instead of merging them on every read.
+  if (absl::Status s = store_->CompactAll(); !s.ok()) return s;
   result.profiles = state.profiles;
   absl::StatusOr<std::string> after = DerivedDigest();
   if (!after.ok()) return after.status();

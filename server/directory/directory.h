@@ -5,6 +5,7 @@
 // in plain structs. server/api maps gRPC onto it; nothing here knows gRPC.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,8 @@ struct DirectoryOptions {
   text::AnalyzerOptions analyzer;
   // FindExperts ranking (and which relations and statuses make load).
   expertise::ExpertiseOptions expertise;
+  // Told about long work done while opening (e.g. rebuilding derived data); may be empty.
+  std::function<void(const std::string&)> notice;
 };
 
 // On an Ingest error caused by one fragment, the status carries this payload: the

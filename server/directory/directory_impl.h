@@ -24,6 +24,7 @@ class DirectoryImpl final : public Directory {
 
   // Loads sources, rules and counters; resumes an interrupted Rebuild.
   [[nodiscard]] absl::Status Load();
+  [[nodiscard]] absl::Status CheckIndexLayout(const store::Reader& snap, bool existing);
 
   absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
                                      int64_t batch_time_ms) override;

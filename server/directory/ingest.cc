@@ -84,7 +84,32 @@ absl::Status DirectoryImpl::Load() {
     absl::StatusOr<RebuildResult> r = RebuildLocked();
     if (!r.ok()) return Prefixed(r.status(), "resuming an interrupted rebuild: ");
   }
-  return absl::OkStatus();
+  return CheckIndexLayout(*snap, found.value() && *found);
+}
+
+// A database written by a tesserad with another postings layout (or from before the
+// layout was recorded) cannot be searched as it is: its derived data is rebuilt from
+// the fragments, once, at open.
+absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool existing) {
+  std::string layout;
+  absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kIndexLayoutKey, &layout);
+  if (!found.ok()) return found.status();
+  if (*found && layout == index::kPostingsLayout) return absl::OkStatus();
+  if (existing) {
+    if (options_.notice) {
+      options_.notice("the evidence index was written with layout '" + (*found ? layout : "postings-v1-blocks-16") +
+                      "', this tesserad uses '" + index::kPostingsLayout + "': rebuilding derived data");
+    }
+    absl::StatusOr<RebuildResult> r = RebuildLocked();
+    if (!r.ok()) return Prefixed(r.status(), "rebuilding for the new index layout: ");
+    if (options_.notice) {
+      options_.notice("rebuilt " + std::to_string(r->profiles) + " profiles from " + std::to_string(r->fragments) +
+                      " fragments");
+    }
+  }
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  batch->Put(store::Cf::kMeta, kIndexLayoutKey, index::kPostingsLayout);
+  return store_->Write(*batch);
 }
 
 absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragments,

@@ -13,6 +13,8 @@
 namespace tessera::directory {
 
 inline constexpr std::string_view kStateKey = "state";
+// The postings layout (index::kPostingsLayout) the derived data was built with.
+inline constexpr std::string_view kIndexLayoutKey = "index-layout";
 
 struct MetaState {
   uint64_t next_profile = 1;

@@ -267,33 +267,29 @@ absl::Status BlockView::Parse(std::string_view value, uint64_t block) {
 const std::vector<uint64_t>& BlockView::docs() {
   if (docs_.size() == size_ || size_ == 0) return docs_;
   docs_.resize(size_);
-  // Deltas are almost always one byte: a fast path, falling back to the general decoder.
+  // Deltas are almost always one or two bytes: fast paths, then the general decoder.
   const auto* p = reinterpret_cast<const uint8_t*>(deltas_.data());
   const auto* end = p + deltas_.size();
   uint64_t low = 0;
   for (size_t i = 0; i < size_; ++i) {
     uint64_t v = 0;
-    for (int shift = 0; p < end; shift += 7) {
-      const uint8_t byte = *p++;
-      v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) break;
+    if (end - p >= 2 && p[0] < 0x80) {
+      v = *p++;
+    } else if (end - p >= 2 && p[1] < 0x80) {
+      v = (p[0] & 0x7fu) | static_cast<uint64_t>(p[1]) << 7;
+      p += 2;
+    } else {
+      for (int shift = 0; p < end; shift += 7) {
+        const uint8_t byte = *p++;
+        v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) break;
+      }
     }
     low += v;
     docs_[i] = base_ | (low & ((1ull << kBlockBits) - 1));
   }
   return docs_;
 }
-
-namespace {
-uint32_t U16(std::string_view s, size_t at) {
-  return static_cast<uint8_t>(s[at]) | static_cast<uint32_t>(static_cast<uint8_t>(s[at + 1])) << 8;
-}
-}  // namespace
-
-uint32_t BlockView::tf(size_t i) const { return static_cast<uint8_t>(columns_[i]); }
-uint32_t BlockView::length(size_t i) const { return U16(columns_, size_ + 2 * i); }
-EvidenceKind BlockView::kind(size_t i) const { return static_cast<EvidenceKind>(columns_[3 * size_ + i]); }
-uint32_t BlockView::day(size_t i) const { return U16(columns_, 4 * size_ + 2 * i); }
 
 absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out) {
   BlockView view;

@@ -3,8 +3,8 @@
 // Evidence postings in the `postings` column family, kept up to date with merge
 // operands (no read-modify-write at ingest):
 //
-//   term · 0x00 · u64be block   ->  block: the postings of documents block·65536 ...
-//                                   block·65536 + 65535, by document id
+//   term · 0x00 · u64be block   ->  block: the postings of documents block·2^18 ...
+//                                   block·2^18 + 2^18 − 1, by document id
 //   term · 0x01                 ->  document frequency
 //
 // A document id is (fragment number << 6) | evidence ordinal, so one fragment's
@@ -25,7 +25,11 @@
 namespace tessera::index {
 
 inline constexpr int kOrdinalBits = 6;  // so at most 64 evidence items per fragment
-inline constexpr int kBlockBits = 16;   // 65,536 document ids (1,024 fragments) per block
+inline constexpr int kBlockBits = 18;   // 262,144 document ids (4,096 fragments) per block
+
+// Names the postings layout (key scheme, block size, value encoding). A database whose
+// index was written under another layout has its derived data rebuilt at open.
+inline constexpr char kPostingsLayout[] = "postings-v1-blocks-18";
 
 inline uint64_t DocId(uint64_t fno, uint32_t ordinal) { return (fno << kOrdinalBits) | ordinal; }
 
@@ -84,12 +88,16 @@ class BlockView {
   uint8_t kinds() const { return kinds_; }
   const std::vector<uint64_t>& docs();
   // Fields of posting i (0 <= i < size()); tf is capped at 255, length and day at 65535.
-  uint32_t tf(size_t i) const;
-  uint32_t length(size_t i) const;
-  EvidenceKind kind(size_t i) const;
-  uint32_t day(size_t i) const;
+  // Inline: a query reads them in its innermost loop.
+  uint32_t tf(size_t i) const { return Byte(i); }
+  uint32_t length(size_t i) const { return U16(size_ + 2 * i); }
+  EvidenceKind kind(size_t i) const { return static_cast<EvidenceKind>(Byte(3 * size_ + i)); }
+  uint32_t day(size_t i) const { return U16(4 * size_ + 2 * i); }
 
  private:
+  uint32_t Byte(size_t at) const { return static_cast<uint8_t>(columns_[at]); }
+  uint32_t U16(size_t at) const { return Byte(at) | Byte(at + 1) << 8; }
+
   size_t size_ = 0;
   uint32_t max_tf_ = 0, min_length_ = 0, max_day_ = 0;
   uint8_t kinds_ = 0;

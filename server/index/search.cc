@@ -33,16 +33,27 @@ class Cursor {
   const BlockView& fields() const { return view_; }
   size_t pos() const { return pos_; }
 
-  absl::Status Next() {
-    if (++pos_ < view_.size()) return absl::OkStatus();
-    return NextBlock();
+  // The current block's document ids, decoded on first use.
+  const std::vector<uint64_t>& docs() { return Docs(); }
+  // Moves to posting `pos` of the current block, or past the block when it is size().
+  absl::Status MoveTo(size_t pos) {
+    pos_ = pos;
+    return pos_ < view_.size() ? absl::OkStatus() : NextBlock();
   }
   absl::Status NextBlock() {
     it_->Next();
     return Load();
   }
 
-  // Moves to the first posting at or after `doc`.
+  // Moves to the first posting of block `block` or, if it has none, of the next one.
+  absl::Status SeekBlock(uint64_t block) {
+    std::string key = prefix_;
+    store::PutFixed64BE(key, block);
+    it_->Seek(key);
+    return Load();
+  }
+
+  // Moves forward to the first posting at or after `doc`.
   absl::Status SeekTo(uint64_t doc) {
     while (has_block_) {
       const uint64_t target_block = doc >> kBlockBits;
@@ -100,6 +111,9 @@ class Cursor {
   uint64_t block_no_ = 0;
 };
 
+// The newest range searched first (see Search::Run): blocks of 8,192 fragments' ids.
+constexpr uint64_t kFirstRangeBlocks = std::max<uint64_t>(1, uint64_t{1} << (13 + kOrdinalBits) >> kBlockBits);
+
 struct Worse {  // heap order: the worst of the kept documents on top
   bool operator()(const ScoredDoc& a, const ScoredDoc& b) const {
     return a.score != b.score ? a.score > b.score : a.doc < b.doc;
@@ -115,10 +129,13 @@ struct Term {
 // The scoring formula and its bounds.
 class Scorer {
  public:
-  explicit Scorer(const SearchParams& p) : p_(p) {}
+  explicit Scorer(const SearchParams& p) : p_(p) {
+    for (uint32_t len = 0; len < norm_.size(); ++len) norm_[len] = Norm(len);
+  }
 
   double Contribution(const Term& t, uint32_t tf, uint32_t length) const {
-    return t.idf * tf * (p_.k1 + 1) / (tf + p_.k1 * (1 - p_.b + p_.b * length / p_.avg_length));
+    const double norm = length < norm_.size() ? norm_[length] : Norm(length);
+    return t.idf * (p_.k1 + 1) * tf / (tf + norm);
   }
   double Factor(EvidenceKind kind, uint32_t day) const {
     const size_t k = static_cast<size_t>(kind);
@@ -152,7 +169,11 @@ class Scorer {
     }
     return value;
   }
+  // k1 · (1 − b + b·len/avglen), tabled for common lengths.
+  double Norm(uint32_t length) const { return p_.k1 * (1 - p_.b + p_.b * length / p_.avg_length); }
+
   const SearchParams& p_;
+  std::array<double, 1024> norm_;
   mutable std::array<std::pair<uint32_t, double>, 256> memo_ = MemoInit();
   static std::array<std::pair<uint32_t, double>, 256> MemoInit() {
     std::array<std::pair<uint32_t, double>, 256> m;
@@ -161,7 +182,7 @@ class Scorer {
   }
 };
 
-// Document-at-a-time block-max MaxScore over `ts` (weakest bound first).
+// Block-max MaxScore over `ts` (weakest bound first), a block at a time.
 class Search {
  public:
   Search(std::vector<Term>& ts, const SearchParams& p, SearchStats& stats)
@@ -172,22 +193,24 @@ class Search {
     }
   }
 
-  // Documents are numbered in arrival order, so the newest come last. Searching the
-  // newest eighth first fills the top k with strong (recent) documents at once; the
-  // rest is then searched with a high threshold, which skips old blocks whole.
+  // Documents are numbered in arrival order, so the newest come last. The search runs
+  // over ranges of blocks from the newest back, each twice the one before: the first,
+  // small, range fills the top k with strong (recent) documents at once, and every
+  // older range is searched with a threshold already high, which skips old blocks whole
+  // and leaves more terms non-essential. Each range costs one seek per term.
   absl::StatusOr<std::vector<ScoredDoc>> Run() {
-    const uint64_t seed = (p_.max_doc - p_.max_doc / 8) >> kBlockBits << kBlockBits;  // a block boundary
-    if (p_.max_doc > 0 && seed > 0) {
-      for (Term& t : ts_) {
-        if (absl::Status s = t.cursor->SeekTo(seed); !s.ok()) return s;
-      }
+    if (p_.max_doc == 0) {
       if (absl::Status s = Pass(UINT64_MAX); !s.ok()) return s;
-      for (Term& t : ts_) {
-        if (absl::Status s = t.cursor->Start(); !s.ok()) return s;
+    } else {
+      uint64_t hi = (p_.max_doc >> kBlockBits) + 1, size = kFirstRangeBlocks;  // blocks [lo, hi)
+      for (; hi > 0; size *= 2) {
+        const uint64_t lo = hi > size ? hi - size : 0;
+        for (Term& t : ts_) {
+          if (absl::Status s = t.cursor->SeekBlock(lo); !s.ok()) return s;
+        }
+        if (absl::Status s = Pass(hi << kBlockBits); !s.ok()) return s;
+        hi = lo;
       }
-      if (absl::Status s = Pass(seed); !s.ok()) return s;
-    } else if (absl::Status s = Pass(UINT64_MAX); !s.ok()) {
-      return s;
     }
     std::vector<ScoredDoc> out;
     for (; !heap_.empty(); heap_.pop()) out.push_back(heap_.top());
@@ -245,94 +268,82 @@ class Search {
   }
 
   // Scores the documents of `block` (below the pass's end) found through the essential
-  // terms. The cursors on the block and their current documents sit in small arrays,
-  // so finding the next document is a tight loop.
+  // terms, a block at a time: each essential term's postings in the block are added
+  // into per-document accumulators (a tight loop over one decoded array), then the
+  // documents touched are finished in id order, each against the non-essential terms
+  // while it can still make the top k.
   //
   // Within the block, the essential/non-essential split is redone with the block's
   // best kind weight × recency: in an old block more of the weak terms cannot make a
   // document on their own, so they only score documents the others found, and their
   // postings there are not walked.
   absl::Status SearchBlock(uint64_t block) {
-    const uint64_t end = std::min((block + 1) << kBlockBits, end_);
+    const uint64_t base = block << kBlockBits;
+    const uint64_t end = std::min(base + (uint64_t{1} << kBlockBits), end_);
     double factor = 0;
     for (size_t i = first_essential_; i < ts_.size(); ++i) {
       if (ts_[i].cursor->valid() && ts_[i].cursor->block() == block) {
         factor = std::max(factor, scorer_.BlockFactor(ts_[i]));
       }
     }
-    local_first_ = first_essential_;
+    size_t local_first = first_essential_;
     if (heap_.size() == p_.k) {
-      while (local_first_ < ts_.size() && cum_raw_[local_first_] * factor <= threshold_) ++local_first_;
+      while (local_first < ts_.size() && cum_raw_[local_first] * factor <= threshold_) ++local_first;
     }
-    active_.clear();
-    for (size_t i = local_first_; i < ts_.size(); ++i) {
+    Accumulators& acc = *acc_;
+    for (size_t i = local_first; i < ts_.size(); ++i) {
       Cursor& c = *ts_[i].cursor;
-      if (c.valid() && c.block() == block) active_.push_back({c.doc(), i});
+      if (!c.valid() || c.block() != block) continue;
+      const Term& t = ts_[i];
+      const BlockView& v = c.fields();
+      const std::vector<uint64_t>& docs = c.docs();
+      const uint64_t bit = 1ull << t.index;
+      size_t pos = c.pos();
+      for (; pos < docs.size() && docs[pos] < end; ++pos) {
+        Accumulators::Slot& slot = acc.At(static_cast<uint32_t>(docs[pos] - base), v.kind(pos), v.day(pos));
+        slot.raw += scorer_.Contribution(t, v.tf(pos), v.length(pos));
+        slot.terms |= bit;
+      }
+      if (absl::Status s = c.MoveTo(pos); !s.ok()) return s;
     }
-    while (!active_.empty()) {
-      uint64_t doc = UINT64_MAX;
-      for (const Active& a : active_) doc = std::min(doc, a.doc);
-      if (doc >= end) break;
-      if (absl::Status s = Score(doc, block); !s.ok()) return s;
-    }
+    // A document whose sum, with every weaker term's bound, cannot beat the k-th score
+    // even at the block's best kind weight × recency is dropped without computing its own.
+    const double weaker = local_first > 0 ? cum_raw_[local_first - 1] : 0;
+    absl::Status status;
+    acc.ForEach([&](uint32_t offset, const Accumulators::Slot& slot) {
+      if (!status.ok() || (heap_.size() == p_.k && (slot.raw + weaker) * factor <= threshold_)) return;
+      status = Finish(base + offset, block, local_first, slot.raw, slot.terms, slot.kind, slot.day);
+    });
+    if (!status.ok()) return status;
     // The terms that were non-essential in this block only: past it.
-    for (size_t i = first_essential_; i < local_first_; ++i) {
+    for (size_t i = first_essential_; i < local_first; ++i) {
       Cursor& c = *ts_[i].cursor;
-      if (c.valid() && c.block() == block && (block + 1) << kBlockBits <= end_) {
+      if (c.valid() && c.block() == block && end == base + (uint64_t{1} << kBlockBits)) {
         if (absl::Status s = c.NextBlock(); !s.ok()) return s;
       }
     }
-    local_first_ = 0;
     return absl::OkStatus();
   }
 
-  absl::Status Score(uint64_t doc, uint64_t block) {
-    const Active* first = nullptr;
-    for (const Active& a : active_) {
-      if (a.doc == doc) first = &a;
-    }
-    const Cursor& fc = *ts_[first->term].cursor;
-    const EvidenceKind kind = fc.fields().kind(fc.pos());
-    const uint32_t day = fc.fields().day(fc.pos());
-    const bool future = p_.today > 0 && day > p_.today;  // evidence after "now": skipped
-    if (!future) ++stats_.docs_scored;
-    const double factor = future ? 0 : scorer_.Factor(kind, day);
-    double raw = 0;
-    ScoredDoc scored{doc, 0, 0};
-    for (size_t j = 0; j < active_.size();) {
-      Active& a = active_[j];
-      if (a.doc != doc) {
-        ++j;
-        continue;
-      }
-      Cursor& c = *ts_[a.term].cursor;
-      raw += scorer_.Contribution(ts_[a.term], c.fields().tf(c.pos()), c.fields().length(c.pos()));
-      scored.terms |= 1ull << ts_[a.term].index;
-      if (absl::Status s = c.Next(); !s.ok()) return s;
-      if (c.valid() && c.block() == block) {
-        a.doc = c.doc();
-        ++j;
-      } else {
-        a = active_.back();  // the cursor left the block
-        active_.pop_back();
-      }
-    }
-    if (future) return absl::OkStatus();
-    // The non-essential terms, strongest first, while the document can still make it
-    // (terms that became non-essential during this block are still active: scored).
-    for (size_t i = std::max(first_essential_, local_first_); i-- > 0;) {
-      if (IsActive(i)) continue;
+  // Completes document `doc` of `block`: `raw` and `terms` from the terms at and above
+  // `local_first`, then the weaker terms, strongest first, while it can still make it.
+  absl::Status Finish(uint64_t doc, uint64_t block, size_t local_first, double raw, uint64_t terms, EvidenceKind kind,
+                      uint32_t day) {
+    if (p_.today > 0 && day > p_.today) return absl::OkStatus();  // evidence after "now": skipped
+    ++stats_.docs_scored;
+    const double factor = scorer_.Factor(kind, day);
+    for (size_t i = local_first; i-- > 0;) {
       if ((raw + cum_raw_[i]) * factor <= threshold_) return absl::OkStatus();
       Cursor& c = *ts_[i].cursor;
       if (absl::Status s = c.SeekTo(doc); !s.ok()) return s;
       if (c.valid() && c.block() == block && c.doc() == doc) {
         raw += scorer_.Contribution(ts_[i], c.fields().tf(c.pos()), c.fields().length(c.pos()));
-        scored.terms |= 1ull << ts_[i].index;
+        terms |= 1ull << ts_[i].index;
       }
     }
-    scored.score = raw * factor;
-    if (heap_.size() == p_.k && scored.score <= threshold_) return absl::OkStatus();
-    heap_.push(scored);
+    const double score = raw * factor;
+    if (heap_.size() == p_.k && score <= threshold_) return absl::OkStatus();
+    heap_.push({doc, score, terms});
     if (heap_.size() > p_.k) heap_.pop();
     if (heap_.size() == p_.k) {
       threshold_ = heap_.top().score;
@@ -341,12 +352,60 @@ class Search {
     return absl::OkStatus();
   }
 
-  bool IsActive(size_t term) const {
-    for (const Active& a : active_) {
-      if (a.term == term) return true;
+  // Per-document sums for the block being searched, indexed by the document's offset in
+  // it; only the entries touched are reset.
+  struct Accumulators {
+    struct Slot {
+      double raw;
+      uint64_t terms;
+      uint32_t day;
+      EvidenceKind kind;
+    };
+    static constexpr size_t kSlots = size_t{1} << kBlockBits;
+    // Indexed by Index(offset): most documents are a fragment's first evidence item
+    // (ordinal 0), whose slots are then adjacent rather than 64 apart.
+    std::vector<Slot> slots = std::vector<Slot>(kSlots);
+    // Which slots are in use: a bitset, and a bitset of its non-zero words (document ids
+    // are sparse, (fragment << 6) | ordinal, so most words are zero and are not visited).
+    std::vector<uint64_t> touched = std::vector<uint64_t>(kSlots / 64);
+    std::vector<uint64_t> words = std::vector<uint64_t>(kSlots / 64 / 64);
+
+    static uint32_t Index(uint32_t offset) {
+      constexpr uint32_t kOrdinalMask = (1u << kOrdinalBits) - 1;
+      return offset >> kOrdinalBits | (offset & kOrdinalMask) << (kBlockBits - kOrdinalBits);
     }
-    return false;
-  }
+    // The slot of `offset`, zeroed on its first use in the block.
+    Slot& At(uint32_t offset, EvidenceKind kind, uint32_t day) {
+      uint64_t& word = touched[offset >> 6];
+      const uint64_t bit = 1ull << (offset & 63);
+      Slot& s = slots[Index(offset)];
+      if ((word & bit) == 0) {
+        word |= bit;
+        words[offset >> 12] |= 1ull << (offset >> 6 & 63);
+        s = {0, 0, day, kind};
+      }
+      return s;
+    }
+    // Calls f(offset, slot) for each touched slot in increasing order, clearing them.
+    template <typename F>
+    void ForEach(F f) {
+      for (size_t x = 0; x < words.size(); ++x) {
+        for (uint64_t ws = words[x]; ws != 0; ws &= ws - 1) {
+          const size_t w = x * 64 + static_cast<unsigned>(__builtin_ctzll(ws));
+          for (uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
+            const auto offset = static_cast<uint32_t>(w * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
+            f(offset, slots[Index(offset)]);
+          }
+          touched[w] = 0;
+        }
+        words[x] = 0;
+      }
+    }
+    void Clear() {
+      std::fill(touched.begin(), touched.end(), 0);
+      std::fill(words.begin(), words.end(), 0);
+    }
+  };
 
   std::vector<Term>& ts_;
   const SearchParams& p_;
@@ -356,13 +415,14 @@ class Search {
   std::priority_queue<ScoredDoc, std::vector<ScoredDoc>, Worse> heap_;
   double threshold_ = 0;
   size_t first_essential_ = 0;  // terms below it are non-essential
-  size_t local_first_ = 0;      // the same within the block being searched (>= first_essential_)
   uint64_t end_ = UINT64_MAX;   // the current pass searches documents below it
-  struct Active {
-    uint64_t doc;  // the cursor's current document
-    size_t term;   // index into ts_
-  };
-  std::vector<Active> active_;  // essential cursors on the block being searched
+  Accumulators* acc_ = Reused();
+  // One set per thread, reused by its queries (they are 1.4 MB); cleared on loan.
+  static Accumulators* Reused() {
+    static thread_local Accumulators acc;
+    acc.Clear();
+    return &acc;
+  }
 };
 
 }  // namespace

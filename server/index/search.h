@@ -6,12 +6,15 @@
 //   idf_t    = ln(1 + (N − df_t + 0.5)/(df_t + 0.5))          (Robertson & Zaragoza 2009)
 //   r(d)     = exp(−max(0, now − day_d)/τ)                     (1 when τ = 0)
 //
-// Document-at-a-time MaxScore (Turtle & Flood 1995) with block-max bounds (Ding & Suel,
-// SIGIR 2011): terms sorted by their score bound; once the k-th best score exceeds the
-// bounds of the weakest terms together, those terms only decide between documents
-// found through the others; a block whose header (max tf, min length, newest day,
-// kinds) bounds its best score under the k-th is skipped undecoded; and a document is
-// dropped as soon as it cannot reach the k-th score.
+// MaxScore (Turtle & Flood 1995) with block-max bounds (Ding & Suel, SIGIR 2011), a
+// block of postings at a time: terms sorted by their score bound; once the k-th best
+// score exceeds the bounds of the weakest terms together, those terms only decide
+// between documents found through the others; a block whose header (max tf, min
+// length, newest day, kinds) bounds its best score under the k-th is skipped
+// undecoded; the essential terms' postings of a block are summed into per-document
+// accumulators, and each document touched is dropped as soon as it cannot reach the
+// k-th score. Blocks are searched in ranges from the newest back (recent evidence
+// scores highest), so the k-th score is high early.
 
 #include <array>
 #include <cstdint>

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "server/directory/directory.h"
+#include "server/index/postings.h"
+#include "server/store/store.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace tessera;
@@ -50,9 +52,11 @@ class DirFixture {
  public:
   DirFixture() { Reopen(); }
 
-  void Reopen() {
+  // `notices` collects what the directory says about long work done while opening.
+  void Reopen(std::vector<std::string>* notices = nullptr) {
     dir_.reset();
     directory::DirectoryOptions options;
+    if (notices != nullptr) options.notice = [notices](const std::string& n) { notices->push_back(n); };
     options.normalise.default_region = "FR";
     options.store.block_cache_bytes = 8 << 20;
     options.store.write_buffer_bytes = 8 << 20;
@@ -304,6 +308,35 @@ BOOST_AUTO_TEST_CASE(rebuild_gives_identical_derived_state) {
   Reopen();
   BOOST_TEST(Digest() == before);
   BOOST_TEST(dir().GetStats()->live_fragments == stats.live_fragments);
+}
+
+BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
+  Ingest({F("hr", "E1").Id("employee_id", "E1").Attr("display_name", "Ann"),
+          F("helpdesk", "H1").Kind("case").Rel("resolved_by", "employee_id", "E1").Evidence("case", "card blocked abroad")});
+  const std::string before = Digest();
+  std::vector<std::string> notices;
+  Reopen(&notices);
+  BOOST_TEST(notices.empty());  // same layout: nothing to do
+  // What an older tesserad leaves: no layout recorded, postings it wrote (dropped here,
+  // so only a rebuild can bring them back).
+  dir_.reset();
+  {
+    store::StoreOptions options;
+    options.postings_merge = index::PostingsMergeOperator();
+    absl::StatusOr<std::unique_ptr<store::Store>> raw = store::Store::Open(tmp_.Sub("db"), options);
+    BOOST_REQUIRE_MESSAGE(raw.ok(), raw.status());
+    BOOST_REQUIRE((*raw)->Clear({store::Cf::kPostings}).ok());
+    std::unique_ptr<store::Batch> b = (*raw)->NewBatch();
+    b->Delete(store::Cf::kMeta, "index-layout");
+    BOOST_REQUIRE((*raw)->Write(*b).ok());
+  }
+  Reopen(&notices);
+  BOOST_REQUIRE(notices.size() == 2u);
+  BOOST_TEST(notices[0].find("rebuilding derived data") != std::string::npos);
+  BOOST_TEST(Digest() == before);  // postings included
+  notices.clear();
+  Reopen(&notices);
+  BOOST_TEST(notices.empty());  // recorded this time
 }
 
 BOOST_AUTO_TEST_CASE(same_batches_give_same_database) {

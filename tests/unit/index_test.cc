@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
     auto b = db->NewBatch();
     for (int i = 0; i < 700; ++i) {
       // Ids spread over many blocks; some documents rewritten or removed later.
-      const uint64_t fno = rng() % 200000 + 1;  // ~200 blocks, so block skipping is exercised
+      const uint64_t fno = rng() % 200000 + 1;  // many blocks, so block skipping is exercised
       std::vector<std::string> terms;
       if (rng() % 10 != 0) {
         for (int w = rng() % 30 + 3; w > 0; --w) terms.push_back(word());
