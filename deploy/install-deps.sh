@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev
   libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
-  slapd ldap-utils
+  slapd ldap-utils libssl-dev openssl
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "client/cli/commands.h"
+#include "client/lib/credential_flags.h"
 
 namespace {
 
@@ -17,7 +18,9 @@ constexpr char kDescription[] =
     "  tessera search ali mar                   people whose names, e-mails or handles start so\n"
     "  tessera neighbors 12 --type reports_to   walk the graph\n"
     "  tessera admin conflicts                  identifiers that disagree across sources\n\n"
-    "The server is --server, else $TESSERA_SERVER, else 127.0.0.1:50051.\n"
+    "The server is --server, else $TESSERA_SERVER, else 127.0.0.1:50051. With authentication\n"
+    "on, give a token (--token-file or $TESSERA_TOKEN) or a client certificate (--cert/--key);\n"
+    "--ca turns TLS on.\n"
     "Exit status: 0 on success, 1 when the call failed (one line on stderr says why),\n"
     "2 for a usage error.\n";
 
@@ -35,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", g.client.timeout_ms, "deadline of each call, 0 for none")
       ->capture_default_str()
       ->check(CLI::Range(0, 3'600'000));
+  tessera::client::CredentialFlags credentials;
+  credentials.Add(app, "client");
 
   std::vector<Command> commands = {AddExperts(app), AddIngest(app), AddGet(app),    AddSearch(app),
                                    AddNeighbors(app), AddOutcome(app), AddHealth(app)};
@@ -44,6 +49,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help is a "parse error" with code 0; every real one is a usage error: 2.
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (absl::Status s = credentials.Load(g.client); !s.ok()) {
+    fprintf(stderr, "tessera: %s\n", std::string(s.message()).c_str());
+    return 2;
   }
   const tessera::client::Client client(g.client);
   for (const Command& c : commands) {

@@ -1,5 +1,8 @@
 #include "client/lib/client.h"
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/client_unary_call.h"
@@ -14,8 +17,7 @@ template <typename Stub, typename Req, typename Resp>
 absl::StatusOr<Resp> Unary(const Client& c, Stub& stub,
                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                            const Req& req, bool deadline = true) {
-  std::unique_ptr<grpc::ClientContext> ctx =
-      deadline ? c.NewContext() : std::make_unique<grpc::ClientContext>();
+  std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(deadline);
   Resp resp;
   grpc::Status s = (stub.*method)(ctx.get(), req, &resp);
   if (!s.ok()) {
@@ -36,19 +38,56 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
+absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
+                             const std::string& key_file, const std::string& token_file) {
+  auto read = [](const std::string& path, const char* what, std::string* out) -> absl::Status {
+    if (path.empty()) return absl::OkStatus();
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(std::string(what) + " '" + path + "' cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    *out = ss.str();
+    return absl::OkStatus();
+  };
+  if (cert_file.empty() != key_file.empty()) return absl::InvalidArgumentError("--cert and --key go together");
+  if (!cert_file.empty() && ca_file.empty()) {
+    return absl::InvalidArgumentError("--cert needs --ca (the CA of tesserad's certificate)");
+  }
+  for (absl::Status s : {read(ca_file, "CA file", &options.ca_pem), read(cert_file, "certificate", &options.cert_pem),
+                         read(key_file, "key", &options.key_pem), read(token_file, "token file", &options.token)}) {
+    if (!s.ok()) return s;
+  }
+  if (!token_file.empty()) {
+    options.token = options.token.substr(0, options.token.find_first_of("\r\n"));
+    if (options.token.empty()) return absl::InvalidArgumentError("token file '" + token_file + "' is empty");
+  } else if (const char* env = std::getenv("TESSERA_TOKEN"); env != nullptr && *env != '\0') {
+    options.token = env;
+  }
+  return absl::OkStatus();
+}
+
 Client::Client(const ClientOptions& options) : options_(options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  channel_ = grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!options.ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.ca_pem;
+    ssl.pem_cert_chain = options.cert_pem;
+    ssl.pem_private_key = options.key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  channel_ = grpc::CreateCustomChannel(options.server, credentials, args);
   directory_ = v1::Directory::NewStub(channel_);
   admin_ = v1::Admin::NewStub(channel_);
   expertise_ = v1::Expertise::NewStub(channel_);
 }
 
-std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
+std::unique_ptr<grpc::ClientContext> Client::NewContext(bool deadline) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  if (options_.timeout_ms > 0) {
+  if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
+  if (deadline && options_.timeout_ms > 0) {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options_.timeout_ms));
   }
   return ctx;

@@ -25,7 +25,17 @@ struct ClientOptions {
   int timeout_ms = 30'000;
   // Largest message sent or received. Default 64 MiB, tesserad's default too.
   int max_message_bytes = 64 << 20;
+  // TLS when ca_pem is set: the PEM of the CA that signed tesserad's certificate; with
+  // cert_pem and key_pem, a client certificate too (mutual TLS). See LoadCredentials.
+  std::string ca_pem, cert_pem, key_pem;
+  // Sent as "authorization: Bearer <token>" with every call when set.
+  std::string token;
 };
+
+// Fills `options`' TLS and token fields from files (empty paths: unused); the token
+// file's first line is the token, else $TESSERA_TOKEN. Errors name the file.
+absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
+                             const std::string& key_file, const std::string& token_file);
 
 // absl::Status of a grpc::Status, same code and message.
 absl::Status FromGrpc(const grpc::Status& s);
@@ -66,8 +76,9 @@ class Client {
   v1::Admin::Stub& admin() const { return *admin_; }
   v1::Expertise::Stub& expertise() const { return *expertise_; }
   const ClientOptions& options() const { return options_; }
-  // A context with the options' deadline.
-  std::unique_ptr<grpc::ClientContext> NewContext() const;
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // A context with the options' credentials and (unless `deadline` is false) deadline.
+  std::unique_ptr<grpc::ClientContext> NewContext(bool deadline = true) const;
 
  private:
   ClientOptions options_;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "client/lib/credential_flags.h"
 #include "client/lib/client.h"
 #include "connectors/common/config.h"
 #include "connectors/common/connector.h"
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "where the checkpoint lives (overrides the file)");
   app.add_option("--timeout-ms", timeout_ms, "deadline of each call to tesserad")->check(CLI::Range(100, 3'600'000));
   app.add_flag("-q,--quiet", quiet, "no progress line");
+  client::CredentialFlags credentials;
+  credentials.Add(app, "connector");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,6 +83,10 @@ int main(int argc, char** argv) {
   client::ClientOptions co;
   co.server = config->server;
   co.timeout_ms = static_cast<int>(config->timeout_ms);
+  if (absl::Status s = credentials.Load(co); !s.ok()) {
+    fprintf(stderr, "tessera-connect: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   const client::Client client(co);
   if (!dry_run) {
     if (absl::Status s = client.WaitReady(std::chrono::seconds(10)); !s.ok()) {

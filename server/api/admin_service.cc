@@ -9,6 +9,9 @@ namespace tessera::api {
 
 grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) {
   const CallLog log("Admin.PutSource", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.PutSource");
+  if (!who.ok()) return log.Finish(who.status());
+  if (absl::Status s = MayWrite(*who, req->id()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s =
       dir_.PutSource({req->id(), req->kind(), req->priority(), req->description(), 0});
   if (!s.ok()) return log.Finish(s.status());
@@ -19,6 +22,8 @@ grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source*
 grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest*,
                                        v1::ListSourcesResponse* resp) {
   const CallLog log("Admin.ListSources", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListSources");
+  if (!who.ok()) return log.Finish(who.status());
   for (const directory::SourceInfo& s : dir_.ListSources()) ToProto(s, resp->add_sources());
   return log.Finish(absl::OkStatus());
 }
@@ -26,6 +31,9 @@ grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListS
 grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,
                                       v1::Source* resp) {
   const CallLog log("Admin.ReportSync", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReportSync");
+  if (!who.ok()) return log.Finish(who.status());
+  if (absl::Status s = MayWrite(*who, req->source()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s = dir_.ReportSync(req->source(), FromProto(req->run()));
   if (!s.ok()) return log.Finish(s.status());
   ToProto(*s, resp);
@@ -35,6 +43,8 @@ grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::Report
 grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsRequest*,
                                  v1::StatsResponse* resp) {
   const CallLog log("Admin.Stats", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Stats");
+  if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<directory::Stats> st = dir_.GetStats();
   if (!st.ok()) return log.Finish(st.status());
   ToProto(*st, resp);
@@ -44,6 +54,8 @@ grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsReques
 grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
                                          v1::ListConflictsResponse* resp) {
   const CallLog log("Admin.ListConflicts", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListConflicts");
+  if (!who.ok()) return log.Finish(who.status());
   if (req->page_token().size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
   absl::StatusOr<directory::ConflictPage> page = dir_.ListConflicts(req->page_size(), req->page_token());
   if (!page.ok()) return log.Finish(page.status());
@@ -55,6 +67,8 @@ grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::Lis
 grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::FragmentRef* req,
                                        v1::GetFragmentResponse* resp) {
   const CallLog log("Admin.GetFragment", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.GetFragment");
+  if (!who.ok()) return log.Finish(who.status());
   if (req->source().size() > 64 || req->external_id().size() > 4096) {
     return log.Finish(absl::InvalidArgumentError("source or external_id is too long"));
   }
@@ -69,6 +83,8 @@ grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::Fragm
 grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req,
                                  v1::MergeResponse* resp) {
   const CallLog log("Admin.Merge", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Merge");
+  if (!who.ok()) return log.Finish(who.status());
   const std::vector<uint64_t> ids(req->profile_ids().begin(), req->profile_ids().end());
   absl::StatusOr<directory::MergeResult> r = dir_.Merge(ids, req->reason(), now_ms_());
   if (!r.ok()) return log.Finish(r.status());
@@ -80,6 +96,8 @@ grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeReques
 grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitRequest* req,
                                  v1::SplitResponse* resp) {
   const CallLog log("Admin.Split", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Split");
+  if (!who.ok()) return log.Finish(who.status());
   if (req->fragments_size() > 10'000) return log.Finish(absl::InvalidArgumentError("split names at most 10000 fragments"));
   absl::StatusOr<directory::SplitResult> r =
       dir_.Split(req->profile_id(), NamesFromProto(req->fragments()), req->reason(), now_ms_());
@@ -92,6 +110,8 @@ grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitReques
 grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest*,
                                      v1::ListRulesResponse* resp) {
   const CallLog log("Admin.ListRules", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListRules");
+  if (!who.ok()) return log.Finish(who.status());
   for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
   return log.Finish(absl::OkStatus());
 }
@@ -99,12 +119,16 @@ grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRul
 grpc::Status AdminService::DeleteRule(grpc::ServerContext* ctx, const v1::DeleteRuleRequest* req,
                                       v1::DeleteRuleResponse*) {
   const CallLog log("Admin.DeleteRule", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.DeleteRule");
+  if (!who.ok()) return log.Finish(who.status());
   return log.Finish(dir_.DeleteRule(req->id()));
 }
 
 grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequest* req,
                                   v1::BackupResponse* resp) {
   const CallLog log("Admin.Backup", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Backup");
+  if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<uint64_t> seq = dir_.Backup(req->path());
   if (!seq.ok()) return log.Finish(seq.status());
   resp->set_path(req->path());
@@ -115,6 +139,8 @@ grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequ
 grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRequest*,
                                    v1::RebuildResponse* resp) {
   const CallLog log("Admin.Rebuild", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Rebuild");
+  if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<directory::RebuildResult> r = dir_.Rebuild();
   if (!r.ok()) return log.Finish(r.status());
@@ -130,6 +156,8 @@ grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRe
 
 grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*, v1::CompactResponse* resp) {
   const CallLog log("Admin.Compact", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Compact");
+  if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   if (absl::Status s = dir_.Compact(); !s.ok()) return log.Finish(s);
   resp->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(

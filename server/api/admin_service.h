@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 
+#include "server/api/gate.h"
 #include "server/directory/directory.h"
 #include "tessera/v1/admin.grpc.pb.h"
 
@@ -13,8 +14,8 @@ namespace tessera::api {
 // Thread-safe; `dir` outlives it.
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(directory::Directory& dir, std::function<int64_t()> now_ms)
-      : dir_(dir), now_ms_(std::move(now_ms)) {}
+  AdminService(directory::Directory& dir, const Gate& gate, std::function<int64_t()> now_ms)
+      : dir_(dir), gate_(gate), now_ms_(std::move(now_ms)) {}
 
   grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) override;
   grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
@@ -43,6 +44,7 @@ class AdminService final : public v1::Admin::Service {
 
  private:
   directory::Directory& dir_;
+  const Gate& gate_;
   std::function<int64_t()> now_ms_;
 };
 

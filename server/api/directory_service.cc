@@ -13,6 +13,8 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
                                       grpc::ServerReader<v1::IngestBatch>* reader,
                                       v1::IngestResponse* resp) {
   const CallLog log("Directory.Ingest", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Ingest");
+  if (!who.ok()) return log.Finish(who.status());
   v1::IngestBatch batch;
   v1::IngestCounts* totals = resp->mutable_totals();
   size_t n = 0;
@@ -24,6 +26,12 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
       return log.Finish(absl::InvalidArgumentError(
           where + "a stream carries at most " + std::to_string(limits_.max_stream_batches) +
           " batches; open a new stream" + applied));
+    }
+    for (int i = 0; i < batch.fragments_size(); ++i) {
+      if (absl::Status s = MayWrite(*who, batch.fragments(i).source()); !s.ok()) {
+        return log.Finish(absl::PermissionDeniedError(where + "fragment " + std::to_string(i) + ": " +
+                                                      std::string(s.message()) + applied));
+      }
     }
     std::vector<identity::Fragment> fragments;
     fragments.reserve(batch.fragments_size());
@@ -51,36 +59,34 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
   return log.Finish(absl::OkStatus());
 }
 
-namespace {
-
-// Runs `work` inline and finishes the call with its status.
 template <typename Work>
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, std::string_view method, Work work) {
+grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* ctx, std::string_view method,
+                                                   Work work) {
   const CallLog log(method, ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(log.Finish(work()));
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, method);
+  reactor->Finish(log.Finish(who.ok() ? work(*who) : who.status()));
   return reactor;
 }
 
-}  // namespace
-
 grpc::ServerUnaryReactor* DirectoryService::GetProfile(grpc::CallbackServerContext* ctx,
                                                        const v1::GetProfileRequest* req, v1::Profile* resp) {
-  return Answer(ctx, "Directory.GetProfile", [&] { return DoGetProfile(*req, resp); });
+  return Answer(ctx, "Directory.GetProfile", [&](const access::Principal* who) { return DoGetProfile(who, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::SearchPeople(grpc::CallbackServerContext* ctx,
                                                          const v1::SearchPeopleRequest* req,
                                                          v1::SearchPeopleResponse* resp) {
-  return Answer(ctx, "Directory.SearchPeople", [&] { return DoSearchPeople(*req, resp); });
+  return Answer(ctx, "Directory.SearchPeople", [&](const access::Principal* who) { return DoSearchPeople(who, *req, resp); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContext* ctx,
                                                       const v1::NeighborsRequest* req, v1::NeighborsResponse* resp) {
-  return Answer(ctx, "Directory.Neighbors", [&] { return DoNeighbors(*req, resp); });
+  return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who) { return DoNeighbors(who, *req, resp); });
 }
 
-absl::Status DirectoryService::DoGetProfile(const v1::GetProfileRequest& req, v1::Profile* resp) {
+absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
+                                            v1::Profile* resp) {
   const directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
   if (!view.ok()) return view.status();
@@ -88,7 +94,8 @@ absl::Status DirectoryService::DoGetProfile(const v1::GetProfileRequest& req, v1
   return absl::OkStatus();
 }
 
-absl::Status DirectoryService::DoSearchPeople(const v1::SearchPeopleRequest& req, v1::SearchPeopleResponse* resp) {
+absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
+                                              v1::SearchPeopleResponse* resp) {
   index::NameQuery q;
   q.prefix = req.prefix();
   q.kinds.assign(req.kinds().begin(), req.kinds().end());
@@ -115,7 +122,8 @@ absl::Status DirectoryService::DoSearchPeople(const v1::SearchPeopleRequest& req
   return absl::OkStatus();
 }
 
-absl::Status DirectoryService::DoNeighbors(const v1::NeighborsRequest& req, v1::NeighborsResponse* resp) {
+absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
+                                           v1::NeighborsResponse* resp) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   q.type = req.type();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 
+#include "server/api/gate.h"
 #include "server/directory/directory.h"
 #include "tessera/v1/directory.grpc.pb.h"
 
@@ -26,8 +27,8 @@ using DirectoryServiceBase = v1::Directory::WithCallbackMethod_GetProfile<
 // none (and is the only clock the ingest path sees).
 class DirectoryService final : public DirectoryServiceBase {
  public:
-  DirectoryService(directory::Directory& dir, ApiLimits limits, std::function<int64_t()> now_ms)
-      : dir_(dir), limits_(limits), now_ms_(std::move(now_ms)) {}
+  DirectoryService(directory::Directory& dir, const Gate& gate, ApiLimits limits, std::function<int64_t()> now_ms)
+      : dir_(dir), gate_(gate), limits_(limits), now_ms_(std::move(now_ms)) {}
 
   grpc::Status Ingest(grpc::ServerContext* ctx, grpc::ServerReader<v1::IngestBatch>* reader,
                       v1::IngestResponse* resp) override;
@@ -39,11 +40,18 @@ class DirectoryService final : public DirectoryServiceBase {
                                       v1::NeighborsResponse* resp) override;
 
  private:
-  absl::Status DoGetProfile(const v1::GetProfileRequest& req, v1::Profile* resp);
-  absl::Status DoSearchPeople(const v1::SearchPeopleRequest& req, v1::SearchPeopleResponse* resp);
-  absl::Status DoNeighbors(const v1::NeighborsRequest& req, v1::NeighborsResponse* resp);
+  // `who` is the caller (nullptr when authentication is off).
+  absl::Status DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req, v1::Profile* resp);
+  absl::Status DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
+                              v1::SearchPeopleResponse* resp);
+  absl::Status DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
+                           v1::NeighborsResponse* resp);
+  // Runs `work(who)` for an admitted caller and finishes the call.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, std::string_view method, Work work);
 
   directory::Directory& dir_;
+  const Gate& gate_;
   const ApiLimits limits_;
   std::function<int64_t()> now_ms_;
 };

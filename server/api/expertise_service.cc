@@ -10,7 +10,8 @@ grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerCont
                                                         v1::FindExpertsResponse* resp) {
   const CallLog log("Expertise.FindExperts", ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(log.Finish(DoFindExperts(*req, resp)));
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts");
+  reactor->Finish(log.Finish(who.ok() ? DoFindExperts(*req, resp) : who.status()));
   return reactor;
 }
 
@@ -31,6 +32,8 @@ absl::Status ExpertiseService::DoFindExperts(const v1::FindExpertsRequest& req, 
 grpc::Status ExpertiseService::RecordOutcome(grpc::ServerContext* ctx, const v1::RecordOutcomeRequest* req,
                                              v1::RecordOutcomeResponse* resp) {
   const CallLog log("Expertise.RecordOutcome", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.RecordOutcome");
+  if (!who.ok()) return log.Finish(who.status());
   if (req->case_().type().empty() || req->handled_by().type().empty()) {
     return log.Finish(absl::InvalidArgumentError("case and handled_by must both be identifiers (type and value)"));
   }

@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "server/api/gate.h"
 #include "server/directory/directory.h"
 #include "tessera/v1/expertise.grpc.pb.h"
 
@@ -15,8 +16,8 @@ using ExpertiseServiceBase = v1::Expertise::WithCallbackMethod_FindExperts<v1::E
 // Thread-safe; `dir` outlives it. `now_ms` stands in for a missing as-of time.
 class ExpertiseService final : public ExpertiseServiceBase {
  public:
-  ExpertiseService(directory::Directory& dir, std::function<int64_t()> now_ms)
-      : dir_(dir), now_ms_(std::move(now_ms)) {}
+  ExpertiseService(directory::Directory& dir, const Gate& gate, std::function<int64_t()> now_ms)
+      : dir_(dir), gate_(gate), now_ms_(std::move(now_ms)) {}
 
   grpc::ServerUnaryReactor* FindExperts(grpc::CallbackServerContext* ctx, const v1::FindExpertsRequest* req,
                                         v1::FindExpertsResponse* resp) override;
@@ -27,6 +28,7 @@ class ExpertiseService final : public ExpertiseServiceBase {
   absl::Status DoFindExperts(const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp);
 
   directory::Directory& dir_;
+  const Gate& gate_;
   std::function<int64_t()> now_ms_;
 };
 

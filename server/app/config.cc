@@ -65,7 +65,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   identity::Limits& l = c.directory.limits;
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
-  json store, identity, limits, expertise, text_options;
+  json store, identity, limits, expertise, text_options, security;
   absl::Status s = Apply(doc, "", {
       {"db", Set(c.db)},
       {"listen", Set(c.listen)},
@@ -82,7 +82,15 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
       {"expertise", [&](const json& v) { expertise = v; }},
       {"text", [&](const json& v) { text_options = v; }},
       {"sources", [&](const json& v) { sources = v; }},
+      {"security", [&](const json& v) { security = v; }},
   });
+  if (s.ok() && !security.is_null()) {
+    s = Apply(security, "security", {{"tls_cert", Set(c.security.tls_cert)},
+                                     {"tls_key", Set(c.security.tls_key)},
+                                     {"tls_client_ca", Set(c.security.tls_client_ca)},
+                                     {"principals", Set(c.security.principals)},
+                                     {"allow_plaintext", Set(c.security.allow_plaintext)}});
+  }
   if (s.ok() && !store.is_null()) {
     s = Apply(store, "store", {{"block_cache_bytes", Set(st.block_cache_bytes)},
                                {"write_buffer_bytes", Set(st.write_buffer_bytes)},
@@ -155,6 +163,12 @@ absl::Status ServerConfig::Validate() const {
     return absl::InvalidArgumentError(field + ": " + why);
   };
   if (db.empty()) return bad("db", "must name a folder");
+  if (security.tls_cert.empty() != security.tls_key.empty()) {
+    return bad("security", "tls_cert and tls_key go together");
+  }
+  if (!security.tls_client_ca.empty() && security.tls_cert.empty()) {
+    return bad("security.tls_client_ca", "needs tls_cert and tls_key (mutual TLS is TLS)");
+  }
   if (listen.find(':') == std::string::npos) return bad("listen", "'" + listen + "' is not host:port");
   if (log_level != "trace" && log_level != "debug" && log_level != "info" && log_level != "warn" &&
       log_level != "error") {

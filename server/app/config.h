@@ -32,6 +32,17 @@ struct ServerConfig {
   api::ApiLimits api;
   // Sources registered (or updated) at start-up.
   std::vector<identity::Source> sources;
+  // Transport security and who may call what (README "Security").
+  struct Security {
+    // PEM files. With cert and key, tesserad serves TLS only; with client_ca too,
+    // clients may present certificates signed by it (mutual TLS).
+    std::string tls_cert, tls_key, tls_client_ca;
+    // Principals file (server/access/access.h): when set, every call must carry a
+    // bearer token or a client certificate listed there, with a role for the method.
+    std::string principals;
+    // Plaintext on an address other than loopback is refused unless this is set.
+    bool allow_plaintext = false;
+  } security;
 
   // The first invalid field, named: "store.block_cache_bytes: must be at least 1 MiB".
   [[nodiscard]] absl::Status Validate() const;

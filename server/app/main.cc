@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -15,6 +17,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "server/access/access.h"
 #include "server/api/admin_service.h"
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
@@ -31,7 +34,9 @@ constexpr char kDescription[] =
     "RocksDB database, with gRPC health checking and server reflection. Settings come from\n"
     "the defaults, then"
     " --config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
-    "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n";
+    "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n"
+    "TLS, mutual TLS and bearer-token authentication with roles are set in the\n"
+    "configuration's \"security\" section (README.md \"Security\"); --new-token makes tokens.\n";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -42,6 +47,66 @@ int64_t NowMs() {
 bool IsLoopback(const std::string& listen) {
   return listen.rfind("127.", 0) == 0 || listen.rfind("localhost:", 0) == 0 ||
          listen.rfind("[::1]:", 0) == 0 || listen.rfind("unix:", 0) == 0;
+}
+
+// --new-token: the token on the first line, the entry for the principals file on the second.
+int PrintNewToken(const std::string& principal, const std::vector<std::string>& role_names,
+                  const std::vector<std::string>& sources, const std::string& expires) {
+  std::vector<access::Role> roles;
+  for (const std::string& name : role_names) {
+    std::optional<access::Role> r = access::ParseRole(name);
+    if (!r) {
+      fprintf(stderr, "tesserad: unknown role '%s' (known: reader, agent, connector, admin, auditor)\n", name.c_str());
+      return 2;
+    }
+    roles.push_back(*r);
+  }
+  absl::StatusOr<access::NewToken> t = access::MakeToken(principal, roles, sources, expires);
+  if (!t.ok()) {
+    fprintf(stderr, "tesserad: %s\n", std::string(t.status().message()).c_str());
+    return 2;
+  }
+  printf("%s\n%s\n", t->token.c_str(), t->entry.c_str());
+  fprintf(stderr, "Give the token (line 1) to the caller; add the entry (line 2) to \"tokens\" in the principals file.\n");
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(std::string(what) + " '" + path + "' cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// TLS from the configuration, or plaintext (refused off loopback unless allowed).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& cfg) {
+  const ServerConfig::Security& sec = cfg.security;
+  if (sec.tls_cert.empty()) {
+    if (!IsLoopback(cfg.listen)) {
+      if (!sec.allow_plaintext) {
+        return absl::FailedPreconditionError("refusing plaintext on " + cfg.listen +
+                                             ": configure security.tls_cert and tls_key, or set "
+                                             "security.allow_plaintext");
+      }
+      spdlog::warn("serving plaintext on {}: anyone on the path can read the traffic", cfg.listen);
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  absl::StatusOr<std::string> cert = ReadPem(sec.tls_cert, "security.tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(sec.tls_key, "security.tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!sec.tls_client_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(sec.tls_client_ca, "security.tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    // Certificates are optional (token callers have none) but verified when presented.
+    options.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
 }
 
 // Parses flags and the configuration file into `cfg`; returns an exit code or -1 to run.
@@ -59,11 +124,19 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   cli.add_option("--default-region", region, "ISO region for phone numbers without a country code (default: US)")->take_last();
   cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)")->take_last();
   cli.add_flag("--sync-writes", sync, "fsync every batch: survives power loss, ingests much slower");
+  std::string new_token, expires;
+  std::vector<std::string> roles, sources;
+  cli.add_option("--new-token", new_token,
+                 "print a new bearer token for this principal and its principals-file entry, then exit");
+  cli.add_option("--roles", roles, "with --new-token: reader, agent, connector, admin, auditor")->delimiter(',');
+  cli.add_option("--sources", sources, "with --new-token: source ids a connector may write")->delimiter(',');
+  cli.add_option("--expires", expires, "with --new-token: last day + 1 the token works (YYYY-MM-DD)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : 2;  // --help is code 0; usage errors are 2
   }
+  if (!new_token.empty()) return PrintNewToken(new_token, roles, sources, expires);
   if (!config_path.empty()) {
     if (absl::Status s = LoadConfigFile(config_path, cfg); !s.ok()) {
       fprintf(stderr, "tesserad: %s\n", std::string(s.message()).c_str());
@@ -112,19 +185,34 @@ int Run(const ServerConfig& cfg) {
     spdlog::error("cannot register sources: {}", std::string(s.message()));
     return 1;
   }
-  api::DirectoryService directory_service(**dir, cfg.api, NowMs);
-  api::AdminService admin_service(**dir, NowMs);
-  api::ExpertiseService expertise_service(**dir, NowMs);
+  std::shared_ptr<const access::Principals> principals;
+  if (!cfg.security.principals.empty()) {
+    absl::StatusOr<access::Principals> p = access::Principals::Load(cfg.security.principals);
+    if (!p.ok()) {
+      spdlog::error("security.principals: {}", std::string(p.status().message()));
+      return 1;
+    }
+    spdlog::info("authentication on: {} principals", p->size());
+    principals = std::make_shared<const access::Principals>(*std::move(p));
+  } else if (!IsLoopback(cfg.listen)) {
+    spdlog::warn("authentication is off (no security.principals): anyone who can reach {} can read and write",
+                 cfg.listen);
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(cfg);
+  if (!credentials.ok()) {
+    spdlog::error("{}", std::string(credentials.status().message()));
+    return 1;
+  }
+  const api::Gate gate(principals, NowMs);
+  api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
+  api::AdminService admin_service(**dir, gate, NowMs);
+  api::ExpertiseService expertise_service(**dir, gate, NowMs);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  if (!IsLoopback(cfg.listen)) {
-    spdlog::warn("serving plaintext on {}: anyone who can reach it can read and write the directory",
-                 cfg.listen);
-  }
-  builder.AddListeningPort(cfg.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(cfg.listen, *credentials, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(cfg.max_message_bytes));
   builder.RegisterService(&directory_service);

@@ -67,3 +67,21 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   c.log_level = "loud";
   BOOST_TEST(std::string(c.Validate().message()).find("log_level") == 0);
 }
+
+BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
+  app::ServerConfig c;
+  BOOST_REQUIRE(Load(R"({"security": {"tls_cert": "s.pem", "tls_key": "s.key", "tls_client_ca": "ca.pem",
+                                      "principals": "p.json", "allow_plaintext": true}})", c).ok());
+  BOOST_TEST(c.security.tls_client_ca == "ca.pem");
+  BOOST_TEST(c.security.principals == "p.json");
+  BOOST_TEST(c.security.allow_plaintext);
+  BOOST_TEST(c.Validate().ok());
+  app::ServerConfig half;
+  BOOST_REQUIRE(Load(R"({"security": {"tls_cert": "s.pem"}})", half).ok());
+  BOOST_TEST(std::string(half.Validate().message()) == "security: tls_cert and tls_key go together");
+  app::ServerConfig ca_only;
+  BOOST_REQUIRE(Load(R"({"security": {"tls_client_ca": "ca.pem"}})", ca_only).ok());
+  BOOST_TEST(std::string(ca_only.Validate().message()).find("security.tls_client_ca") == 0u);
+  app::ServerConfig typo;
+  BOOST_TEST(!Load(R"({"security": {"tls_certs": "s.pem"}})", typo).ok());
+}

@@ -1,0 +1,80 @@
+#pragma once
+
+// Who may call what. Plain C++: server/api maps a call's credentials (bearer token or
+// mutual-TLS certificate) and method onto these types and enforces the answer.
+//
+// Principals come from one JSON file (the "principals file"):
+//
+//   {"tokens": [{"principal": "cm-desk", "sha256": "<hex of the token's SHA-256>",
+//                "roles": ["agent"], "expires": "2027-06-30"}],
+//    "certificates": [{"common_name": "hr-sync", "roles": ["connector"], "sources": ["hr"]}]}
+//
+// Tokens are stored hashed; `tesserad --new-token` makes one and prints its entry.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tessera::access {
+
+// reader: employees' public profiles and people search; agent: FindExperts and
+// customers' profiles; connector: Ingest (and registering / reporting on) its bound
+// sources only; admin: the Admin service; auditor: the audit log.
+enum class Role : uint8_t { kReader = 0, kAgent, kConnector, kAdmin, kAuditor };
+inline constexpr int kRoleCount = 5;
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+inline constexpr uint32_t Bit(Role role) { return 1u << static_cast<int>(role); }
+
+struct Principal {
+  std::string name;
+  uint32_t roles = 0;                // Bit(role) for each role held
+  std::vector<std::string> sources;  // connector: the source ids it may write
+  int64_t expires_ms = 0;            // 0: never
+
+  bool Has(Role role) const { return (roles & Bit(role)) != 0; }
+  bool MayWrite(std::string_view source) const;
+};
+
+// The roles that may call `method` ("Service.Method", e.g. "Directory.GetProfile"),
+// as a mask of Bit(role); 0 for a method nobody may call (unknown).
+uint32_t RolesFor(std::string_view method);
+// "reader or agent": the roles of a mask, for error messages.
+std::string DescribeRoles(uint32_t mask);
+
+// Lowercase hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
+
+class Principals {
+ public:
+  // Errors name the file and the entry ("principals.json: tokens[2]: unknown role 'boss'").
+  static absl::StatusOr<Principals> Load(const std::string& path);
+  static absl::StatusOr<Principals> Parse(std::string_view json, std::string_view origin);
+
+  // The principal holding `token`: UNAUTHENTICATED when it is unknown or expired at
+  // `now_ms` (the message does not echo the token).
+  absl::StatusOr<const Principal*> ByToken(std::string_view token, int64_t now_ms) const;
+  // The principal of a client certificate's common name, or nullptr.
+  const Principal* ByCertificate(std::string_view common_name) const;
+
+  size_t size() const { return by_hash_.size() + by_cn_.size(); }
+
+ private:
+  std::map<std::string, Principal, std::less<>> by_hash_;  // token SHA-256 hex -> principal
+  std::map<std::string, Principal, std::less<>> by_cn_;    // certificate common name -> principal
+};
+
+// A new random token (256 bits, base64url) and its principals-file entry.
+struct NewToken {
+  std::string token;
+  std::string entry;  // one JSON object for "tokens"
+};
+absl::StatusOr<NewToken> MakeToken(std::string_view principal, const std::vector<Role>& roles,
+                                   const std::vector<std::string>& sources, std::string_view expires);
+
+}  // namespace tessera::access

@@ -1,0 +1,41 @@
+#pragma once
+
+// Admits each call (server/access): who is calling, from a bearer token
+// ("authorization: Bearer …") or else the mutual-TLS client certificate's common name,
+// and whether one of their roles may call the method. Every handler asks right after
+// starting its CallLog. Health checking is not a Tessera service and stays open.
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server_context.h"
+#include "server/access/access.h"
+
+namespace tessera::api {
+
+// Thread-safe.
+class Gate {
+ public:
+  // `principals` null: authentication is off and every call is admitted.
+  Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms)
+      : principals_(std::move(principals)), now_ms_(std::move(now_ms)) {}
+
+  bool enabled() const { return principals_ != nullptr; }
+
+  // The caller (nullptr when authentication is off) admitted to `method`
+  // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
+  // PERMISSION_DENIED naming the roles the method needs.
+  absl::StatusOr<const access::Principal*> Admit(const grpc::ServerContextBase* ctx, std::string_view method) const;
+
+ private:
+  std::shared_ptr<const access::Principals> principals_;
+  std::function<int64_t()> now_ms_;
+};
+
+// For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is
+// null (authentication off), an admin, or a connector bound to `source`.
+absl::Status MayWrite(const access::Principal* who, std::string_view source);
+
+}  // namespace tessera::api
