@@ -195,13 +195,14 @@ BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
   BOOST_TEST(Source("hr").fragments() == static_cast<uint64_t>(kRows + kMore));
   BOOST_TEST(Source("hr").last_run().state() == "ok");
   // What the failed run had acknowledged comes back unchanged, the rest is added: every
-  // record exactly once. The batches in doubt (applied, but their answers lost to the
-  // outage; at most the two the runtime keeps in flight) come back "updated": same
-  // content under a newer version.
+  // record exactly once. The batches in doubt come back "updated" (same content under a
+  // newer version): applied, but their answers lost to the outage. Each attempt of the
+  // two batches in flight may be one, since tesserad, once resumed, can still apply a
+  // call its client gave up on: at most (1 + 4 retries) x 2 batches of 50.
   const tessera::v1::SyncRun run = Source("hr").last_run();
   BOOST_TEST(run.added() + run.unchanged() + run.updated() == static_cast<uint64_t>(kRows + kMore));
   BOOST_TEST(run.unchanged() > static_cast<uint64_t>(kRows));  // the failed run had applied some
-  BOOST_TEST(run.updated() <= 2 * 50u);
+  BOOST_TEST(run.updated() <= 5 * 2 * 50u);
 }
 
 }  // namespace

@@ -145,6 +145,41 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
+Visibility Visibility::Default() {
+  Visibility v;
+  v.Set(Role::kReader, {"employee", "team"});
+  v.Set(Role::kAgent, {"*"});
+  return v;
+}
+
+bool Visibility::SeesAll(const Principal& who) const {
+  for (int r = 0; r < kRoleCount; ++r) {
+    if (who.Has(static_cast<Role>(r)) && std::find(kinds_[r].begin(), kinds_[r].end(), "*") != kinds_[r].end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Visibility::MaySee(const Principal& who, const std::vector<std::string>& kinds) const {
+  if (SeesAll(who)) return true;
+  for (const std::string& k : KindsFor(who)) {
+    if (std::find(kinds.begin(), kinds.end(), k) != kinds.end()) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Visibility::KindsFor(const Principal& who) const {
+  std::vector<std::string> out;
+  for (int r = 0; r < kRoleCount; ++r) {
+    if (!who.Has(static_cast<Role>(r))) continue;
+    for (const std::string& k : kinds_[r]) {
+      if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Principals> Principals::Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError("principals file '" + path + "' cannot be read");

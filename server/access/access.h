@@ -50,6 +50,25 @@ std::string DescribeRoles(uint32_t mask);
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
+// Which kinds of profile each role may read through GetProfile, SearchPeople and
+// Neighbors ("*": every kind). A principal sees a profile when one of its roles may see
+// one of the profile's kinds; others read as absent. Default: reader sees employees
+// and teams, agent sees everything; the other roles have no read calls.
+class Visibility {
+ public:
+  static Visibility Default();
+  // Replaces one role's kinds ("security.visible_kinds": {"reader": ["employee"]}).
+  void Set(Role role, std::vector<std::string> kinds) { kinds_[static_cast<int>(role)] = std::move(kinds); }
+
+  bool SeesAll(const Principal& who) const;
+  bool MaySee(const Principal& who, const std::vector<std::string>& kinds) const;
+  // The kinds `who` may see (meaningless when SeesAll).
+  std::vector<std::string> KindsFor(const Principal& who) const;
+
+ private:
+  std::vector<std::string> kinds_[kRoleCount];
+};
+
 class Principals {
  public:
   // Errors name the file and the entry ("principals.json: tokens[2]: unknown role 'boss'").

@@ -1,5 +1,6 @@
 #include "server/api/directory_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,7 +88,8 @@ grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContex
 
 absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
                                             v1::Profile* resp) {
-  const directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  ref.visible = gate_.FilterFor(who);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
   if (!view.ok()) return view.status();
   ToProto(*view, req.provenance(), resp);
@@ -114,6 +116,17 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   if (q.team.size() > 256 || q.location.size() > 256 || q.kinds.size() > 8) {
     return absl::InvalidArgumentError("team and location are limited to 256 bytes, kinds to 8");
   }
+  if (who != nullptr && !gate_.visibility().SeesAll(*who)) {
+    // Only the person kinds the caller may see: those asked for, or all of them.
+    const std::vector<std::string> allowed = gate_.visibility().KindsFor(*who);
+    std::vector<std::string> kinds;
+    for (const char* k : {"employee", "customer", "contact"}) {
+      const bool asked = q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), k) != q.kinds.end();
+      if (asked && std::find(allowed.begin(), allowed.end(), k) != allowed.end()) kinds.push_back(k);
+    }
+    if (kinds.empty()) return absl::OkStatus();  // nothing the caller may see: no people
+    q.kinds = std::move(kinds);
+  }
   absl::StatusOr<index::NamePage> page = dir_.SearchPeople(std::move(q));
   if (!page.ok()) return page.status();
   for (const index::PersonSummary& s : page->people) ToProto(s, resp->add_people());
@@ -126,6 +139,7 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
                                            v1::NeighborsResponse* resp) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  q.start.visible = gate_.FilterFor(who);
   q.type = req.type();
   if (req.direction() == v1::OUT) q.direction = graph::Direction::kOut;
   if (req.direction() == v1::IN) q.direction = graph::Direction::kIn;

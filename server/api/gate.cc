@@ -39,6 +39,11 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
   return who;
 }
 
+std::function<bool(const std::vector<std::string>&)> Gate::FilterFor(const access::Principal* who) const {
+  if (who == nullptr || visibility_.SeesAll(*who)) return {};
+  return [this, who](const std::vector<std::string>& kinds) { return visibility_.MaySee(*who, kinds); };
+}
+
 absl::Status MayWrite(const access::Principal* who, std::string_view source) {
   if (who == nullptr || who->Has(access::Role::kAdmin) || who->MayWrite(source)) return absl::OkStatus();
   return absl::PermissionDeniedError("'" + who->name + "' is not bound to source '" + std::string(source) + "'");

@@ -19,10 +19,14 @@ namespace tessera::api {
 class Gate {
  public:
   // `principals` null: authentication is off and every call is admitted.
-  Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms)
-      : principals_(std::move(principals)), now_ms_(std::move(now_ms)) {}
+  Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms,
+       access::Visibility visibility = access::Visibility::Default())
+      : principals_(std::move(principals)), now_ms_(std::move(now_ms)), visibility_(std::move(visibility)) {}
 
   bool enabled() const { return principals_ != nullptr; }
+  const access::Visibility& visibility() const { return visibility_; }
+  // The profile filter for `who` (empty: sees every profile; also when `who` is null).
+  std::function<bool(const std::vector<std::string>&)> FilterFor(const access::Principal* who) const;
 
   // The caller (nullptr when authentication is off) admitted to `method`
   // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
@@ -32,6 +36,7 @@ class Gate {
  private:
   std::shared_ptr<const access::Principals> principals_;
   std::function<int64_t()> now_ms_;
+  access::Visibility visibility_;
 };
 
 // For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is

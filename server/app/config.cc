@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "nlohmann/json.hpp"
+#include "server/access/access.h"
 
 namespace tessera::app {
 namespace {
@@ -89,7 +90,8 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                      {"tls_key", Set(c.security.tls_key)},
                                      {"tls_client_ca", Set(c.security.tls_client_ca)},
                                      {"principals", Set(c.security.principals)},
-                                     {"allow_plaintext", Set(c.security.allow_plaintext)}});
+                                     {"allow_plaintext", Set(c.security.allow_plaintext)},
+                                     {"visible_kinds", Set(c.security.visible_kinds)}});
   }
   if (s.ok() && !store.is_null()) {
     s = Apply(store, "store", {{"block_cache_bytes", Set(st.block_cache_bytes)},
@@ -165,6 +167,14 @@ absl::Status ServerConfig::Validate() const {
   if (db.empty()) return bad("db", "must name a folder");
   if (security.tls_cert.empty() != security.tls_key.empty()) {
     return bad("security", "tls_cert and tls_key go together");
+  }
+  for (const auto& [role, kinds] : security.visible_kinds) {
+    if (!access::ParseRole(role)) {
+      return bad("security.visible_kinds." + role, "not a role (reader, agent, connector, admin, auditor)");
+    }
+    for (const std::string& k : kinds) {
+      if (k.empty()) return bad("security.visible_kinds." + role, "kinds must not be empty strings");
+    }
   }
   if (!security.tls_client_ca.empty() && security.tls_cert.empty()) {
     return bad("security.tls_client_ca", "needs tls_cert and tls_key (mutual TLS is TLS)");

@@ -4,6 +4,7 @@
 // README.md "Configuration" shows a full file; deploy/tesserad.example.json is one.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct ServerConfig {
     std::string principals;
     // Plaintext on an address other than loopback is refused unless this is set.
     bool allow_plaintext = false;
+    // Role -> profile kinds it may read ("*": all), replacing access::Visibility's
+    // defaults for the roles named.
+    std::map<std::string, std::vector<std::string>> visible_kinds;
   } security;
 
   // The first invalid field, named: "store.block_cache_bytes: must be at least 1 MiB".

@@ -203,7 +203,9 @@ int Run(const ServerConfig& cfg) {
     spdlog::error("{}", std::string(credentials.status().message()));
     return 1;
   }
-  const api::Gate gate(principals, NowMs);
+  access::Visibility visibility = access::Visibility::Default();
+  for (const auto& [role, kinds] : cfg.security.visible_kinds) visibility.Set(*access::ParseRole(role), kinds);
+  const api::Gate gate(principals, NowMs, std::move(visibility));
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);

@@ -61,10 +61,16 @@ struct BatchResult {
 };
 
 // A profile named by id or by an identifier as a caller wrote it.
+// Says whether the caller may see a profile of these kinds (server/access decides).
+using KindFilter = std::function<bool(const std::vector<std::string>& kinds)>;
+
 struct ProfileRef {
   uint64_t id = 0;
   std::string id_type;  // set with id_value when naming by identifier
   std::string id_value;
+  // When set, a profile it rejects reads exactly as an absent one (same NOT_FOUND),
+  // and Neighbors leaves out edges to such profiles.
+  KindFilter visible;
 };
 
 struct FragmentName {

@@ -101,7 +101,13 @@ class DirectoryImpl final : public Directory {
 
   // reads.cc
   absl::StatusOr<ProfileView> GetProfileFrom(const store::Reader& reader, const ProfileRef& ref) const;
-  absl::StatusOr<uint64_t> Resolve(const store::Reader& reader, const ProfileRef& ref) const;
+  // `absent`, when given, receives the NOT_FOUND message for `ref` naming no profile.
+  absl::StatusOr<uint64_t> Resolve(const store::Reader& reader, const ProfileRef& ref,
+                                   std::string* absent = nullptr) const;
+  // The profile `ref` names, if present and visible under ref.visible; else NOT_FOUND
+  // worded as for an absent one.
+  absl::StatusOr<identity::Profile> ReadVisible(const store::Reader& reader, const ProfileRef& ref,
+                                                uint64_t* id) const;
   FragmentName NameOf(std::string_view fragkey) const;
   std::vector<FragmentName> NamesOf(const std::vector<std::string>& fragkeys) const;
   absl::StatusOr<std::vector<ConflictView>> ConflictsOf(const store::Reader& reader,

@@ -26,10 +26,11 @@ std::vector<FragmentName> DirectoryImpl::NamesOf(const std::vector<std::string>&
   return out;
 }
 
-absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader,
-                                                const ProfileRef& ref) const {
+absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, const ProfileRef& ref,
+                                                std::string* absent) const {
   if (ref.id_type.empty()) {
     if (ref.id == 0) return absl::InvalidArgumentError("give a profile id or an identifier");
+    if (absent != nullptr) *absent = "no profile " + std::to_string(ref.id);
     return ref.id;
   }
   std::optional<IdType> type = identity::ParseIdType(ref.id_type);
@@ -46,6 +47,7 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader,
   absl::StatusOr<std::vector<uint64_t>> owners =
       identity::ReadOwners(reader, identity::IdentKey(*type, *value));
   if (!owners.ok()) return owners.status();
+  if (absent != nullptr) *absent = "no profile has identifier '" + text + "'";
   if (owners->empty()) return absl::NotFoundError("no profile has identifier '" + text + "'");
   if (owners->size() > 1) {
     std::string ids;
@@ -80,16 +82,27 @@ absl::StatusOr<ProfileView> DirectoryImpl::GetProfile(const ProfileRef& ref) con
   return GetProfileFrom(*snap, ref);
 }
 
-absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& reader,
-                                                          const ProfileRef& ref) const {
-  absl::StatusOr<uint64_t> id = Resolve(reader, ref);
-  if (!id.ok()) return id.status();
+absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader& reader, const ProfileRef& ref,
+                                                             uint64_t* id) const {
+  std::string absent;
+  absl::StatusOr<uint64_t> resolved = Resolve(reader, ref, &absent);
+  if (!resolved.ok()) return resolved.status();
+  *id = *resolved;
   absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader, *id);
   if (!p.ok()) return p.status();
   if (!*p) return absl::NotFoundError("no profile " + std::to_string(*id));
-  ProfileView view{**std::move(p), {}};
+  if (ref.visible && !ref.visible((*p)->kinds)) return absl::NotFoundError(absent);
+  return **std::move(p);
+}
+
+absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& reader,
+                                                          const ProfileRef& ref) const {
+  uint64_t id = 0;
+  absl::StatusOr<identity::Profile> p = ReadVisible(reader, ref, &id);
+  if (!p.ok()) return p.status();
+  ProfileView view{*std::move(p), {}};
   if (!view.profile.peers.empty()) {
-    absl::StatusOr<std::vector<ConflictView>> conflicts = ConflictsOf(reader, *id);
+    absl::StatusOr<std::vector<ConflictView>> conflicts = ConflictsOf(reader, id);
     if (!conflicts.ok()) return conflicts.status();
     view.conflicts = *std::move(conflicts);
   }
@@ -126,30 +139,31 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
   }
   if (q.type.size() > 48) return absl::InvalidArgumentError("type is longer than 48 bytes");
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  absl::StatusOr<uint64_t> id = Resolve(*snap, q.start);
-  if (!id.ok()) return id.status();
-  absl::StatusOr<std::optional<identity::Profile>> self = identity::ReadProfile(*snap, *id);
+  uint64_t start = 0;
+  absl::StatusOr<identity::Profile> self = ReadVisible(*snap, q.start, &start);
   if (!self.ok()) return self.status();
-  if (!*self) return absl::NotFoundError("no profile " + std::to_string(*id));
 
   absl::StatusOr<graph::NeighborPage> page =
-      graph::Neighbors(*snap, {*id, q.type, q.direction, limit, q.page_token});
+      graph::Neighbors(*snap, {start, q.type, q.direction, limit, q.page_token});
   if (!page.ok()) return page.status();
-  NeighborsView view{*id, {}, page->next_page_token};
+  NeighborsView view{start, {}, page->next_page_token};
   for (graph::Neighbor& n : page->neighbors) {
     NeighborView v{n.dir, n.type, n.other, IdType::kEmail, {}, std::nullopt, NamesOf(n.fragkeys)};
     std::string_view value;
     if (identity::ParseIdentKey(n.identkey, &v.target_type, &value)) v.target_value = value;
     absl::StatusOr<std::optional<identity::Profile>> other = identity::ReadProfile(*snap, n.other);
     if (!other.ok()) return other.status();
+    if (q.start.visible && (!*other || !q.start.visible((*other)->kinds))) continue;
     if (*other) v.summary = expertise::SummaryOf(**other);
     view.edges.push_back(std::move(v));
   }
   if (!view.next_page_token.empty() || (q.direction && *q.direction != graph::Direction::kOut)) {
     return view;
   }
-  // Last page: add relations whose target no profile carries yet.
-  for (const identity::Member& m : (*self)->members) {
+  // Last page: add relations whose target no profile carries yet (not for a filtered
+  // caller: the target's kind is unknown).
+  if (q.start.visible) return view;
+  for (const identity::Member& m : self->members) {
     absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*snap, m.fragkey);
     if (!sf.ok()) return sf.status();
     if (!*sf) continue;

@@ -63,6 +63,8 @@ struct SecureServer {
     }
     tokens += R"(, {"principal": "old", "sha256": ")" + access::Sha256Hex("expired-token") +
               R"(", "roles": ["admin"], "expires": "2020-01-01"})";
+    tokens += R"(, {"principal": "loader", "sha256": ")" + access::Sha256Hex("token-of-loader") +
+              R"(", "roles": ["connector"], "sources": ["hr", "crm"]})";
     std::ofstream(tmp.Sub("principals.json"))
         << R"({"tokens": [)" << tokens
         << R"(], "certificates": [{"common_name": "hr-sync", "roles": ["connector"], "sources": ["hr"]}]})";
@@ -246,6 +248,86 @@ BOOST_AUTO_TEST_CASE(cli_and_connector_take_credentials) {
              ReadFile(tmp.Sub("err")));
   BOOST_TEST(ReadFile(tmp.Sub("out")).find("added 1") != std::string::npos, ReadFile(tmp.Sub("out")));
   BOOST_TEST(run(connect) == 1);  // no credentials
+}
+
+// The default rules: a reader sees employees (not customers), an agent sees everyone;
+// a profile the caller may not see reads exactly as an absent one.
+BOOST_AUTO_TEST_CASE(readers_see_employees_agents_see_customers) {
+  const client::Client loader(Options({"loader", "token-of-loader", "", 0}));
+  {
+    std::unique_ptr<grpc::ClientContext> ctx = loader.NewContext();
+    v1::IngestResponse resp;
+    auto writer = loader.directory().Ingest(ctx.get(), &resp);
+    v1::IngestBatch batch;
+    auto add = [&](const char* source, const char* id, const char* kind, const char* name, const char* email) {
+      v1::Fragment* f = batch.add_fragments();
+      f->set_source(source);
+      f->set_external_id(id);
+      f->set_kind(kind);
+      f->set_version(1);
+      auto* a = f->add_attributes();
+      a->set_name("display_name");
+      a->set_value(name);
+      auto* x = f->add_identifiers();
+      x->set_type("email");
+      x->set_value(email);
+      return f;
+    };
+    add("hr", "E1", "employee", "Carl Employee", "carl@corp.example");
+    auto* customer = add("crm", "C1", "customer", "Carla Customer", "carla@mail.example");
+    auto* rel = customer->add_relations();
+    rel->set_type("managed_by");
+    rel->mutable_target()->set_type("email");
+    rel->mutable_target()->set_value("carl@corp.example");
+    writer->Write(batch);
+    writer->WritesDone();
+    const grpc::Status s = writer->Finish();
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.error_message());
+  }
+  const client::Client reader(Options({"reader", "token-of-reader-0123456789", "", 0}));
+  const client::Client agent(Options({"agent", "token-of-agent-0123456789", "", 0}));
+  auto by_email = [](const char* email) {
+    v1::GetProfileRequest r;
+    r.mutable_identifier()->set_type("email");
+    r.mutable_identifier()->set_value(email);
+    return r;
+  };
+  absl::StatusOr<v1::Profile> seen = agent.GetProfile(by_email("carla@mail.example"));
+  BOOST_REQUIRE_MESSAGE(seen.ok(), seen.status());
+  BOOST_TEST(seen->kind() == "customer");
+  // Hidden and absent: the same code, the same words.
+  absl::StatusOr<v1::Profile> hidden = reader.GetProfile(by_email("carla@mail.example"));
+  absl::StatusOr<v1::Profile> absent = reader.GetProfile(by_email("nobody@mail.example"));
+  BOOST_TEST(hidden.status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(std::string(hidden.status().message()) == "no profile has identifier 'email:carla@mail.example'");
+  BOOST_TEST(std::string(absent.status().message()) == "no profile has identifier 'email:nobody@mail.example'");
+  v1::GetProfileRequest by_id;
+  by_id.set_id(seen->id());
+  BOOST_TEST(std::string(reader.GetProfile(by_id).status().message()) == "no profile " + std::to_string(seen->id()));
+  BOOST_TEST(reader.GetProfile(by_email("carl@corp.example")).ok());
+
+  v1::SearchPeopleRequest search;
+  search.set_prefix("carl");
+  absl::StatusOr<v1::SearchPeopleResponse> r = reader.SearchPeople(search);
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE(r->people_size() == 1);
+  BOOST_TEST(r->people(0).display_name() == "Carl Employee");
+  BOOST_TEST(agent.SearchPeople(search)->people_size() == 2);
+  search.add_kinds("customer");
+  BOOST_TEST(reader.SearchPeople(search)->people_size() == 0);
+
+  // Carl's neighbours: the customer he manages is an edge only the agent sees.
+  v1::NeighborsRequest walk;
+  walk.mutable_identifier()->set_type("email");
+  walk.mutable_identifier()->set_value("carl@corp.example");
+  absl::StatusOr<v1::NeighborsResponse> agent_edges = agent.Neighbors(walk);
+  absl::StatusOr<v1::NeighborsResponse> reader_edges = reader.Neighbors(walk);
+  BOOST_REQUIRE(agent_edges.ok());
+  BOOST_REQUIRE(reader_edges.ok());
+  BOOST_TEST(agent_edges->edges_size() == 1);
+  BOOST_TEST(reader_edges->edges_size() == 0);
+  walk.mutable_identifier()->set_value("carla@mail.example");
+  BOOST_TEST(reader.Neighbors(walk).status().code() == absl::StatusCode::kNotFound);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -89,3 +89,19 @@ BOOST_AUTO_TEST_CASE(every_method_has_roles) {
   BOOST_TEST(access::RolesFor("Admin.Nope") == 0u);
   BOOST_TEST(access::DescribeRoles(access::RolesFor("Admin.PutSource")) == "connector or admin");
 }
+
+BOOST_AUTO_TEST_CASE(visibility_by_role_and_kind) {
+  access::Visibility v = access::Visibility::Default();
+  access::Principal reader{"r", access::Bit(Role::kReader), {}, 0};
+  access::Principal agent{"a", access::Bit(Role::kAgent), {}, 0};
+  access::Principal both{"b", access::Bit(Role::kReader) | access::Bit(Role::kConnector), {"hr"}, 0};
+  BOOST_TEST(v.MaySee(reader, {"employee"}));
+  BOOST_TEST(!v.MaySee(reader, {"customer"}));
+  BOOST_TEST(v.MaySee(reader, {"customer", "employee"}));  // one visible kind suffices
+  BOOST_TEST(v.SeesAll(agent));
+  BOOST_TEST(!v.SeesAll(both));
+  BOOST_TEST(!v.MaySee(access::Principal{"c", access::Bit(Role::kConnector), {"hr"}, 0}, {"employee"}));
+  v.Set(Role::kReader, {"employee", "customer"});
+  BOOST_TEST(v.MaySee(reader, {"customer"}));
+  BOOST_TEST(v.KindsFor(both) == (std::vector<std::string>{"employee", "customer"}));
+}
