@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,6 +24,7 @@
 #include "client/lib/client.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "server/access/access.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -210,7 +213,8 @@ Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int 
 
 // Runs `call` from `callers` threads, each with its own connection, for `per_caller` calls.
 template <typename Call>
-Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller, Call call) {
+Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller, Call call,
+          const std::string& token = "") {
   std::vector<std::vector<double>> lat(callers);
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
@@ -218,6 +222,7 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
   std::vector<std::unique_ptr<client::Client>> clients;
   for (int c = 0; c < callers; ++c) {
     client::ClientOptions o{address, 0};
+    o.token = token;
     clients.push_back(std::make_unique<client::Client>(o));
   }
   Clock::time_point start;
@@ -317,6 +322,18 @@ int main(int argc, char** argv) {
   for (uint64_t i = 0; i < n; ++i) {
     if (i % 10 >= 3 && i % 10 < 7) ids.push_back("C" + std::to_string(i));
   }
+  auto get_profile = [&ids](const client::Client& c, std::mt19937_64& rng) {
+    v1::GetProfileRequest req;
+    req.mutable_identifier()->set_type("customer_id");
+    req.mutable_identifier()->set_value(ids[rng() % ids.size()]);
+    std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(false);
+    v1::Profile p;
+    if (grpc::Status s = c.directory().GetProfile(ctx.get(), req, &p); !s.ok()) {
+      fprintf(stderr, "GetProfile failed: %s\n", s.error_message().c_str());
+      std::exit(1);
+    }
+  };
+  std::map<int, double> open_get;  // callers -> GetProfile/s without authentication
   for (int callers : {1, 4, 16}) {
     const uint64_t per = std::max<uint64_t>(1, calls / callers);
     Row empty = Unary("empty unary RPC (health check)", server.address(), callers, per,
@@ -324,25 +341,39 @@ int main(int argc, char** argv) {
                         if (!c.Health().ok()) std::exit(1);
                       });
     empty.ratio = 1.0;
-    Row get = Unary("GetProfile by customer_id", server.address(), callers, per,
-                    [&ids](const client::Client& c, std::mt19937_64& rng) {
-                      v1::GetProfileRequest req;
-                      req.mutable_identifier()->set_type("customer_id");
-                      req.mutable_identifier()->set_value(ids[rng() % ids.size()]);
-                      grpc::ClientContext ctx;
-                      v1::Profile p;
-                      if (!c.directory().GetProfile(&ctx, req, &p).ok()) std::exit(1);
-                    });
+    Row get = Unary("GetProfile by customer_id", server.address(), callers, per, get_profile);
     get.ratio = get.ops_per_s / empty.ops_per_s;
     rows.push_back(empty);
     rows.push_back(get);
+    open_get[callers] = get.ops_per_s;
+  }
+
+  // The same reads with authentication on (a restart on the same database): an agent
+  // (token check, sees every profile) and a reader allowed customers (token check and
+  // the visibility filter), against the unauthenticated reads above.
+  if (server.Stop() != 0) return 1;
+  std::ofstream(tmp.Sub("principals.json"))
+      << R"({"tokens": [{"principal": "agent", "sha256": ")" << access::Sha256Hex("agent-token")
+      << R"(", "roles": ["agent"]}, {"principal": "reader", "sha256": ")" << access::Sha256Hex("reader-token")
+      << R"(", "roles": ["reader"]}]})";
+  std::ofstream(tmp.Sub("secure.json")) << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
+                                         << R"(", "visible_kinds": {"reader": ["customer"]}}})";
+  testing::TesseradProcess secured(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn", "--config",
+                                                tmp.Sub("secure.json")});
+  secured.Start();
+  for (int callers : {1, 4, 16}) {
+    const uint64_t per = std::max<uint64_t>(1, calls / callers);
+    for (const auto& [who, token] : {std::pair{"agent", "agent-token"}, {"reader (kind filter)", "reader-token"}}) {
+      Row r = Unary(std::string("  auth on, as ") + who, secured.address(), callers, per, get_profile, token);
+      r.ratio = r.ops_per_s / open_get[callers];
+      rows.push_back(r);
+    }
   }
   rusage ru{};
   getrusage(RUSAGE_CHILDREN, &ru);
   Print(rows);
   printf("x baseline: ingest rows against the first RocksDB row (the last one against the second: "
          "as many raw keys as tessera wrote, in frag/s); GetProfile against the empty RPC with the "
-         "same callers.\n");
-  if (server.Stop() != 0) return 1;
-  return 0;
+         "same callers; auth rows against GetProfile without authentication, same callers.\n");
+  return secured.Stop() == 0 ? 0 : 1;
 }
