@@ -1,4 +1,4 @@
-// tessera get, search, neighbors and health.
+// tessera get, search, neighbors, watch and health.
 
 #include "client/cli/commands.h"
 
@@ -94,6 +94,55 @@ Command AddNeighbors(CLI::App& app) {
             req.set_limit(a->limit);
             req.set_page_token(a->page);
             return Show(c.Neighbors(req), g, &PrintNeighbors);
+          }};
+}
+
+Command AddWatch(CLI::App& app) {
+  struct Args {
+    uint64_t after = 0, count = 0;
+    bool from_now = false, profiles = false;
+    uint32_t progress_ms = 10'000;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = app.add_subcommand(
+      "watch", "Follow profile changes as they happen (one line per change; Ctrl-C stops).\n"
+               "Each line starts with the change's sequence: to resume, pass the last one to --after.");
+  sub->add_option("--after", a->after, "start after this sequence (default 0: every retained change)");
+  sub->add_flag("--from-now", a->from_now, "only changes made from now on")->excludes("--after");
+  sub->add_flag("--profiles", a->profiles, "print each changed profile as it is now (with --json: in the event)");
+  sub->add_option("--count", a->count, "stop after this many changes (default: never)");
+  sub->add_option("--progress-ms", a->progress_ms, "how often the server reports its position while idle")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 60'000));
+  return {sub, [a](const client::Client& c, const Globals& g) {
+            v1::WatchRequest req;
+            req.set_after_sequence(a->after);
+            req.set_from_now(a->from_now);
+            req.set_include_profiles(a->profiles);
+            req.set_progress_interval_ms(a->progress_ms);
+            std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(/*deadline=*/false);
+            std::unique_ptr<grpc::ClientReader<v1::ChangeEvent>> stream = c.directory().Watch(ctx.get(), req);
+            v1::ChangeEvent e;
+            uint64_t changes = 0;
+            while ((a->count == 0 || changes < a->count) && stream->Read(&e)) {
+              if (e.op() == v1::ChangeEvent::PROGRESS) continue;  // keeps the stream alive; nothing to show
+              ++changes;
+              if (g.json) {
+                PrintJsonLine(e);
+              } else {
+                std::string what = e.op() == v1::ChangeEvent::DELETE ? "deleted" : "changed";
+                if (e.has_profile()) what += "  " + e.profile().display_name() + " (" + e.profile().kind() + ")";
+                printf("%llu  profile %llu %s\n", static_cast<unsigned long long>(e.sequence()),
+                       static_cast<unsigned long long>(e.profile_id()), what.c_str());
+              }
+              fflush(stdout);
+            }
+            if (a->count != 0 && changes >= a->count) {
+              ctx->TryCancel();
+              stream->Finish();
+              return 0;
+            }
+            return Fail(client::FromGrpc(stream->Finish()));
           }};
 }
 

@@ -32,6 +32,7 @@ Command AddIngest(CLI::App& app);
 Command AddGet(CLI::App& app);
 Command AddSearch(CLI::App& app);
 Command AddNeighbors(CLI::App& app);
+Command AddWatch(CLI::App& app);
 Command AddHealth(CLI::App& app);
 Command AddExperts(CLI::App& app);
 Command AddOutcome(CLI::App& app);

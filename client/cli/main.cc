@@ -17,6 +17,7 @@ constexpr char kDescription[] =
     "  tessera get email:alice@example.com      one unified profile (--provenance: where each value came from)\n"
     "  tessera search ali mar                   people whose names, e-mails or handles start so\n"
     "  tessera neighbors 12 --type reports_to   walk the graph\n"
+    "  tessera watch --after 1200 --profiles    follow profile changes as they happen\n"
     "  tessera admin conflicts                  identifiers that disagree across sources\n\n"
     "The server is --server, else $TESSERA_SERVER, else 127.0.0.1:50051. With authentication\n"
     "on, give a token (--token-file or $TESSERA_TOKEN) or a client certificate (--cert/--key);\n"
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
   credentials.Add(app, "client");
 
   std::vector<Command> commands = {AddExperts(app), AddIngest(app), AddGet(app),    AddSearch(app),
-                                   AddNeighbors(app), AddOutcome(app), AddHealth(app)};
+                                   AddNeighbors(app), AddWatch(app), AddOutcome(app), AddHealth(app)};
   for (Command& c : AddAdmin(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);

@@ -69,6 +69,14 @@ void PrintJson(const google::protobuf::Message& m) {
   if (out.empty() || out.back() != '\n') printf("\n");
 }
 
+void PrintJsonLine(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  printf("%s\n", out.c_str());
+}
+
 void PrintProfile(const v1::Profile& p, bool provenance) {
   std::string kinds;
   for (const auto& k : p.kinds()) {

@@ -17,6 +17,8 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows);
 
 // One JSON document on stdout.
 void PrintJson(const google::protobuf::Message& m);
+// One line of JSON (for streams of messages: JSON Lines).
+void PrintJsonLine(const google::protobuf::Message& m);
 
 void PrintProfile(const v1::Profile& p, bool provenance);
 void PrintSearch(const v1::SearchPeopleResponse& r);

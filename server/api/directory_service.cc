@@ -154,4 +154,69 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
   return absl::OkStatus();
 }
 
+grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                                     grpc::ServerWriter<v1::ChangeEvent>* writer) {
+  const CallLog log("Directory.Watch", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Watch");
+  if (!who.ok()) return log.Finish(who.status());
+  if (req->from_now() && req->after_sequence() != 0) {
+    return log.Finish(absl::InvalidArgumentError("give after_sequence or from_now, not both"));
+  }
+  const uint32_t interval_ms = req->progress_interval_ms() == 0 ? 10'000 : req->progress_interval_ms();
+  if (interval_ms < 100 || interval_ms > 60'000) {
+    return log.Finish(absl::InvalidArgumentError("progress_interval_ms is 100..60000 (0: 10000), not " +
+                                                 std::to_string(req->progress_interval_ms())));
+  }
+  struct Slot {
+    std::atomic<size_t>& open;
+    bool taken;
+    ~Slot() {
+      if (taken) --open;
+    }
+  } slot{watch_streams_, ++watch_streams_ <= limits_.max_watch_streams};
+  if (!slot.taken) {
+    return log.Finish(absl::ResourceExhaustedError(std::to_string(limits_.max_watch_streams) +
+                                                   " Watch streams are open, the server's limit "
+                                                   "(api.max_watch_streams); try again later"));
+  }
+  directory::ChangesQuery q;
+  q.after = req->from_now() ? dir_.WaitForChanges(UINT64_MAX, absl::ZeroDuration()) : req->after_sequence();
+  q.with_profiles = req->include_profiles();
+  q.visible = gate_.FilterFor(*who);
+  // Waits are cut short now and then so a cancelled call or a stopping server is
+  // noticed promptly.
+  const absl::Duration tick = absl::Milliseconds(std::min<uint32_t>(interval_ms, 250));
+  const absl::Duration interval = absl::Milliseconds(interval_ms);
+  absl::Time last_sent = absl::Now();
+  while (!ctx->IsCancelled()) {
+    absl::StatusOr<directory::ChangesPage> page = dir_.ReadChanges(q);
+    if (!page.ok()) return log.Finish(page.status());
+    for (directory::ChangeEvent& e : page->events) {
+      v1::ChangeEvent out;
+      out.set_op(e.deleted ? v1::ChangeEvent::DELETE : v1::ChangeEvent::UPSERT);
+      out.set_sequence(e.sequence);
+      out.set_profile_id(e.profile);
+      out.set_time_unix_ms(e.time_ms);
+      if (e.current) ToProto(directory::ProfileView{*std::move(e.current), {}}, false, out.mutable_profile());
+      if (!writer->Write(out)) return log.Finish(absl::CancelledError("the client went away"));
+      last_sent = absl::Now();
+    }
+    const uint64_t before = q.after;
+    q.after = page->position;
+    if (absl::Now() - last_sent >= interval) {
+      // Past changes the caller does not see, or idle: the position reached (and a
+      // sign of life).
+      v1::ChangeEvent progress;
+      progress.set_op(v1::ChangeEvent::PROGRESS);
+      progress.set_sequence(q.after);
+      if (!writer->Write(progress)) return log.Finish(absl::CancelledError("the client went away"));
+      last_sent = absl::Now();
+    }
+    // Caught up: wait for the next change, a tick at a time so that a cancelled call
+    // or a stopping server is noticed promptly.
+    if (q.after == before) dir_.WaitForChanges(q.after, tick);
+  }
+  return log.Finish(absl::CancelledError("the watch was cancelled"));
+}
+
 }  // namespace tessera::api

@@ -2,6 +2,7 @@
 
 // The Directory gRPC service: validate the request's shape, call the core, map back.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 
@@ -14,6 +15,8 @@ namespace tessera::api {
 struct ApiLimits {
   // Batches one Ingest stream may carry; the response lists them all. Default 10,000.
   size_t max_stream_batches = 10'000;
+  // Watch streams open at once (each holds a server thread). Default 64.
+  size_t max_watch_streams = 64;
 };
 
 // The reads answer on gRPC's callback API: they are short and never block, and the
@@ -38,6 +41,9 @@ class DirectoryService final : public DirectoryServiceBase {
                                          v1::SearchPeopleResponse* resp) override;
   grpc::ServerUnaryReactor* Neighbors(grpc::CallbackServerContext* ctx, const v1::NeighborsRequest* req,
                                       v1::NeighborsResponse* resp) override;
+  // Synchronous: it blocks waiting for changes for as long as the client listens.
+  grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                     grpc::ServerWriter<v1::ChangeEvent>* writer) override;
 
  private:
   // `who` is the caller (nullptr when authentication is off).
@@ -54,6 +60,7 @@ class DirectoryService final : public DirectoryServiceBase {
   const Gate& gate_;
   const ApiLimits limits_;
   std::function<int64_t()> now_ms_;
+  std::atomic<size_t> watch_streams_{0};
 };
 
 }  // namespace tessera::api

@@ -77,6 +77,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
       {"change_log_retain", Set(c.directory.change_log_retain)},
       {"search_max_scan", Set(c.directory.search_max_scan)},
       {"max_stream_batches", Set(c.api.max_stream_batches)},
+      {"max_watch_streams", Set(c.api.max_watch_streams)},
       {"store", [&](const json& v) { store = v; }},
       {"identity", [&](const json& v) { identity = v; }},
       {"limits", [&](const json& v) { limits = v; }},

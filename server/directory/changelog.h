@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -16,6 +17,10 @@ struct ChangeRecord {
   uint64_t profile = 0;
   Op op = Op::kUpsert;
   int64_t time_ms = 0;  // the batch time
+  // The profile's kinds (after an upsert, before a delete), so a filtered change feed
+  // can decide without reading the profile. Empty in records written before they
+  // were recorded.
+  std::vector<std::string> kinds;
 };
 
 std::string ChangeKey(uint64_t sequence);

@@ -212,7 +212,7 @@ absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
     if (pd.after) Count(ctx.state, *pd.after, +1);
     if (!ctx.log_changes) continue;
     const ChangeRecord change{pd.id, pd.after ? ChangeRecord::Op::kUpsert : ChangeRecord::Op::kDelete,
-                              ctx.time_ms};
+                              ctx.time_ms, pd.after ? pd.after->kinds : pd.before->kinds};
     ctx.batch.Put(store::Cf::kChanges, ChangeKey(++ctx.state.sequence), EncodeChange(change));
   }
   ctx.state.conflicts += link.conflicts_delta;

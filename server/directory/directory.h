@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/expertise/options.h"
 #include "server/expertise/ranker.h"
 #include "server/graph/edges.h"
@@ -161,6 +162,32 @@ struct SplitResult {
   uint64_t rule_id = 0;
 };
 
+// One change-log entry as the change feed (Directory.Watch) serves it.
+struct ChangeEvent {
+  uint64_t sequence = 0;
+  uint64_t profile = 0;
+  bool deleted = false;
+  int64_t time_ms = 0;
+  // With ChangesQuery::with_profiles, for an upsert: the profile as it is now (it may
+  // have changed again since, or be gone: then absent).
+  std::optional<identity::Profile> current;
+};
+
+struct ChangesQuery {
+  uint64_t after = 0;  // events with a greater sequence
+  size_t limit = 0;    // events per page; 0: 256, at most 1,000
+  bool with_profiles = false;
+  // When set, changes of profiles it rejects are left out (the page still advances).
+  KindFilter visible;
+};
+
+struct ChangesPage {
+  std::vector<ChangeEvent> events;
+  // The last sequence this page examined: ask for the changes after it next. Equals
+  // `after` when nothing newer exists yet.
+  uint64_t position = 0;
+};
+
 // Who handled a case (Expertise.RecordOutcome), identifiers as a caller wrote them.
 struct CaseOutcome {
   std::string case_type, case_value;
@@ -202,6 +229,14 @@ class Directory {
   virtual absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const = 0;
   virtual absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const = 0;
   virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
+
+  // The change log from a position. OUT_OF_RANGE when entries after `after` were
+  // already trimmed (the caller must re-read what it mirrors) or when `after` is
+  // beyond the log's end (e.g. the database was restored from an older backup).
+  virtual absl::StatusOr<ChangesPage> ReadChanges(const ChangesQuery& query) const = 0;
+  // Blocks until the change-log sequence passes `after` or `timeout` ends; returns the
+  // sequence then.
+  virtual uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const = 0;
 
   // Expertise location (server/expertise/ranker.h) on a consistent snapshot.
   virtual absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const = 0;

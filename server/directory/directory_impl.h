@@ -32,6 +32,8 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
   absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const override;
+  absl::StatusOr<ChangesPage> ReadChanges(const ChangesQuery& query) const override;
+  uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source) override;
@@ -136,7 +138,8 @@ class DirectoryImpl final : public Directory {
   std::shared_ptr<store::Batch> last_batch_ ABSL_GUARDED_BY(write_mu_);
   MetaState last_state_ ABSL_GUARDED_BY(write_mu_);
   std::atomic<uint64_t> keys_written_{0};
-  uint64_t first_change_ = 1;  // oldest change-log entry kept; touched by one committer at a time
+  // Oldest change-log entry kept; written by one committer at a time, read by feeds.
+  std::atomic<uint64_t> first_change_{1};
 };
 
 // "fragment 3: " style context on a status.

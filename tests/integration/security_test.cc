@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,39 @@ grpc::Status CallIngest(const client::Client& c, const std::string& source) {
   return writer->Finish();
 }
 
+// Opens a Watch stream: an admitted caller gets a first event (a heartbeat at least).
+grpc::Status CallWatch(const client::Client& c) {
+  std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
+  v1::WatchRequest req;
+  req.set_from_now(true);
+  req.set_progress_interval_ms(100);
+  auto stream = c.directory().Watch(ctx.get(), req);
+  v1::ChangeEvent e;
+  if (stream->Read(&e)) {
+    ctx->TryCancel();
+    stream->Finish();
+    return grpc::Status::OK;
+  }
+  return stream->Finish();
+}
+
+// Every change the caller's Watch shows, from the start of the log to its end now.
+std::vector<v1::ChangeEvent> Changes(const client::Client& c, uint64_t end) {
+  std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
+  v1::WatchRequest req;
+  req.set_progress_interval_ms(100);
+  auto stream = c.directory().Watch(ctx.get(), req);
+  std::vector<v1::ChangeEvent> out;
+  v1::ChangeEvent e;
+  while (stream->Read(&e)) {
+    if (e.op() != v1::ChangeEvent::PROGRESS) out.push_back(e);
+    if (e.sequence() >= end) break;
+  }
+  ctx->TryCancel();
+  stream->Finish();
+  return out;
+}
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(Security, SecureServer)
@@ -175,6 +209,8 @@ BOOST_AUTO_TEST_CASE(every_rpc_for_every_caller) {
         grpc::Status s;
         if (md->client_streaming()) {
           s = CallIngest(c, "");
+        } else if (md->server_streaming() && short_name == "Directory.Watch") {
+          s = CallWatch(c);
         } else {
           BOOST_REQUIRE_MESSAGE(!md->server_streaming(), short_name << ": add a streaming call to this test");
           s = CallRaw(c, "/" + sd->full_name() + "/" + md->name(), requests[short_name]);
@@ -194,7 +230,7 @@ BOOST_AUTO_TEST_CASE(every_rpc_for_every_caller) {
       }
     }
   }
-  BOOST_TEST(cells >= 19u * 10u);
+  BOOST_TEST(cells >= 20u * 10u);
   BOOST_TEST_MESSAGE("role matrix: " << cells << " calls");
 }
 
@@ -328,6 +364,15 @@ BOOST_AUTO_TEST_CASE(readers_see_employees_agents_see_customers) {
   BOOST_TEST(reader_edges->edges_size() == 0);
   walk.mutable_identifier()->set_value("carla@mail.example");
   BOOST_TEST(reader.Neighbors(walk).status().code() == absl::StatusCode::kNotFound);
+
+  // The change feed: the reader's leaves the customer out, the agent's has it.
+  const uint64_t end = client::Client(Options({"admin", "token-of-admin-0123456789", "", 0})).Stats()->sequence();
+  std::set<uint64_t> agent_saw, reader_saw;
+  for (const v1::ChangeEvent& e : Changes(agent, end)) agent_saw.insert(e.profile_id());
+  for (const v1::ChangeEvent& e : Changes(reader, end)) reader_saw.insert(e.profile_id());
+  BOOST_TEST(agent_saw.count(seen->id()) == 1u);
+  BOOST_TEST(reader_saw.count(seen->id()) == 0u);
+  BOOST_TEST(reader_saw.count(reader.GetProfile(by_email("carl@corp.example"))->id()) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

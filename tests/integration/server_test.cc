@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -255,3 +256,154 @@ BOOST_AUTO_TEST_CASE(merge_and_split_over_grpc) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The change feed: Directory.Watch.
+namespace {
+
+struct Watched {
+  std::vector<v1::ChangeEvent> events;  // changes, without PROGRESS
+  uint64_t progress = 0;                // the last PROGRESS position seen
+  grpc::Status status;
+};
+
+// Watches until `changes` change events came (or `progress_to` was reported), or
+// `seconds` passed.
+Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10, uint64_t progress_to = 0) {
+  Watched w;
+  std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(false);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  std::unique_ptr<grpc::ClientReader<v1::ChangeEvent>> stream = c.directory().Watch(ctx.get(), req);
+  v1::ChangeEvent e;
+  bool ended = false;
+  while (w.events.size() < changes) {
+    if (!stream->Read(&e)) {
+      ended = true;
+      break;
+    }
+    if (e.op() == v1::ChangeEvent::PROGRESS) {
+      w.progress = e.sequence();
+      if (progress_to != 0 && w.progress >= progress_to) break;
+    } else {
+      w.events.push_back(e);
+    }
+  }
+  if (!ended) ctx->TryCancel();
+  w.status = stream->Finish();
+  return w;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(ChangeFeed, ServerFixture)
+
+BOOST_AUTO_TEST_CASE(watch_replays_the_log_in_order_then_resumes_after_a_restart) {
+  Ingest(kOrg);
+  const uint64_t sequence = client->Stats()->sequence();
+  BOOST_REQUIRE(sequence >= 5);
+  v1::WatchRequest req;
+  req.set_include_profiles(true);
+  Watched all = Follow(*client, req, sequence);
+  BOOST_REQUIRE_EQUAL(all.events.size(), sequence);
+  for (size_t i = 0; i < all.events.size(); ++i) BOOST_TEST(all.events[i].sequence() == i + 1);
+  // The last change of Alice's profile carries it as it is now.
+  const uint64_t alice = Get("employee_id:E1")->id();
+  const v1::ChangeEvent* last_alice = nullptr;
+  for (const auto& e : all.events) {
+    if (e.profile_id() == alice) last_alice = &e;
+  }
+  BOOST_REQUIRE(last_alice != nullptr);
+  BOOST_TEST(last_alice->op() == v1::ChangeEvent::UPSERT);
+  BOOST_TEST(last_alice->profile().display_name() == "Alice Martin");
+
+  // A client that processed up to `sequence`, then both sides restart.
+  BOOST_REQUIRE_EQUAL(server.Stop(), 0);
+  server.Start();
+  client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
+  Ingest({R"({"source":"hr","external_id":"E1","version":2,"kind":"employee","attributes":{"display_name":"Alice Martin-Durand"},"identifiers":["employee_id:e1","email:Alice@Bank.example"]})",
+          R"({"source":"hr","external_id":"E0","version":2,"tombstone":true})"});
+  req.set_after_sequence(sequence);
+  Watched next = Follow(*client, req, 2);
+  BOOST_REQUIRE_EQUAL(next.events.size(), 2u);
+  BOOST_TEST(next.events[0].sequence() == sequence + 1);
+  BOOST_TEST(next.events[0].profile_id() == alice);
+  BOOST_TEST(next.events[0].profile().display_name() == "Alice Martin-Durand");
+  BOOST_TEST(next.events[1].sequence() == sequence + 2);
+  BOOST_TEST(next.events[1].op() == v1::ChangeEvent::DELETE);
+  BOOST_TEST(!next.events[1].has_profile());
+}
+
+BOOST_AUTO_TEST_CASE(watch_delivers_live_changes_and_reports_progress_while_idle) {
+  Ingest({kOrg[0]});
+  const uint64_t start = client->Stats()->sequence();
+  v1::WatchRequest req;
+  req.set_from_now(true);
+  req.set_progress_interval_ms(100);
+  Watched live;
+  std::thread watcher([&] { live = Follow(*client, req, 1); });
+  // The stream is open and idle; the change below arrives on it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Ingest({kOrg[1]});
+  watcher.join();
+  BOOST_REQUIRE_MESSAGE(live.events.size() == 1, live.status.error_message());
+  BOOST_TEST(live.events[0].sequence() == start + 1);
+  BOOST_TEST(live.progress == start);  // heartbeats at the position reached while idle
+  BOOST_TEST(!live.events[0].has_profile());  // not asked for
+
+  // Nothing new: only heartbeats, at the end of the log.
+  req.set_from_now(false);
+  req.set_after_sequence(start + 1);
+  Watched idle = Follow(*client, req, 1, 10, start + 1);
+  BOOST_TEST(idle.events.empty());
+  BOOST_TEST(idle.progress == start + 1);
+}
+
+BOOST_AUTO_TEST_CASE(watch_rejects_positions_outside_the_log) {
+  Ingest(kOrg);
+  const uint64_t sequence = client->Stats()->sequence();
+  v1::WatchRequest req;
+  req.set_after_sequence(sequence + 100);
+  Watched ahead = Follow(*client, req, 1);
+  BOOST_TEST(ahead.status.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  BOOST_TEST(ahead.status.error_message().find("beyond the change log") != std::string::npos);
+  req.set_after_sequence(1);
+  req.set_from_now(true);
+  BOOST_TEST(Follow(*client, req, 1).status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_from_now(false);
+  req.set_after_sequence(0);
+  req.set_progress_interval_ms(5);
+  BOOST_TEST(Follow(*client, req, 1).status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A server keeping only the last 1,000 changes (the least it may keep).
+BOOST_AUTO_TEST_CASE(watch_from_a_trimmed_position_is_out_of_range) {
+  testing::TempDir tmp;
+  { std::ofstream(tmp.path() + "/cfg.json") << R"({"change_log_retain": 1000})"; }
+  testing::TesseradProcess server(tmp.path(), {"--config", tmp.path() + "/cfg.json"});
+  server.Start();
+  const Client c(client::ClientOptions{server.address(), 10'000});
+  v1::Source hr;
+  hr.set_id("hr");
+  hr.set_kind("test");
+  BOOST_REQUIRE(c.PutSource(hr).ok());
+  client::Ingester ing(c, {});
+  for (int i = 0; i < 1200; ++i) {
+    BOOST_REQUIRE(ing.Add(Frag(R"({"source":"hr","external_id":"E)" + std::to_string(i) +
+                               R"(","version":1,"kind":"employee","identifiers":["employee_id:E)" +
+                               std::to_string(i) + R"("]})"), i).ok());
+  }
+  BOOST_REQUIRE(ing.Finish().ok());
+  const uint64_t sequence = c.Stats()->sequence();
+  BOOST_REQUIRE_EQUAL(sequence, 1200u);
+  v1::WatchRequest req;
+  Watched old = Follow(c, req, 1);
+  BOOST_TEST(old.status.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  BOOST_TEST(old.status.error_message().find("older than the retained change log") != std::string::npos);
+  // The retained tail is served.
+  req.set_after_sequence(sequence - 5);
+  Watched tail = Follow(c, req, 5);
+  BOOST_REQUIRE_EQUAL(tail.events.size(), 5u);
+  BOOST_TEST(tail.events.back().sequence() == sequence);
+}
+
