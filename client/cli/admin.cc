@@ -1,5 +1,6 @@
 // tessera admin ...: sources, statistics, conflicts, merge/split rules, backup, rebuild.
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -212,14 +213,79 @@ Command Compact(CLI::App& admin) {
           }};
 }
 
+Command Erase(CLI::App& admin) {
+  struct Args {
+    std::string name, reason;
+    bool yes = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = admin.add_subcommand(
+      "erase", "Right to erasure: remove a person (their records from every source, their profile,\n"
+               "index entries and edges, and the cases they raised) and refuse their records in\n"
+               "later syncs. Cannot be undone; the audit log keeps only keyed hashes.");
+  sub->add_option("profile", a->name, "a profile id or an identifier: email:alice@example.com, phone:+33..., ...")
+      ->required();
+  sub->add_option("--reason", a->reason, "why, e.g. the erasure request's ticket (kept in the audit log)")->required();
+  sub->add_flag("--yes", a->yes, "confirm: without it nothing is erased");
+  return {sub, [a](const client::Client& c, const Globals& g) {
+            if (!a->yes) {
+              fprintf(stderr, "tessera: erasing cannot be undone; add --yes to erase %s\n", a->name.c_str());
+              return 2;
+            }
+            v1::EraseRequest req;
+            if (absl::Status s = SetProfile(a->name, req); !s.ok()) return Fail(s);
+            req.set_reason(a->reason);
+            absl::StatusOr<v1::EraseResponse> r = c.Erase(req);
+            if (!r.ok()) return Fail(r.status());
+            if (g.json) {
+              PrintJson(*r);
+            } else {
+              printf("erased profile %llu: %llu records, %llu related records; %d identifiers and records "
+                     "suppressed (audit entry %llu)\n",
+                     static_cast<unsigned long long>(r->profile_id()), static_cast<unsigned long long>(r->fragments()),
+                     static_cast<unsigned long long>(r->related()), r->suppressed_size(),
+                     static_cast<unsigned long long>(r->audit_sequence()));
+            }
+            return 0;
+          }};
+}
+
+Command Audit(CLI::App& admin) {
+  struct Args {
+    uint64_t after = 0, limit = 0;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* sub = admin.add_subcommand(
+      "audit", "Export the audit log as JSON Lines, oldest first (role auditor): who read customers'\n"
+               "data, every admin call, every erasure, every refused call. Resume with --after.");
+  sub->add_option("--after", a->after, "only entries with a greater sequence");
+  sub->add_option("--limit", a->limit, "at most this many entries (default: all)");
+  return {sub, [a](const client::Client& c, const Globals&) {
+            v1::ReadAuditRequest req;
+            req.set_after_sequence(a->after);
+            uint64_t printed = 0;
+            while (a->limit == 0 || printed < a->limit) {
+              req.set_page_size(a->limit == 0 ? 1000 : static_cast<uint32_t>(std::min<uint64_t>(1000, a->limit - printed)));
+              absl::StatusOr<v1::ReadAuditResponse> r = c.ReadAudit(req);
+              if (!r.ok()) return Fail(r.status());
+              for (const v1::AuditEntry& e : r->entries()) PrintJsonLine(e);
+              printed += r->entries_size();
+              if (r->next_after_sequence() == 0) break;
+              req.set_after_sequence(r->next_after_sequence());
+            }
+            return 0;
+          }};
+}
+
 }  // namespace
 
 std::vector<Command> AddAdmin(CLI::App& app) {
-  CLI::App* admin = app.add_subcommand("admin", "Administration: sources, statistics, conflicts, rules, backup.");
+  CLI::App* admin =
+      app.add_subcommand("admin", "Administration: sources, statistics, conflicts, rules, backup, erasure, audit.");
   admin->require_subcommand(1);
   return {Stats(*admin),   Sources(*admin), PutSource(*admin), Conflicts(*admin), Fragment(*admin),
           Merge(*admin),   Split(*admin),   Rules(*admin),     DeleteRule(*admin), Backup(*admin),
-          Rebuild(*admin), Compact(*admin)};
+          Rebuild(*admin), Compact(*admin), Erase(*admin),    Audit(*admin)};
 }
 
 }  // namespace tessera::cli

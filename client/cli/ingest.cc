@@ -107,14 +107,16 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
   if (g.json) {
     nlohmann::json j = {{"added", p.added},     {"updated", p.updated}, {"unchanged", p.unchanged},
                         {"stale", p.stale},     {"deleted", p.deleted}, {"rejected", p.rejected},
+                        {"suppressed", p.suppressed},
                         {"batches", p.batches}, {"sequence", p.sequence}};
     printf("%s\n", j.dump(2).c_str());
   } else {
-    printf("added %llu, updated %llu, unchanged %llu, stale %llu, deleted %llu, rejected %llu "
+    printf("added %llu, updated %llu, unchanged %llu, stale %llu, deleted %llu, rejected %llu, suppressed %llu "
            "(%llu fragments in %llu batches, %.1f s)\n",
            static_cast<unsigned long long>(p.added), static_cast<unsigned long long>(p.updated),
            static_cast<unsigned long long>(p.unchanged), static_cast<unsigned long long>(p.stale),
            static_cast<unsigned long long>(p.deleted), static_cast<unsigned long long>(p.rejected),
+           static_cast<unsigned long long>(p.suppressed),
            static_cast<unsigned long long>(p.fragments()), static_cast<unsigned long long>(p.batches),
            progress.Seconds());
   }
@@ -129,7 +131,7 @@ Command AddIngest(CLI::App& app) {
       "ingest",
       "Load fragments from JSON-lines files ('-' for stdin), one fragment per line, in batches.\n"
       "A line the server rejects is reported with its file:line and skipped; the rest goes in.\n"
-      "Prints added/updated/unchanged/stale/deleted/rejected; exits 1 if anything was rejected.");
+      "Prints added/updated/unchanged/stale/deleted/rejected/suppressed; exits 1 if anything was rejected.");
   sub->add_option("files", args->files, "JSONL files (README.md: \"Fragment JSONL format\")")->required();
   sub->add_option("--batch-size", args->batch_size, "fragments per batch")
       ->capture_default_str()

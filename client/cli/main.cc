@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", g.client.timeout_ms, "deadline of each call, 0 for none")
       ->capture_default_str()
       ->check(CLI::Range(0, 3'600'000));
+  app.add_option("--reason", g.client.reason,
+                 "why you make this call (e.g. a ticket id); kept in the server's audit log");
   tessera::client::CredentialFlags credentials;
   credentials.Add(app, "client");
 

@@ -87,6 +87,7 @@ Client::Client(const ClientOptions& options) : options_(options) {
 std::unique_ptr<grpc::ClientContext> Client::NewContext(bool deadline) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
+  if (!options_.reason.empty()) ctx->AddMetadata("tessera-reason", options_.reason);
   if (deadline && options_.timeout_ms > 0) {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options_.timeout_ms));
   }
@@ -182,6 +183,14 @@ absl::StatusOr<v1::RebuildResponse> Client::Rebuild() const {
 
 absl::StatusOr<v1::CompactResponse> Client::Compact() const {
   return Unary(*this, *admin_, &v1::Admin::Stub::Compact, v1::CompactRequest(), /*deadline=*/false);
+}
+
+absl::StatusOr<v1::EraseResponse> Client::Erase(const v1::EraseRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::Erase, req);
+}
+
+absl::StatusOr<v1::ReadAuditResponse> Client::ReadAudit(const v1::ReadAuditRequest& req) const {
+  return Unary(*this, *admin_, &v1::Admin::Stub::ReadAudit, req);
 }
 
 }  // namespace tessera::client

@@ -30,6 +30,9 @@ struct ClientOptions {
   std::string ca_pem, cert_pem, key_pem;
   // Sent as "authorization: Bearer <token>" with every call when set.
   std::string token;
+  // Sent as "tessera-reason" with every call when set: the purpose, kept in the
+  // server's audit log (at most 512 bytes).
+  std::string reason;
 };
 
 // Fills `options`' TLS and token fields from files (empty paths: unused); the token
@@ -71,6 +74,8 @@ class Client {
   // No deadline: a rebuild of a large database takes a while.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;
   absl::StatusOr<v1::CompactResponse> Compact() const;
+  absl::StatusOr<v1::EraseResponse> Erase(const v1::EraseRequest& req) const;
+  absl::StatusOr<v1::ReadAuditResponse> ReadAudit(const v1::ReadAuditRequest& req) const;
 
   v1::Directory::Stub& directory() const { return *directory_; }
   v1::Admin::Stub& admin() const { return *admin_; }

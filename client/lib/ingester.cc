@@ -69,6 +69,7 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
       o.unchanged = c.unchanged();
       o.stale = c.stale();
       o.deleted = c.deleted();
+      o.suppressed = c.suppressed();
       o.sequence = resp.sequence();
       o.applied = std::move(tags);
       return o;
@@ -112,6 +113,7 @@ absl::Status Ingester::Collect(Outcome o) {
   progress_.unchanged += o.unchanged;
   progress_.stale += o.stale;
   progress_.deleted += o.deleted;
+  progress_.suppressed += o.suppressed;
   if (o.sequence > progress_.sequence) progress_.sequence = o.sequence;
   ++progress_.batches;
   if (options_.on_acked && !o.applied.empty()) options_.on_acked(o.applied);

@@ -22,8 +22,9 @@ namespace tessera::client {
 struct IngestProgress {
   uint64_t batches = 0;
   uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, rejected = 0;
-  uint64_t sequence = 0;  // the server's change-log sequence after the last batch
-  uint64_t fragments() const { return added + updated + unchanged + stale + deleted + rejected; }
+  uint64_t suppressed = 0;  // naming an erased person: refused by the server, not an error
+  uint64_t sequence = 0;    // the server's change-log sequence after the last batch
+  uint64_t fragments() const { return added + updated + unchanged + stale + deleted + rejected + suppressed; }
 };
 
 struct IngestOptions {
@@ -56,7 +57,7 @@ class Ingester {
   // What became of one batch, gathered off the caller's thread.
   struct Outcome {
     absl::Status status;
-    uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, sequence = 0;
+    uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, suppressed = 0, sequence = 0;
     std::vector<std::pair<uint64_t, absl::Status>> rejected;  // tag, why
     std::vector<uint64_t> applied;                            // tags
   };

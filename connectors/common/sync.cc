@@ -176,7 +176,9 @@ class Runner final : public Sink {
       run_.set_updated(sent_.updated);
       run_.set_deleted(sent_.deleted);
     }
-    run_.set_unchanged(local_unchanged_ + sent_.unchanged + sent_.stale);
+    // Records of erased people the server refused (SUPPRESSED) count as unchanged:
+    // the source still has them, the directory rightly does not.
+    run_.set_unchanged(local_unchanged_ + sent_.unchanged + sent_.stale + sent_.suppressed);
     run_.set_rejected(local_rejected_ + sent_.rejected);
     return run_;
   }

@@ -47,6 +47,8 @@ const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
         {"Admin.Backup", kAdmin},
         {"Admin.Rebuild", kAdmin},
         {"Admin.Compact", kAdmin},
+        {"Admin.Erase", kAdmin},
+        {"Admin.ReadAudit", Bit(Role::kAuditor)},
     };
   }();
   return *m;

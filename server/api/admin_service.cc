@@ -2,14 +2,15 @@
 
 #include <chrono>
 
+#include "server/api/audit.h"
 #include "server/api/call_log.h"
 #include "server/api/convert.h"
 
 namespace tessera::api {
 
 grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) {
-  const CallLog log("Admin.PutSource", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.PutSource");
+  CallLog log("Admin.PutSource", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.PutSource", log);
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->id()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s =
@@ -21,8 +22,8 @@ grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source*
 
 grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest*,
                                        v1::ListSourcesResponse* resp) {
-  const CallLog log("Admin.ListSources", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListSources");
+  CallLog log("Admin.ListSources", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListSources", log);
   if (!who.ok()) return log.Finish(who.status());
   for (const directory::SourceInfo& s : dir_.ListSources()) ToProto(s, resp->add_sources());
   return log.Finish(absl::OkStatus());
@@ -30,8 +31,8 @@ grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListS
 
 grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,
                                       v1::Source* resp) {
-  const CallLog log("Admin.ReportSync", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReportSync");
+  CallLog log("Admin.ReportSync", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReportSync", log);
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->source()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s = dir_.ReportSync(req->source(), FromProto(req->run()));
@@ -42,8 +43,8 @@ grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::Report
 
 grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsRequest*,
                                  v1::StatsResponse* resp) {
-  const CallLog log("Admin.Stats", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Stats");
+  CallLog log("Admin.Stats", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Stats", log);
   if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<directory::Stats> st = dir_.GetStats();
   if (!st.ok()) return log.Finish(st.status());
@@ -53,8 +54,8 @@ grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsReques
 
 grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
                                          v1::ListConflictsResponse* resp) {
-  const CallLog log("Admin.ListConflicts", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListConflicts");
+  CallLog log("Admin.ListConflicts", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListConflicts", log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->page_token().size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
   absl::StatusOr<directory::ConflictPage> page = dir_.ListConflicts(req->page_size(), req->page_token());
@@ -66,8 +67,8 @@ grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::Lis
 
 grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::FragmentRef* req,
                                        v1::GetFragmentResponse* resp) {
-  const CallLog log("Admin.GetFragment", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.GetFragment");
+  CallLog log("Admin.GetFragment", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.GetFragment", log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->source().size() > 64 || req->external_id().size() > 4096) {
     return log.Finish(absl::InvalidArgumentError("source or external_id is too long"));
@@ -82,8 +83,8 @@ grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::Fragm
 
 grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req,
                                  v1::MergeResponse* resp) {
-  const CallLog log("Admin.Merge", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Merge");
+  CallLog log("Admin.Merge", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Merge", log);
   if (!who.ok()) return log.Finish(who.status());
   const std::vector<uint64_t> ids(req->profile_ids().begin(), req->profile_ids().end());
   absl::StatusOr<directory::MergeResult> r = dir_.Merge(ids, req->reason(), now_ms_());
@@ -95,8 +96,8 @@ grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeReques
 
 grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitRequest* req,
                                  v1::SplitResponse* resp) {
-  const CallLog log("Admin.Split", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Split");
+  CallLog log("Admin.Split", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Split", log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->fragments_size() > 10'000) return log.Finish(absl::InvalidArgumentError("split names at most 10000 fragments"));
   absl::StatusOr<directory::SplitResult> r =
@@ -109,8 +110,8 @@ grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitReques
 
 grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest*,
                                      v1::ListRulesResponse* resp) {
-  const CallLog log("Admin.ListRules", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListRules");
+  CallLog log("Admin.ListRules", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListRules", log);
   if (!who.ok()) return log.Finish(who.status());
   for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
   return log.Finish(absl::OkStatus());
@@ -118,16 +119,16 @@ grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRul
 
 grpc::Status AdminService::DeleteRule(grpc::ServerContext* ctx, const v1::DeleteRuleRequest* req,
                                       v1::DeleteRuleResponse*) {
-  const CallLog log("Admin.DeleteRule", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.DeleteRule");
+  CallLog log("Admin.DeleteRule", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.DeleteRule", log);
   if (!who.ok()) return log.Finish(who.status());
   return log.Finish(dir_.DeleteRule(req->id()));
 }
 
 grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequest* req,
                                   v1::BackupResponse* resp) {
-  const CallLog log("Admin.Backup", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Backup");
+  CallLog log("Admin.Backup", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Backup", log);
   if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<uint64_t> seq = dir_.Backup(req->path());
   if (!seq.ok()) return log.Finish(seq.status());
@@ -138,8 +139,8 @@ grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequ
 
 grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRequest*,
                                    v1::RebuildResponse* resp) {
-  const CallLog log("Admin.Rebuild", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Rebuild");
+  CallLog log("Admin.Rebuild", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Rebuild", log);
   if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<directory::RebuildResult> r = dir_.Rebuild();
@@ -155,14 +156,69 @@ grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRe
 }
 
 grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*, v1::CompactResponse* resp) {
-  const CallLog log("Admin.Compact", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Compact");
+  CallLog log("Admin.Compact", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Compact", log);
   if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   if (absl::Status s = dir_.Compact(); !s.ok()) return log.Finish(s);
   resp->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - start).count());
   if (absl::StatusOr<directory::Stats> st = dir_.GetStats(); st.ok()) resp->set_disk_bytes(st->disk_bytes);
+  return log.Finish(absl::OkStatus());
+}
+
+grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req, v1::EraseResponse* resp) {
+  CallLog log("Admin.Erase", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Erase", log);
+  if (!who.ok()) return log.Finish(who.status());
+  if (req->reason().empty() || req->reason().size() > kMaxReasonBytes) {
+    return log.Finish(absl::InvalidArgumentError("an erasure needs a reason of 1.." + std::to_string(kMaxReasonBytes) +
+                                                 " bytes (e.g. the request's ticket), kept in the audit log"));
+  }
+  directory::ProfileRef ref = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
+  // Recorded in the erasure's own write, audit on or off: it is the proof it was done.
+  directory::AuditEntry entry;
+  if (gate_.auditor() != nullptr) {
+    entry = gate_.auditor()->Entry(ctx, "Admin.Erase", *who, absl::OkStatus());
+  } else {
+    entry.time_ms = now_ms_();
+    entry.peer = ctx->peer();
+    entry.method = "Admin.Erase";
+    entry.outcome = "OK";
+    if (*who != nullptr) entry.principal = (*who)->name;
+  }
+  entry.reason = req->reason();
+  absl::StatusOr<directory::EraseResult> r = dir_.Erase(ref, std::move(entry));
+  if (!r.ok()) return log.Finish(r.status());
+  log.AuditWritten();
+  resp->set_profile_id(r->profile);
+  resp->set_fragments(r->fragments);
+  resp->set_related(r->related);
+  for (const std::string& h : r->suppressed) resp->add_suppressed(h);
+  resp->set_audit_sequence(r->audit_sequence);
+  return log.Finish(absl::OkStatus());
+}
+
+grpc::Status AdminService::ReadAudit(grpc::ServerContext* ctx, const v1::ReadAuditRequest* req,
+                                     v1::ReadAuditResponse* resp) {
+  CallLog log("Admin.ReadAudit", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReadAudit", log);
+  if (!who.ok()) return log.Finish(who.status());
+  absl::StatusOr<directory::AuditPage> page = dir_.ReadAudit(req->after_sequence(), req->page_size());
+  if (!page.ok()) return log.Finish(page.status());
+  for (const directory::AuditEntry& e : page->entries) {
+    v1::AuditEntry* out = resp->add_entries();
+    out->set_sequence(e.sequence);
+    out->set_time_unix_ms(e.time_ms);
+    out->set_principal(e.principal);
+    out->set_peer(e.peer);
+    out->set_method(e.method);
+    out->set_outcome(e.outcome);
+    out->set_reason(e.reason);
+    for (uint64_t id : e.profiles) out->add_profile_ids(id);
+    out->set_detail(e.detail);
+  }
+  resp->set_next_after_sequence(page->next_after);
   return log.Finish(absl::OkStatus());
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// The Admin gRPC service: sources, statistics, conflicts, rules, backup, rebuild.
+// The Admin gRPC service: sources, statistics, conflicts, rules, backup, rebuild,
+// erasure and the audit log.
 
 #include <chrono>
 #include <functional>
@@ -41,6 +42,9 @@ class AdminService final : public v1::Admin::Service {
                        v1::RebuildResponse* resp) override;
   grpc::Status Compact(grpc::ServerContext* ctx, const v1::CompactRequest* req,
                        v1::CompactResponse* resp) override;
+  grpc::Status Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req, v1::EraseResponse* resp) override;
+  grpc::Status ReadAudit(grpc::ServerContext* ctx, const v1::ReadAuditRequest* req,
+                         v1::ReadAuditResponse* resp) override;
 
  private:
   directory::Directory& dir_;

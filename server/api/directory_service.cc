@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "server/api/audit.h"
 #include "server/api/call_log.h"
 #include "server/api/convert.h"
 
@@ -13,8 +14,8 @@ namespace tessera::api {
 grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
                                       grpc::ServerReader<v1::IngestBatch>* reader,
                                       v1::IngestResponse* resp) {
-  const CallLog log("Directory.Ingest", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Ingest");
+  CallLog log("Directory.Ingest", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Ingest", log);
   if (!who.ok()) return log.Finish(who.status());
   v1::IngestBatch batch;
   v1::IngestCounts* totals = resp->mutable_totals();
@@ -54,6 +55,7 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
     totals->set_unchanged(totals->unchanged() + r->counts.unchanged);
     totals->set_stale(totals->stale() + r->counts.stale);
     totals->set_deleted(totals->deleted() + r->counts.deleted);
+    totals->set_suppressed(totals->suppressed() + r->counts.suppressed);
     resp->set_sequence(r->sequence);
     ++n;
   }
@@ -63,41 +65,42 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
 template <typename Work>
 grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* ctx, std::string_view method,
                                                    Work work) {
-  const CallLog log(method, ctx);
+  CallLog log(method, ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, method);
-  reactor->Finish(log.Finish(who.ok() ? work(*who) : who.status()));
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, method, log);
+  reactor->Finish(log.Finish(who.ok() ? work(*who, log) : who.status()));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::GetProfile(grpc::CallbackServerContext* ctx,
                                                        const v1::GetProfileRequest* req, v1::Profile* resp) {
-  return Answer(ctx, "Directory.GetProfile", [&](const access::Principal* who) { return DoGetProfile(who, *req, resp); });
+  return Answer(ctx, "Directory.GetProfile", [&](const access::Principal* who, CallLog& log) { return DoGetProfile(who, *req, resp, log); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::SearchPeople(grpc::CallbackServerContext* ctx,
                                                          const v1::SearchPeopleRequest* req,
                                                          v1::SearchPeopleResponse* resp) {
-  return Answer(ctx, "Directory.SearchPeople", [&](const access::Principal* who) { return DoSearchPeople(who, *req, resp); });
+  return Answer(ctx, "Directory.SearchPeople", [&](const access::Principal* who, CallLog& log) { return DoSearchPeople(who, *req, resp, log); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContext* ctx,
                                                       const v1::NeighborsRequest* req, v1::NeighborsResponse* resp) {
-  return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who) { return DoNeighbors(who, *req, resp); });
+  return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who, CallLog& log) { return DoNeighbors(who, *req, resp, log); });
 }
 
 absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
-                                            v1::Profile* resp) {
+                                            v1::Profile* resp, CallLog& log) {
   directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   ref.visible = gate_.FilterFor(who);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
   if (!view.ok()) return view.status();
+  if (Audited(view->profile.kinds)) log.Audit({view->profile.id});
   ToProto(*view, req.provenance(), resp);
   return absl::OkStatus();
 }
 
 absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
-                                              v1::SearchPeopleResponse* resp) {
+                                              v1::SearchPeopleResponse* resp, CallLog& log) {
   index::NameQuery q;
   q.prefix = req.prefix();
   q.kinds.assign(req.kinds().begin(), req.kinds().end());
@@ -129,14 +132,19 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   }
   absl::StatusOr<index::NamePage> page = dir_.SearchPeople(std::move(q));
   if (!page.ok()) return page.status();
-  for (const index::PersonSummary& s : page->people) ToProto(s, resp->add_people());
+  std::vector<uint64_t> audited;
+  for (const index::PersonSummary& s : page->people) {
+    if (Audited({s.kind})) audited.push_back(s.id);
+    ToProto(s, resp->add_people());
+  }
+  if (!audited.empty()) log.Audit(std::move(audited));
   if (page->next_after_id != 0) resp->set_next_page_token(std::to_string(page->next_after_id));
   resp->set_truncated(page->truncated);
   return absl::OkStatus();
 }
 
 absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
-                                           v1::NeighborsResponse* resp) {
+                                           v1::NeighborsResponse* resp, CallLog& log) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   q.start.visible = gate_.FilterFor(who);
@@ -149,15 +157,21 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
   absl::StatusOr<directory::NeighborsView> view = dir_.Neighbors(q);
   if (!view.ok()) return view.status();
   resp->set_id(view->id);
-  for (const directory::NeighborView& e : view->edges) ToProto(e, resp->add_edges());
+  std::vector<uint64_t> audited;
+  if (Audited(view->kinds)) audited.push_back(view->id);
+  for (const directory::NeighborView& e : view->edges) {
+    if (e.summary && Audited({e.summary->kind})) audited.push_back(e.other);
+    ToProto(e, resp->add_edges());
+  }
+  if (!audited.empty()) log.Audit(std::move(audited));
   resp->set_next_page_token(view->next_page_token);
   return absl::OkStatus();
 }
 
 grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                      grpc::ServerWriter<v1::ChangeEvent>* writer) {
-  const CallLog log("Directory.Watch", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Watch");
+  CallLog log("Directory.Watch", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Watch", log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->from_now() && req->after_sequence() != 0) {
     return log.Finish(absl::InvalidArgumentError("give after_sequence or from_now, not both"));
@@ -178,6 +192,17 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
     return log.Finish(absl::ResourceExhaustedError(std::to_string(limits_.max_watch_streams) +
                                                    " Watch streams are open, the server's limit "
                                                    "(api.max_watch_streams); try again later"));
+  }
+  if (const Auditor* auditor = gate_.auditor(); auditor != nullptr && auditor->enabled()) {
+    // Recorded when opened (a stream may last for days), if it can carry audited kinds.
+    const std::function<bool(const std::vector<std::string>&)> filter = gate_.FilterFor(*who);
+    directory::AuditEntry e = auditor->Entry(ctx, "Directory.Watch", *who, absl::OkStatus());
+    e.detail = "opened after sequence " + std::to_string(req->after_sequence()) + (req->from_now() ? " (from now)" : "");
+    if (!filter || filter(auditor->kinds())) {
+      if (absl::Status s = auditor->Record(std::move(e)); !s.ok()) {
+        return log.Finish(absl::UnavailableError("the audit log cannot be written; the call was not answered"));
+      }
+    }
   }
   directory::ChangesQuery q;
   q.after = req->from_now() ? dir_.WaitForChanges(UINT64_MAX, absl::ZeroDuration()) : req->after_sequence();
@@ -217,6 +242,10 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
     if (q.after == before) dir_.WaitForChanges(q.after, tick);
   }
   return log.Finish(absl::CancelledError("the watch was cancelled"));
+}
+
+bool DirectoryService::Audited(const std::vector<std::string>& kinds) const {
+  return gate_.auditor() != nullptr && gate_.auditor()->Covers(kinds);
 }
 
 }  // namespace tessera::api

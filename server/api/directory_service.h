@@ -47,12 +47,16 @@ class DirectoryService final : public DirectoryServiceBase {
 
  private:
   // `who` is the caller (nullptr when authentication is off).
-  absl::Status DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req, v1::Profile* resp);
+  // Each notes on `log` the profiles of audited kinds it returns.
+  absl::Status DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req, v1::Profile* resp,
+                            CallLog& log);
   absl::Status DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
-                              v1::SearchPeopleResponse* resp);
+                              v1::SearchPeopleResponse* resp, CallLog& log);
   absl::Status DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
-                           v1::NeighborsResponse* resp);
-  // Runs `work(who)` for an admitted caller and finishes the call.
+                           v1::NeighborsResponse* resp, CallLog& log);
+  // Whether reading a profile of these kinds goes to the audit log.
+  bool Audited(const std::vector<std::string>& kinds) const;
+  // Runs `work(who, log)` for an admitted caller and finishes the call.
   template <typename Work>
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, std::string_view method, Work work);
 

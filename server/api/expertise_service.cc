@@ -8,10 +8,12 @@ namespace tessera::api {
 grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerContext* ctx,
                                                         const v1::FindExpertsRequest* req,
                                                         v1::FindExpertsResponse* resp) {
-  const CallLog log("Expertise.FindExperts", ctx);
+  CallLog log("Expertise.FindExperts", ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts");
-  reactor->Finish(log.Finish(who.ok() ? DoFindExperts(*req, resp) : who.status()));
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts", log);
+  const absl::Status s = who.ok() ? DoFindExperts(*req, resp) : who.status();
+  if (s.ok()) log.Audit({}, std::to_string(resp->experts_size()) + " experts");
+  reactor->Finish(log.Finish(s));
   return reactor;
 }
 
@@ -31,8 +33,8 @@ absl::Status ExpertiseService::DoFindExperts(const v1::FindExpertsRequest& req, 
 
 grpc::Status ExpertiseService::RecordOutcome(grpc::ServerContext* ctx, const v1::RecordOutcomeRequest* req,
                                              v1::RecordOutcomeResponse* resp) {
-  const CallLog log("Expertise.RecordOutcome", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.RecordOutcome");
+  CallLog log("Expertise.RecordOutcome", ctx);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.RecordOutcome", log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->case_().type().empty() || req->handled_by().type().empty()) {
     return log.Finish(absl::InvalidArgumentError("case and handled_by must both be identifiers (type and value)"));

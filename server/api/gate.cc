@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "server/api/audit.h"
+
 namespace tessera::api {
 namespace {
 
@@ -9,10 +11,18 @@ constexpr std::string_view kBearer = "Bearer ";
 
 }  // namespace
 
-absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBase* ctx, std::string_view method) const {
-  if (principals_ == nullptr) return nullptr;
-  const access::Principal* who = nullptr;
+absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBase* ctx, std::string_view method,
+                                                     CallLog& log) const {
   const auto& metadata = ctx->client_metadata();
+  if (auto it = metadata.find(kReasonHeader); it != metadata.end() && it->second.size() > kMaxReasonBytes) {
+    return absl::InvalidArgumentError("the reason (" + std::string(kReasonHeader) + ") is over " +
+                                      std::to_string(kMaxReasonBytes) + " bytes");
+  }
+  if (principals_ == nullptr) {
+    log.Attach(auditor_, nullptr);
+    return nullptr;
+  }
+  const access::Principal* who = nullptr;
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     const std::string_view value(it->second.data(), it->second.size());
     if (value.substr(0, kBearer.size()) != kBearer) {
@@ -31,6 +41,7 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
   } else {
     return absl::UnauthenticatedError("credentials required: a bearer token or a client certificate");
   }
+  log.Attach(auditor_, who);
   const uint32_t allowed = access::RolesFor(method);
   if ((who->roles & allowed) == 0) {
     return absl::PermissionDeniedError(std::string(method) + " needs the role " + access::DescribeRoles(allowed) +

@@ -3,7 +3,8 @@
 // Admits each call (server/access): who is calling, from a bearer token
 // ("authorization: Bearer …") or else the mutual-TLS client certificate's common name,
 // and whether one of their roles may call the method. Every handler asks right after
-// starting its CallLog. Health checking is not a Tessera service and stays open.
+// starting its CallLog, which Admit attaches the auditor and the caller to (audit.h).
+// Health checking is not a Tessera service and stays open.
 
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
 #include "server/access/access.h"
+#include "server/api/call_log.h"
 
 namespace tessera::api {
 
@@ -19,24 +21,32 @@ namespace tessera::api {
 class Gate {
  public:
   // `principals` null: authentication is off and every call is admitted.
+  // `auditor` may be null (nothing is audited); it outlives the gate.
   Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms,
-       access::Visibility visibility = access::Visibility::Default())
-      : principals_(std::move(principals)), now_ms_(std::move(now_ms)), visibility_(std::move(visibility)) {}
+       access::Visibility visibility = access::Visibility::Default(), const Auditor* auditor = nullptr)
+      : principals_(std::move(principals)),
+        now_ms_(std::move(now_ms)),
+        visibility_(std::move(visibility)),
+        auditor_(auditor) {}
 
   bool enabled() const { return principals_ != nullptr; }
+  const Auditor* auditor() const { return auditor_; }
   const access::Visibility& visibility() const { return visibility_; }
   // The profile filter for `who` (empty: sees every profile; also when `who` is null).
   std::function<bool(const std::vector<std::string>&)> FilterFor(const access::Principal* who) const;
 
   // The caller (nullptr when authentication is off) admitted to `method`
   // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
-  // PERMISSION_DENIED naming the roles the method needs.
-  absl::StatusOr<const access::Principal*> Admit(const grpc::ServerContextBase* ctx, std::string_view method) const;
+  // PERMISSION_DENIED naming the roles the method needs; INVALID_ARGUMENT for a
+  // reason (kReasonHeader) over kMaxReasonBytes. Attaches the caller to `log`.
+  absl::StatusOr<const access::Principal*> Admit(const grpc::ServerContextBase* ctx, std::string_view method,
+                                                 CallLog& log) const;
 
  private:
   std::shared_ptr<const access::Principals> principals_;
   std::function<int64_t()> now_ms_;
   access::Visibility visibility_;
+  const Auditor* auditor_;
 };
 
 // For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is

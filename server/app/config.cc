@@ -92,7 +92,11 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                      {"tls_client_ca", Set(c.security.tls_client_ca)},
                                      {"principals", Set(c.security.principals)},
                                      {"allow_plaintext", Set(c.security.allow_plaintext)},
-                                     {"visible_kinds", Set(c.security.visible_kinds)}});
+                                     {"visible_kinds", Set(c.security.visible_kinds)},
+                                     {"audit", Set(c.security.audit)},
+                                     {"audited_kinds", Set(c.security.audited_kinds)},
+                                     {"suppression_key_file", Set(c.security.suppression_key_file)},
+                                     {"erase_related_relations", Set(c.directory.erase_related_relations)}});
   }
   if (s.ok() && !store.is_null()) {
     s = Apply(store, "store", {{"block_cache_bytes", Set(st.block_cache_bytes)},
@@ -176,6 +180,12 @@ absl::Status ServerConfig::Validate() const {
     for (const std::string& k : kinds) {
       if (k.empty()) return bad("security.visible_kinds." + role, "kinds must not be empty strings");
     }
+  }
+  for (const std::string& k : security.audited_kinds) {
+    if (k.empty()) return bad("security.audited_kinds", "kinds must not be empty strings");
+  }
+  for (const std::string& r : directory.erase_related_relations) {
+    if (r.empty() || r.size() > 64) return bad("security.erase_related_relations", "relation types are 1..64 bytes");
   }
   if (!security.tls_client_ca.empty() && security.tls_cert.empty()) {
     return bad("security.tls_client_ca", "needs tls_cert and tls_key (mutual TLS is TLS)");

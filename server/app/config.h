@@ -46,6 +46,13 @@ struct ServerConfig {
     // Role -> profile kinds it may read ("*": all), replacing access::Visibility's
     // defaults for the roles named.
     std::map<std::string, std::vector<std::string>> visible_kinds;
+    // The audit log (server/api/audit.h): on by default; reading a profile of one of
+    // `audited_kinds` is recorded.
+    bool audit = true;
+    std::vector<std::string> audited_kinds = {"customer"};
+    // A file holding the key of the keyed hash that records erased people (at least
+    // 16 bytes). Unset: a random key kept in the database.
+    std::string suppression_key_file;
   } security;
 
   // The first invalid field, named: "store.block_cache_bytes: must be at least 1 MiB".

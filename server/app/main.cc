@@ -19,6 +19,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/access/access.h"
 #include "server/api/admin_service.h"
+#include "server/api/audit.h"
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
 #include "server/app/config.h"
@@ -175,6 +176,15 @@ int Run(const ServerConfig& cfg) {
 
   spdlog::info("opening database {}", cfg.db);
   directory::DirectoryOptions options = cfg.directory;
+  if (!cfg.security.suppression_key_file.empty()) {
+    absl::StatusOr<std::string> key = ReadPem(cfg.security.suppression_key_file, "security.suppression_key_file");
+    if (!key.ok() || key->size() < 16) {
+      spdlog::error("{}", key.ok() ? "security.suppression_key_file: the key must be at least 16 bytes"
+                                   : std::string(key.status().message()));
+      return 1;
+    }
+    options.suppression_key = *std::move(key);
+  }
   options.notice = [](const std::string& what) { spdlog::warn("{}", what); };
   absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, options);
   if (!dir.ok()) {
@@ -205,7 +215,8 @@ int Run(const ServerConfig& cfg) {
   }
   access::Visibility visibility = access::Visibility::Default();
   for (const auto& [role, kinds] : cfg.security.visible_kinds) visibility.Set(*access::ParseRole(role), kinds);
-  const api::Gate gate(principals, NowMs, std::move(visibility));
+  const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
+  const api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);

@@ -42,16 +42,23 @@ struct DirectoryOptions {
   expertise::ExpertiseOptions expertise;
   // Told about long work done while opening (e.g. rebuilding derived data); may be empty.
   std::function<void(const std::string&)> notice;
+  // Erase also removes the fragments whose relations of these types name the person
+  // (the cases they raised: their words). Default: raised_by.
+  std::vector<std::string> erase_related_relations = {"raised_by"};
+  // The key of the keyed hash that records erased people (suppressions). Empty: a
+  // random key made at the first erasure and kept in the database.
+  std::string suppression_key;
 };
 
 // On an Ingest error caused by one fragment, the status carries this payload: the
 // fragment's index in the batch, in decimal, so callers can drop it and resend.
 inline constexpr char kFragmentIndexPayload[] = "type.tessera.dev/fragment-index";
 
-enum class Outcome : uint8_t { kAdded = 1, kUpdated, kUnchanged, kStale, kDeleted };
+// kSuppressed: the fragment names an erased person (Erase); it was not stored.
+enum class Outcome : uint8_t { kAdded = 1, kUpdated, kUnchanged, kStale, kDeleted, kSuppressed };
 
 struct IngestCounts {
-  uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0;
+  uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, suppressed = 0;
 };
 
 struct BatchResult {
@@ -109,6 +116,7 @@ struct NeighborsQuery {
 
 struct NeighborsView {
   uint64_t id = 0;
+  std::vector<std::string> kinds;  // of the start profile
   std::vector<NeighborView> edges;
   std::string next_page_token;
 };
@@ -188,6 +196,33 @@ struct ChangesPage {
   uint64_t position = 0;
 };
 
+// One audit-log record. It holds no personal data: profiles by id, erased people by
+// keyed hash, and never a request's identifiers or text.
+struct AuditEntry {
+  uint64_t sequence = 0;  // assigned when appended
+  int64_t time_ms = 0;
+  std::string principal;  // empty: authentication is off
+  std::string peer;       // the caller's address as gRPC gives it ("ipv4:10.0.0.7:51234")
+  std::string method;     // "Directory.GetProfile"
+  std::string outcome;    // status code name: "OK", "NOT_FOUND", "PERMISSION_DENIED", ...
+  std::string reason;     // what the caller said the call was for
+  std::vector<uint64_t> profiles;  // profiles read (customers), or the profile erased
+  std::string detail;
+};
+
+struct AuditPage {
+  std::vector<AuditEntry> entries;
+  uint64_t next_after = 0;  // ask for the entries after this next; 0: that was the end
+};
+
+struct EraseResult {
+  uint64_t profile = 0;
+  uint64_t fragments = 0;  // the person's own fragments removed
+  uint64_t related = 0;    // fragments naming them (erase_related_relations) removed
+  std::vector<std::string> suppressed;  // hex keyed hashes now refused at ingest
+  uint64_t audit_sequence = 0;
+};
+
 // Who handled a case (Expertise.RecordOutcome), identifiers as a caller wrote them.
 struct CaseOutcome {
   std::string case_type, case_value;
@@ -260,6 +295,20 @@ class Directory {
                                             const std::string& reason, int64_t now_ms) = 0;
   virtual std::vector<RuleView> ListRules() const = 0;
   [[nodiscard]] virtual absl::Status DeleteRule(uint64_t id) = 0;
+
+  // Appends to the audit log (its own column family; nothing deletes from it).
+  [[nodiscard]] virtual absl::Status AppendAudit(AuditEntry entry) = 0;
+  // Audit entries after sequence `after`, oldest first; `limit` 0: 500, at most 1,000.
+  virtual absl::StatusOr<AuditPage> ReadAudit(uint64_t after, size_t limit) const = 0;
+
+  // Right to erasure: removes the person `who` names (by identifier or id) - their
+  // fragments, profile, index entries and edges, and the fragments naming them by an
+  // erase_related_relations relation with those fragments' evidence text - and records
+  // a suppression (keyed hash) of each of their identifiers and fragments, so that a
+  // later sync from any source cannot bring them back (Outcome::kSuppressed). One
+  // atomic write, `audit` included (its profiles and detail are filled in here).
+  // NOT_FOUND when absent; FAILED_PRECONDITION when the identifier names several.
+  virtual absl::StatusOr<EraseResult> Erase(const ProfileRef& who, AuditEntry audit) = 0;
 
   // A checkpoint at `path` (absolute, must not exist); returns its sequence.
   virtual absl::StatusOr<uint64_t> Backup(const std::string& path) = 0;

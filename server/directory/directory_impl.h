@@ -48,6 +48,9 @@ class DirectoryImpl final : public Directory {
                                     const std::string& reason, int64_t now_ms) override;
   std::vector<RuleView> ListRules() const override;
   absl::Status DeleteRule(uint64_t id) override;
+  absl::Status AppendAudit(AuditEntry entry) override;
+  absl::StatusOr<AuditPage> ReadAudit(uint64_t after, size_t limit) const override;
+  absl::StatusOr<EraseResult> Erase(const ProfileRef& who, AuditEntry audit) override;
   absl::StatusOr<uint64_t> Backup(const std::string& path) override;
   absl::StatusOr<RebuildResult> Rebuild() override;
   absl::StatusOr<std::string> DerivedDigest() const override;
@@ -88,6 +91,18 @@ class DirectoryImpl final : public Directory {
   void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   bool PipelineHasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ + 1 >= issued_; }
   bool PipelineDrained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ == issued_; }
+
+  // privacy.cc
+  // Loads the audit sequence and whether anything is suppressed.
+  [[nodiscard]] absl::Status LoadPrivacy(const store::Reader& snap);
+  // Puts `entry` into `batch` under the next audit sequence (audit_mu_ held).
+  void PutAudit(store::Batch& batch, AuditEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(audit_mu_);
+  // The keyed hash of an identifier (IdentKey) or a fragment (source id, external id).
+  std::string SuppressionHash(char domain, std::string_view a, std::string_view b) const;
+  // Whether `f` (validated) names an erased person; false quickly when none is.
+  absl::StatusOr<bool> IsSuppressed(const store::Reader& reader, const identity::Fragment& f) const;
+  // The suppression key: the configured one, or the database's (made when missing).
+  [[nodiscard]] absl::Status EnsureSuppressionKey(store::Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // derive.cc
   [[nodiscard]] absl::Status Derive(WriteContext& ctx, const identity::LinkResult& link);
@@ -138,6 +153,12 @@ class DirectoryImpl final : public Directory {
   std::shared_ptr<store::Batch> last_batch_ ABSL_GUARDED_BY(write_mu_);
   MetaState last_state_ ABSL_GUARDED_BY(write_mu_);
   std::atomic<uint64_t> keys_written_{0};
+  // The audit log's last sequence; appends are serialised (after write_mu_ if both).
+  absl::Mutex audit_mu_;
+  uint64_t audit_sequence_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  // Set once anything was erased: ingest then checks fragments against suppressions.
+  std::atomic<bool> any_suppressed_{false};
+  std::string suppression_key_;  // written under write_mu_ before any_suppressed_ is set
   // Oldest change-log entry kept; written by one committer at a time, read by feeds.
   std::atomic<uint64_t> first_change_{1};
 };

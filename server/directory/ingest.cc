@@ -69,6 +69,7 @@ absl::Status DirectoryImpl::Load() {
     if (absl::Status s = identity::DecodeRule(it->value(), &rule); !s.ok()) return s;
     rules.Put(std::move(rule));
   }
+  if (absl::Status s = LoadPrivacy(*snap); !s.ok()) return s;
   it = snap->NewIterator(store::Cf::kChanges);
   it->SeekToFirst();
   first_change_ = it->Valid() ? store::DecodeFixed64BE(it->key().data()) : state.sequence + 1;
@@ -178,8 +179,13 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
     }
     result.outcomes.push_back(outcome);
     result.profile_ids.push_back(profile_id);
-    uint64_t* counter[] = {nullptr, &result.counts.added, &result.counts.updated,
-                           &result.counts.unchanged, &result.counts.stale, &result.counts.deleted};
+    uint64_t* counter[] = {nullptr,
+                           &result.counts.added,
+                           &result.counts.updated,
+                           &result.counts.unchanged,
+                           &result.counts.stale,
+                           &result.counts.deleted,
+                           &result.counts.suppressed};
     ++*counter[static_cast<int>(outcome)];
   }
   batch->Put(store::Cf::kMeta, kStateKey, EncodeState(state));
@@ -244,6 +250,16 @@ Outcome Decide(const std::optional<StoredFragment>& before, const Fragment& f) {
 
 absl::Status DirectoryImpl::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t source_num,
                                      Outcome* outcome, uint64_t* profile_id) {
+  if (!f.tombstone) {
+    absl::StatusOr<bool> suppressed = IsSuppressed(ctx.batch, f);
+    if (!suppressed.ok()) return suppressed.status();
+    if (*suppressed) {
+      // It names an erased person: not stored, whatever is stored stays as it is.
+      *outcome = Outcome::kSuppressed;
+      *profile_id = 0;
+      return absl::OkStatus();
+    }
+  }
   const std::string key = identity::FragmentKey(source_num, f.external_id);
   absl::StatusOr<std::optional<StoredFragment>> before = identity::ReadFragment(ctx.batch, key);
   if (!before.ok()) return before.status();

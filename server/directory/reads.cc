@@ -146,7 +146,7 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
   absl::StatusOr<graph::NeighborPage> page =
       graph::Neighbors(*snap, {start, q.type, q.direction, limit, q.page_token});
   if (!page.ok()) return page.status();
-  NeighborsView view{start, {}, page->next_page_token};
+  NeighborsView view{start, self->kinds, {}, page->next_page_token};
   for (graph::Neighbor& n : page->neighbors) {
     NeighborView v{n.dir, n.type, n.other, IdType::kEmail, {}, std::nullopt, NamesOf(n.fragkeys)};
     std::string_view value;

@@ -26,7 +26,7 @@ constexpr char kFormatVersion[] = "tessera-1";
 
 constexpr const char* kCfNames[kCfCount] = {
     "default", "fragments", "profiles", "ident",     "refs",    "edges",
-    "names",   "conflicts", "evidence", "postings", "changes", "rules",
+    "names",   "conflicts", "evidence", "postings", "changes", "rules", "audit", "suppressed",
 };
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -501,6 +501,8 @@ bool IsDerived(Cf cf) {
     case Cf::kFragments:
     case Cf::kChanges:
     case Cf::kRules:
+    case Cf::kAudit:
+    case Cf::kSuppressed:
       return false;
   }
   return false;

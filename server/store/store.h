@@ -30,8 +30,10 @@ enum class Cf : uint8_t {
   kPostings,    // derived, reserved for the expertise index
   kChanges,     // change log: sequence -> changed profile
   kRules,       // manual merge / split rules
+  kAudit,       // the audit log: sequence -> who did what, append-only
+  kSuppressed,  // erased people: keyed hashes of identifiers and fragment keys
 };
-inline constexpr int kCfCount = 12;
+inline constexpr int kCfCount = 14;
 const char* CfName(Cf cf);
 // Derived column families are rebuilt from fragments and rules by Rebuild.
 bool IsDerived(Cf cf);
