@@ -66,4 +66,13 @@ void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer, const id
   }
 }
 
+std::vector<index::DocTerms> EvidenceTerms(const text::Analyzer& analyzer, const identity::StoredFragment& sf) {
+  std::vector<index::DocTerms> out;
+  for (size_t i = 0; i < sf.fragment.evidence.size(); ++i) {
+    const uint64_t doc = index::DocId(sf.fno, static_cast<uint32_t>(i));
+    out.push_back(Analyse(analyzer, doc, sf.fragment.evidence[i], sf.fragment));
+  }
+  return out;
+}
+
 }  // namespace tessera::directory

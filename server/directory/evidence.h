@@ -2,7 +2,10 @@
 
 #include <cstdint>
 
+#include <vector>
+
 #include "server/identity/linker.h"
+#include "server/index/postings.h"
 #include "server/store/store.h"
 #include "server/text/analyzer.h"
 
@@ -18,5 +21,8 @@ struct CorpusCounts {
 // changed, evidence records of items whose content or profile changed.
 void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer, const identity::FragmentDelta& d,
                    CorpusCounts& corpus);
+
+// The indexed terms of each evidence item of `sf` (what IndexEvidence added).
+std::vector<index::DocTerms> EvidenceTerms(const text::Analyzer& analyzer, const identity::StoredFragment& sf);
 
 }  // namespace tessera::directory

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "server/directory/directory_impl.h"
+#include "server/directory/evidence.h"
 #include "server/graph/edges.h"
 #include "server/identity/records.h"
 #include "server/store/coding.h"
@@ -260,6 +261,18 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   }
   any_suppressed_.store(true, std::memory_order_release);
   result.audit_sequence = audit.sequence;
+  // Their words must not linger as keys of emptied postings. Nothing else writes
+  // meanwhile (write_mu_, drained); a crash here leaves only empty entries.
+  std::vector<index::DocTerms> removed;
+  for (const auto& [key, sf] : doomed) {
+    for (index::DocTerms& d : EvidenceTerms(analyzer_, sf)) removed.push_back(std::move(d));
+  }
+  if (!removed.empty()) {
+    std::unique_ptr<store::Batch> cleanup = store_->NewBatch();
+    std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+    absl::StatusOr<size_t> dropped = index::DropEmptyPostings(*snap, *cleanup, removed);
+    if (dropped.ok() && *dropped > 0) (void)store_->Write(*cleanup);
+  }
   return result;
 }
 

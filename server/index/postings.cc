@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "server/store/coding.h"
 
@@ -309,6 +310,32 @@ absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view te
   const int64_t n = d.Varsint64();
   if (value.front() != kCountTag || !d.ok()) return absl::DataLossError("corrupt document frequency");
   return n > 0 ? static_cast<uint64_t>(n) : 0;
+}
+
+absl::StatusOr<size_t> DropEmptyPostings(const store::Reader& reader, store::Batch& batch,
+                                         const std::vector<DocTerms>& docs) {
+  std::set<std::string> keys;
+  for (const DocTerms& d : docs) {
+    for (const auto& [term, tf] : d.terms) {
+      keys.insert(BlockKey(term, d.doc >> kBlockBits));
+      keys.insert(DfKey(term));
+    }
+  }
+  size_t dropped = 0;
+  std::string value;
+  for (const std::string& key : keys) {
+    absl::StatusOr<bool> found = reader.Get(store::Cf::kPostings, key, &value);
+    if (!found.ok()) return found.status();
+    if (!*found || value.empty()) continue;
+    store::Decoder d(std::string_view(value).substr(1));
+    // A block starts with its posting count, a frequency is the count itself.
+    const bool empty = value.front() == kBlockTag ? d.Count() == 0 : value.front() == kCountTag && d.Varsint64() <= 0;
+    if (d.ok() && empty) {
+      batch.Delete(store::Cf::kPostings, key);
+      ++dropped;
+    }
+  }
+  return dropped;
 }
 
 }  // namespace tessera::index

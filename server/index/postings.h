@@ -70,6 +70,13 @@ struct CorpusDelta {
 };
 CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const DocTerms* after);
 
+// Removing a document leaves its terms' blocks and document frequencies in place,
+// empty (merges are blind). Deletes, through `batch`, those of `docs`' terms that are
+// now empty in `reader`, so no key keeps a word of removed text; returns how many.
+// Only safe while nothing else writes postings.
+absl::StatusOr<size_t> DropEmptyPostings(const store::Reader& reader, store::Batch& batch,
+                                         const std::vector<DocTerms>& docs);
+
 // The merge operator the store must use for the postings column family.
 std::shared_ptr<const store::MergeOperator> PostingsMergeOperator();
 

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,7 @@ BOOST_AUTO_TEST_CASE(conflicting_employee_ids_are_recorded_not_merged) {
 
 BOOST_AUTO_TEST_CASE(tombstone_of_last_fragment_removes_the_person) {
   Ingest({F("hr", "E1").Id("email", "a@x.example").Attr("display_name", "Zoé Zed"),
-          F("helpdesk", "HD-1").Kind("case").Rel("resolved_by", "email", "a@x.example").Evidence("case", "fixed")});
+          F("helpdesk", "HD-1").Kind("case").Id("case", "HD-1").Rel("resolved_by", "email", "a@x.example").Evidence("case", "fixed")});
   const uint64_t id = IdOf("email", "a@x.example");
   BOOST_TEST(dir().Neighbors({{id, "", ""}, "resolved_by", graph::Direction::kIn, 0, ""})->edges.size() == 1u);
   directory::BatchResult r = Ingest({F("hr", "E1", 2).Tombstone()});
@@ -371,6 +372,110 @@ BOOST_AUTO_TEST_CASE(backup_opens_as_working_database) {
   BOOST_TEST((*copy)->GetStats()->sequence == *seq);
   // The copy takes writes.
   BOOST_TEST((*copy)->Ingest({F("hr", "E3").Id("email", "c@x.example")}, 1).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(Erasure, DirFixture)
+
+// After an erasure the derived state is exactly what the remaining fragments give
+// (a rebuild changes nothing), the feed says the profiles went, and the suppression
+// refuses the person's records from any source.
+BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
+  Ingest({F("hr", "E1").Id("email", "ann@bank.example").Attr("display_name", "Ann Agent"),
+          F("crm", "C1").Kind("customer").Id("email", "carla@mail.example").Id("phone", "06 12 34 56 78")
+              .Attr("display_name", "Carla Customer").Rel("managed_by", "email", "ann@bank.example"),
+          F("crm", "C2").Kind("customer").Id("email", "bob@mail.example"),
+          F("helpdesk", "HD-1").Kind("case").Id("case", "HD-1").Rel("raised_by", "email", "carla@mail.example")
+              .Rel("resolved_by", "email", "ann@bank.example").Evidence("case", "card blocked abroad"),
+          F("helpdesk", "HD-2").Kind("case").Id("case", "HD-2").Rel("raised_by", "email", "bob@mail.example")
+              .Rel("resolved_by", "email", "ann@bank.example").Evidence("case", "card blocked at home")});
+  const uint64_t carla = IdOf("email", "carla@mail.example");
+  const uint64_t hd1 = IdOf("case", "HD-1");
+  const uint64_t before = Sequence();
+  directory::AuditEntry audit;
+  audit.method = "Admin.Erase";
+  audit.reason = "request 7";
+  absl::StatusOr<directory::EraseResult> r = dir().Erase({0, "phone", "+33612345678", {}}, audit);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->profile == carla);
+  BOOST_TEST(r->fragments == 1u);
+  BOOST_TEST(r->related == 1u);  // HD-1; HD-2 is Bob's
+  BOOST_TEST(r->suppressed.size() == 4u);  // two identifiers, two records
+
+  BOOST_TEST(Get("email", "carla@mail.example").status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(Get("case", "HD-1").status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(Get("case", "HD-2").ok());
+  BOOST_TEST(dir().GetFragment({"crm", "C1"}).status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(dir().GetStats()->live_fragments == 3u);
+  BOOST_TEST(dir().GetStats()->tombstones == 0u);  // removed, not tombstoned
+  const std::string digest = Digest();
+  absl::StatusOr<directory::RebuildResult> rebuilt = dir().Rebuild();
+  BOOST_REQUIRE(rebuilt.ok());
+  BOOST_TEST(rebuilt->digest_before == rebuilt->digest_after);
+  BOOST_TEST(Digest() == digest);
+
+  // The change feed reports both profiles gone.
+  absl::StatusOr<directory::ChangesPage> changes = dir().ReadChanges({before, 0, false, {}});
+  BOOST_REQUIRE(changes.ok());
+  std::set<uint64_t> deleted;
+  for (const directory::ChangeEvent& e : changes->events) {
+    if (e.deleted) deleted.insert(e.profile);
+  }
+  BOOST_TEST((deleted == std::set<uint64_t>{carla, hd1}));
+
+  // Her records are refused from any source, before and after reopening; others not.
+  for (int round = 0; round < 2; ++round) {
+    directory::BatchResult again =
+        Ingest({F("crm", "C1").Kind("customer").Id("email", "carla@mail.example"),
+                F("ldap", "x").Kind("customer").Id("email", "Carla@Mail.example"),
+                F("helpdesk", "HD-3").Kind("case").Rel("raised_by", "phone", "0612345678"),
+                F("crm", "C3").Kind("customer").Id("email", "dan@mail.example")});
+    BOOST_TEST(again.counts.suppressed == 3u);
+    BOOST_TEST(again.counts.added == (round == 0 ? 1u : 0u));
+    BOOST_TEST(Get("email", "carla@mail.example").status().code() == absl::StatusCode::kNotFound);
+    Reopen();
+  }
+
+  // The audit entry was written with the erasure: the profile id, the reason, hashes.
+  absl::StatusOr<directory::AuditPage> page = dir().ReadAudit(0, 0);
+  BOOST_REQUIRE(page.ok());
+  BOOST_REQUIRE_EQUAL(page->entries.size(), 1u);
+  BOOST_TEST(page->entries[0].sequence == r->audit_sequence);
+  BOOST_TEST(page->entries[0].reason == "request 7");
+  BOOST_TEST(page->entries[0].profiles == std::vector<uint64_t>{carla});
+  BOOST_TEST(page->entries[0].detail.find(r->suppressed[0]) != std::string::npos);
+  BOOST_TEST(page->entries[0].detail.find("carla") == std::string::npos);
+
+  // Absent and ambiguous people are refused, and nothing is written.
+  BOOST_TEST(dir().Erase({0, "email", "nobody@mail.example", {}}, audit).status().code() ==
+             absl::StatusCode::kNotFound);
+  BOOST_TEST(dir().ReadAudit(0, 0)->entries.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(audit_log_pages_in_order_and_survives_reopening) {
+  for (int i = 0; i < 5; ++i) {
+    directory::AuditEntry e;
+    e.method = "Directory.GetProfile";
+    e.principal = "agent-" + std::to_string(i);
+    e.profiles = {static_cast<uint64_t>(i)};
+    BOOST_REQUIRE(dir().AppendAudit(e).ok());
+  }
+  Reopen();
+  directory::AuditEntry e;
+  e.method = "Admin.Stats";
+  BOOST_REQUIRE(dir().AppendAudit(e).ok());
+  absl::StatusOr<directory::AuditPage> first = dir().ReadAudit(0, 4);
+  BOOST_REQUIRE(first.ok());
+  BOOST_REQUIRE_EQUAL(first->entries.size(), 4u);
+  BOOST_TEST(first->entries[3].principal == "agent-3");
+  BOOST_TEST(first->next_after == 4u);
+  absl::StatusOr<directory::AuditPage> rest = dir().ReadAudit(first->next_after, 4);
+  BOOST_REQUIRE_EQUAL(rest->entries.size(), 2u);
+  BOOST_TEST(rest->entries[1].sequence == 6u);  // numbering continues after reopening
+  BOOST_TEST(rest->entries[1].method == "Admin.Stats");
+  BOOST_TEST(rest->next_after == 0u);
+  BOOST_TEST(dir().ReadAudit(0, 1001).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
