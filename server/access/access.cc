@@ -73,7 +73,8 @@ absl::Status Bad(std::string_view where, const std::string& what) {
 
 // Reads the fields every entry has: roles, sources, expires.
 absl::Status ReadEntry(const json& e, const std::string& where, Principal& p) {
-  static const std::vector<std::string> kKnown = {"principal", "sha256", "common_name", "roles", "sources", "expires"};
+  static const std::vector<std::string> kKnown = {"principal", "sha256", "common_name", "roles",
+                                                  "sources",   "expires", "person"};
   for (const auto& [key, value] : e.items()) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return Bad(where, "unknown field '" + key + "'");
   }
@@ -94,6 +95,14 @@ absl::Status ReadEntry(const json& e, const std::string& where, Principal& p) {
   }
   if (p.Has(Role::kConnector) && p.sources.empty()) {
     return Bad(where, "a connector must be bound to the source ids it writes ('sources')");
+  }
+  if (e.contains("person")) {
+    const std::string person = e["person"].is_string() ? e["person"].get<std::string>() : "";
+    const size_t colon = person.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == person.size() || person.size() > 320) {
+      return Bad(where, "'person' must be the caller's own identifier, type:value (email:marc@bank.example)");
+    }
+    p.person = person;
   }
   if (e.contains("expires")) {
     std::optional<int64_t> ms = e["expires"].is_string() ? DayStartMs(e["expires"].get<std::string>()) : std::nullopt;
@@ -152,7 +161,38 @@ Visibility Visibility::Default() {
   Visibility v;
   v.Set(Role::kReader, {"employee", "team"});
   v.Set(Role::kAgent, {"*"});
+  v.SetVia("customer", {"account_manager", "managed_by"});
+  const std::vector<std::string> everyone = {"personal_phone", "personal_email", "home_address", "birth_date",
+                                             "twitter",        "facebook",       "instagram",    "whatsapp"};
+  v.SetSensitive("*", everyone);
+  for (const char* kind : {"customer", "contact"}) {
+    std::vector<std::string> fields = everyone;
+    fields.insert(fields.end(), {"phone", "email"});
+    v.SetSensitive(kind, fields);
+  }
+  v.SetSeeSensitive(Bit(Role::kAgent));
   return v;
+}
+
+const std::vector<std::string>& Visibility::Via(std::string_view kind) const {
+  static const std::vector<std::string> kNone;
+  auto it = via_.find(kind);
+  return it == via_.end() ? kNone : it->second;
+}
+
+std::vector<std::string> Visibility::Redacted(const Principal* who, const std::vector<std::string>& kinds) const {
+  std::vector<std::string> out;
+  if (who == nullptr || (who->roles & see_sensitive_) != 0) return out;
+  auto add = [&](std::string_view kind) {
+    auto it = sensitive_.find(kind);
+    if (it == sensitive_.end()) return;
+    for (const std::string& f : it->second) {
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+    }
+  };
+  add("*");
+  for (const std::string& k : kinds) add(k);
+  return out;
 }
 
 bool Visibility::SeesAll(const Principal& who) const {

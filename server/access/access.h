@@ -36,6 +36,9 @@ struct Principal {
   uint32_t roles = 0;                // Bit(role) for each role held
   std::vector<std::string> sources;  // connector: the source ids it may write
   int64_t expires_ms = 0;            // 0: never
+  // The caller's own identifier ("email:marc@bank.example"), for relationship rules
+  // (Visibility::Via); empty: none.
+  std::string person;
 
   bool Has(Role role) const { return (roles & Bit(role)) != 0; }
   bool MayWrite(std::string_view source) const;
@@ -50,15 +53,36 @@ std::string DescribeRoles(uint32_t mask);
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
-// Which kinds of profile each role may read through GetProfile, SearchPeople and
-// Neighbors ("*": every kind). A principal sees a profile when one of its roles may see
-// one of the profile's kinds; others read as absent. Default: reader sees employees
-// and teams, agent sees everything; the other roles have no read calls.
+// Who may see which profiles, and which of their fields, on every read path
+// (GetProfile, SearchPeople, Neighbors, Watch, FindExperts).
+//  - By kind: each role may read some kinds ("*": every kind). A principal sees a
+//    profile when one of its roles may see one of the profile's kinds.
+//  - By relationship: a principal with a `person` also sees profiles of a kind that are
+//    linked to that person by one of the kind's relations (a customer and their own
+//    account manager). server/api checks the edge.
+//  - Sensitive fields (attribute names or identifier types, per kind; "*": every kind)
+//    are redacted for principals without one of the see-sensitive roles.
+// Profiles a caller may not see read as absent. Defaults: reader sees employees and
+// teams, agent sees everything; customers are visible via account_manager/managed_by;
+// personal phone/e-mail, home address, birth date and social handles of everyone,
+// and customers' and contacts' phones and e-mails, are for agents only.
 class Visibility {
  public:
   static Visibility Default();
   // Replaces one role's kinds ("security.visible_kinds": {"reader": ["employee"]}).
   void Set(Role role, std::vector<std::string> kinds) { kinds_[static_cast<int>(role)] = std::move(kinds); }
+  // Relations through which a principal's person sees profiles of `kind`.
+  void SetVia(const std::string& kind, std::vector<std::string> relations) { via_[kind] = std::move(relations); }
+  const std::vector<std::string>& Via(std::string_view kind) const;
+  bool AnyVia() const { return !via_.empty(); }
+  // Sensitive fields of profiles of `kind` ("*": of every profile).
+  void SetSensitive(const std::string& kind, std::vector<std::string> fields) { sensitive_[kind] = std::move(fields); }
+  void ClearSensitive() { sensitive_.clear(); }
+  // The roles (mask of Bit(role)) that see sensitive fields.
+  void SetSeeSensitive(uint32_t roles) { see_sensitive_ = roles; }
+  // The fields `who` must not see on a profile of these kinds (none when `who` is null:
+  // authentication is off).
+  std::vector<std::string> Redacted(const Principal* who, const std::vector<std::string>& kinds) const;
 
   bool SeesAll(const Principal& who) const;
   bool MaySee(const Principal& who, const std::vector<std::string>& kinds) const;
@@ -67,6 +91,9 @@ class Visibility {
 
  private:
   std::vector<std::string> kinds_[kRoleCount];
+  std::map<std::string, std::vector<std::string>, std::less<>> via_;
+  std::map<std::string, std::vector<std::string>, std::less<>> sensitive_;
+  uint32_t see_sensitive_ = 0;
 };
 
 class Principals {

@@ -91,11 +91,12 @@ grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContex
 absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
                                             v1::Profile* resp, CallLog& log) {
   directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
-  ref.visible = gate_.FilterFor(who);
+  ref.visible = gate_.FilterFor(who, dir_);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
   if (!view.ok()) return view.status();
   if (Audited(view->profile.kinds)) log.Audit({view->profile.id});
   ToProto(*view, req.provenance(), resp);
+  Redact(gate_.RedactedFor(who, view->profile.kinds), resp);
   return absl::OkStatus();
 }
 
@@ -135,7 +136,9 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   std::vector<uint64_t> audited;
   for (const index::PersonSummary& s : page->people) {
     if (Audited({s.kind})) audited.push_back(s.id);
-    ToProto(s, resp->add_people());
+    v1::ProfileSummary* out = resp->add_people();
+    ToProto(s, out);
+    Redact(gate_.RedactedFor(who, {s.kind}), out);
   }
   if (!audited.empty()) log.Audit(std::move(audited));
   if (page->next_after_id != 0) resp->set_next_page_token(std::to_string(page->next_after_id));
@@ -147,7 +150,7 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
                                            v1::NeighborsResponse* resp, CallLog& log) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
-  q.start.visible = gate_.FilterFor(who);
+  q.start.visible = gate_.FilterFor(who, dir_);
   q.type = req.type();
   if (req.direction() == v1::OUT) q.direction = graph::Direction::kOut;
   if (req.direction() == v1::IN) q.direction = graph::Direction::kIn;
@@ -161,7 +164,15 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
   if (Audited(view->kinds)) audited.push_back(view->id);
   for (const directory::NeighborView& e : view->edges) {
     if (e.summary && Audited({e.summary->kind})) audited.push_back(e.other);
-    ToProto(e, resp->add_edges());
+    v1::Edge* out = resp->add_edges();
+    ToProto(e, out);
+    if (e.summary) {
+      const std::vector<std::string> withheld = gate_.RedactedFor(who, {e.summary->kind});
+      Redact(withheld, out->mutable_other());
+      if (std::find(withheld.begin(), withheld.end(), out->target().type()) != withheld.end()) {
+        out->mutable_target()->clear_value();
+      }
+    }
   }
   if (!audited.empty()) log.Audit(std::move(audited));
   resp->set_next_page_token(view->next_page_token);
@@ -195,10 +206,13 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
   }
   if (const Auditor* auditor = gate_.auditor(); auditor != nullptr && auditor->enabled()) {
     // Recorded when opened (a stream may last for days), if it can carry audited kinds.
-    const std::function<bool(const std::vector<std::string>&)> filter = gate_.FilterFor(*who);
+    const access::Principal* w = *who;
+    const access::Visibility& v = gate_.visibility();
+    const bool may_see_audited =
+        w == nullptr || v.MaySee(*w, auditor->kinds()) || (!w->person.empty() && v.AnyVia());
     directory::AuditEntry e = auditor->Entry(ctx, "Directory.Watch", *who, absl::OkStatus());
     e.detail = "opened after sequence " + std::to_string(req->after_sequence()) + (req->from_now() ? " (from now)" : "");
-    if (!filter || filter(auditor->kinds())) {
+    if (may_see_audited) {
       if (absl::Status s = auditor->Record(std::move(e)); !s.ok()) {
         return log.Finish(absl::UnavailableError("the audit log cannot be written; the call was not answered"));
       }
@@ -207,7 +221,7 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
   directory::ChangesQuery q;
   q.after = req->from_now() ? dir_.WaitForChanges(UINT64_MAX, absl::ZeroDuration()) : req->after_sequence();
   q.with_profiles = req->include_profiles();
-  q.visible = gate_.FilterFor(*who);
+  q.visible = gate_.FilterFor(*who, dir_);
   // Waits are cut short now and then so a cancelled call or a stopping server is
   // noticed promptly.
   const absl::Duration tick = absl::Milliseconds(std::min<uint32_t>(interval_ms, 250));
@@ -222,7 +236,11 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
       out.set_sequence(e.sequence);
       out.set_profile_id(e.profile);
       out.set_time_unix_ms(e.time_ms);
-      if (e.current) ToProto(directory::ProfileView{*std::move(e.current), {}}, false, out.mutable_profile());
+      if (e.current) {
+        const std::vector<std::string> withheld = gate_.RedactedFor(*who, e.current->kinds);
+        ToProto(directory::ProfileView{*std::move(e.current), {}}, false, out.mutable_profile());
+        Redact(withheld, out.mutable_profile());
+      }
       if (!writer->Write(out)) return log.Finish(absl::CancelledError("the client went away"));
       last_sent = absl::Now();
     }

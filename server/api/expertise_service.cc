@@ -11,22 +11,25 @@ grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerCont
   CallLog log("Expertise.FindExperts", ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts", log);
-  const absl::Status s = who.ok() ? DoFindExperts(*req, resp) : who.status();
+  const absl::Status s = who.ok() ? DoFindExperts(*who, *req, resp) : who.status();
   if (s.ok()) log.Audit({}, std::to_string(resp->experts_size()) + " experts");
   reactor->Finish(log.Finish(s));
   return reactor;
 }
 
-absl::Status ExpertiseService::DoFindExperts(const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp) {
+absl::Status ExpertiseService::DoFindExperts(const access::Principal* who, const v1::FindExpertsRequest& req,
+                                             v1::FindExpertsResponse* resp) {
   if (req.channel().size() > 64 || req.language().size() > 16 || req.team().size() > 256 ||
       req.location().size() > 256 || req.customer().value().size() > 320 || req.customer().type().size() > 32) {
     return absl::InvalidArgumentError("channel, language, team, location or customer is over its size limit");
   }
   expertise::Query q = QueryFromProto(req);
   if (q.as_of_ms == 0) q.as_of_ms = now_ms_();
+  q.visible = gate_.FilterFor(who, dir_);
   absl::StatusOr<expertise::Ranking> ranking = dir_.FindExperts(q);
   if (!ranking.ok()) return ranking.status();
   ToProto(*ranking, resp);
+  for (v1::Expert& e : *resp->mutable_experts()) Redact(gate_.RedactedFor(who, {e.person().kind()}), e.mutable_person());
   resp->set_channel(req.channel());
   return absl::OkStatus();
 }

@@ -25,7 +25,9 @@ class ExpertiseService final : public ExpertiseServiceBase {
                              v1::RecordOutcomeResponse* resp) override;
 
  private:
-  absl::Status DoFindExperts(const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp);
+  // `who` is the caller (nullptr when authentication is off): its visibility filters the answer.
+  absl::Status DoFindExperts(const access::Principal* who, const v1::FindExpertsRequest& req,
+                             v1::FindExpertsResponse* resp);
 
   directory::Directory& dir_;
   const Gate& gate_;

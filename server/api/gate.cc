@@ -1,5 +1,7 @@
 #include "server/api/gate.h"
 
+#include <algorithm>
+#include <set>
 #include <string>
 
 #include "server/api/audit.h"
@@ -50,9 +52,67 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
   return who;
 }
 
-std::function<bool(const std::vector<std::string>&)> Gate::FilterFor(const access::Principal* who) const {
+identity::ProfileFilter Gate::FilterFor(const access::Principal* who, const directory::Directory& dir) const {
   if (who == nullptr || visibility_.SeesAll(*who)) return {};
-  return [this, who](const std::vector<std::string>& kinds) { return visibility_.MaySee(*who, kinds); };
+  uint64_t self = 0;
+  if (!who->person.empty() && visibility_.AnyVia()) {
+    const size_t colon = who->person.find(':');
+    absl::StatusOr<directory::ProfileView> me =
+        dir.GetProfile({0, who->person.substr(0, colon), who->person.substr(colon + 1), {}});
+    if (me.ok()) self = me->profile.id;  // not (yet) in the directory: no relationships
+  }
+  return [this, who, self, &dir](uint64_t id, const std::vector<std::string>& kinds) {
+    if (visibility_.MaySee(*who, kinds)) return true;
+    if (self == 0) return false;
+    if (id == self) return true;
+    for (const std::string& kind : kinds) {
+      const std::vector<std::string>& relations = visibility_.Via(kind);
+      if (relations.empty()) continue;
+      absl::StatusOr<bool> linked = dir.Linked(id, self, relations);
+      if (linked.ok() && *linked) return true;  // an error reads as not visible
+    }
+    return false;
+  };
+}
+
+namespace {
+
+bool Has(const std::vector<std::string>& fields, const std::string& f) {
+  return std::find(fields.begin(), fields.end(), f) != fields.end();
+}
+
+// Removes the elements of a repeated field that `drop` selects; true if any.
+template <typename Repeated, typename Drop>
+bool RemoveIf(Repeated* r, Drop drop) {
+  const int before = r->size();
+  r->erase(std::remove_if(r->begin(), r->end(), drop), r->end());
+  return r->size() != before;
+}
+
+}  // namespace
+
+void Redact(const std::vector<std::string>& fields, v1::Profile* p) {
+  if (fields.empty()) return;
+  std::set<std::string> withheld;
+  RemoveIf(p->mutable_attributes(), [&](const v1::ProfileAttribute& a) {
+    if (!Has(fields, a.name())) return false;
+    withheld.insert(a.name());
+    return true;
+  });
+  RemoveIf(p->mutable_identifiers(), [&](const v1::ProfileIdentifier& i) {
+    if (!Has(fields, i.type())) return false;
+    withheld.insert(i.type());
+    return true;
+  });
+  for (v1::Conflict& c : *p->mutable_conflicts()) {
+    if (Has(fields, c.type())) c.clear_values(), withheld.insert(c.type());
+    if (Has(fields, c.via().type())) c.mutable_via()->clear_value(), withheld.insert(c.via().type());
+  }
+  for (const std::string& f : withheld) p->add_redacted(f);
+}
+
+void Redact(const std::vector<std::string>& fields, v1::ProfileSummary* s) {
+  if (Has(fields, "email")) s->clear_email();
 }
 
 absl::Status MayWrite(const access::Principal* who, std::string_view source) {

@@ -13,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
 #include "server/access/access.h"
+#include "server/directory/directory.h"
+#include "tessera/v1/types.pb.h"
 #include "server/api/call_log.h"
 
 namespace tessera::api {
@@ -32,8 +34,14 @@ class Gate {
   bool enabled() const { return principals_ != nullptr; }
   const Auditor* auditor() const { return auditor_; }
   const access::Visibility& visibility() const { return visibility_; }
-  // The profile filter for `who` (empty: sees every profile; also when `who` is null).
-  std::function<bool(const std::vector<std::string>&)> FilterFor(const access::Principal* who) const;
+  // The profile filter for `who` (empty: sees every profile; also when `who` is null):
+  // kinds its roles see, and profiles linked to its person by the kind's relations
+  // (checked in `dir`, which outlives the filter).
+  identity::ProfileFilter FilterFor(const access::Principal* who, const directory::Directory& dir) const;
+  // The sensitive fields `who` must not see on a profile of these kinds.
+  std::vector<std::string> RedactedFor(const access::Principal* who, const std::vector<std::string>& kinds) const {
+    return visibility_.Redacted(who, kinds);
+  }
 
   // The caller (nullptr when authentication is off) admitted to `method`
   // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
@@ -48,6 +56,11 @@ class Gate {
   access::Visibility visibility_;
   const Auditor* auditor_;
 };
+
+// Withholds `fields` (attribute names, identifier types) from a profile and lists them
+// in its `redacted`; from a summary, the e-mail when "email" is one of them.
+void Redact(const std::vector<std::string>& fields, v1::Profile* p);
+void Redact(const std::vector<std::string>& fields, v1::ProfileSummary* s);
 
 // For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is
 // null (authentication off), an admin, or a connector bound to `source`.

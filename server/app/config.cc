@@ -93,6 +93,12 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                      {"principals", Set(c.security.principals)},
                                      {"allow_plaintext", Set(c.security.allow_plaintext)},
                                      {"visible_kinds", Set(c.security.visible_kinds)},
+                                     {"visible_via", Set(c.security.visible_via)},
+                                     {"sensitive", [&](const json& v) {
+                                        c.security.sensitive.emplace();
+                                        return Set(*c.security.sensitive)(v);
+                                      }},
+                                     {"see_sensitive", Set(c.security.see_sensitive)},
                                      {"audit", Set(c.security.audit)},
                                      {"audited_kinds", Set(c.security.audited_kinds)},
                                      {"suppression_key_file", Set(c.security.suppression_key_file)},
@@ -180,6 +186,12 @@ absl::Status ServerConfig::Validate() const {
     for (const std::string& k : kinds) {
       if (k.empty()) return bad("security.visible_kinds." + role, "kinds must not be empty strings");
     }
+  }
+  for (const std::string& r : security.see_sensitive) {
+    if (!access::ParseRole(r)) return bad("security.see_sensitive", "'" + r + "' is not a role");
+  }
+  for (const auto& [kind, relations] : security.visible_via) {
+    if (kind.empty() || relations.empty()) return bad("security.visible_via", "give a kind and its relations");
   }
   for (const std::string& k : security.audited_kinds) {
     if (k.empty()) return bad("security.audited_kinds", "kinds must not be empty strings");

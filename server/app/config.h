@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ struct ServerConfig {
     // Role -> profile kinds it may read ("*": all), replacing access::Visibility's
     // defaults for the roles named.
     std::map<std::string, std::vector<std::string>> visible_kinds;
+    // Kind -> relations through which a principal's `person` sees profiles of that
+    // kind (its own customers); replaces the defaults for the kinds named.
+    std::map<std::string, std::vector<std::string>> visible_via;
+    // Kind ("*": every kind) -> sensitive fields (attribute names, identifier types);
+    // when set, replaces the default list whole. Redacted unless the caller holds one
+    // of `see_sensitive` (default: agent).
+    std::optional<std::map<std::string, std::vector<std::string>>> sensitive;
+    std::vector<std::string> see_sensitive = {"agent"};
     // The audit log (server/api/audit.h): on by default; reading a profile of one of
     // `audited_kinds` is recorded.
     bool audit = true;

@@ -215,6 +215,14 @@ int Run(const ServerConfig& cfg) {
   }
   access::Visibility visibility = access::Visibility::Default();
   for (const auto& [role, kinds] : cfg.security.visible_kinds) visibility.Set(*access::ParseRole(role), kinds);
+  for (const auto& [kind, relations] : cfg.security.visible_via) visibility.SetVia(kind, relations);
+  if (cfg.security.sensitive) {
+    visibility.ClearSensitive();
+    for (const auto& [kind, fields] : *cfg.security.sensitive) visibility.SetSensitive(kind, fields);
+  }
+  uint32_t see_sensitive = 0;
+  for (const std::string& r : cfg.security.see_sensitive) see_sensitive |= access::Bit(*access::ParseRole(r));
+  visibility.SetSeeSensitive(see_sensitive);
   const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
   const api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);

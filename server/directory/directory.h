@@ -69,8 +69,7 @@ struct BatchResult {
 };
 
 // A profile named by id or by an identifier as a caller wrote it.
-// Says whether the caller may see a profile of these kinds (server/access decides).
-using KindFilter = std::function<bool(const std::vector<std::string>& kinds)>;
+using KindFilter = identity::ProfileFilter;
 
 struct ProfileRef {
   uint64_t id = 0;
@@ -264,6 +263,9 @@ class Directory {
   virtual absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const = 0;
   virtual absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const = 0;
   virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
+
+  // Whether an edge of one of `relations` joins profiles `a` and `b` (either way).
+  virtual absl::StatusOr<bool> Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const = 0;
 
   // The change log from a position. OUT_OF_RANGE when entries after `after` were
   // already trimmed (the caller must re-read what it mirrors) or when `after` is

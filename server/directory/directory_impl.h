@@ -32,6 +32,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
   absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const override;
+  absl::StatusOr<bool> Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const override;
   absl::StatusOr<ChangesPage> ReadChanges(const ChangesQuery& query) const override;
   uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;

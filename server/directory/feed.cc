@@ -64,7 +64,7 @@ absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query
       // The kinds the change recorded; records from before they were recorded fall
       // back to the profile as it is now, and are left out when it is gone.
       const std::vector<std::string>* kinds = !rec.kinds.empty() ? &rec.kinds : now ? &now->kinds : nullptr;
-      if (kinds == nullptr || !query.visible(*kinds)) continue;
+      if (kinds == nullptr || !query.visible(rec.profile, *kinds)) continue;
     }
     if (query.with_profiles) ev.current = std::move(now);
     page.events.push_back(std::move(ev));

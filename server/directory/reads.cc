@@ -4,6 +4,7 @@
 
 #include "server/directory/directory_impl.h"
 #include "server/directory/summary.h"
+#include "server/graph/edges.h"
 #include "server/identity/records.h"
 #include "server/text/text.h"
 
@@ -91,7 +92,7 @@ absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader
   absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader, *id);
   if (!p.ok()) return p.status();
   if (!*p) return absl::NotFoundError("no profile " + std::to_string(*id));
-  if (ref.visible && !ref.visible((*p)->kinds)) return absl::NotFoundError(absent);
+  if (ref.visible && !ref.visible(*id, (*p)->kinds)) return absl::NotFoundError(absent);
   return **std::move(p);
 }
 
@@ -153,7 +154,7 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
     if (identity::ParseIdentKey(n.identkey, &v.target_type, &value)) v.target_value = value;
     absl::StatusOr<std::optional<identity::Profile>> other = identity::ReadProfile(*snap, n.other);
     if (!other.ok()) return other.status();
-    if (q.start.visible && (!*other || !q.start.visible((*other)->kinds))) continue;
+    if (q.start.visible && (!*other || !q.start.visible(n.other, (*other)->kinds))) continue;
     if (*other) v.summary = expertise::SummaryOf(**other);
     view.edges.push_back(std::move(v));
   }
@@ -197,6 +198,20 @@ absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name
   }
   const bool deleted = (*sf)->fragment.tombstone;
   return FragmentView{**std::move(sf), deleted};
+}
+
+absl::StatusOr<bool> DirectoryImpl::Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const {
+  graph::EdgeReader edges(store_->Latest());
+  for (const std::string& rel : relations) {
+    for (const bool out : {true, false}) {
+      absl::StatusOr<std::vector<graph::Target>> targets = out ? edges.Out(a, rel) : edges.In(a, rel);
+      if (!targets.ok()) return targets.status();
+      for (const graph::Target& t : *targets) {
+        if (t.to == b) return true;
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace tessera::directory

@@ -187,8 +187,22 @@ class Search {
   std::vector<std::string> terms_;
   std::vector<index::ScoredDoc> pool_;
   std::vector<index::EvidenceRecord> records_;
+  // Whether the evidence at `pool_index` comes from a profile the caller may see.
+  absl::StatusOr<bool> MayShow(size_t pool_index) {
+    if (!q_.visible) return true;
+    const uint64_t entity = records_[pool_index].entity;
+    auto it = shown_.find(entity);
+    if (it != shown_.end()) return it->second;
+    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, entity);
+    if (!p.ok()) return p.status();
+    const bool shown = *p && q_.visible(entity, (*p)->kinds);
+    shown_.emplace(entity, shown);
+    return shown;
+  }
+
   std::map<uint64_t, Candidate> candidates_;
   std::map<size_t, const Candidate*> hit_index_;  // ranked position -> its candidate
+  std::map<uint64_t, bool> shown_;                // evidence profile -> visible to the caller
   Ranking out_;
 };
 
@@ -207,7 +221,8 @@ absl::Status Search::Relationships() {
   out_.customer = customer;
   absl::StatusOr<std::optional<identity::Profile>> profile = identity::ReadProfile(reader_, customer);
   if (!profile.ok()) return profile.status();
-  const std::string name = *profile ? (*profile)->display_name : "this customer";
+  const bool nameable = *profile && (!q_.visible || q_.visible(customer, (*profile)->kinds));
+  const std::string name = nameable ? (*profile)->display_name : "this customer";
   auto add_manager = [&](const graph::Target& t) {
     Candidate& c = candidates_[t.to];
     if (c.relationship < o_.account_manager_boost) c.relationship = o_.account_manager_boost;
@@ -259,6 +274,7 @@ absl::Status Search::Rank() {
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
     if (!p.ok()) return p.status();
     if (!*p || !Contains((*p)->kinds, "employee")) continue;
+    if (q_.visible && !q_.visible(id, (*p)->kinds)) continue;
     const identity::Profile& profile = **p;
     Expert e;
     e.person = SummaryOf(profile);
@@ -285,7 +301,9 @@ absl::Status Search::Rank() {
     e.score = (e.text_score + e.relationship_score) * e.availability * e.load_factor * (e.left ? 0.01 : 1.0);
     e.relationship = c->paths;
     for (size_t j = 0; j < c->hits.size() && e.evidence.size() < 3; ++j) {
-      e.evidence.push_back({pool_[c->hits[j].pool_index].doc, c->hits[j].score});
+      absl::StatusOr<bool> shown = MayShow(c->hits[j].pool_index);
+      if (!shown.ok()) return shown.status();
+      if (*shown) e.evidence.push_back({pool_[c->hits[j].pool_index].doc, c->hits[j].score});
     }
     ranked.push_back(std::move(e));
     ranked.back().evidence.shrink_to_fit();
@@ -302,7 +320,11 @@ absl::Status Search::Rank() {
     Expert e = std::move(ranked[idx[i]]);
     const Candidate* c = hit_index_[idx[i]];
     std::vector<size_t> hits;
-    for (const Hit& h : c->hits) hits.push_back(h.pool_index);
+    for (const Hit& h : c->hits) {
+      absl::StatusOr<bool> shown = MayShow(h.pool_index);
+      if (!shown.ok()) return shown.status();
+      if (*shown) hits.push_back(h.pool_index);
+    }
     if (absl::Status s = Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, e); !s.ok()) {
       return s;
     }

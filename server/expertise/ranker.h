@@ -15,6 +15,7 @@
 // people who left (end_date passed) are not ranked at all unless asked for.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "server/expertise/options.h"
 #include "server/identity/identifier.h"
+#include "server/identity/profile.h"
 #include "server/index/names.h"
 #include "server/text/analyzer.h"
 
@@ -46,6 +48,11 @@ struct Query {
   bool no_recency = false, no_kind_weights = false, no_relationship = false, no_load = false;
   bool single_best_evidence = false;  // a person's text score is their best item only
   bool all_terms = false;             // search every query term (no common-term pruning)
+  // The caller's visibility (server/access), when it does not see every kind: experts
+  // it may not see are left out, evidence from profiles (cases) it may not see is left
+  // out of the explanations (it still counts in the ranking, which names none of it),
+  // and a customer it may not see is not named.
+  identity::ProfileFilter visible;
 };
 
 struct EvidenceHit {

@@ -5,6 +5,7 @@
 // kept in survivorship order, so the displayed value is the first.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@
 #include "server/identity/identifier.h"
 
 namespace tessera::identity {
+
+// Whether a caller may see profile `id`, whose kinds are `kinds` (server/access and
+// server/api decide; the core only applies it). Empty: sees every profile.
+using ProfileFilter = std::function<bool(uint64_t id, const std::vector<std::string>& kinds)>;
 
 class SourceRegistry;
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,12 +48,21 @@ struct PrivacyServer {
       std::ofstream(tmp.Sub(std::string(role) + ".token")) << token << "\n";
       tokens += std::string(tokens.empty() ? "" : ", ") + R"({"principal": ")" + role + R"(-1", "sha256": ")" +
                 access::Sha256Hex(token) + R"(", "roles": [")" + role + R"("])" +
-                (std::string(role) == "connector" ? R"(, "sources": ["crm", "helpdesk", "social"]})" : "}");
+                (std::string(role) == "connector" ? R"(, "sources": ["crm", "helpdesk", "social", "hr"]})" : "}");
     }
+    // A reader who is an account manager: sees their own customers.
+    std::ofstream(tmp.Sub("am.token")) << "token-of-am-0123456789\n";
+    tokens += R"(, {"principal": "am-1", "sha256": ")" + access::Sha256Hex("token-of-am-0123456789") +
+              R"(", "roles": ["reader"], "person": "employee_id:E1029"})";
     std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [)" << tokens << "]}";
-    std::ofstream(tmp.Sub("tesserad.json")) << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
-                                            << R"("}})";
+    Configure("");
     server.Start();
+  }
+
+  // Writes tesserad's configuration: authentication plus `security` fields.
+  void Configure(const std::string& security) {
+    std::ofstream(tmp.Sub("tesserad.json")) << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
+                                            << "\"" << security << "}}";
   }
 
   client::Client As(const std::string& role) const {
@@ -263,4 +273,114 @@ BOOST_AUTO_TEST_CASE(audit_records_customer_reads_admin_calls_and_refusals_with_
   BOOST_TEST(first.find("\"reason\":\"ticket 42\"") != std::string::npos, first);
 }
 
+// Visibility rules on each read path: kinds by role, a customer seen by their own
+// account manager, sensitive fields redacted, and FindExperts evidence from hidden cases.
+BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
+  BOOST_REQUIRE_MESSAGE(Connect("crm", "crm.csv", "state") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state") == 0, ReadFile(tmp.Sub("err")));
+  v1::Source hr;
+  hr.set_id("hr");
+  hr.set_kind("csv");
+  BOOST_REQUIRE(As("admin").PutSource(hr).ok());
+  std::ofstream(tmp.Sub("hr.jsonl"))
+      << R"({"source":"hr","external_id":"E1029","version":1,"kind":"employee","attributes":{"display_name":"Marc Conseil","team":"Premier","personal_phone":"06 00 00 00 01"},"identifiers":["employee_id:E1029","email:marc@banque-lumen.example","twitter:@marc_perso"]})"
+      << "\n";
+  BOOST_REQUIRE_MESSAGE(Run(Cli("connector") + " ingest " + tmp.Sub("hr.jsonl")) == 0, ReadFile(tmp.Sub("err")));
+  const client::Client reader = As("reader"), agent = As("agent");
+  client::ClientOptions o = agent.options();
+  o.token = "token-of-am-0123456789";
+  const client::Client am(o);
+
+  auto fields = [](const v1::Profile& p) {
+    std::set<std::string> out;
+    for (const auto& a : p.attributes()) out.insert(a.name());
+    for (const auto& i : p.identifiers()) out.insert(i.type());
+    return out;
+  };
+  // Sensitive fields of an employee: withheld from a reader, shown to an agent.
+  absl::StatusOr<v1::Profile> marc_r = Get(reader, "employee_id:E1029");
+  absl::StatusOr<v1::Profile> marc_a = Get(agent, "employee_id:E1029");
+  BOOST_REQUIRE(marc_r.ok() && marc_a.ok());
+  BOOST_TEST(fields(*marc_a).count("personal_phone") == 1u);
+  BOOST_TEST(fields(*marc_a).count("twitter") == 1u);
+  BOOST_TEST(fields(*marc_r).count("personal_phone") == 0u);
+  BOOST_TEST(fields(*marc_r).count("twitter") == 0u);
+  BOOST_TEST(fields(*marc_r).count("email") == 1u);  // a work e-mail is not sensitive
+  BOOST_TEST((std::vector<std::string>(marc_r->redacted().begin(), marc_r->redacted().end()) ==
+              std::vector<std::string>{"personal_phone", "twitter"}));
+  BOOST_TEST(marc_a->redacted_size() == 0);
+
+  // Camille (C-20002) is managed by Marc: his reader token sees her, without her
+  // phone and e-mail; another customer stays absent, for him and for other readers.
+  absl::StatusOr<v1::Profile> camille = Get(am, "customer_id:C-20002");
+  BOOST_REQUIRE_MESSAGE(camille.ok(), camille.status());
+  BOOST_TEST(camille->display_name() == "Camille Roussel");
+  BOOST_TEST(fields(*camille).count("customer_id") == 1u);
+  BOOST_TEST(fields(*camille).count("phone") == 0u);
+  BOOST_TEST(fields(*camille).count("email") == 0u);
+  BOOST_TEST(fields(*Get(agent, "customer_id:C-20002")).count("phone") == 1u);
+  BOOST_TEST(Get(am, "customer_id:C-20001").status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(std::string(Get(am, "customer_id:C-20001").status().message()) ==
+             "no profile has identifier 'customer_id:C-20001'");
+  BOOST_TEST(Get(reader, "customer_id:C-20002").status().code() == absl::StatusCode::kNotFound);
+
+  // Neighbors: Marc's customers are edges for him, not for another reader.
+  v1::NeighborsRequest walk;
+  *walk.mutable_identifier() = *client::ParseIdentifier("employee_id:E1029");
+  walk.set_type("account_manager");
+  absl::StatusOr<v1::NeighborsResponse> his = am.Neighbors(walk);
+  absl::StatusOr<v1::NeighborsResponse> theirs = reader.Neighbors(walk);
+  BOOST_REQUIRE(his.ok() && theirs.ok());
+  BOOST_TEST(his->edges_size() >= 2);
+  BOOST_TEST(theirs->edges_size() == 0);
+  for (const v1::Edge& e : his->edges()) BOOST_TEST(e.other().email().empty());  // redacted in summaries too
+
+  // Watch: Camille's changes reach Marc's feed; other customers' do not.
+  std::unique_ptr<grpc::ClientContext> ctx = am.NewContext(false);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::WatchRequest wr;
+  wr.set_include_profiles(true);
+  wr.set_progress_interval_ms(100);
+  auto stream = am.directory().Watch(ctx.get(), wr);
+  const uint64_t end = As("admin").Stats()->sequence();
+  std::set<std::string> customers_seen;
+  v1::ChangeEvent ev;
+  while (stream->Read(&ev)) {
+    if (ev.has_profile() && ev.profile().kind() == "customer") {
+      customers_seen.insert(ev.profile().display_name());
+      BOOST_TEST(fields(ev.profile()).count("phone") == 0u);
+    }
+    if (ev.sequence() >= end) break;
+  }
+  ctx->TryCancel();
+  stream->Finish();
+  BOOST_TEST(customers_seen.count("Camille Roussel") == 1u);
+  BOOST_TEST(customers_seen.count("Julie Blanc") == 0u);
+
+  // FindExperts: with the defaults an agent's explanations cite cases; with agents
+  // limited to people and teams, the same query cites none and the experts remain.
+  v1::FindExpertsRequest q;
+  q.set_text("carte bloquée à l'étranger paiement refusé");
+  auto case_hits = [&](const client::Client& c, size_t* experts) {
+    absl::StatusOr<v1::FindExpertsResponse> r = c.FindExperts(q);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    *experts = r->experts_size();
+    size_t n = 0;
+    for (const v1::Expert& e : r->experts()) {
+      for (const v1::EvidenceHit& h : e.evidence()) n += h.kind() == "case" ? 1 : 0;
+    }
+    return n;
+  };
+  size_t experts_before = 0, experts_after = 0;
+  BOOST_TEST(case_hits(agent, &experts_before) > 0u);
+  BOOST_REQUIRE_EQUAL(server.Stop(), 0);
+  Configure(R"(, "visible_kinds": {"agent": ["employee", "team", "customer"]})");
+  server.Start();
+  client::ClientOptions o2 = agent.options();
+  o2.server = server.address();
+  BOOST_TEST(case_hits(client::Client(o2), &experts_after) == 0u);
+  BOOST_TEST(experts_after == experts_before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
