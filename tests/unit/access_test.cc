@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE access
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "server/access/access.h"
@@ -104,4 +105,36 @@ BOOST_AUTO_TEST_CASE(visibility_by_role_and_kind) {
   v.Set(Role::kReader, {"employee", "customer"});
   BOOST_TEST(v.MaySee(reader, {"customer"}));
   BOOST_TEST(v.KindsFor(both) == (std::vector<std::string>{"employee", "customer"}));
+}
+
+BOOST_AUTO_TEST_CASE(person_relationships_and_sensitive_fields) {
+  const std::string hash = access::Sha256Hex("t");
+  absl::StatusOr<Principals> p = Principals::Parse(
+      R"({"tokens": [{"principal": "marc", "sha256": ")" + hash + R"(", "roles": ["reader"], "person": "employee_id:E1029"}]})",
+      "p.json");
+  BOOST_REQUIRE_MESSAGE(p.ok(), p.status());
+  BOOST_TEST((*p->ByToken("t", 0))->person == "employee_id:E1029");
+  BOOST_TEST(Error(R"({"tokens": [{"principal": "a", "sha256": ")" + hash + R"(", "roles": ["reader"], "person": "marc"}]})")
+                 .find("tokens[0]: 'person' must be the caller's own identifier") != std::string::npos);
+
+  access::Visibility v = access::Visibility::Default();
+  BOOST_TEST((v.Via("customer") == std::vector<std::string>{"account_manager", "managed_by"}));
+  BOOST_TEST(v.Via("employee").empty());
+  const access::Principal reader{"r", access::Bit(Role::kReader), {}, 0};
+  const access::Principal agent{"a", access::Bit(Role::kAgent), {}, 0};
+  const std::vector<std::string> employee = v.Redacted(&reader, {"employee"});
+  const std::vector<std::string> customer = v.Redacted(&reader, {"customer"});
+  BOOST_TEST(std::count(employee.begin(), employee.end(), "personal_phone") == 1);
+  BOOST_TEST(std::count(employee.begin(), employee.end(), "twitter") == 1);
+  BOOST_TEST(std::count(employee.begin(), employee.end(), "phone") == 0);  // a work phone is not sensitive
+  BOOST_TEST(std::count(customer.begin(), customer.end(), "phone") == 1);
+  BOOST_TEST(std::count(customer.begin(), customer.end(), "email") == 1);
+  BOOST_TEST(v.Redacted(&agent, {"customer"}).empty());
+  BOOST_TEST(v.Redacted(nullptr, {"customer"}).empty());  // authentication off
+  v.ClearSensitive();
+  v.SetSensitive("employee", {"salary"});
+  BOOST_TEST((v.Redacted(&reader, {"employee"}) == std::vector<std::string>{"salary"}));
+  BOOST_TEST(v.Redacted(&reader, {"customer"}).empty());
+  v.SetSeeSensitive(access::Bit(Role::kReader));
+  BOOST_TEST(v.Redacted(&reader, {"employee"}).empty());
 }

@@ -85,3 +85,27 @@ BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
   app::ServerConfig typo;
   BOOST_TEST(!Load(R"({"security": {"tls_certs": "s.pem"}})", typo).ok());
 }
+
+BOOST_AUTO_TEST_CASE(visibility_audit_and_erasure_settings) {
+  app::ServerConfig c;
+  BOOST_TEST(c.security.audit);
+  BOOST_TEST(!c.security.sensitive.has_value());  // the built-in list
+  BOOST_REQUIRE(Load(R"({"security": {"visible_via": {"customer": ["owner"]}, "sensitive": {"*": ["salary"]},
+                                      "see_sensitive": ["agent", "admin"], "audit": false,
+                                      "audited_kinds": ["customer", "contact"],
+                                      "suppression_key_file": "k.bin", "erase_related_relations": ["raised_by", "cc"]}})",
+                     c).ok());
+  BOOST_TEST(c.security.visible_via.at("customer") == std::vector<std::string>{"owner"});
+  BOOST_TEST(c.security.sensitive->at("*") == std::vector<std::string>{"salary"});
+  BOOST_TEST(!c.security.audit);
+  BOOST_TEST(c.security.audited_kinds.size() == 2u);
+  BOOST_TEST(c.security.suppression_key_file == "k.bin");
+  BOOST_TEST(c.directory.erase_related_relations.size() == 2u);
+  BOOST_TEST(c.Validate().ok());
+  app::ServerConfig bad_role;
+  BOOST_REQUIRE(Load(R"({"security": {"see_sensitive": ["boss"]}})", bad_role).ok());
+  BOOST_TEST(std::string(bad_role.Validate().message()) == "security.see_sensitive: 'boss' is not a role");
+  app::ServerConfig bad_relation;
+  BOOST_REQUIRE(Load(R"({"security": {"erase_related_relations": [""]}})", bad_relation).ok());
+  BOOST_TEST(std::string(bad_relation.Validate().message()).find("security.erase_related_relations") == 0u);
+}
