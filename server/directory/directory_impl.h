@@ -154,9 +154,20 @@ class DirectoryImpl final : public Directory {
   std::shared_ptr<store::Batch> last_batch_ ABSL_GUARDED_BY(write_mu_);
   MetaState last_state_ ABSL_GUARDED_BY(write_mu_);
   std::atomic<uint64_t> keys_written_{0};
-  // The audit log's last sequence; appends are serialised (after write_mu_ if both).
+  // The audit log's last sequence. Appends commit in groups: the first caller to find
+  // no write under way writes every record queued meanwhile in one batch (so
+  // concurrent readers of customers share one WAL write) while the others wait.
+  // Sequences are assigned by that writer, in order and without gaps. Erase takes
+  // the writer's place for its own batch (write_mu_ before audit_mu_).
+  struct AuditWaiter {
+    AuditEntry* entry;
+    bool done = false;
+    absl::Status status;
+  };
   absl::Mutex audit_mu_;
   uint64_t audit_sequence_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  bool audit_writing_ ABSL_GUARDED_BY(audit_mu_) = false;
+  std::vector<AuditWaiter*> audit_queue_ ABSL_GUARDED_BY(audit_mu_);
   // Set once anything was erased: ingest then checks fragments against suppressions.
   std::atomic<bool> any_suppressed_{false};
   std::string suppression_key_;  // written under write_mu_ before any_suppressed_ is set

@@ -91,10 +91,27 @@ void DirectoryImpl::PutAudit(store::Batch& batch, AuditEntry& entry) {
 
 absl::Status DirectoryImpl::AppendAudit(AuditEntry entry) {
   absl::MutexLock a(&audit_mu_);
+  AuditWaiter me{&entry};
+  audit_queue_.push_back(&me);
+  struct Turn {
+    DirectoryImpl* dir;
+    AuditWaiter* me;
+    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->me->done || !t->dir->audit_writing_; }
+  } turn{this, &me};
+  audit_mu_.Await(absl::Condition(&Turn::Come, &turn));
+  if (me.done) return me.status;  // a writer took it along
+  // Write every queued record, this one included, as one batch.
+  audit_writing_ = true;
+  std::vector<AuditWaiter*> group;
+  group.swap(audit_queue_);
   std::unique_ptr<store::Batch> batch = store_->NewBatch();
-  PutAudit(*batch, entry);
-  absl::Status s = store_->Write(*batch);
-  if (!s.ok()) --audit_sequence_;
+  for (AuditWaiter* w : group) PutAudit(*batch, *w->entry);
+  audit_mu_.Unlock();
+  const absl::Status s = store_->Write(*batch);
+  audit_mu_.Lock();
+  if (!s.ok()) audit_sequence_ -= group.size();
+  for (AuditWaiter* w : group) w->done = true, w->status = s;
+  audit_writing_ = false;
   return s;
 }
 
@@ -252,12 +269,16 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   audit.detail = "erased profile " + std::to_string(result.profile) + ": " + std::to_string(result.fragments) +
                  " fragments, " + std::to_string(result.related) + " related; suppressed";
   for (const std::string& h : result.suppressed) audit.detail += " " + h;
-  absl::MutexLock a(&audit_mu_);
-  PutAudit(*batch, audit);
-  if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) {
-    --audit_sequence_;
-    if (new_key) suppression_key_.clear();  // it never reached the database
-    return s;
+  {
+    // In the audit writer's place, so the sequence stays in commit order.
+    absl::MutexLock a(&audit_mu_);
+    audit_mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &audit_writing_));
+    PutAudit(*batch, audit);
+    if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) {
+      --audit_sequence_;
+      if (new_key) suppression_key_.clear();  // it never reached the database
+      return s;
+    }
   }
   any_suppressed_.store(true, std::memory_order_release);
   result.audit_sequence = audit.sequence;

@@ -27,6 +27,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/lib/client.h"
+#include "server/access/access.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -264,6 +265,9 @@ int main(int argc, char** argv) {
   app.add_option("--block-cache-mb", cache_mb, "tesserad's memory bound")->capture_default_str();
   app.add_flag("!--no-xapian", xapian, "skip the Xapian peer");
   app.add_flag("--shuffle-time", g_shuffle_time, "give cases random dates instead of dates in arrival order");
+  bool rules = true;
+  app.add_flag("!--no-rules", rules,
+               "skip the runs with authentication on: an agent who sees everything, then one who may not see cases");
   std::string keep, tesserad = TESSERAD_PATH;
   app.add_option("--tesserad", tesserad, "the tesserad binary to measure")->capture_default_str();
   app.add_option("--keep-db", keep,
@@ -390,5 +394,65 @@ int main(int argc, char** argv) {
          static_cast<double>(postings.load()) / (2.0 * static_cast<double>(qs.size())),
          static_cast<double>(terms.load()) / (2.0 * static_cast<double>(qs.size())));
   printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n", PeakRssKb(server.pid()) / 1024.0, cache_mb);
-  return server.Stop() == 0 ? 0 : 1;
+  if (!rules) return server.Stop() == 0 ? 0 : 1;
+
+  // The same queries with authentication on (each call admitted and audited), as an
+  // agent who sees every kind, then as one whose visibility leaves cases out: every
+  // evidence item's profile is checked and hidden ones are left out of explanations.
+  if (server.Stop() != 0) return 1;
+  const std::string token = "bench-agent-token-0123456789";
+  std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [{"principal": "bench", "sha256": ")"
+                                            << access::Sha256Hex(token) << R"(", "roles": ["agent"]}]})";
+  std::vector<Row> rule_rows;
+  for (const bool hide_cases : {false, true}) {
+    std::ofstream(tmp.Sub("tesserad.json"))
+        << "{\"expertise\": {\"evidence_pool\": " << pool << "}, \"security\": {\"principals\": \""
+        << tmp.Sub("principals.json") << "\""
+        << (hide_cases ? R"(, "visible_kinds": {"agent": ["employee", "team", "customer"]})" : "") << "}}\n";
+    server.Start();
+    std::vector<std::unique_ptr<client::Client>> agents;
+    for (int c = 0; c < 2; ++c) {
+      client::ClientOptions o{server.address(), 60'000};
+      o.token = token;
+      agents.push_back(std::make_unique<client::Client>(o));
+    }
+    std::atomic<uint64_t> case_hits{0};
+    auto ask = [&](size_t c, const auto& q) {
+      v1::FindExpertsRequest req;
+      req.set_text(q.first);
+      req.set_language(q.second ? "fr" : "en");
+      req.set_limit(10);
+      req.set_as_of_unix_ms(kNow);
+      absl::StatusOr<v1::FindExpertsResponse> r = agents[c]->FindExperts(req);
+      if (!r.ok()) {
+        fprintf(stderr, "FindExperts: %s\n", std::string(r.status().message()).c_str());
+        std::exit(1);
+      }
+      for (const v1::Expert& e : r->experts()) {
+        for (const v1::EvidenceHit& h : e.evidence()) case_hits += h.kind() == "case" ? 1 : 0;
+      }
+    };
+    Time("warm-up", 2, qs, ask);
+    for (size_t callers : {1, 2}) {
+      Row r = Time(std::string(hide_cases ? "agent without cases" : "agent, every kind") +
+                       (callers == 1 ? ", 1 caller" : ", 2 callers"),
+                   callers, qs, ask);
+      for (const Row& x : rows) {
+        if (x.name.rfind("tessera", 0) == 0 && x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos) {
+          r.ratio = r.ops / x.ops;
+        }
+      }
+      rule_rows.push_back(r);
+    }
+    printf("%s: %llu case evidence items cited\n", hide_cases ? "agent without cases" : "agent, every kind",
+           static_cast<unsigned long long>(case_hits.load()));
+    if (server.Stop() != 0) return 1;
+  }
+  printf("\nFindExperts with authentication and visibility rules (x open: against the open rows above)\n");
+  printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", "x open");
+  printf("%s\n", std::string(110, '-').c_str());
+  for (const Row& r : rule_rows) {
+    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
+  }
+  return 0;
 }
