@@ -1,5 +1,8 @@
 #include "server/api/expertise_service.h"
 
+#include <string>
+#include <vector>
+
 #include "server/api/call_log.h"
 #include "server/api/convert.h"
 
@@ -12,7 +15,12 @@ grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts", log);
   const absl::Status s = who.ok() ? DoFindExperts(*who, *req, resp) : who.status();
-  if (s.ok()) log.Audit({}, std::to_string(resp->experts_size()) + " experts");
+  if (s.ok()) {
+    // The customer it was asked about, when the request named one the directory has.
+    std::vector<uint64_t> read;
+    if (resp->customer_profile_id() != 0) read.push_back(resp->customer_profile_id());
+    log.Audit(std::move(read), std::to_string(resp->experts_size()) + " experts");
+  }
   reactor->Finish(log.Finish(s));
   return reactor;
 }

@@ -6,6 +6,7 @@
 
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
+#include "server/index/postings.h"
 #include "server/store/coding.h"
 
 namespace tessera::directory {
@@ -455,7 +456,7 @@ absl::StatusOr<uint64_t> DirectoryImpl::Backup(const std::string& path) {
 
 absl::StatusOr<std::string> DirectoryImpl::DerivedDigest() const {
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  return store::Digest(*snap, DerivedCfs());
+  return store::Digest(*snap, DerivedCfs(), index::PostingsMergeOperator().get());
 }
 
 absl::StatusOr<RebuildResult> DirectoryImpl::Rebuild() {

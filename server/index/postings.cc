@@ -132,6 +132,14 @@ class PostingsMerge final : public store::MergeOperator {
     return true;
   }
 
+  bool IsEmpty(std::string_view value) const override {
+    if (value.empty()) return false;
+    store::Decoder d(value.substr(1));
+    if (value.front() == kBlockTag) return d.Count() == 0 && d.ok();
+    if (value.front() == kCountTag) return d.Varsint64() <= 0 && d.ok();
+    return false;
+  }
+
   bool PartialMerge(std::string_view, std::string_view left, std::string_view right, std::string* out) const override {
     if (left.empty() || right.empty() || left.front() != right.front()) return false;
     if (left.front() == kOpsTag) {  // changes apply in order: concatenate

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -81,6 +82,21 @@ class RocksMergeOperator final : public rocksdb::MergeOperator {
   bool PartialMerge(const rocksdb::Slice& key, const rocksdb::Slice& left, const rocksdb::Slice& right,
                     std::string* out, rocksdb::Logger*) const override {
     return op_->PartialMerge(key.ToStringView(), left.ToStringView(), right.ToStringView(), out);
+  }
+
+ private:
+  std::shared_ptr<const store::MergeOperator> op_;
+};
+
+// Drops merged values the merge operator calls empty. RocksDB does not show a
+// compaction filter the values it merges in the same compaction, so an emptied key
+// goes at the compaction after the one that merged it.
+class EmptyValueFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit EmptyValueFilter(std::shared_ptr<const store::MergeOperator> op) : op_(std::move(op)) {}
+  const char* Name() const override { return "tessera.drop-empty"; }
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& existing_value, std::string*, bool*) const override {
+    return op_->IsEmpty(existing_value.ToStringView());
   }
 
  private:
@@ -386,6 +402,8 @@ class RocksStore final : public Store {
     if (o.postings_merge != nullptr) {
       descs[static_cast<int>(Cf::kPostings)].options.merge_operator =
           std::make_shared<RocksMergeOperator>(o.postings_merge);
+      postings_filter_ = std::make_unique<EmptyValueFilter>(o.postings_merge);
+      descs[static_cast<int>(Cf::kPostings)].options.compaction_filter = postings_filter_.get();
     }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(opt, path_, descs, &cfs_, &raw);
@@ -475,6 +493,7 @@ class RocksStore final : public Store {
 
   std::string path_;
   std::shared_ptr<const MergeOperator> postings_merge_;
+  std::unique_ptr<rocksdb::CompactionFilter> postings_filter_;  // outlives db_ (closed in the destructor)
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -519,7 +538,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   return std::unique_ptr<Store>(std::move(store));
 }
 
-absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs) {
+absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs, const MergeOperator* postings) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -534,6 +553,7 @@ absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& 
     mix(CfName(cf));
     std::unique_ptr<Iterator> it = reader.NewIterator(cf);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (cf == Cf::kPostings && postings != nullptr && postings->IsEmpty(it->value())) continue;
       mix(it->key());
       mix(it->value());
     }

@@ -52,6 +52,10 @@ class MergeOperator {
   // One operand doing what `left` then `right` do.
   virtual bool PartialMerge(std::string_view key, std::string_view left, std::string_view right,
                             std::string* out) const = 0;
+  // Whether a merged value stands for no record at all (every change undone): such
+  // values are dropped by compactions and skipped by Digest, so a key that only ever
+  // held removed data leaves no trace.
+  virtual bool IsEmpty(std::string_view value) const { return false; }
 };
 
 struct StoreOptions {
@@ -149,8 +153,10 @@ class Store {
   virtual const std::string& path() const = 0;
 };
 
-// FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits.
-absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs);
+// FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits;
+// postings values `postings` calls empty are skipped (as absent).
+absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs,
+                                   const MergeOperator* postings = nullptr);
 
 // Whether `key` starts with `prefix`.
 inline bool HasPrefix(std::string_view key, std::string_view prefix) {

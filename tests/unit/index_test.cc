@@ -113,6 +113,33 @@ BOOST_AUTO_TEST_CASE(merges_add_replace_remove_and_count) {
   BOOST_TEST(n_docs == 1);
 }
 
+// Removed text leaves no key behind once compacted: emptied blocks and frequencies are
+// dropped (at the compaction after the one that merged them).
+BOOST_AUTO_TEST_CASE(emptied_postings_are_dropped_by_compaction) {
+  auto b = db->NewBatch();
+  Set(*b, index::DocId(1, 0), {"card", "iban"}, index::EvidenceKind::kCase, 100);
+  Set(*b, index::DocId(2, 0), {"card"}, index::EvidenceKind::kCase, 100);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  BOOST_REQUIRE(db->CompactAll().ok());
+  b = db->NewBatch();
+  Set(*b, index::DocId(1, 0), {}, index::EvidenceKind::kCase, 0);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  auto keys = [&] {
+    std::vector<std::string> out;
+    auto snap = db->GetSnapshot();
+    auto it = snap->NewIterator(store::Cf::kPostings);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key());
+    return out;
+  };
+  BOOST_TEST(keys().size() == 4u);  // card and iban: a block and a frequency each
+  BOOST_REQUIRE(db->CompactAll().ok());
+  BOOST_REQUIRE(db->CompactAll().ok());
+  const std::vector<std::string> left = keys();
+  BOOST_TEST(left.size() == 2u);  // card's
+  for (const std::string& k : left) BOOST_TEST(k.find("iban") == std::string::npos);
+  BOOST_TEST(*index::ReadDf(*db->GetSnapshot(), "card") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
   std::mt19937_64 rng(42);
   // Zipf-like vocabulary so some terms are in most documents and some in few.
