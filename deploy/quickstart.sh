@@ -3,7 +3,8 @@
 # builds, starts tesserad on a throwaway RocksDB and a throwaway OpenLDAP server with
 # the sample directory, syncs the sample organisation (tests/data/sample) from six
 # sources through the connectors, shows one unified profile with provenance, who can
-# solve a customer's issue, the conflicts, an incremental LDAP sync, and stops cleanly.
+# solve a customer's issue, the conflicts, an incremental LDAP sync seen in the change
+# feed, an erasure that a later sync cannot undo, and stops cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -85,6 +86,7 @@ step "Conflicts: records that share an e-mail but disagree on the employee id"
 tessera admin conflicts
 
 step "Someone changes a title in LDAP; an incremental sync brings just that change"
+SEQ=$(tessera --json admin stats | sed -n 's/.*"sequence": "\{0,1\}\([0-9]*\).*/\1/p')
 ldapmodify -x -H "$LDAP_URI" -D "cn=admin,$SUFFIX" -y "$WORK/ldap/password" >/dev/null <<LDIF
 dn: uid=slefevre,ou=people,$SUFFIX
 changetype: modify
@@ -94,9 +96,19 @@ LDIF
 connect --config "$WORK/ldap.json" --incremental
 # HR outranks LDAP for the displayed title; provenance shows both, LDAP's the new one.
 tessera get email:sophie.lefevre@banque-lumen.example --provenance | grep -A3 '^  title'
+# The change feed (what other applications follow) has it too, from the position before.
+tessera watch --after "$SEQ" --count 1 --profiles
 
 step "Re-deriving everything from the stored fragments changes nothing"
 tessera admin rebuild
+
+step "A customer asks to be forgotten: erased, and refused by later syncs"
+tessera admin erase customer_id:C-20001 --reason "request Q-1" --yes
+tessera get customer_id:C-20001 || echo "(gone, as if never there)"
+echo '{"source":"crm","external_id":"C-20001","version":9,"kind":"customer","identifiers":["email:julie.blanc@mail.example"]}' |
+  tessera ingest -
+echo "The audit log keeps who erased whom, why, and keyed hashes only:"
+tessera admin audit | tail -n 1
 
 step "Stopping tesserad (SIGTERM: in-flight calls finish, the database is closed)"
 kill -TERM "$SERVER_PID"

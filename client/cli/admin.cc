@@ -240,7 +240,7 @@ Command Erase(CLI::App& admin) {
             if (g.json) {
               PrintJson(*r);
             } else {
-              printf("erased profile %llu: %llu records, %llu related records; %d identifiers and records "
+              printf("erased profile %llu: %llu of their records and %llu naming them; %d identifiers and records "
                      "suppressed (audit entry %llu)\n",
                      static_cast<unsigned long long>(r->profile_id()), static_cast<unsigned long long>(r->fragments()),
                      static_cast<unsigned long long>(r->related()), r->suppressed_size(),
