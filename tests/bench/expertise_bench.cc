@@ -240,6 +240,24 @@ Row Time(const std::string& name, size_t callers, const std::vector<std::pair<st
   return {name, qs.size(), qs.size() / secs, Pct(all, 0.5), Pct(all, 0.99), 0};
 }
 
+// The FindExperts request of a generated query (text, and whether it is French).
+v1::FindExpertsRequest Request(const std::pair<std::string, bool>& q) {
+  v1::FindExpertsRequest req;
+  req.set_text(q.first);
+  req.set_language(q.second ? "fr" : "en");
+  req.set_limit(10);
+  req.set_as_of_unix_ms(kNow);
+  return req;
+}
+
+void Print(const std::vector<Row>& rows, const char* ratio) {
+  printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", ratio);
+  printf("%s\n", std::string(110, '-').c_str());
+  for (const Row& r : rows) {
+    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
+  }
+}
+
 uint64_t PeakRssKb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -360,20 +378,13 @@ int main(int argc, char** argv) {
   // One untimed pass first: Xapian's indexing has just filled the page cache with its
   // own files, and Xapian answers warm, so Tessera is timed warm too.
   Time("warm-up", 2, qs, [&](size_t c, const auto& q) {
-    v1::FindExpertsRequest req;
-    req.set_text(q.first);
-    req.set_language(q.second ? "fr" : "en");
-    req.set_as_of_unix_ms(kNow);
+    const v1::FindExpertsRequest req = Request(q);
     if (!clients[c]->FindExperts(req).ok()) std::exit(1);
   });
   for (size_t callers : {1, 2}) {
     Row r = Time("tessera FindExperts (pool " + std::to_string(pool) + ", top 10)", callers, qs,
                  [&](size_t c, const auto& q) {
-                   v1::FindExpertsRequest req;
-                   req.set_text(q.first);
-                   req.set_language(q.second ? "fr" : "en");
-                   req.set_limit(10);
-                   req.set_as_of_unix_ms(kNow);
+                   const v1::FindExpertsRequest req = Request(q);
                    absl::StatusOr<v1::FindExpertsResponse> r = clients[c]->FindExperts(req);
                    if (!r.ok()) std::exit(1);
                    postings += r->postings_read();
@@ -385,11 +396,7 @@ int main(int argc, char** argv) {
     }
     rows.push_back(r);
   }
-  printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", "x Xapian");
-  printf("%s\n", std::string(110, '-').c_str());
-  for (const Row& r : rows) {
-    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
-  }
+  Print(rows, "x Xapian");
   printf("tessera decoded %.0f postings per query on average (%.1f terms searched)\n",
          static_cast<double>(postings.load()) / (2.0 * static_cast<double>(qs.size())),
          static_cast<double>(terms.load()) / (2.0 * static_cast<double>(qs.size())));
@@ -418,11 +425,7 @@ int main(int argc, char** argv) {
     }
     std::atomic<uint64_t> case_hits{0};
     auto ask = [&](size_t c, const auto& q) {
-      v1::FindExpertsRequest req;
-      req.set_text(q.first);
-      req.set_language(q.second ? "fr" : "en");
-      req.set_limit(10);
-      req.set_as_of_unix_ms(kNow);
+      const v1::FindExpertsRequest req = Request(q);
       absl::StatusOr<v1::FindExpertsResponse> r = agents[c]->FindExperts(req);
       if (!r.ok()) {
         fprintf(stderr, "FindExperts: %s\n", std::string(r.status().message()).c_str());
@@ -449,10 +452,6 @@ int main(int argc, char** argv) {
     if (server.Stop() != 0) return 1;
   }
   printf("\nFindExperts with authentication and visibility rules (x open: against the open rows above)\n");
-  printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", "x open");
-  printf("%s\n", std::string(110, '-').c_str());
-  for (const Row& r : rule_rows) {
-    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
-  }
+  Print(rule_rows, "x open");
   return 0;
 }

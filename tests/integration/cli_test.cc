@@ -14,19 +14,14 @@
 
 using namespace tessera;
 
+using testing::ReadFile;
+
 namespace {
 
 struct Result {
   int exit = -1;
   std::string out, err;
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string Quote(const std::string& s) {
   std::string q = "'";

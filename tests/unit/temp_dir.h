@@ -1,9 +1,12 @@
 #pragma once
 
-// A fresh directory under $TMPDIR, removed with everything in it at destruction.
+// A fresh directory under $TMPDIR, removed with everything in it at destruction, and
+// ReadFile for what tests leave in it.
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -29,5 +32,13 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The whole content of a file ("" when it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 }  // namespace tessera::testing
