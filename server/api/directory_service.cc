@@ -92,6 +92,7 @@ absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const 
                                             v1::Profile* resp, CallLog& log) {
   directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   ref.visible = gate_.FilterFor(who, dir_);
+  ref.may_look_up = gate_.LookUpFor(who);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
   if (!view.ok()) return view.status();
   if (Audited(view->profile.kinds)) log.Audit({view->profile.id});
@@ -151,6 +152,7 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   q.start.visible = gate_.FilterFor(who, dir_);
+  q.start.may_look_up = gate_.LookUpFor(who);
   q.type = req.type();
   if (req.direction() == v1::OUT) q.direction = graph::Direction::kOut;
   if (req.direction() == v1::IN) q.direction = graph::Direction::kIn;

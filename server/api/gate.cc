@@ -75,6 +75,15 @@ identity::ProfileFilter Gate::FilterFor(const access::Principal* who, const dire
   };
 }
 
+std::function<bool(std::string_view, const std::vector<std::string>&)> Gate::LookUpFor(
+    const access::Principal* who) const {
+  if (who == nullptr) return {};
+  return [this, who](std::string_view type, const std::vector<std::string>& kinds) {
+    const std::vector<std::string> withheld = visibility_.Redacted(who, kinds);
+    return std::find(withheld.begin(), withheld.end(), type) == withheld.end();
+  };
+}
+
 namespace {
 
 bool Has(const std::vector<std::string>& fields, const std::string& f) {

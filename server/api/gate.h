@@ -38,6 +38,9 @@ class Gate {
   // kinds its roles see, and profiles linked to its person by the kind's relations
   // (checked in `dir`, which outlives the filter).
   identity::ProfileFilter FilterFor(const access::Principal* who, const directory::Directory& dir) const;
+  // For ProfileRef::may_look_up: not by an identifier type withheld from `who`
+  // (empty when nothing is withheld from it).
+  std::function<bool(std::string_view, const std::vector<std::string>&)> LookUpFor(const access::Principal* who) const;
   // The sensitive fields `who` must not see on a profile of these kinds.
   std::vector<std::string> RedactedFor(const access::Principal* who, const std::vector<std::string>& kinds) const {
     return visibility_.Redacted(who, kinds);

@@ -78,6 +78,10 @@ struct ProfileRef {
   // When set, a profile it rejects reads exactly as an absent one (same NOT_FOUND),
   // and Neighbors leaves out edges to such profiles.
   KindFilter visible;
+  // When set and naming by identifier: whether the caller may find a profile of these
+  // kinds by an identifier of this type (not when the type is a field withheld from
+  // it); if not, the profile reads as absent, so a hidden value cannot be probed.
+  std::function<bool(std::string_view id_type, const std::vector<std::string>& kinds)> may_look_up;
 };
 
 struct FragmentName {

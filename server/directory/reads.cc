@@ -93,6 +93,9 @@ absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader
   if (!p.ok()) return p.status();
   if (!*p) return absl::NotFoundError("no profile " + std::to_string(*id));
   if (ref.visible && !ref.visible(*id, (*p)->kinds)) return absl::NotFoundError(absent);
+  if (ref.may_look_up && !ref.id_type.empty() && !ref.may_look_up(ref.id_type, (*p)->kinds)) {
+    return absl::NotFoundError(absent);
+  }
   return **std::move(p);
 }
 

@@ -304,6 +304,10 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
   BOOST_TEST((std::vector<std::string>(marc_r->redacted().begin(), marc_r->redacted().end()) ==
               std::vector<std::string>{"personal_phone", "twitter"}));
   BOOST_TEST(marc_a->redacted_size() == 0);
+  // Nor can a reader find him by the handle withheld from it: that reads as absent.
+  BOOST_TEST(Get(agent, "twitter:@marc_perso").ok());
+  BOOST_TEST(std::string(Get(reader, "twitter:@marc_perso").status().message()) ==
+             "no profile has identifier 'twitter:marc_perso'");
 
   // Camille (C-20002) is managed by Marc: his reader token sees her, without her
   // phone and e-mail; another customer stays absent, for him and for other readers.
