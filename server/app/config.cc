@@ -210,6 +210,9 @@ absl::Status ServerConfig::Validate() const {
   if (max_message_bytes < (1u << 20) || max_message_bytes > (1ull << 30)) {
     return bad("max_message_bytes", "must be between 1 MiB and 1 GiB");
   }
+  if (api.max_watch_streams == 0 || api.max_watch_streams > 10'000) {
+    return bad("max_watch_streams", "must be 1 to 10000 (each open stream holds a server thread)");
+  }
   const store::StoreOptions& st = directory.store;
   if (st.block_cache_bytes < (1u << 20)) return bad("store.block_cache_bytes", "must be at least 1 MiB");
   if (st.write_buffer_bytes < (1u << 20)) return bad("store.write_buffer_bytes", "must be at least 1 MiB");

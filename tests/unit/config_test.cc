@@ -66,6 +66,9 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   c = app::ServerConfig();
   c.log_level = "loud";
   BOOST_TEST(std::string(c.Validate().message()).find("log_level") == 0);
+  c = app::ServerConfig();
+  c.api.max_watch_streams = 0;
+  BOOST_TEST(std::string(c.Validate().message()).find("max_watch_streams") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
