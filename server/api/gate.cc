@@ -20,7 +20,8 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
     return absl::InvalidArgumentError("the reason (" + std::string(kReasonHeader) + ") is over " +
                                       std::to_string(kMaxReasonBytes) + " bytes");
   }
-  if (principals_ == nullptr) {
+  const access::Principals* principals = principals_.load(std::memory_order_acquire);
+  if (principals == nullptr) {
     log.Attach(auditor_, nullptr);
     return nullptr;
   }
@@ -30,13 +31,13 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
     if (value.substr(0, kBearer.size()) != kBearer) {
       return absl::UnauthenticatedError("the authorization header must be 'Bearer <token>'");
     }
-    absl::StatusOr<const access::Principal*> p = principals_->ByToken(value.substr(kBearer.size()), now_ms_());
+    absl::StatusOr<const access::Principal*> p = principals->ByToken(value.substr(kBearer.size()), now_ms_());
     if (!p.ok()) return p.status();
     who = *p;
   } else if (const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
              auth != nullptr && auth->IsPeerAuthenticated()) {
     for (const grpc::string_ref& cn : auth->FindPropertyValues("x509_common_name")) {
-      who = principals_->ByCertificate(std::string_view(cn.data(), cn.size()));
+      who = principals->ByCertificate(std::string_view(cn.data(), cn.size()));
       if (who != nullptr) break;
     }
     if (who == nullptr) return absl::UnauthenticatedError("the client certificate is not in the principals file");
@@ -50,6 +51,12 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
                                        "; '" + who->name + "' has " + access::DescribeRoles(who->roles));
   }
   return who;
+}
+
+void Gate::Replace(std::shared_ptr<const access::Principals> principals) {
+  absl::MutexLock l(&replace_mu_);
+  principals_.store(principals.get(), std::memory_order_release);
+  kept_.push_back(std::move(principals));
 }
 
 identity::ProfileFilter Gate::FilterFor(const access::Principal* who, const directory::Directory& dir) const {

@@ -6,11 +6,13 @@
 // starting its CallLog, which Admit attaches the auditor and the caller to (audit.h).
 // Health checking is not a Tessera service and stays open.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
 #include "server/access/access.h"
 #include "server/directory/directory.h"
@@ -26,12 +28,16 @@ class Gate {
   // `auditor` may be null (nothing is audited); it outlives the gate.
   Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms,
        access::Visibility visibility = access::Visibility::Default(), const Auditor* auditor = nullptr)
-      : principals_(std::move(principals)),
-        now_ms_(std::move(now_ms)),
-        visibility_(std::move(visibility)),
-        auditor_(auditor) {}
+      : now_ms_(std::move(now_ms)), visibility_(std::move(visibility)), auditor_(auditor) {
+    if (principals != nullptr) Replace(std::move(principals));
+  }
 
-  bool enabled() const { return principals_ != nullptr; }
+  bool enabled() const { return principals_.load() != nullptr; }
+  // Swaps in a new set of principals (tesserad reloads its file on SIGHUP: revoked
+  // tokens stop working at once). Calls in flight keep the principal they were
+  // admitted as: replaced sets stay alive until the gate goes (a few per reload).
+  // Only for a gate created with principals.
+  void Replace(std::shared_ptr<const access::Principals> principals);
   const Auditor* auditor() const { return auditor_; }
   const access::Visibility& visibility() const { return visibility_; }
   // The profile filter for `who` (empty: sees every profile; also when `who` is null):
@@ -54,7 +60,9 @@ class Gate {
                                                  CallLog& log) const;
 
  private:
-  std::shared_ptr<const access::Principals> principals_;
+  std::atomic<const access::Principals*> principals_{nullptr};
+  absl::Mutex replace_mu_;
+  std::vector<std::shared_ptr<const access::Principals>> kept_ ABSL_GUARDED_BY(replace_mu_);
   std::function<int64_t()> now_ms_;
   access::Visibility visibility_;
   const Auditor* auditor_;

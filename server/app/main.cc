@@ -36,8 +36,9 @@ constexpr char kDescription[] =
     "the defaults, then"
     " --config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
     "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n"
-    "TLS, mutual TLS and bearer-token authentication with roles are set in the\n"
-    "configuration's \"security\" section (README.md \"Security\"); --new-token makes tokens.\n";
+    "TLS, mutual TLS and bearer-token authentication with roles, visibility rules, the\n"
+    "audit log and erasure are set in the configuration's \"security\" section (README.md\n"
+    "\"Security\"); --new-token makes tokens; SIGHUP reloads the principals file.\n";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -172,6 +173,7 @@ int Run(const ServerConfig& cfg) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);  // reload the principals file
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   spdlog::info("opening database {}", cfg.db);
@@ -224,7 +226,7 @@ int Run(const ServerConfig& cfg) {
   for (const std::string& r : cfg.security.see_sensitive) see_sensitive |= access::Bit(*access::ParseRole(r));
   visibility.SetSeeSensitive(see_sensitive);
   const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
-  const api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
+  api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);
@@ -253,7 +255,19 @@ int Run(const ServerConfig& cfg) {
 
   std::thread stopper([&] {
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+      if (cfg.security.principals.empty()) {
+        spdlog::warn("SIGHUP: no principals file to reload (authentication is off)");
+        continue;
+      }
+      absl::StatusOr<access::Principals> p = access::Principals::Load(cfg.security.principals);
+      if (!p.ok()) {
+        spdlog::error("SIGHUP: keeping the current principals: {}", std::string(p.status().message()));
+        continue;
+      }
+      spdlog::info("SIGHUP: reloaded {}: {} principals", cfg.security.principals, p->size());
+      gate.Replace(std::make_shared<const access::Principals>(*std::move(p)));
+    }
     spdlog::info("received {}, finishing in-flight calls", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server->GetHealthCheckService()->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));

@@ -1,12 +1,16 @@
 #define BOOST_TEST_MODULE security
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/lib/client.h"
@@ -242,6 +246,34 @@ BOOST_AUTO_TEST_CASE(connectors_write_only_their_sources) {
     crm.set_kind("test");
     BOOST_TEST(c.PutSource(crm).status().code() == absl::StatusCode::kPermissionDenied);
   }
+}
+
+// SIGHUP reloads the principals file: a token taken out of it stops working at once,
+// and a broken file is refused with the current principals kept.
+BOOST_AUTO_TEST_CASE(sighup_reloads_the_principals_revoking_tokens) {
+  const client::Client reader(Options({"reader", "token-of-reader-0123456789", "", 0}));
+  const client::Client agent(Options({"agent", "token-of-agent-0123456789", "", 0}));
+  v1::SearchPeopleRequest search;
+  search.set_prefix("a");
+  BOOST_REQUIRE(reader.SearchPeople(search).ok());
+  auto until = [&](const client::Client& c, absl::StatusCode want) {
+    for (int i = 0; i < 100; ++i) {
+      if (c.SearchPeople(search).status().code() == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  std::ofstream(tmp.Sub("principals.json"))
+      << R"({"tokens": [{"principal": "agent", "sha256": ")" << access::Sha256Hex("token-of-agent-0123456789")
+      << R"(", "roles": ["agent"]}]})";
+  BOOST_REQUIRE_EQUAL(kill(server.pid(), SIGHUP), 0);
+  BOOST_TEST(until(reader, absl::StatusCode::kUnauthenticated));
+  BOOST_TEST(agent.SearchPeople(search).ok());
+  std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [{"principal": "x", "roles": ["boss"]}]})";
+  BOOST_REQUIRE_EQUAL(kill(server.pid(), SIGHUP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(agent.SearchPeople(search).ok());  // the broken file was not taken
+  BOOST_TEST(server.Log().find("keeping the current principals") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(health_is_open_and_plaintext_is_refused) {
