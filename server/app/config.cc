@@ -101,6 +101,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                      {"see_sensitive", Set(c.security.see_sensitive)},
                                      {"audit", Set(c.security.audit)},
                                      {"audited_kinds", Set(c.security.audited_kinds)},
+                                     {"audit_retain_days", Set(c.security.audit_retain_days)},
                                      {"suppression_key_file", Set(c.security.suppression_key_file)},
                                      {"erase_related_relations", Set(c.directory.erase_related_relations)}});
   }
@@ -193,6 +194,7 @@ absl::Status ServerConfig::Validate() const {
   for (const auto& [kind, relations] : security.visible_via) {
     if (kind.empty() || relations.empty()) return bad("security.visible_via", "give a kind and its relations");
   }
+  if (security.audit_retain_days > 36'500) return bad("security.audit_retain_days", "at most 36500 (0: forever)");
   for (const std::string& k : security.audited_kinds) {
     if (k.empty()) return bad("security.audited_kinds", "kinds must not be empty strings");
   }

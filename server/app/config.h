@@ -59,6 +59,9 @@ struct ServerConfig {
     // `audited_kinds` is recorded.
     bool audit = true;
     std::vector<std::string> audited_kinds = {"customer"};
+    // Audit entries older than this many days are deleted (checked at start and
+    // hourly); 0 keeps them forever.
+    uint32_t audit_retain_days = 0;
     // A file holding the key of the keyed hash that records erased people (at least
     // 16 bytes). Unset: a random key kept in the database.
     std::string suppression_key_file;

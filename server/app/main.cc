@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/notification.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -272,8 +273,23 @@ int Run(const ServerConfig& cfg) {
     server->GetHealthCheckService()->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
+  // Audit retention: the oldest entries go, at start and then hourly.
+  absl::Notification stopping;
+  std::thread retention([&] {
+    if (cfg.security.audit_retain_days == 0) return;
+    const int64_t keep_ms = int64_t{cfg.security.audit_retain_days} * 86'400'000;
+    do {
+      absl::StatusOr<uint64_t> n = (*dir)->TrimAudit(NowMs() - keep_ms);
+      if (!n.ok()) spdlog::error("audit retention: {}", std::string(n.status().message()));
+      if (n.ok() && *n > 0) {
+        spdlog::info("audit retention: deleted {} entries older than {} days", *n, cfg.security.audit_retain_days);
+      }
+    } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
+  });
   server->Wait();
   stopper.join();
+  stopping.Notify();
+  retention.join();
   server.reset();
   dir->reset();  // closes the database
   spdlog::info("tesserad stopped");

@@ -306,6 +306,9 @@ class Directory {
   [[nodiscard]] virtual absl::Status AppendAudit(AuditEntry entry) = 0;
   // Audit entries after sequence `after`, oldest first; `limit` 0: 500, at most 1,000.
   virtual absl::StatusOr<AuditPage> ReadAudit(uint64_t after, size_t limit) const = 0;
+  // Retention: deletes the oldest audit entries, those written before `before_ms`.
+  // Returns how many. Sequences continue where they were.
+  virtual absl::StatusOr<uint64_t> TrimAudit(int64_t before_ms) = 0;
 
   // Right to erasure: removes the person `who` names (by identifier or id) - their
   // fragments, profile, index entries and edges, and the fragments naming them by an

@@ -51,6 +51,7 @@ class DirectoryImpl final : public Directory {
   absl::Status DeleteRule(uint64_t id) override;
   absl::Status AppendAudit(AuditEntry entry) override;
   absl::StatusOr<AuditPage> ReadAudit(uint64_t after, size_t limit) const override;
+  absl::StatusOr<uint64_t> TrimAudit(int64_t before_ms) override;
   absl::StatusOr<EraseResult> Erase(const ProfileRef& who, AuditEntry audit) override;
   absl::StatusOr<uint64_t> Backup(const std::string& path) override;
   absl::StatusOr<RebuildResult> Rebuild() override;

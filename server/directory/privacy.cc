@@ -139,6 +139,26 @@ absl::StatusOr<AuditPage> DirectoryImpl::ReadAudit(uint64_t after, size_t limit)
   return page;
 }
 
+absl::StatusOr<uint64_t> DirectoryImpl::TrimAudit(int64_t before_ms) {
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kAudit);
+  std::string first;
+  uint64_t last = 0, n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    AuditEntry e;
+    if (absl::Status s = DecodeAudit(it->value(), &e); !s.ok()) return s;
+    if (e.time_ms >= before_ms) break;
+    if (n++ == 0) first = std::string(it->key());
+    last = store::DecodeFixed64BE(it->key().data());
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  if (n == 0) return 0;
+  std::string end;
+  store::PutFixed64BE(end, last + 1);
+  if (absl::Status s = store_->DeleteRange(store::Cf::kAudit, first, end); !s.ok()) return s;
+  return n;
+}
+
 std::string DirectoryImpl::SuppressionHash(char domain, std::string_view a, std::string_view b) const {
   // HMAC-SHA-256 over domain · len(a) · a · b: identifiers and fragments never collide.
   std::string msg(1, domain);

@@ -95,13 +95,14 @@ BOOST_AUTO_TEST_CASE(visibility_audit_and_erasure_settings) {
   BOOST_TEST(!c.security.sensitive.has_value());  // the built-in list
   BOOST_REQUIRE(Load(R"({"security": {"visible_via": {"customer": ["owner"]}, "sensitive": {"*": ["salary"]},
                                       "see_sensitive": ["agent", "admin"], "audit": false,
-                                      "audited_kinds": ["customer", "contact"],
+                                      "audited_kinds": ["customer", "contact"], "audit_retain_days": 400,
                                       "suppression_key_file": "k.bin", "erase_related_relations": ["raised_by", "cc"]}})",
                      c).ok());
   BOOST_TEST(c.security.visible_via.at("customer") == std::vector<std::string>{"owner"});
   BOOST_TEST(c.security.sensitive->at("*") == std::vector<std::string>{"salary"});
   BOOST_TEST(!c.security.audit);
   BOOST_TEST(c.security.audited_kinds.size() == 2u);
+  BOOST_TEST(c.security.audit_retain_days == 400u);
   BOOST_TEST(c.security.suppression_key_file == "k.bin");
   BOOST_TEST(c.directory.erase_related_relations.size() == 2u);
   BOOST_TEST(c.Validate().ok());

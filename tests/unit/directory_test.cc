@@ -499,6 +499,25 @@ BOOST_AUTO_TEST_CASE(audit_log_pages_in_order_and_survives_reopening) {
   BOOST_TEST(dir().ReadAudit(0, 1001).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+BOOST_AUTO_TEST_CASE(retention_deletes_the_oldest_entries_only) {
+  for (int64_t t : {1000, 2000, 3000, 4000}) {
+    directory::AuditEntry e;
+    e.time_ms = t;
+    BOOST_REQUIRE(dir().AppendAudit(e).ok());
+  }
+  BOOST_TEST(*dir().TrimAudit(500) == 0u);
+  BOOST_TEST(*dir().TrimAudit(2500) == 2u);
+  absl::StatusOr<directory::AuditPage> page = dir().ReadAudit(0, 0);
+  BOOST_REQUIRE_EQUAL(page->entries.size(), 2u);
+  BOOST_TEST(page->entries[0].sequence == 3u);
+  BOOST_TEST(page->entries[0].time_ms == 3000);
+  Reopen();
+  BOOST_REQUIRE(dir().AppendAudit({}).ok());
+  BOOST_TEST(dir().ReadAudit(0, 0)->entries.back().sequence == 5u);  // numbering goes on
+  BOOST_TEST(*dir().TrimAudit(1'000'000'000'000) == 3u);
+  BOOST_TEST(dir().ReadAudit(0, 0)->entries.empty());
+}
+
 // Concurrent appends commit in groups; every record lands once, numbered without gaps.
 BOOST_AUTO_TEST_CASE(concurrent_audit_appends_are_all_kept_in_sequence) {
   constexpr int kThreads = 8, kEach = 200;
