@@ -8,11 +8,13 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "server/directory/directory.h"
+#include "server/directory/keyed_hash.h"
 #include "server/directory/state.h"
 #include "server/identity/linker.h"
 
@@ -169,9 +171,13 @@ class DirectoryImpl final : public Directory {
   uint64_t audit_sequence_ ABSL_GUARDED_BY(audit_mu_) = 0;
   bool audit_writing_ ABSL_GUARDED_BY(audit_mu_) = false;
   std::vector<AuditWaiter*> audit_queue_ ABSL_GUARDED_BY(audit_mu_);
-  // Set once anything was erased: ingest then checks fragments against suppressions.
-  std::atomic<bool> any_suppressed_{false};
-  std::string suppression_key_;  // written under write_mu_ before any_suppressed_ is set
+  // The suppression key and its hasher, and the first 8 bytes of every suppression
+  // hash: ingest looks a fragment's hashes up in the database only on a match, and
+  // hashes nothing while the set is empty. All under write_mu_ (ingest's apply stage
+  // and Erase hold it).
+  std::string suppression_key_;
+  std::shared_ptr<const KeyedHash> hasher_;
+  std::unordered_set<uint64_t> suppressed_prefixes_;
   // Oldest change-log entry kept; written by one committer at a time, read by feeds.
   std::atomic<uint64_t> first_change_{1};
 };

@@ -1,8 +1,6 @@
 // Directory: the audit log and the right to erasure (erase, then refuse the erased
 // person's records at ingest by keyed hash).
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -71,13 +69,16 @@ absl::Status DirectoryImpl::LoadPrivacy(const store::Reader& snap) {
     if (!found.ok()) return found.status();
     if (*found) suppression_key_ = value;
   }
+  if (!suppression_key_.empty()) hasher_ = std::make_shared<const KeyedHash>(suppression_key_);
+  suppressed_prefixes_.clear();
   std::unique_ptr<store::Iterator> it = snap.NewIterator(store::Cf::kSuppressed);
-  it->SeekToFirst();
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() >= 8) suppressed_prefixes_.insert(store::DecodeFixed64BE(it->key().data()));
+  }
   if (absl::Status s = it->status(); !s.ok()) return s;
-  if (it->Valid() && suppression_key_.empty()) {
+  if (!suppressed_prefixes_.empty() && suppression_key_.empty()) {
     return absl::FailedPreconditionError("the database records erased people but its suppression key is missing");
   }
-  any_suppressed_ = it->Valid();
   return absl::OkStatus();
 }
 
@@ -164,11 +165,7 @@ std::string DirectoryImpl::SuppressionHash(char domain, std::string_view a, std:
   std::string msg(1, domain);
   store::PutLengthPrefixed(msg, a);
   msg.append(b);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), suppression_key_.data(), static_cast<int>(suppression_key_.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), len);
+  return (*hasher_)(msg);
 }
 
 absl::Status DirectoryImpl::EnsureSuppressionKey(store::Batch& batch) {
@@ -179,11 +176,12 @@ absl::Status DirectoryImpl::EnsureSuppressionKey(store::Batch& batch) {
   }
   batch.Put(store::Cf::kMeta, kSuppressionKeyKey, key);
   suppression_key_ = std::move(key);
+  hasher_ = std::make_shared<const KeyedHash>(suppression_key_);
   return absl::OkStatus();
 }
 
 absl::StatusOr<bool> DirectoryImpl::IsSuppressed(const store::Reader& reader, const identity::Fragment& f) const {
-  if (!any_suppressed_.load(std::memory_order_acquire)) return false;
+  if (suppressed_prefixes_.empty()) return false;
   std::vector<std::string> hashes = {SuppressionHash('f', f.source, f.external_id)};
   for (const identity::Identifier& id : f.identifiers) {
     if (NamesThePerson(id.tag)) hashes.push_back(SuppressionHash('i', identity::IdentKey(id.tag, id.value), ""));
@@ -196,6 +194,7 @@ absl::StatusOr<bool> DirectoryImpl::IsSuppressed(const store::Reader& reader, co
   }
   std::string ignored;
   for (const std::string& h : hashes) {
+    if (suppressed_prefixes_.count(store::DecodeFixed64BE(h.data())) == 0) continue;
     absl::StatusOr<bool> found = reader.Get(store::Cf::kSuppressed, h, &ignored);
     if (!found.ok()) return found.status();
     if (*found) return true;
@@ -296,11 +295,11 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     PutAudit(*batch, audit);
     if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) {
       --audit_sequence_;
-      if (new_key) suppression_key_.clear();  // it never reached the database
+      if (new_key) suppression_key_.clear(), hasher_.reset();  // it never reached the database
       return s;
     }
   }
-  any_suppressed_.store(true, std::memory_order_release);
+  for (const std::string& h : hashes) suppressed_prefixes_.insert(store::DecodeFixed64BE(h.data()));
   result.audit_sequence = audit.sequence;
   // Their words must not linger as keys of emptied postings. Nothing else writes
   // meanwhile (write_mu_, drained); a crash here leaves only empty entries.

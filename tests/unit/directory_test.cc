@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/directory/directory.h"
+#include "server/directory/keyed_hash.h"
 #include "server/index/postings.h"
 #include "server/store/store.h"
 #include "tests/unit/temp_dir.h"
@@ -554,3 +555,20 @@ BOOST_AUTO_TEST_CASE(concurrent_audit_appends_are_all_kept_in_sequence) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// RFC 4231 test cases 2 and 6 (a key longer than the block is hashed first).
+BOOST_AUTO_TEST_CASE(keyed_hash_is_hmac_sha256) {
+  auto hex = [](const std::string& s) {
+    static const char* d = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : s) out += std::string{d[c >> 4], d[c & 15]};
+    return out;
+  };
+  const directory::KeyedHash jefe("Jefe");
+  BOOST_TEST(hex(jefe("what do ya want for nothing?")) ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const directory::KeyedHash long_key(std::string(131, '\xaa'));
+  BOOST_TEST(hex(long_key("Test Using Larger Than Block-Size Key - Hash Key First")) ==
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  BOOST_TEST(jefe("a") == jefe("a"));  // the scratch context is reset between uses
+}
