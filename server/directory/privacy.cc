@@ -218,7 +218,19 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   EraseResult result;
   absl::StatusOr<identity::Profile> person = ReadVisible(*batch, who, &result.profile);
   if (!person.ok()) return person.status();
-  const bool new_key = suppression_key_.empty();
+  if (!identity::IsPersonKind(person->kind)) {
+    return absl::FailedPreconditionError("profile " + std::to_string(result.profile) + " is a " + person->kind +
+                                         ", not a person; erasure is for people (employees, customers, contacts)");
+  }
+  // A key made here is forgotten again unless the erasure commits.
+  struct KeyGuard {
+    DirectoryImpl* dir;
+    bool made;
+    bool committed = false;
+    ~KeyGuard() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (made && !committed) dir->suppression_key_.clear(), dir->hasher_.reset();
+    }
+  } key_guard{this, suppression_key_.empty()};
   if (absl::Status s = EnsureSuppressionKey(*batch); !s.ok()) return s;
 
   // The person's fragments and the identifiers they carry, then the fragments that
@@ -295,9 +307,9 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     PutAudit(*batch, audit);
     if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) {
       --audit_sequence_;
-      if (new_key) suppression_key_.clear(), hasher_.reset();  // it never reached the database
       return s;
     }
+    key_guard.committed = true;
   }
   for (const std::string& h : hashes) suppressed_prefixes_.insert(store::DecodeFixed64BE(h.data()));
   result.audit_sequence = audit.sequence;

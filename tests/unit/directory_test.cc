@@ -469,9 +469,13 @@ BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
   BOOST_TEST(page->entries[0].detail.find(r->suppressed[0]) != std::string::npos);
   BOOST_TEST(page->entries[0].detail.find("carla") == std::string::npos);
 
-  // Absent and ambiguous people are refused, and nothing is written.
+  // Absent people and things that are not people are refused, and nothing is written.
   BOOST_TEST(dir().Erase({0, "email", "nobody@mail.example", {}}, audit).status().code() ==
              absl::StatusCode::kNotFound);
+  absl::Status not_a_person = dir().Erase({0, "case", "HD-2", {}}, audit).status();
+  BOOST_TEST(not_a_person.code() == absl::StatusCode::kFailedPrecondition);
+  BOOST_TEST(std::string(not_a_person.message()).find("is a case, not a person") != std::string::npos);
+  BOOST_TEST(Get("case", "HD-2").ok());
   BOOST_TEST(dir().ReadAudit(0, 0)->entries.size() == 1u);
 }
 
