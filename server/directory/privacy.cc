@@ -263,6 +263,25 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     }
   }
 
+  // Merge and split rules naming any of them go too (they name the records by source
+  // and external id); the other records those rules named are relinked afterwards.
+  identity::RuleSet kept_rules = *rules;
+  std::set<uint64_t> dropped_rules;
+  for (const auto& [key, sf] : doomed) {
+    for (const identity::Rule* r : rules->RulesOf(key)) dropped_rules.insert(r->id);
+  }
+  std::vector<std::string> relink_after;
+  for (uint64_t id : dropped_rules) {
+    const identity::Rule* r = rules->Find(id);
+    for (const std::vector<std::string>* side : {&r->fragkeys, &r->apart}) {
+      for (const std::string& k : *side) {
+        if (doomed.count(k) == 0) relink_after.push_back(k);
+      }
+    }
+    kept_rules.Remove(id);
+    batch->Delete(store::Cf::kRules, identity::RuleKey(id));
+  }
+
   // Unlink them as if deleted (profile, index entries, edges, evidence, change log),
   // then drop the records themselves rather than keep tombstones.
   std::vector<identity::Change> changes;
@@ -277,7 +296,7 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     c.after.entity = sf.entity;
     changes.push_back(std::move(c));
   }
-  WriteContext ctx{*batch, state, *sources, *rules, audit.time_ms, /*log_changes=*/true};
+  WriteContext ctx{*batch, state, *sources, kept_rules, audit.time_ms, /*log_changes=*/true};
   if (absl::StatusOr<identity::LinkResult> link = Relink(ctx, changes); !link.ok()) return link.status();
   std::set<std::string> hashes;
   for (const auto& [key, sf] : doomed) {
@@ -298,14 +317,15 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
 
   audit.profiles = {result.profile};
   audit.detail = "erased profile " + std::to_string(result.profile) + ": " + std::to_string(result.fragments) +
-                 " fragments, " + std::to_string(result.related) + " related; suppressed";
+                 " fragments, " + std::to_string(result.related) + " related, " +
+                 std::to_string(dropped_rules.size()) + " rules; suppressed";
   for (const std::string& h : result.suppressed) audit.detail += " " + h;
   {
     // In the audit writer's place, so the sequence stays in commit order.
     absl::MutexLock a(&audit_mu_);
     audit_mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &audit_writing_));
     PutAudit(*batch, audit);
-    if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) {
+    if (absl::Status s = Commit(*batch, state, dropped_rules.empty() ? nullptr : &kept_rules, nullptr); !s.ok()) {
       --audit_sequence_;
       return s;
     }
@@ -313,6 +333,11 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   }
   for (const std::string& h : hashes) suppressed_prefixes_.insert(store::DecodeFixed64BE(h.data()));
   result.audit_sequence = audit.sequence;
+  if (!relink_after.empty()) {
+    if (absl::Status s = RelinkFragments(relink_after, state, kept_rules, *sources, true, audit.time_ms); !s.ok()) {
+      return Prefixed(s, "erased, but relinking the records of its removed rules failed (run admin rebuild): ");
+    }
+  }
   // Their words must not linger as keys of emptied postings. Nothing else writes
   // meanwhile (write_mu_, drained); a crash here leaves only empty entries.
   std::vector<index::DocTerms> removed;

@@ -479,6 +479,26 @@ BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
   BOOST_TEST(dir().ReadAudit(0, 0)->entries.size() == 1u);
 }
 
+// A manual merge rule names the erased records by source and external id: it goes too.
+BOOST_AUTO_TEST_CASE(erase_removes_the_rules_naming_the_person) {
+  Ingest({F("crm", "C1").Kind("customer").Id("email", "carla@mail.example"),
+          F("ldap", "L1").Kind("customer").Id("email", "c.customer@other.example"),
+          F("hr", "E1").Id("email", "ann@bank.example")});
+  absl::StatusOr<directory::MergeResult> merged =
+      dir().Merge({IdOf("email", "carla@mail.example"), IdOf("email", "c.customer@other.example")}, "same person", 1);
+  BOOST_REQUIRE_MESSAGE(merged.ok(), merged.status());
+  BOOST_REQUIRE_EQUAL(dir().ListRules().size(), 1u);
+  absl::StatusOr<directory::EraseResult> r = dir().Erase({0, "email", "carla@mail.example", {}}, {});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->fragments == 2u);
+  BOOST_TEST(dir().ListRules().empty());
+  BOOST_TEST(dir().GetFragment({"ldap", "L1"}).status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(dir().GetStats()->rules == 0u);
+  absl::StatusOr<directory::RebuildResult> rebuilt = dir().Rebuild();
+  BOOST_REQUIRE(rebuilt.ok());
+  BOOST_TEST(rebuilt->digest_before == rebuilt->digest_after);
+}
+
 BOOST_AUTO_TEST_CASE(audit_log_pages_in_order_and_survives_reopening) {
   for (int i = 0; i < 5; ++i) {
     directory::AuditEntry e;
