@@ -121,13 +121,19 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   if (q.team.size() > 256 || q.location.size() > 256 || q.kinds.size() > 8) {
     return absl::InvalidArgumentError("team and location are limited to 256 bytes, kinds to 8");
   }
+  // A caller who does not see every kind searches the person kinds it may see, and
+  // those it sees through its own relationships (each result then checked).
+  identity::ProfileFilter filter;
   if (who != nullptr && !gate_.visibility().SeesAll(*who)) {
-    // Only the person kinds the caller may see: those asked for, or all of them.
-    const std::vector<std::string> allowed = gate_.visibility().KindsFor(*who);
+    const access::Visibility& v = gate_.visibility();
+    const std::vector<std::string> allowed = v.KindsFor(*who);
     std::vector<std::string> kinds;
     for (const char* k : {"employee", "customer", "contact"}) {
       const bool asked = q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), k) != q.kinds.end();
-      if (asked && std::find(allowed.begin(), allowed.end(), k) != allowed.end()) kinds.push_back(k);
+      const bool by_role = std::find(allowed.begin(), allowed.end(), k) != allowed.end();
+      const bool by_relationship = !who->person.empty() && !v.Via(k).empty();
+      if (asked && (by_role || by_relationship)) kinds.push_back(k);
+      if (asked && !by_role && by_relationship && !filter) filter = gate_.FilterFor(who, dir_);
     }
     if (kinds.empty()) return absl::OkStatus();  // nothing the caller may see: no people
     q.kinds = std::move(kinds);
@@ -136,6 +142,7 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   if (!page.ok()) return page.status();
   std::vector<uint64_t> audited;
   for (const index::PersonSummary& s : page->people) {
+    if (filter && !filter(s.id, {s.kind})) continue;  // a page may then hold fewer people
     if (Audited({s.kind})) audited.push_back(s.id);
     v1::ProfileSummary* out = resp->add_people();
     ToProto(s, out);

@@ -323,6 +323,22 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
              "no profile has identifier 'customer_id:C-20001'");
   BOOST_TEST(Get(reader, "customer_id:C-20002").status().code() == absl::StatusCode::kNotFound);
 
+  // Search finds his own customers for him, not other customers, not for other readers.
+  auto found = [](const client::Client& c, const char* prefix) {
+    v1::SearchPeopleRequest s;
+    s.set_prefix(prefix);
+    s.add_kinds("customer");
+    std::set<std::string> names;
+    absl::StatusOr<v1::SearchPeopleResponse> r = c.SearchPeople(s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    for (const v1::ProfileSummary& p : r->people()) names.insert(p.display_name());
+    return names;
+  };
+  BOOST_TEST(found(am, "camille").count("Camille Roussel") == 1u);
+  BOOST_TEST(found(am, "julie").empty());
+  BOOST_TEST(found(reader, "camille").empty());
+  BOOST_TEST(found(agent, "julie").count("Julie Blanc") == 1u);
+
   // Neighbors: Marc's customers are edges for him, not for another reader.
   v1::NeighborsRequest walk;
   *walk.mutable_identifier() = *client::ParseIdentifier("employee_id:E1029");
