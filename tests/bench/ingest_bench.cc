@@ -262,6 +262,18 @@ void Print(const std::vector<Row>& rows) {
   }
 }
 
+// The sources the generated organisation comes from.
+bool RegisterSources(const client::Client& c) {
+  for (const char* s : {"hr", "ldap", "crm", "helpdesk"}) {
+    v1::Source src;
+    src.set_id(s);
+    src.set_kind("bench");
+    src.set_priority(50);
+    if (!c.PutSource(src).ok()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,13 +298,7 @@ int main(int argc, char** argv) {
   testing::TesseradProcess server(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn"});
   server.Start();
   client::Client admin(client::ClientOptions{server.address(), 10'000});
-  for (const char* s : {"hr", "ldap", "crm", "helpdesk"}) {
-    v1::Source src;
-    src.set_id(s);
-    src.set_kind("bench");
-    src.set_priority(50);
-    if (!admin.PutSource(src).ok()) return 1;
-  }
+  if (!RegisterSources(admin)) return 1;
 
   std::vector<Row> rows;
   Row raw = RawRocksDb(tmp.Sub("raw1"), n, batch, 200, "RocksDB WriteBatch, one 200 B key per fragment");
@@ -327,13 +333,7 @@ int main(int argc, char** argv) {
     testing::TesseradProcess other(tmp.Sub("erased"), {"--block-cache-mb", "256", "--log-level", "warn"});
     other.Start();
     client::Client c(client::ClientOptions{other.address(), 10'000});
-    for (const char* s : {"hr", "ldap", "crm", "helpdesk"}) {
-      v1::Source src;
-      src.set_id(s);
-      src.set_kind("bench");
-      src.set_priority(50);
-      if (!c.PutSource(src).ok()) return 1;
-    }
+    if (!RegisterSources(c)) return 1;
     client::Ingester one(c, {});
     v1::Fragment f;
     f.set_source("crm");
