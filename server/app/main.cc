@@ -1,6 +1,5 @@
 // tesserad: the Tessera directory server.
 
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -24,6 +23,7 @@
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
 #include "server/app/config.h"
+#include "server/app/signals.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -36,7 +36,8 @@ constexpr char kDescription[] =
     "RocksDB database, with gRPC health checking and server reflection. Settings come from\n"
     "the defaults, then"
     " --config FILE (JSON, see README.md \"Configuration\"), then the flags below.\n"
-    "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed.\n"
+    "SIGTERM or SIGINT stops it cleanly: in-flight calls finish, the database is closed; a\n"
+    "rebuild under way (at open, or Admin.Rebuild) stops and resumes at the next start.\n"
     "TLS, mutual TLS and bearer-token authentication with roles, visibility rules, the\n"
     "audit log and erasure are set in the configuration's \"security\" section (README.md\n"
     "\"Security\"); --new-token makes tokens; SIGHUP reloads the principals file.\n";
@@ -169,13 +170,9 @@ absl::Status RegisterSources(directory::Directory& dir, const ServerConfig& cfg)
 }
 
 int Run(const ServerConfig& cfg) {
-  // Signals go to the waiting thread only; every thread started later inherits this mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);  // reload the principals file
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before anything starts a thread: they all inherit the blocked signals, which only
+  // this one takes. A stop while opening interrupts a long rebuild (it resumes later).
+  SignalThread signals;
 
   spdlog::info("opening database {}", cfg.db);
   directory::DirectoryOptions options = cfg.directory;
@@ -189,7 +186,12 @@ int Run(const ServerConfig& cfg) {
     options.suppression_key = *std::move(key);
   }
   options.notice = [](const std::string& what) { spdlog::warn("{}", what); };
+  options.cancelled = [&signals] { return signals.stop_requested(); };
   absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, options);
+  if (!dir.ok() && dir.status().code() == absl::StatusCode::kCancelled && signals.stop_requested()) {
+    spdlog::info("stopped while opening: {}", std::string(dir.status().message()));
+    return 0;
+  }
   if (!dir.ok()) {
     spdlog::error("cannot open database: {}", std::string(dir.status().message()));
     return 1;
@@ -228,6 +230,19 @@ int Run(const ServerConfig& cfg) {
   visibility.SetSeeSensitive(see_sensitive);
   const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
   api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
+  const std::unique_ptr<SignalThread::Handler> reload = signals.OnReload([&] {
+    if (cfg.security.principals.empty()) {
+      spdlog::warn("SIGHUP: no principals file to reload (authentication is off)");
+      return;
+    }
+    absl::StatusOr<access::Principals> p = access::Principals::Load(cfg.security.principals);
+    if (!p.ok()) {
+      spdlog::error("SIGHUP: keeping the current principals: {}", std::string(p.status().message()));
+      return;
+    }
+    spdlog::info("SIGHUP: reloaded {}: {} principals", cfg.security.principals, p->size());
+    gate.Replace(std::make_shared<const access::Principals>(*std::move(p)));
+  });
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);
@@ -254,22 +269,8 @@ int Run(const ServerConfig& cfg) {
     std::ofstream(cfg.port_file) << port << "\n";
   }
 
-  std::thread stopper([&] {
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
-      if (cfg.security.principals.empty()) {
-        spdlog::warn("SIGHUP: no principals file to reload (authentication is off)");
-        continue;
-      }
-      absl::StatusOr<access::Principals> p = access::Principals::Load(cfg.security.principals);
-      if (!p.ok()) {
-        spdlog::error("SIGHUP: keeping the current principals: {}", std::string(p.status().message()));
-        continue;
-      }
-      spdlog::info("SIGHUP: reloaded {}: {} principals", cfg.security.principals, p->size());
-      gate.Replace(std::make_shared<const access::Principals>(*std::move(p)));
-    }
-    spdlog::info("received {}, finishing in-flight calls", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  const std::unique_ptr<SignalThread::Handler> stop = signals.OnStop([&] {
+    spdlog::info("stop requested (SIGTERM or SIGINT), finishing in-flight calls");
     server->GetHealthCheckService()->SetServingStatus(false);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
@@ -287,7 +288,6 @@ int Run(const ServerConfig& cfg) {
     } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
   });
   server->Wait();
-  stopper.join();
   stopping.Notify();
   retention.join();
   server.reset();

@@ -1,6 +1,7 @@
 // Directory: sources, statistics, conflicts, merge and split rules, backup, rebuild.
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
 
@@ -487,8 +488,10 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
   state.ResetDerived();
 
   // Group live fragments by the profile they belong to, and relink group by group in
-  // id order: each group is re-clustered whole, so every profile keeps its id.
-  std::map<uint64_t, std::vector<identity::Change>> groups;
+  // id order: each group is re-clustered whole, so every profile keeps its id. Only
+  // the keys are held (a fragment is read again when its group comes), so memory
+  // follows the number of fragments, not their size.
+  std::map<uint64_t, std::vector<std::string>> groups;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kFragments);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -496,17 +499,35 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
     if (absl::Status s = identity::DecodeFragment(it->value(), &sf); !s.ok()) return s;
     if (sf.fragment.tombstone) continue;
     ++result.fragments;
-    const uint64_t entity = sf.entity;
-    groups[entity].push_back({std::string(it->key()), std::nullopt, std::move(sf), false});
+    groups[sf.entity].emplace_back(it->key());
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
   batch = store_->NewBatch();
-  for (auto& [entity, changes] : groups) {
+  uint64_t done = 0;
+  auto last_notice = std::chrono::steady_clock::now();
+  for (auto& [entity, keys] : groups) {
+    if (options_.cancelled && options_.cancelled()) {
+      return absl::CancelledError("rebuild interrupted after " + std::to_string(done) + " of " +
+                                  std::to_string(result.fragments) + " fragments; it resumes at the next start");
+    }
+    std::vector<identity::Change> changes;
+    for (std::string& key : keys) {
+      absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*snap, key);
+      if (!sf.ok()) return sf.status();
+      if (!*sf) return absl::DataLossError("fragment vanished during rebuild");
+      changes.push_back({std::move(key), std::nullopt, **std::move(sf), false});
+    }
+    done += changes.size();
     WriteContext ctx{*batch, state, sources, rules, 0, /*log_changes=*/false};
     if (absl::StatusOr<identity::LinkResult> r = Relink(ctx, changes); !r.ok()) return r.status();
     if (batch->bytes() > kRebuildBatchBytes) {
       if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
       batch = store_->NewBatch();
+      if (options_.notice && std::chrono::steady_clock::now() - last_notice > std::chrono::seconds(10)) {
+        options_.notice("rebuilding: " + std::to_string(done) + " of " + std::to_string(result.fragments) +
+                        " fragments");
+        last_notice = std::chrono::steady_clock::now();
+      }
     }
   }
   state.rebuilding = false;

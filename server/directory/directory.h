@@ -40,8 +40,12 @@ struct DirectoryOptions {
   text::AnalyzerOptions analyzer;
   // FindExperts ranking (and which relations and statuses make load).
   expertise::ExpertiseOptions expertise;
-  // Told about long work done while opening (e.g. rebuilding derived data); may be empty.
+  // Told about long work (rebuilding derived data: at the start, every ~10 s, at the
+  // end); may be empty.
   std::function<void(const std::string&)> notice;
+  // Asked between steps of a rebuild (at open, or Admin.Rebuild): true stops it with
+  // CANCELLED; the rebuild resumes at the next open. May be empty.
+  std::function<bool()> cancelled;
   // Erase also removes the fragments whose relations of these types name the person
   // (the cases they raised: their words). Default: raised_by.
   std::vector<std::string> erase_related_relations = {"raised_by"};

@@ -396,6 +396,32 @@ BOOST_AUTO_TEST_CASE(deleting_evidence_leaves_the_state_a_rebuild_makes) {
   BOOST_TEST(r->digest_before == r->digest_after);
 }
 
+// A rebuild asked to stop stops between steps, and the next open finishes it.
+BOOST_AUTO_TEST_CASE(a_cancelled_rebuild_resumes_at_the_next_open) {
+  std::vector<Fragment> fs;
+  for (int i = 0; i < 50; ++i) {
+    fs.push_back(F("hr", "E" + std::to_string(i)).Id("email", "p" + std::to_string(i) + "@bank.example")
+                     .Evidence("skill", "card payments " + std::to_string(i)));
+  }
+  Ingest(fs);
+  const std::string digest = Digest();
+  {
+    directory::DirectoryOptions options;
+    options.normalise.default_region = "FR";
+    options.cancelled = [] { return true; };
+    dir_.reset();
+    absl::StatusOr<std::unique_ptr<Directory>> d = Directory::Open(tmp_.Sub("db"), options);
+    BOOST_REQUIRE(d.ok());
+    absl::StatusOr<directory::RebuildResult> r = (*d)->Rebuild();
+    BOOST_TEST(r.status().code() == absl::StatusCode::kCancelled);
+    BOOST_TEST(std::string(r.status().message()).find("resumes at the next start") != std::string::npos);
+  }
+  std::vector<std::string> notices;
+  Reopen(&notices);  // resumes the interrupted rebuild
+  BOOST_TEST(Digest() == digest);
+  BOOST_TEST(IdOf("email", "p7@bank.example") > 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(Erasure, DirFixture)
