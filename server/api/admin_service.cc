@@ -177,16 +177,7 @@ grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseReques
   }
   directory::ProfileRef ref = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
   // Recorded in the erasure's own write, audit on or off: it is the proof it was done.
-  directory::AuditEntry entry;
-  if (gate_.auditor() != nullptr) {
-    entry = gate_.auditor()->Entry(ctx, "Admin.Erase", *who, absl::OkStatus());
-  } else {
-    entry.time_ms = now_ms_();
-    entry.peer = ctx->peer();
-    entry.method = "Admin.Erase";
-    entry.outcome = "OK";
-    if (*who != nullptr) entry.principal = (*who)->name;
-  }
+  directory::AuditEntry entry = AuditEntryOf(ctx, "Admin.Erase", *who, absl::OkStatus(), now_ms_());
   entry.reason = req->reason();
   absl::StatusOr<directory::EraseResult> r = dir_.Erase(ref, std::move(entry));
   if (!r.ok()) return log.Finish(r.status());

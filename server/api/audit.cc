@@ -18,8 +18,13 @@ bool Auditor::Always(std::string_view method) {
 
 directory::AuditEntry Auditor::Entry(const grpc::ServerContextBase* ctx, std::string_view method,
                                      const access::Principal* who, const absl::Status& outcome) const {
+  return AuditEntryOf(ctx, method, who, outcome, now_ms_());
+}
+
+directory::AuditEntry AuditEntryOf(const grpc::ServerContextBase* ctx, std::string_view method,
+                                   const access::Principal* who, const absl::Status& outcome, int64_t time_ms) {
   directory::AuditEntry e;
-  e.time_ms = now_ms_();
+  e.time_ms = time_ms;
   if (who != nullptr) e.principal = who->name;
   e.peer = ctx->peer();
   e.method = std::string(method);

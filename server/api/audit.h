@@ -57,4 +57,9 @@ class Auditor {
 // The reason the caller gave in kReasonHeader ("" when none).
 std::string ReasonOf(const grpc::ServerContextBase* ctx);
 
+// A record of a call at `time_ms`, without profiles or detail (what Auditor::Entry
+// makes; usable without an auditor).
+directory::AuditEntry AuditEntryOf(const grpc::ServerContextBase* ctx, std::string_view method,
+                                   const access::Principal* who, const absl::Status& outcome, int64_t time_ms);
+
 }  // namespace tessera::api
