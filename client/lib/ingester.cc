@@ -62,6 +62,13 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
     v1::IngestResponse resp;
     int bad = -1;
     absl::Status s = SendOnce(batch, &resp, &bad);
+    if (s.ok() && (resp.batches_size() != 1 || resp.batches(0).outcomes_size() != batch.fragments_size())) {
+      // Every fragment sent gets an outcome; a server that answers for fewer lost some.
+      const int answered = resp.batches_size() == 0 ? 0 : resp.batches(0).outcomes_size();
+      o.status = absl::DataLossError("tesserad acknowledged " + std::to_string(answered) + " of the " +
+                                     std::to_string(batch.fragments_size()) + " fragments sent in one batch");
+      return o;
+    }
     if (s.ok()) {
       const v1::IngestCounts& c = resp.totals();
       o.added = c.added();

@@ -8,19 +8,39 @@
 #include "server/api/audit.h"
 #include "server/api/call_log.h"
 #include "server/api/convert.h"
+#include "server/api/ingest_decode.h"
 
 namespace tessera::api {
+namespace {
 
-grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
-                                      grpc::ServerReader<v1::IngestBatch>* reader,
-                                      v1::IngestResponse* resp) {
+// Ingest's position among directory.proto's Directory methods (the generated code's
+// method index); Ingest stays the first method of the service.
+constexpr int kIngestMethodIndex = 0;
+
+}  // namespace
+
+DirectoryService::DirectoryService(directory::Directory& dir, const Gate& gate, ApiLimits limits,
+                                   std::function<int64_t()> now_ms)
+    : dir_(dir), gate_(gate), limits_(limits), now_ms_(std::move(now_ms)) {
+  // The synchronous handler, reading raw messages: gRPC's own Ingest handler decodes
+  // each message and reports a failure exactly as the end of the stream.
+  MarkMethodStreamed(kIngestMethodIndex,
+                     new grpc::internal::ClientStreamingHandler<DirectoryService, grpc::ByteBuffer, v1::IngestResponse>(
+                         [](DirectoryService* self, grpc::ServerContext* ctx,
+                            grpc::ServerReader<grpc::ByteBuffer>* reader,
+                            v1::IngestResponse* resp) { return self->IngestRaw(ctx, reader, resp); },
+                         this));
+}
+
+grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* reader,
+                                         v1::IngestResponse* resp) {
   CallLog log("Directory.Ingest", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Ingest", log);
   if (!who.ok()) return log.Finish(who.status());
-  v1::IngestBatch batch;
+  grpc::ByteBuffer raw;
   v1::IngestCounts* totals = resp->mutable_totals();
   size_t n = 0;
-  while (reader->Read(&batch)) {
+  while (reader->Read(&raw)) {
     const std::string where = "batch " + std::to_string(n) + ": ";
     const std::string applied =
         n == 0 ? "" : " (batches 0 to " + std::to_string(n - 1) + " of this stream were applied)";
@@ -28,6 +48,13 @@ grpc::Status DirectoryService::Ingest(grpc::ServerContext* ctx,
       return log.Finish(absl::InvalidArgumentError(
           where + "a stream carries at most " + std::to_string(limits_.max_stream_batches) +
           " batches; open a new stream" + applied));
+    }
+    v1::IngestBatch batch;
+    int bad = -1;
+    if (absl::Status s = DecodeIngestBatch(raw, &batch, &bad); !s.ok()) {
+      ctx->AddTrailingMetadata("tessera-batch-index", std::to_string(n));
+      if (bad >= 0) ctx->AddTrailingMetadata("tessera-fragment-index", std::to_string(bad));
+      return log.Finish(absl::InvalidArgumentError(where + std::string(s.message()) + applied));
     }
     for (int i = 0; i < batch.fragments_size(); ++i) {
       if (absl::Status s = MayWrite(*who, batch.fragments(i).source()); !s.ok()) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 
+#include "grpcpp/support/byte_buffer.h"
 #include "server/api/gate.h"
 #include "server/directory/directory.h"
 #include "tessera/v1/directory.grpc.pb.h"
@@ -30,11 +31,12 @@ using DirectoryServiceBase = v1::Directory::WithCallbackMethod_GetProfile<
 // none (and is the only clock the ingest path sees).
 class DirectoryService final : public DirectoryServiceBase {
  public:
-  DirectoryService(directory::Directory& dir, const Gate& gate, ApiLimits limits, std::function<int64_t()> now_ms)
-      : dir_(dir), gate_(gate), limits_(limits), now_ms_(std::move(now_ms)) {}
+  DirectoryService(directory::Directory& dir, const Gate& gate, ApiLimits limits, std::function<int64_t()> now_ms);
 
-  grpc::Status Ingest(grpc::ServerContext* ctx, grpc::ServerReader<v1::IngestBatch>* reader,
-                      v1::IngestResponse* resp) override;
+  // Ingest reads each message as raw bytes and decodes it itself (ingest_decode.h):
+  // gRPC's reader would report an undecodable message as the end of the stream.
+  grpc::Status IngestRaw(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* reader,
+                         v1::IngestResponse* resp);
   grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx, const v1::GetProfileRequest* req,
                                        v1::Profile* resp) override;
   grpc::ServerUnaryReactor* SearchPeople(grpc::CallbackServerContext* ctx, const v1::SearchPeopleRequest* req,
