@@ -26,19 +26,32 @@ Command PutSource(CLI::App& admin) {
   auto id = std::make_shared<std::string>();
   auto kind = std::make_shared<std::string>();
   auto description = std::make_shared<std::string>();
-  auto priority = std::make_shared<int>(50);
+  auto priority = std::make_shared<int>(-1);
   CLI::App* sub = admin.add_subcommand(
-      "source", "Register a source, or change its kind, priority or description.\n"
-                "Higher priority wins when sources disagree; a change re-derives its profiles.");
+      "source", "Register a source, or change its kind, priority or description (what is not\n"
+                "given is kept). Higher priority wins when sources disagree; a change re-derives\n"
+                "its profiles. The registry owns the priority: a connector's configuration only\n"
+                "proposes one when it first registers the source.");
   sub->add_option("id", *id, "source id, [a-z0-9][a-z0-9_-]*")->required();
-  sub->add_option("--kind", *kind, "ldap, csv, crm, helpdesk, knowledge, social, ...")->required();
-  sub->add_option("--priority", *priority, "0..1000")->capture_default_str()->check(CLI::Range(0, 1000));
+  sub->add_option("--kind", *kind, "ldap, csv, crm, helpdesk, knowledge, social, ... (required for a new source)");
+  sub->add_option("--priority", *priority, "0..1000 (a new source: 50)")->check(CLI::Range(0, 1000));
   sub->add_option("--description", *description, "free text");
   return {sub, [=](const client::Client& c, const Globals& g) {
+            // Start from the source as registered, so that one option changes one thing.
+            absl::StatusOr<v1::ListSourcesResponse> all = c.ListSources();
+            if (!all.ok()) return Fail(all.status());
+            const v1::Source* old = nullptr;
+            for (const v1::Source& x : all->sources()) {
+              if (x.id() == *id) old = &x;
+            }
+            if (old == nullptr && kind->empty()) {
+              fprintf(stderr, "tessera: source '%s' is new: give its --kind\n", id->c_str());
+              return 2;
+            }
             s->set_id(*id);
-            s->set_kind(*kind);
-            s->set_priority(*priority);
-            s->set_description(*description);
+            s->set_kind(!kind->empty() ? *kind : old->kind());
+            s->set_priority(*priority >= 0 ? *priority : old != nullptr ? old->priority() : 50);
+            s->set_description(!description->empty() || old == nullptr ? *description : old->description());
             absl::StatusOr<v1::Source> r = c.PutSource(*s);
             if (!r.ok()) return Fail(r.status());
             if (g.json) {

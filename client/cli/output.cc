@@ -162,7 +162,7 @@ void PrintConflicts(const v1::ListConflictsResponse& r) {
 
 void PrintSources(const v1::ListSourcesResponse& r) {
   std::vector<std::vector<std::string>> rows = {
-      {"SOURCE", "KIND", "PRIORITY", "FRAGMENTS", "LAST RUN", "STATE", "READ/ADD/UPD/SAME/DEL/REJ", "DESCRIPTION"}};
+      {"SOURCE", "KIND", "PRIORITY", "FRAGMENTS", "LAST RUN", "STATE", "READ/ADD/UPD/SAME/DEL/REJ/SUP", "DESCRIPTION"}};
   for (const auto& s : r.sources()) {
     std::string when = "never", state = "-", counts = "-";
     if (s.has_last_run()) {
@@ -171,7 +171,7 @@ void PrintSources(const v1::ListSourcesResponse& r) {
       state = run.state();
       counts = std::to_string(run.read()) + "/" + std::to_string(run.added()) + "/" + std::to_string(run.updated()) +
                "/" + std::to_string(run.unchanged()) + "/" + std::to_string(run.deleted()) + "/" +
-               std::to_string(run.rejected());
+               std::to_string(run.rejected()) + "/" + std::to_string(run.suppressed());
     }
     rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()), when, state, counts,
                     s.description()});

@@ -47,7 +47,7 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string>* fields) {
     }
     if (c == '"' && field.empty() && !was_quoted) {
       quoted = was_quoted = true;
-    } else if (c == ',') {
+    } else if (c == delimiter_) {
       fields->push_back(std::move(field));
       field.clear();
       was_quoted = false;

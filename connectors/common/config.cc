@@ -139,6 +139,11 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
         return fail(Bad(key, "must be an integer in 100..3600000"));
       }
       c.timeout_ms = v.get<int64_t>();
+    } else if (key == "max_delete_share") {
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1) {
+        return fail(Bad(key, "must be a number in 0..1 (0.2: at most 20% of the records may go in one run)"));
+      }
+      c.max_delete_share = v.get<double>();
     } else if (key == "input") {
       if (!v.is_object()) return fail(Bad(key, "must be an object"));
       c.input_json = v.dump();
@@ -146,7 +151,8 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
       have_mapping = true;
       mapping = v;
     } else {
-      return fail(Bad(key, "unknown key (expected source, server, state_dir, batch_size, timeout_ms, input, mapping)"));
+      return fail(Bad(key, "unknown key (expected source, server, state_dir, batch_size, timeout_ms, max_delete_share, input, "
+                                "mapping)"));
     }
   }
   if (c.id.empty()) return fail(Bad("source.id", "is required"));

@@ -41,6 +41,9 @@ struct SourceConfig {
   std::string state_dir;  // default: the configuration file's folder
   size_t batch_size = 500;
   int64_t timeout_ms = 30000;
+  // A full run that would delete more than this share of the records synced before
+  // is refused unless run with --allow-deletes (a truncated export). 0..1.
+  double max_delete_share = 0.2;
   // Kind-specific settings ("input" object), kept as JSON text; each kind parses it.
   std::string input_json = "{}";
   Mapping mapping;

@@ -32,6 +32,9 @@ class Sink {
   virtual absl::Status Delete(std::string_view external_id, std::string_view locator) = 0;
   // A malformed record: reported with its locator and skipped; the run goes on.
   virtual void Reject(std::string_view locator, std::string_view why) = 0;
+  // A record kept without one of its values (a date that cannot be read, say):
+  // reported with its locator; the record is not counted as rejected.
+  virtual void Warn(std::string_view locator, std::string_view why) = 0;
   // Progress of a long read, for the progress line ("12,000 entries").
   virtual void Note(std::string_view what) = 0;
 };

@@ -1,9 +1,12 @@
 #include "connectors/common/inputs.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "client/lib/csv.h"
+#include "connectors/common/encoding.h"
 #include "nlohmann/json.hpp"
 
 namespace tessera::connect {
@@ -60,11 +63,74 @@ absl::Status RecordFromJson(std::string_view text, Record* out) {
   return Flatten(j, "", out, 0);
 }
 
-absl::Status ReadCsv(const std::string& path, const Mapping& mapping, Sink& sink,
+absl::StatusOr<CsvFormat> CsvFormatFrom(const json& input) {
+  CsvFormat f;
+  if (auto it = input.find("delimiter"); it != input.end()) {
+    const std::string d = it->is_string() ? it->get<std::string>() : "";
+    if (d == "," || d == ";") {
+      f.delimiter = d[0];
+    } else if (d == "\t" || d == "tab") {
+      f.delimiter = '\t';
+    } else if (d == "auto") {
+      f.delimiter = 0;
+    } else {
+      return absl::InvalidArgumentError("\"input.delimiter\": must be \",\", \";\", \"tab\" or \"auto\"");
+    }
+  }
+  if (auto it = input.find("encoding"); it != input.end()) {
+    if (!it->is_string()) return absl::InvalidArgumentError("\"input.encoding\": must be a string");
+    f.encoding = it->get<std::string>();
+    if (absl::Status s = CheckEncoding(f.encoding); !s.ok()) {
+      return absl::InvalidArgumentError("\"input.encoding\": " + std::string(s.message()));
+    }
+  }
+  return f;
+}
+
+namespace {
+
+constexpr char kDelimiters[] = {',', ';', '\t'};
+
+std::string DelimiterName(char d) { return d == '\t' ? "tab" : std::string(1, d); }
+
+// The delimiter that splits `line` (a header) most often outside quotes; ',' if none.
+char DetectDelimiter(std::string_view line) {
+  char best = ',';
+  size_t best_n = 0;
+  for (char d : kDelimiters) {
+    size_t n = 0;
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      if (!quoted && c == d) ++n;
+    }
+    if (n > best_n) best = d, best_n = n;
+  }
+  return best;
+}
+
+// The CSV's header line as text, to detect its delimiter.
+absl::StatusOr<std::string> FirstLine(const std::string& path, const std::string& encoding) {
+  absl::StatusOr<std::unique_ptr<Utf8Reader>> r = Utf8Reader::Open(path, encoding);
+  if (!r.ok()) return r.status();
+  std::string line;
+  std::getline((*r)->stream(), line);
+  return line;
+}
+
+}  // namespace
+
+absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Mapping& mapping, Sink& sink,
                      const std::function<absl::Status(Record&)>& fn) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return OpenError(path);
-  client::CsvReader csv(in, kMaxLineBytes);
+  char delimiter = format.delimiter;
+  if (delimiter == 0) {
+    absl::StatusOr<std::string> first = FirstLine(path, format.encoding);
+    if (!first.ok()) return first.status();
+    delimiter = DetectDelimiter(*first);
+  }
+  absl::StatusOr<std::unique_ptr<Utf8Reader>> in = Utf8Reader::Open(path, format.encoding);
+  if (!in.ok()) return in.status();
+  client::CsvReader csv((*in)->stream(), kMaxLineBytes, delimiter);
   std::vector<std::string> header, row;
   absl::StatusOr<bool> more = csv.Next(&header);
   if (!more.ok()) return absl::InvalidArgumentError(path + ": " + std::string(more.status().message()));
@@ -72,6 +138,18 @@ absl::Status ReadCsv(const std::string& path, const Mapping& mapping, Sink& sink
   for (std::string& h : header) {
     while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.pop_back();
     while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.erase(h.begin());
+    if (!IsUtf8Text(h)) {
+      return absl::InvalidArgumentError(path + ": line 1: the header is not UTF-8 (set input.encoding?)");
+    }
+  }
+  if (header.size() == 1) {
+    // Read as one field: most likely the export uses another delimiter.
+    for (char d : kDelimiters) {
+      if (d != delimiter && header[0].find(d) != std::string::npos) {
+        return absl::InvalidArgumentError(path + ": the header has one field; delimiter '" + DelimiterName(d) +
+                                          "'? (set input.delimiter to \"" + DelimiterName(d) + "\" or \"auto\")");
+      }
+    }
   }
   if (absl::Status s = CheckFields(mapping, header, path + "'s header"); !s.ok()) return s;
   while (true) {
@@ -89,10 +167,62 @@ absl::Status ReadCsv(const std::string& path, const Mapping& mapping, Sink& sink
                                  std::to_string(header.size()));
       continue;
     }
+    if (!std::all_of(row.begin(), row.end(), [](const std::string& v) { return IsUtf8Text(v); })) {
+      sink.Reject(r.locator, "line " + std::to_string(csv.line()) + ": not UTF-8 (set input.encoding?)");
+      continue;
+    }
     for (size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = {std::move(row[i])};
     if (absl::Status s = fn(r); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<DateFormat> DateFormatFrom(const json& input) {
+  auto it = input.find("date_format");
+  if (it == input.end()) return DateFormat::kIso;
+  const std::string f = it->is_string() ? it->get<std::string>() : "";
+  if (f == "iso" || f == "yyyy-mm-dd") return DateFormat::kIso;
+  if (f == "dd/mm/yyyy") return DateFormat::kDayMonthYear;
+  if (f == "mm/dd/yyyy") return DateFormat::kMonthDayYear;
+  return absl::InvalidArgumentError("\"input.date_format\": must be \"iso\", \"dd/mm/yyyy\" or \"mm/dd/yyyy\"");
+}
+
+absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format) {
+  const char* name = format == DateFormat::kIso            ? "YYYY-MM-DD"
+                     : format == DateFormat::kDayMonthYear ? "dd/mm/yyyy"
+                                                           : "mm/dd/yyyy";
+  auto bad = [&] { return absl::InvalidArgumentError("'" + std::string(v.substr(0, 40)) + "' is not a " + name + " date"); };
+  // Three numbers: the year's place depends on the format.
+  int parts[3] = {0, 0, 0}, digits[3] = {0, 0, 0}, k = 0;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      if (digits[k] >= 4) return bad();
+      parts[k] = parts[k] * 10 + (c - '0');
+      ++digits[k];
+    } else if ((c == '-' || c == '/' || c == '.') && k < 2 && digits[k] > 0) {
+      ++k;
+    } else {
+      return bad();
+    }
+  }
+  if (k != 2 || digits[2] == 0) return bad();
+  int year, month, day;
+  if (format == DateFormat::kIso) {
+    if (digits[0] != 4) return bad();
+    year = parts[0], month = parts[1], day = parts[2];
+  } else {
+    if (digits[2] != 4) return bad();
+    year = parts[2];
+    month = format == DateFormat::kDayMonthYear ? parts[1] : parts[0];
+    day = format == DateFormat::kDayMonthYear ? parts[0] : parts[1];
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1]) return bad();
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month == 2 && day == 29 && !leap) return bad();
+  char out[16];
+  snprintf(out, sizeof out, "%04d-%02d-%02d", year, month, day);
+  return std::string(out);
 }
 
 absl::Status ReadJsonLines(const std::string& path, Sink& sink, const std::function<absl::Status(Record&)>& fn) {

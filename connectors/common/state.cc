@@ -14,7 +14,10 @@
 namespace tessera::connect {
 namespace {
 
-constexpr char kMagic[] = "tessera-connect-state 1";
+// Format 2 lines: version, hash (hex), name (base64), key (the rest of the line; keys
+// hold no newline). Format 1 had no name; it is still read.
+constexpr char kMagic1[] = "tessera-connect-state 1";
+constexpr char kMagic[] = "tessera-connect-state 2";
 
 absl::Status Corrupt(const std::string& path, size_t line, const std::string& why) {
   return absl::DataLossError(path + ":" + std::to_string(line) + ": " + why +
@@ -48,18 +51,28 @@ absl::StatusOr<SyncState> LoadState(const std::string& path) {
     return absl::PermissionDeniedError("cannot read " + path);
   }
   std::string line;
-  if (!std::getline(in, line) || line != kMagic) return Corrupt(path, 1, "not a tessera-connect state file");
+  if (!std::getline(in, line) || (line != kMagic && line != kMagic1)) {
+    return Corrupt(path, 1, "not a tessera-connect state file");
+  }
+  const bool with_names = line == kMagic;
   if (!std::getline(in, line) || line.rfind("cursor ", 0) != 0) return Corrupt(path, 2, "no cursor line");
   if (!absl::Base64Unescape(line.substr(7), &st.cursor)) return Corrupt(path, 2, "bad cursor");
   for (size_t n = 3; std::getline(in, line); ++n) {
-    // version, hash (hex), key (the rest of the line; keys hold no newline)
     RecordState r;
     const size_t a = line.find(' '), b = a == std::string::npos ? a : line.find(' ', a + 1);
     if (b == std::string::npos || !Number(line.substr(0, a), 10, &r.version) ||
         !Number(line.substr(a + 1, b - a - 1), 16, &r.hash)) {
       return Corrupt(path, n, "bad record line");
     }
-    st.records[line.substr(b + 1)] = r;
+    size_t key_at = b + 1;
+    if (with_names) {
+      const size_t c = line.find(' ', b + 1);
+      if (c == std::string::npos || !absl::Base64Unescape(line.substr(b + 1, c - b - 1), &r.name)) {
+        return Corrupt(path, n, "bad record line");
+      }
+      key_at = c + 1;
+    }
+    st.records[line.substr(key_at)] = std::move(r);
   }
   return st;
 }
@@ -76,6 +89,8 @@ absl::Status SaveState(const std::string& path, const SyncState& state) {
     snprintf(buf, sizeof buf, "%llu %llx ", static_cast<unsigned long long>(r.version),
              static_cast<unsigned long long>(r.hash));
     out += buf;
+    out += absl::Base64Escape(r.name);
+    out += ' ';
     out += key;
     out += '\n';
   }

@@ -3,7 +3,8 @@
 // A connector's local checkpoint: the cursor of the last successful read and, per
 // record key, the version last sent and a hash of its content. It tells a re-run what
 // changed (new version), what is unchanged (same version, or not sent at all on an
-// incremental run) and what disappeared (a tombstone). Written atomically (temporary
+// incremental run) and what disappeared (a tombstone), with the record's name so a
+// dry run can say who would be deleted. Written atomically (temporary
 // file, fsync, rename) only after tesserad acknowledged the batches it describes.
 
 #include <cstdint>
@@ -17,6 +18,7 @@ namespace tessera::connect {
 struct RecordState {
   uint64_t version = 0;
   uint64_t hash = 0;
+  std::string name;  // the person's name, for what a dry run lists (empty if none)
 };
 
 struct SyncState {

@@ -86,6 +86,7 @@ class Runner final : public Sink {
       return absl::OkStatus();
     }
     ++read_;
+    std::string name = NameOf(f);
     f.set_source(config_.id);
     f.clear_version();
     const uint64_t hash = HashOf(f);
@@ -100,10 +101,13 @@ class Runner final : public Sink {
       f.set_version(old->second.version);  // the server answers "unchanged"
     } else {
       f.set_version(NextVersion(known ? old->second.version : 0));
-      if (options_.dry_run) ++(known ? local_updated_ : local_added_);
+      if (options_.dry_run) {
+        ++(known ? local_updated_ : local_added_);
+        if (options_.on_planned) options_.on_planned(known ? '~' : '+', f.external_id(), name);
+      }
     }
     if (f.updated_at_unix_ms() == 0) f.set_updated_at_unix_ms(run_.started_unix_ms());
-    return Send(std::move(f), locator, hash, /*deleted=*/false);
+    return Send(std::move(f), locator, {f.version(), hash, std::move(name)}, /*deleted=*/false);
   }
 
   absl::Status EmitRecord(const Record& r,
@@ -138,6 +142,9 @@ class Runner final : public Sink {
   }
 
   void Note(std::string_view what) override { Progress(what, false); }
+  void Warn(std::string_view locator, std::string_view why) override {
+    Warn(std::string(locator) + ": " + std::string(why));
+  }
 
   // After a complete read: every key sent before and not seen now is gone.
   absl::Status DeleteUnseen() {
@@ -146,15 +153,33 @@ class Runner final : public Sink {
           "the source yielded no records but " + std::to_string(old_.records.size()) +
           " were synced before; refusing to delete them all (run with --allow-empty if the source is really empty)");
     }
-    std::vector<std::pair<std::string, uint64_t>> gone;
+    std::vector<std::pair<std::string, const RecordState*>> gone;
     for (const auto& [key, r] : old_.records) {
-      if (seen_.count(key) == 0) gone.emplace_back(key, r.version);
+      if (seen_.count(key) == 0) gone.emplace_back(key, &r);
     }
     std::sort(gone.begin(), gone.end());
-    for (const auto& [key, version] : gone) {
-      if (absl::Status s = Tombstone(key, version, "deleted " + key); !s.ok()) return s;
+    if (absl::Status s = CheckDeleteShare(gone.size()); !s.ok()) return s;
+    for (const auto& [key, r] : gone) {
+      if (options_.dry_run && options_.on_planned) options_.on_planned('-', key, r->name);
+      if (absl::Status s = Tombstone(key, r->version, "deleted " + key); !s.ok()) return s;
     }
     return absl::OkStatus();
+  }
+
+  // The guard against a truncated export: deleting more than max_delete_share of what
+  // was synced needs --allow-deletes. (An empty read is the --allow-empty case.)
+  absl::Status CheckDeleteShare(size_t deletions) const {
+    if (options_.allow_deletes || (seen_.empty() && options_.allow_empty) || old_.records.empty()) {
+      return absl::OkStatus();
+    }
+    const double share = static_cast<double>(deletions) / static_cast<double>(old_.records.size());
+    if (share <= config_.max_delete_share) return absl::OkStatus();
+    char pct[32];
+    snprintf(pct, sizeof pct, "%.0f%% > %.0f%%", share * 100, config_.max_delete_share * 100);
+    return absl::FailedPreconditionError(
+        "this run would delete " + std::to_string(deletions) + " of the " + std::to_string(old_.records.size()) +
+        " records synced before (" + pct + ", the source's max_delete_share); nothing was deleted. A truncated "
+        "export? If they are really gone, run again with --allow-deletes");
   }
 
   absl::Status Finish() {
@@ -176,10 +201,10 @@ class Runner final : public Sink {
       run_.set_updated(sent_.updated);
       run_.set_deleted(sent_.deleted);
     }
-    // Records of erased people the server refused (SUPPRESSED) count as unchanged:
-    // the source still has them, the directory rightly does not.
-    run_.set_unchanged(local_unchanged_ + sent_.unchanged + sent_.stale + sent_.suppressed);
+    // A record older than the stored one (STALE) is unchanged for the run.
+    run_.set_unchanged(local_unchanged_ + sent_.unchanged + sent_.stale);
     run_.set_rejected(local_rejected_ + sent_.rejected);
+    run_.set_suppressed(sent_.suppressed);
     return run_;
   }
   SyncState& new_state() { return new_; }
@@ -196,7 +221,9 @@ class Runner final : public Sink {
     return std::max<uint64_t>(previous + 1, static_cast<uint64_t>(run_.started_unix_ms()));
   }
 
+  // A deletion found counts as read: every one ends as an outcome, like a record.
   absl::Status Tombstone(const std::string& key, uint64_t previous, std::string_view locator) {
+    ++read_;
     if (options_.dry_run) {
       ++local_deleted_;
       return absl::OkStatus();
@@ -208,13 +235,13 @@ class Runner final : public Sink {
     f.set_tombstone(true);
     f.set_version(NextVersion(previous));
     f.set_updated_at_unix_ms(run_.started_unix_ms());
-    return Send(std::move(f), locator, 0, /*deleted=*/true);
+    return Send(std::move(f), locator, {}, /*deleted=*/true);
   }
 
-  absl::Status Send(v1::Fragment f, std::string_view locator, uint64_t hash, bool deleted) {
+  absl::Status Send(v1::Fragment f, std::string_view locator, RecordState state, bool deleted) {
     if (options_.dry_run) return absl::OkStatus();
     const uint64_t tag = next_tag_++;
-    pending_[tag] = {f.external_id(), std::string(locator), {f.version(), hash}, deleted};
+    pending_[tag] = {f.external_id(), std::string(locator), std::move(state), deleted};
     absl::Status s = ingester_->Add(std::move(f), tag);
     Progress("", false);
     return s;
@@ -261,10 +288,16 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
     src.set_id(config.id);
     src.set_kind(config.kind);
     src.set_priority(config.priority);
+    src.set_propose_priority(true);
     src.set_description(config.description);
     absl::StatusOr<v1::Source> put = client.PutSource(src);
     if (!put.ok()) return absl::Status(put.status().code(), "register source '" + config.id + "': " +
                                                                 std::string(put.status().message()));
+    if (put->priority() != config.priority && options.on_error) {
+      options.on_error("priority " + std::to_string(config.priority) + " in " + config.file + ", " +
+                       std::to_string(put->priority()) + " in tesserad's registry: the registry's is kept (" +
+                       "`tessera admin source " + config.id + " --priority N` changes it)");
+    }
   }
   const std::string cursor = state->cursor;
   Runner runner(config, client, options, *std::move(state));
@@ -279,6 +312,12 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
 
   v1::SyncRun& run = runner.run();
   run.set_finished_unix_ms(std::max<int64_t>(NowMs(), run.started_unix_ms()));
+  const uint64_t accounted =
+      run.added() + run.updated() + run.unchanged() + run.deleted() + run.rejected() + run.suppressed();
+  if (failure.ok() && accounted != run.read()) {
+    failure = absl::DataLossError("counts do not add up: read " + std::to_string(run.read()) + ", but only " +
+                                  std::to_string(accounted) + " have an outcome; the others were not applied");
+  }
   if (!failure.ok()) {
     run.set_state("failed");
     run.set_failure(Clip(std::string(failure.message()), 1024));
@@ -303,6 +342,30 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
     options.on_error("could not report the run to tesserad: " + std::string(r.status().message()));
   }
   return run;
+}
+
+std::string FormatCounts(const v1::SyncRun& r) {
+  std::string out;
+  const std::pair<const char*, uint64_t> counts[] = {
+      {"read", r.read()},         {"added", r.added()},       {"updated", r.updated()},
+      {"unchanged", r.unchanged()}, {"deleted", r.deleted()}, {"rejected", r.rejected()},
+      {"suppressed", r.suppressed()}};
+  for (const auto& [name, n] : counts) {
+    if (!out.empty()) out += ", ";
+    out += std::string(name) + " " + std::to_string(n);
+  }
+  return out;
+}
+
+std::string NameOf(const v1::Fragment& f) {
+  std::string given, family;
+  for (const v1::Attribute& a : f.attributes()) {
+    if (a.name() == "display_name" && !a.value().empty()) return a.value();
+    if (a.name() == "given_name" && given.empty()) given = a.value();
+    if (a.name() == "family_name" && family.empty()) family = a.value();
+  }
+  if (given.empty() || family.empty()) return given + family;
+  return given + " " + family;
 }
 
 }  // namespace tessera::connect

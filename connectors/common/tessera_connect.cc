@@ -43,14 +43,19 @@ std::string Description() {
 
 int main(int argc, char** argv) {
   std::string config_file, server, state_dir;
-  bool full = false, incremental = false, dry_run = false, allow_empty = false, quiet = false;
+  bool full = false, incremental = false, dry_run = false, allow_empty = false, allow_deletes = false, quiet = false;
   int timeout_ms = 0;
   CLI::App app{Description(), "tessera-connect"};
   app.add_option("--config", config_file, "the source's configuration file (JSON)")->required()->check(CLI::ExistingFile);
   auto* f = app.add_flag("--full", full, "read everything; records gone from the source are deleted (the default)");
   app.add_flag("--incremental", incremental, "send only what changed since the last run")->excludes(f);
-  app.add_flag("--dry-run", dry_run, "compare with the last run and print the counts; change nothing");
+  app.add_flag("--dry-run", dry_run,
+               "compare with the last run; list who would be added, updated and deleted (external id and name) "
+               "and print the counts; change nothing");
   app.add_flag("--allow-empty", allow_empty, "let a source that yields no records delete everything it sent before");
+  app.add_flag("--allow-deletes", allow_deletes,
+               "let this run delete more than the source's max_delete_share (default 20%) of the records synced "
+               "before");
   app.add_option("--server", server, "tesserad host:port (overrides the file; else $TESSERA_SERVER)");
   app.add_option("--state-dir", state_dir, "where the checkpoint lives (overrides the file)");
   app.add_option("--timeout-ms", timeout_ms, "deadline of each call to tesserad")->check(CLI::Range(100, 3'600'000));
@@ -101,6 +106,15 @@ int main(int argc, char** argv) {
   options.incremental = incremental;
   options.dry_run = dry_run;
   options.allow_empty = allow_empty;
+  options.allow_deletes = allow_deletes;
+  if (dry_run) {
+    // What would change, one line each, before the counts.
+    options.on_planned = [](char op, std::string_view id, std::string_view name) {
+      const char* what = op == '+' ? "add" : op == '~' ? "update" : "delete";
+      printf("would %-6s %.*s%s%.*s\n", what, static_cast<int>(id.size()), id.data(), name.empty() ? "" : "  ",
+             static_cast<int>(name.size()), name.data());
+    };
+  }
   size_t errors_shown = 0;
   options.on_error = [&](std::string_view e) {
     if (++errors_shown <= 50) {
@@ -117,12 +131,9 @@ int main(int argc, char** argv) {
       const auto now = std::chrono::steady_clock::now();
       if (!tty && now - last_line < std::chrono::seconds(10)) return;
       last_line = now;
-      fprintf(stderr, "%s%s: read %llu, added %llu, updated %llu, unchanged %llu, deleted %llu, rejected %llu%s%.*s%s",
-              tty ? "\r\033[K" : "", config->id.c_str(), static_cast<unsigned long long>(r.read()),
-              static_cast<unsigned long long>(r.added()), static_cast<unsigned long long>(r.updated()),
-              static_cast<unsigned long long>(r.unchanged()), static_cast<unsigned long long>(r.deleted()),
-              static_cast<unsigned long long>(r.rejected()), note.empty() ? "" : " - ", static_cast<int>(note.size()),
-              note.data(), tty ? "" : "\n");
+      fprintf(stderr, "%s%s: %s%s%.*s%s", tty ? "\r\033[K" : "", config->id.c_str(),
+              connect::FormatCounts(r).c_str(), note.empty() ? "" : " - ", static_cast<int>(note.size()), note.data(),
+              tty ? "" : "\n");
     };
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -133,11 +144,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  printf("%s%s %s sync %s: read %llu, added %llu, updated %llu, unchanged %llu, deleted %llu, rejected %llu in %.1f s\n",
-         dry_run ? "(dry run) " : "", config->id.c_str(), run->mode().c_str(), run->state().c_str(),
-         static_cast<unsigned long long>(run->read()), static_cast<unsigned long long>(run->added()),
-         static_cast<unsigned long long>(run->updated()), static_cast<unsigned long long>(run->unchanged()),
-         static_cast<unsigned long long>(run->deleted()), static_cast<unsigned long long>(run->rejected()), secs);
+  printf("%s%s %s sync %s: %s in %.1f s\n", dry_run ? "(dry run) " : "", config->id.c_str(), run->mode().c_str(),
+         run->state().c_str(), connect::FormatCounts(*run).c_str(), secs);
   if (run->state() == "failed") {
     fprintf(stderr, "tessera-connect: %s: %s\n", config->id.c_str(), run->failure().c_str());
     return 1;

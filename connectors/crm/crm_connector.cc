@@ -31,10 +31,11 @@ Mapping CustomerMapping() {
 
 class CrmConnector final : public Connector {
  public:
-  CrmConnector(const SourceConfig& c, std::string path, bool csv) : config_(c), path_(std::move(path)), csv_(csv) {}
+  CrmConnector(const SourceConfig& c, std::string path, bool csv, CsvFormat format)
+      : config_(c), path_(std::move(path)), csv_(csv), format_(std::move(format)) {}
   absl::StatusOr<ReadResult> Read(const ReadRequest&, Sink& sink) override {
     auto emit = [&](Record& r) { return sink.EmitRecord(r); };
-    absl::Status s = csv_ ? ReadCsv(path_, config_.mapping, sink, emit) : ReadJsonLines(path_, sink, emit);
+    absl::Status s = csv_ ? ReadCsv(path_, format_, config_.mapping, sink, emit) : ReadJsonLines(path_, sink, emit);
     if (!s.ok()) return s;
     return ReadResult{true, ""};
   }
@@ -43,6 +44,7 @@ class CrmConnector final : public Connector {
   const SourceConfig& config_;
   std::string path_;
   bool csv_;
+  CsvFormat format_;
 };
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeCrm(const SourceConfig& c) {
@@ -54,8 +56,9 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeCrm(const SourceConfig& c) {
         return absl::InvalidArgumentError("\"input.format\": must be \"csv\" or \"jsonl\"");
       }
       format = v.get<std::string>();
-    } else if (key != "path") {
-      return absl::InvalidArgumentError("\"input." + key + "\": unknown key (expected path, format)");
+    } else if (key != "path" && key != "delimiter" && key != "encoding") {
+      return absl::InvalidArgumentError("\"input." + key +
+                                        "\": unknown key (expected path, format, delimiter, encoding)");
     }
   }
   if (!in.contains("path") || !in["path"].is_string()) {
@@ -66,7 +69,9 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeCrm(const SourceConfig& c) {
     const bool jsonl = path.size() >= 6 && (path.ends_with(".jsonl") || path.ends_with(".json"));
     format = jsonl ? "jsonl" : "csv";
   }
-  return std::make_unique<CrmConnector>(c, path, format == "csv");
+  absl::StatusOr<CsvFormat> csv_format = CsvFormatFrom(in);
+  if (!csv_format.ok()) return csv_format.status();
+  return std::make_unique<CrmConnector>(c, path, format == "csv", *std::move(csv_format));
 }
 
 TESSERA_REGISTER_CONNECTOR(crm, ConnectorKind{"crm", "customers and their account managers (CSV or JSON lines)",

@@ -58,7 +58,7 @@ BOOST_FIXTURE_TEST_CASE(customers_and_account_managers, ConnectorFixture) {
         R"({"customer_id": "C-1", "display_name": "Julie Blanc", "email": ["julie.blanc@mail.example", "jb@work.example"], "twitter": "@JulieBlanc", "account_manager": "marc@bank.example"})" "\n"
         R"({"customer_id": "C-2", "display_name": "Paul Roy", "phone": "+33 6 98 76 54 32"})" "\n");
   const std::string crm2 = Write("crm.json", R"({"source": {"id": "crm", "kind": "crm", "priority": 70},
-    "input": {"path": "customers.jsonl"}})");
+    "max_delete_share": 0.5, "input": {"path": "customers.jsonl"}})");
   r = Connect("--config " + crm2);
   BOOST_TEST_INFO(r.err);
   BOOST_TEST(r.exit == 0);

@@ -1,6 +1,8 @@
-// The HR export connector (kind "csv"): one employee per row of a header-mapped CSV.
-// Start and end dates are checked (YYYY-MM-DD); an end date in the past marks the
-// person as left, which tesserad's ranking honours.
+// The HR export connector (kind "csv"): one employee per row of a header-mapped CSV,
+// in the delimiter and encoding HR's tool wrote. Start and end dates are read in the
+// configured format and stored as YYYY-MM-DD; a date that cannot be read is left out
+// with a warning (the person is kept). An end date in the past marks the person as
+// left, which tesserad's ranking honours.
 
 #include <string>
 
@@ -27,36 +29,44 @@ Mapping HrMapping() {
   return m;
 }
 
-bool IsDate(std::string_view d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if ((d[i] < '0' || d[i] > '9')) return false;
-  }
-  const int month = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
 class HrConnector final : public Connector {
  public:
-  explicit HrConnector(const SourceConfig& c, std::string path) : config_(c), path_(std::move(path)) {}
+  HrConnector(const SourceConfig& c, std::string path, CsvFormat format, DateFormat dates)
+      : config_(c), path_(std::move(path)), format_(std::move(format)), dates_(dates) {}
 
   absl::StatusOr<ReadResult> Read(const ReadRequest&, Sink& sink) override {
-    auto check_dates = [this](const Record& r, v1::Fragment& f) -> absl::Status {
-      for (const auto& [attr, field] : config_.mapping.attributes) {
-        if (attr != "start_date" && attr != "end_date") continue;
-        const std::string v(Trim(r.First(field)));
-        if (!v.empty() && !IsDate(v)) return absl::InvalidArgumentError(field + " '" + v + "' is not YYYY-MM-DD");
-      }
-      return absl::OkStatus();
-    };
-    absl::Status s = ReadCsv(path_, config_.mapping, sink, [&](Record& r) { return sink.EmitRecord(r, check_dates); });
+    absl::Status s = ReadCsv(path_, format_, config_.mapping, sink, [&](Record& r) {
+      NormaliseDates(r, sink);
+      return sink.EmitRecord(r);
+    });
     if (!s.ok()) return s;
     return ReadResult{true, ""};
   }
 
  private:
+  // Date fields as YYYY-MM-DD; one that cannot be read is dropped with a warning.
+  void NormaliseDates(Record& r, Sink& sink) const {
+    for (const auto& [attr, field] : config_.mapping.attributes) {
+      if (attr != "start_date" && attr != "end_date") continue;
+      auto it = r.fields.find(field);
+      if (it == r.fields.end() || it->second.empty()) continue;
+      const std::string v(Trim(it->second.front()));
+      if (v.empty()) continue;
+      absl::StatusOr<std::string> iso = IsoDate(v, dates_);
+      if (iso.ok()) {
+        it->second = {*iso};
+      } else {
+        sink.Warn(r.locator, field + " " + std::string(iso.status().message()) +
+                                 " (input.date_format); the field is left out, the rest of the record kept");
+        r.fields.erase(it);
+      }
+    }
+  }
+
   const SourceConfig& config_;
   std::string path_;
+  CsvFormat format_;
+  DateFormat dates_;
 };
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeHr(const SourceConfig& c) {
@@ -65,9 +75,16 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeHr(const SourceConfig& c) {
     return absl::InvalidArgumentError("\"input.path\": the CSV file is required");
   }
   for (const auto& [key, v] : in.items()) {
-    if (key != "path") return absl::InvalidArgumentError("\"input." + key + "\": unknown key (expected path)");
+    if (key != "path" && key != "date_format" && key != "delimiter" && key != "encoding") {
+      return absl::InvalidArgumentError("\"input." + key +
+                                        "\": unknown key (expected path, delimiter, encoding, date_format)");
+    }
   }
-  return std::make_unique<HrConnector>(c, c.Resolve(in["path"].get<std::string>()));
+  absl::StatusOr<CsvFormat> format = CsvFormatFrom(in);
+  if (!format.ok()) return format.status();
+  absl::StatusOr<DateFormat> dates = DateFormatFrom(in);
+  if (!dates.ok()) return dates.status();
+  return std::make_unique<HrConnector>(c, c.Resolve(in["path"].get<std::string>()), *std::move(format), *dates);
 }
 
 TESSERA_REGISTER_CONNECTOR(csv, ConnectorKind{"csv", "HR export: employees from a header-mapped CSV (input.path)",

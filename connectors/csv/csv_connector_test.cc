@@ -14,8 +14,10 @@ using tessera::testing::ConnectorFixture;
 
 namespace {
 
+// One of three people leaves in this test: max_delete_share lets a third go.
 constexpr char kConfig[] = R"({
   "source": {"id": "hr", "kind": "csv", "priority": 90, "description": "HR export"},
+  "max_delete_share": 0.5,
   "input": {"path": "people.csv"}
 })";
 
@@ -54,31 +56,43 @@ BOOST_FIXTURE_TEST_CASE(full_then_changed_export, ConnectorFixture) {
         "E6,Sam Ok,sam@example.com,Cards,Engineer,Lyon,2026-01-05,,E1\n");
   r = Connect("--config " + config + " --dry-run");
   BOOST_TEST(r.out.find("(dry run)") != std::string::npos);
-  BOOST_TEST(r.out.find("added 1, updated 1, unchanged 1, deleted 1") != std::string::npos);
+  BOOST_TEST(r.out.find("added 2, updated 1, unchanged 1, deleted 1") != std::string::npos);
+  // Who would change, by external id and name; the deleted person's name comes from
+  // the checkpoint.
+  BOOST_TEST(r.out.find("would add    E4  New Person\n") != std::string::npos);
+  BOOST_TEST(r.out.find("would add    E6  Sam Ok\n") != std::string::npos);
+  BOOST_TEST(r.out.find("would update E1  Alice Martin\n") != std::string::npos);
+  BOOST_TEST(r.out.find("would delete E2  Karim Benali\n") != std::string::npos);
+  BOOST_TEST(r.out.find("E3") == std::string::npos);  // unchanged: not listed
   BOOST_TEST(Attr(*Get("employee_id:E1"), "team") == "Payments");  // the dry run changed nothing
 
   r = Connect("--config " + config);
-  BOOST_TEST(r.exit == 3);  // finished, with rejected records
-  BOOST_TEST(r.out.find("added 1, updated 1, unchanged 1, deleted 1, rejected 2") != std::string::npos);
-  BOOST_TEST(r.err.find("people.csv:4: start_date '31/12/2026' is not YYYY-MM-DD") != std::string::npos);
+  BOOST_TEST(r.exit == 3);  // finished, with a rejected record
+  BOOST_TEST(r.out.find("read 6, added 2, updated 1, unchanged 1, deleted 1, rejected 1, suppressed 0") !=
+             std::string::npos);
+  // A date in another format loses the field, not the person.
+  BOOST_TEST(r.err.find("people.csv:4: start_date '31/12/2026' is not a YYYY-MM-DD date (input.date_format); "
+                        "the field is left out") != std::string::npos);
   BOOST_TEST(r.err.find("people.csv:5: has 2 fields, the header has 9") != std::string::npos);
   BOOST_TEST(Attr(*Get("employee_id:E1"), "team") == "Cards");
   BOOST_TEST(Get("employee_id:E2").status().code() == absl::StatusCode::kNotFound);
   BOOST_TEST(Get("employee_id:E6").ok());
-  BOOST_TEST(Get("employee_id:E4").status().code() == absl::StatusCode::kNotFound);
+  BOOST_REQUIRE(Get("employee_id:E4").ok());
+  BOOST_TEST(Attr(*Get("employee_id:E4"), "start_date") == "");
+  BOOST_TEST(Attr(*Get("employee_id:E4"), "location") == "Lyon");
 
   // tesserad knows how the run went.
   const tessera::v1::Source src = Source("hr");
-  BOOST_TEST(src.fragments() == 3u);
+  BOOST_TEST(src.fragments() == 4u);
   BOOST_TEST(src.last_run().state() == "partial");
-  BOOST_TEST(src.last_run().rejected() == 2u);
-  BOOST_TEST(src.last_run().errors_size() == 2);
+  BOOST_TEST(src.last_run().rejected() == 1u);
+  BOOST_TEST(src.last_run().errors_size() == 1);
   BOOST_TEST(src.last_success_unix_ms() > 0);
   auto cli = Cli("admin sources");
   BOOST_TEST(cli.exit == 0);
   BOOST_TEST(cli.out.find("partial") != std::string::npos);
-  BOOST_TEST(cli.out.find("5/1/1/1/1/2") != std::string::npos);
-  BOOST_TEST(cli.out.find("start_date '31/12/2026'") != std::string::npos);
+  BOOST_TEST(cli.out.find("6/2/1/1/1/1/0") != std::string::npos);
+  BOOST_TEST(cli.out.find("has 2 fields") != std::string::npos);
 
   // Fixed export, incremental: only the repaired rows travel.
   Write("people.csv",
@@ -90,7 +104,8 @@ BOOST_FIXTURE_TEST_CASE(full_then_changed_export, ConnectorFixture) {
   r = Connect("--config " + config + " --incremental");
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
-  BOOST_TEST(r.out.find("incremental sync ok: read 4, added 1, updated 0, unchanged 3") != std::string::npos);
+  BOOST_TEST(r.out.find("incremental sync ok: read 4, added 0, updated 1, unchanged 3") != std::string::npos);
+  BOOST_TEST(Attr(*Get("employee_id:E4"), "start_date") == "2026-12-31");
   BOOST_TEST(Get("employee_id:E4").ok());
   BOOST_TEST(Source("hr").last_run().state() == "ok");
 }
@@ -108,6 +123,134 @@ BOOST_FIXTURE_TEST_CASE(an_empty_export_does_not_wipe_the_source, ConnectorFixtu
   r = Connect("--config " + config + " --allow-empty");
   BOOST_TEST(r.exit == 0);
   BOOST_TEST(Get("employee_id:E1").status().code() == absl::StatusCode::kNotFound);
+}
+
+// Excel on a French Windows: Latin-1 bytes, ';' between fields, dates as dd/mm/yyyy.
+const std::string kLatin1Export =
+    "employee_id;display_name;email;location;start_date\n"
+    "E1;H\xE9l\xE8ne Garnier;helene@example.com;Orl\xE9" "ans;13/03/2017\n"
+    "E2;Bruno Petit;bruno@example.com;Paris;07/11/2016\n";
+
+BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture) {
+  Write("people.csv", kLatin1Export);
+  // As UTF-8 (the default): the Latin-1 row is rejected by line, the other applied,
+  // and the counts add up.
+  std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
+    "input": {"path": "people.csv", "delimiter": ";", "date_format": "dd/mm/yyyy"}})");
+  auto r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.out << r.err);
+  BOOST_TEST(r.exit == 3);
+  BOOST_TEST(r.out.find("sync partial: read 2, added 1, updated 0, unchanged 0, deleted 0, rejected 1, "
+                        "suppressed 0") != std::string::npos);
+  BOOST_TEST(r.err.find("people.csv:2: line 2: not UTF-8 (set input.encoding?)") != std::string::npos);
+  BOOST_TEST(Get("employee_id:E1").status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(Attr(*Get("employee_id:E2"), "start_date") == "2016-11-07");
+  BOOST_TEST(Source("hr").last_run().state() == "partial");
+
+  // With its encoding named, every row arrives, accents intact.
+  config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
+    "input": {"path": "people.csv", "delimiter": "auto", "encoding": "latin1", "date_format": "dd/mm/yyyy"}})");
+  r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.out << r.err);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.find("sync ok: read 2, added 1, updated 0, unchanged 1") != std::string::npos);
+  auto helene = Get("employee_id:E1");
+  BOOST_REQUIRE(helene.ok());
+  BOOST_TEST(Attr(*helene, "display_name") == "H\u00e9l\u00e8ne Garnier");
+  BOOST_TEST(Attr(*helene, "location") == "Orl\u00e9" "ans");
+  BOOST_TEST(Attr(*helene, "start_date") == "2017-03-13");
+
+  // Windows-1252 has characters Latin-1 lacks (the euro sign, curly quotes).
+  Write("people.csv", "employee_id,display_name,title\nE3,Zo\xE9 \x93Zed\x94 Roux,Budget \x80\n");
+  config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "max_delete_share": 1,
+    "input": {"path": "people.csv", "encoding": "windows-1252"}})");
+  r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.err);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(Attr(*Get("employee_id:E3"), "title") == "Budget \u20ac");
+  BOOST_TEST(Attr(*Get("employee_id:E3"), "display_name") == "Zo\u00e9 \u201cZed\u201d Roux");
+
+  // A UTF-8 export with a BOM is read as UTF-8 even when the config says latin1.
+  Write("people.csv", "\xEF\xBB\xBF" "employee_id,display_name\nE3,Zo\xC3\xA9 Roux\n");
+  config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "max_delete_share": 1,
+    "input": {"path": "people.csv", "encoding": "latin1"}})");
+  BOOST_REQUIRE(Connect("--config " + config).exit == 0);
+  BOOST_TEST(Attr(*Get("employee_id:E3"), "display_name") == "Zo\u00e9 Roux");
+}
+
+BOOST_FIXTURE_TEST_CASE(the_delimiter_is_named_or_detected, ConnectorFixture) {
+  Write("people.csv", "employee_id;display_name;email\nE1;Alice Martin;alice@example.com\n");
+  // Read with ',' the header is one field: the error says which delimiter it holds.
+  std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
+  auto r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("the header has one field; delimiter ';'? (set input.delimiter to \";\" or \"auto\")") !=
+             std::string::npos);
+  config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv",
+    "delimiter": "auto"}})");
+  r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.err);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(Attr(*Get("email:alice@example.com"), "display_name") == "Alice Martin");
+  // Tabs, detected.
+  Write("people.csv", "employee_id\tdisplay_name\nE1\tAlice Martin\nE2\t\"Bruno, Petit\"\n");
+  r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(Attr(*Get("employee_id:E2"), "display_name") == "Bruno, Petit");
+  // Bad settings name the key.
+  for (const char* bad : {R"("delimiter": "|")", R"("encoding": "klingon-8")", R"("date_format": "yy.mm.dd")"}) {
+    config = Write("bad.json", std::string(R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv", )") +
+                                   bad + "}}");
+    r = Connect("--config " + config);
+    BOOST_TEST(r.exit == 2);
+    const std::string key = std::string(bad).substr(1, std::string(bad).find('"', 1) - 1);
+    BOOST_TEST(r.err.find("\"input." + key + "\"") != std::string::npos, r.err);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(a_truncated_export_needs_allow_deletes, ConnectorFixture) {
+  std::string csv = "employee_id,display_name\n";
+  for (int i = 0; i < 10; ++i) csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
+  Write("people.csv", csv);
+  const std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
+  BOOST_REQUIRE(Connect("--config " + config).exit == 0);
+  // Two leave: 20%, within the default max_delete_share.
+  csv = "employee_id,display_name\n";
+  for (int i = 0; i < 8; ++i) csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
+  Write("people.csv", csv);
+  auto r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(r.out.find("deleted 2") != std::string::npos);
+  // The export is cut after three rows: five of eight would go. Refused, nothing deleted.
+  Write("people.csv", "employee_id,display_name\nE0,Person 0\nE1,Person 1\nE2,Person 2\n");
+  r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("this run would delete 5 of the 8 records synced before (62% > 20%") != std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("--allow-deletes") != std::string::npos);
+  BOOST_TEST(Source("hr").fragments() == 8u);
+  BOOST_TEST(Source("hr").last_run().state() == "failed");
+  r = Connect("--config " + config + " --allow-deletes");
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(Source("hr").fragments() == 3u);
+}
+
+// `tessera admin source --priority` sets the priority; a later sync keeps it and says
+// that its configuration proposes another.
+BOOST_FIXTURE_TEST_CASE(the_registry_owns_the_priority, ConnectorFixture) {
+  Write("people.csv", "employee_id,display_name\nE1,Alice\n");
+  const std::string config = Write("hr.json", R"({"source": {"id": "rh-paie", "kind": "csv", "priority": 85},
+    "input": {"path": "people.csv"}})");
+  BOOST_REQUIRE(Connect("--config " + config).exit == 0);
+  BOOST_TEST(Source("rh-paie").priority() == 85);  // proposed at first registration
+  auto cli = Cli("admin source rh-paie --priority 95");
+  BOOST_TEST_INFO(cli.err);
+  BOOST_REQUIRE(cli.exit == 0);
+  auto r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 0);
+  BOOST_TEST(Source("rh-paie").priority() == 95);
+  BOOST_TEST(r.err.find("priority 85 in " + config + ", 95 in tesserad's registry: the registry's is kept") !=
+             std::string::npos, r.err);
 }
 
 BOOST_FIXTURE_TEST_CASE(clear_errors, ConnectorFixture) {

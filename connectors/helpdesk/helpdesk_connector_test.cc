@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kHrConfig[] = R"({"source": {"id": "hr", "kind": "csv", "priority": 90}, "input": {"path": "people.csv"}})";
 constexpr char kCasesConfig[] = R"({"source": {"id": "helpdesk", "kind": "helpdesk", "priority": 50},
-  "input": {"path": "cases.jsonl"}})";
+  "max_delete_share": 0.5, "input": {"path": "cases.jsonl"}})";
 constexpr char kPeople[] =
     "employee_id,display_name,email,team,title,location,start_date,end_date\n"
     "E1,Lea Fontaine,lea@bank.example,Payments,Advisor,Paris,2019-01-01,\n"

@@ -14,7 +14,7 @@ grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source*
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->id()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s =
-      dir_.PutSource({req->id(), req->kind(), req->priority(), req->description(), 0});
+      dir_.PutSource({req->id(), req->kind(), req->priority(), req->description(), 0}, req->propose_priority());
   if (!s.ok()) return log.Finish(s.status());
   ToProto(*s, resp);
   return log.Finish(absl::OkStatus());

@@ -148,6 +148,7 @@ void ToProto(const directory::SourceInfo& in, v1::Source* out) {
   o->set_unchanged(r.unchanged);
   o->set_deleted(r.deleted);
   o->set_rejected(r.rejected);
+  o->set_suppressed(r.suppressed);
   for (const std::string& e : r.errors) o->add_errors(e);
   o->set_failure(r.failure);
 }
@@ -164,6 +165,7 @@ directory::SyncRun FromProto(const v1::SyncRun& in) {
   r.unchanged = in.unchanged();
   r.deleted = in.deleted();
   r.rejected = in.rejected();
+  r.suppressed = in.suppressed();
   r.errors.assign(in.errors().begin(), in.errors().end());
   r.failure = in.failure();
   return r;

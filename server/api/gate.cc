@@ -1,6 +1,8 @@
 #include "server/api/gate.h"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -9,7 +11,20 @@
 namespace tessera::api {
 namespace {
 
-constexpr std::string_view kBearer = "Bearer ";
+constexpr std::string_view kBearer = "bearer";
+
+// The token of "Bearer <token>": the scheme is case-insensitive (RFC 7235 §2.1), then
+// one or more spaces.
+std::optional<std::string_view> BearerToken(std::string_view value) {
+  if (value.size() <= kBearer.size() || value[kBearer.size()] != ' ') return std::nullopt;
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kBearer[i]) return std::nullopt;
+  }
+  std::string_view token = value.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
 
 }  // namespace
 
@@ -28,10 +43,9 @@ absl::StatusOr<const access::Principal*> Gate::Admit(const grpc::ServerContextBa
   const access::Principal* who = nullptr;
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     const std::string_view value(it->second.data(), it->second.size());
-    if (value.substr(0, kBearer.size()) != kBearer) {
-      return absl::UnauthenticatedError("the authorization header must be 'Bearer <token>'");
-    }
-    absl::StatusOr<const access::Principal*> p = principals->ByToken(value.substr(kBearer.size()), now_ms_());
+    const std::optional<std::string_view> token = BearerToken(value);
+    if (!token) return absl::UnauthenticatedError("the authorization header must be 'Bearer <token>'");
+    absl::StatusOr<const access::Principal*> p = principals->ByToken(*token, now_ms_());
     if (!p.ok()) return p.status();
     who = *p;
   } else if (const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();

@@ -111,7 +111,10 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                {"sync_writes", Set(st.sync_writes)}});
   }
   if (s.ok() && !identity.is_null()) {
-    s = Apply(identity, "identity", {{"default_phone_region", Set(c.directory.normalise.default_region)}});
+    s = Apply(identity, "identity", {{"default_phone_region", [&](const json& v) {
+                                        c.directory.region_given = true;
+                                        Set(c.directory.normalise.default_region)(v);
+                                      }}});
   }
   if (s.ok() && !limits.is_null()) {
     s = Apply(limits, "limits", {

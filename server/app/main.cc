@@ -125,7 +125,7 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)")->take_last();
   cli.add_option("--port-file", port_file, "write the bound port to this file once serving")->take_last();
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")->take_last();
-  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code (default: US)")->take_last();
+  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code; a new database records it (default: US), an existing one keeps its own and refuses another")->take_last();
   cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)")->take_last();
   cli.add_flag("--sync-writes", sync, "fsync every batch: survives power loss, ingests much slower");
   std::string new_token, expires;
@@ -151,7 +151,10 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   if (!listen.empty()) cfg.listen = listen;
   if (!port_file.empty()) cfg.port_file = port_file;
   if (!log_level.empty()) cfg.log_level = log_level;
-  if (!region.empty()) cfg.directory.normalise.default_region = region;
+  if (!region.empty()) {
+    cfg.directory.normalise.default_region = region;
+    cfg.directory.region_given = true;
+  }
   if (cache_mb != 0) cfg.directory.store.block_cache_bytes = cache_mb << 20;
   if (sync) cfg.directory.store.sync_writes = true;
   if (absl::Status s = cfg.Validate(); !s.ok()) {
@@ -163,8 +166,14 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
 
 absl::Status RegisterSources(directory::Directory& dir, const ServerConfig& cfg) {
   for (const identity::Source& s : cfg.sources) {
-    absl::StatusOr<directory::SourceInfo> r = dir.PutSource(s);
+    // The registry owns a source's priority: the configuration's applies to a new source.
+    absl::StatusOr<directory::SourceInfo> r = dir.PutSource(s, /*priority_if_new=*/true);
     if (!r.ok()) return absl::Status(r.status().code(), "source '" + s.id + "': " + std::string(r.status().message()));
+    if (r->source.priority != s.priority) {
+      spdlog::warn("source '{}': priority {} in the configuration, {} in the registry; the registry's is kept "
+                   "(tessera admin source {} --priority N changes it)",
+                   s.id, s.priority, r->source.priority, s.id);
+    }
   }
   return absl::OkStatus();
 }

@@ -49,6 +49,7 @@ std::string EncodeSyncRun(const SyncRun& r, int64_t last_success_ms) {
   store::PutLengthPrefixed(out, r.failure);
   store::PutVarint64(out, r.errors.size());
   for (const std::string& e : r.errors) store::PutLengthPrefixed(out, e);
+  store::PutVarint64(out, r.suppressed);  // appended later: absent from older records
   return out;
 }
 
@@ -63,6 +64,7 @@ absl::Status DecodeSyncRun(std::string_view data, SyncRun* r, int64_t* last_succ
   r->failure = std::string(d.LengthPrefixed());
   const uint64_t n = d.Varint64();
   for (uint64_t i = 0; i < n && d.ok() && i <= kMaxSyncErrors; ++i) r->errors.emplace_back(d.LengthPrefixed());
+  if (d.ok() && !d.done()) r->suppressed = d.Varint64();
   if (!d.ok() || !d.done()) return absl::DataLossError("corrupt sync run record");
   return absl::OkStatus();
 }
@@ -88,6 +90,13 @@ absl::Status ValidateSyncRun(const SyncRun& r) {
     return absl::InvalidArgumentError("run.failure is longer than " + std::to_string(kMaxSyncFailureBytes) + " bytes");
   }
   if (r.finished_ms < r.started_ms) return absl::InvalidArgumentError("run.finished is before run.started");
+  const uint64_t accounted = r.added + r.updated + r.unchanged + r.deleted + r.rejected + r.suppressed;
+  if (r.state != "failed" && accounted != r.read) {
+    // A finished run accounts for every record it read; one that does not lost some.
+    return absl::InvalidArgumentError(
+        "run counts do not add up: read " + std::to_string(r.read) + " but added + updated + unchanged + deleted + "
+        "rejected + suppressed = " + std::to_string(accounted) + "; report such a run as failed");
+  }
   return absl::OkStatus();
 }
 
@@ -120,7 +129,7 @@ absl::Status DirectoryImpl::RelinkFragments(const std::vector<std::string>& frag
   return absl::OkStatus();
 }
 
-absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
+absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source, bool priority_if_new) {
   if (absl::Status s = identity::ValidateSource(source); !s.ok()) return s;
   absl::MutexLock w(&write_mu_);
   Drain();
@@ -132,6 +141,7 @@ absl::StatusOr<SourceInfo> DirectoryImpl::PutSource(identity::Source source) {
     state = state_;
   }
   const identity::Source* old = sources.Find(source.id);
+  if (old != nullptr && priority_if_new) source.priority = old->priority;
   const bool reprioritised = old != nullptr && old->priority != source.priority;
   const identity::Source stored = sources.Put(std::move(source));
   std::unique_ptr<store::Batch> batch = store_->NewBatch();

@@ -32,6 +32,10 @@ struct DirectoryOptions {
   store::StoreOptions store;
   identity::Limits limits;
   identity::NormaliseOptions normalise;
+  // Whether normalise.default_region was chosen by the operator. A database keeps the
+  // region it was created with (phone numbers are stored normalised with it): an
+  // operator's region that differs is refused at open; otherwise the database's is used.
+  bool region_given = false;
   // Change-log entries kept; older ones are trimmed. Default 1,000,000.
   uint64_t change_log_retain = 1'000'000;
   // Name-index entries one search reads at most before saying "truncated".
@@ -137,7 +141,7 @@ struct FragmentView {
 struct SyncRun {
   std::string mode, state;
   int64_t started_ms = 0, finished_ms = 0;
-  uint64_t read = 0, added = 0, updated = 0, unchanged = 0, deleted = 0, rejected = 0;
+  uint64_t read = 0, added = 0, updated = 0, unchanged = 0, deleted = 0, rejected = 0, suppressed = 0;
   std::vector<std::string> errors;
   std::string failure;
 };
@@ -290,8 +294,10 @@ class Directory {
   // person's identifier.
   virtual absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) = 0;
 
-  // Registers or updates a source; a priority change re-derives its profiles.
-  virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source) = 0;
+  // Registers or updates a source; a priority change re-derives its profiles. With
+  // `priority_if_new`, `source.priority` applies only to a new source: a registered
+  // one keeps its priority (the answer carries it).
+  virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) = 0;
   virtual std::vector<SourceInfo> ListSources() const = 0;
   // Stores `run` as the last run of `source_id` (validated against its limits).
   virtual absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) = 0;

@@ -26,6 +26,8 @@ class DirectoryImpl final : public Directory {
 
   // Loads sources, rules and counters; resumes an interrupted Rebuild.
   [[nodiscard]] absl::Status Load();
+  // Uses (or records) the database's default phone region; see DirectoryOptions.
+  [[nodiscard]] absl::Status SettleRegion(const store::Snapshot& snap);
   [[nodiscard]] absl::Status CheckIndexLayout(const store::Reader& snap, bool existing);
 
   absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
@@ -39,7 +41,7 @@ class DirectoryImpl final : public Directory {
   uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
-  absl::StatusOr<SourceInfo> PutSource(identity::Source source) override;
+  absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) override;
   std::vector<SourceInfo> ListSources() const override;
   absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) override;
   absl::StatusOr<Stats> GetStats() const override;
@@ -135,7 +137,9 @@ class DirectoryImpl final : public Directory {
                                                        uint64_t id) const;
 
   std::unique_ptr<store::Store> store_;
-  const DirectoryOptions options_;
+  // Set at construction; Load() settles the phone region from the database, before
+  // any call is served.
+  DirectoryOptions options_;
   const text::Analyzer analyzer_;
 
   // Held by every write; serialises batches in arrival order.

@@ -43,7 +43,7 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
   for (const SourceInfo& s : ListSources()) registered |= s.source.id == kOutcomeSource;
   if (!registered) {
     // Highest priority: what the person who closed a case says about it wins.
-    absl::StatusOr<SourceInfo> s = PutSource({kOutcomeSource, "outcome", 1000, "Expertise.RecordOutcome", 0});
+    absl::StatusOr<SourceInfo> s = PutSource({kOutcomeSource, "outcome", 1000, "Expertise.RecordOutcome", 0}, false);
     if (!s.ok()) return s.status();
   }
   uint64_t version = static_cast<uint64_t>(std::max<int64_t>(1, o.time_ms));

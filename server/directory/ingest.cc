@@ -54,6 +54,7 @@ absl::Status DirectoryImpl::Load() {
   if (*found) {
     if (absl::Status s = DecodeState(value, &state); !s.ok()) return s;
   }
+  if (absl::Status s = SettleRegion(*snap); !s.ok()) return s;
   identity::SourceRegistry sources;
   std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kMeta);
   for (it->Seek(identity::kSourceMetaPrefix);
@@ -86,6 +87,30 @@ absl::Status DirectoryImpl::Load() {
     if (!r.ok()) return Prefixed(r.status(), "resuming an interrupted rebuild: ");
   }
   return CheckIndexLayout(*snap, found.value() && *found);
+}
+
+// Identifiers are stored normalised with the default phone region, so a database
+// keeps the region it was created with: "0671243895" looked up with another region
+// would silently find nothing.
+absl::Status DirectoryImpl::SettleRegion(const store::Snapshot& snap) {
+  std::string stored;
+  absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kRegionKey, &stored);
+  if (!found.ok()) return found.status();
+  std::string& region = options_.normalise.default_region;
+  if (*found) {
+    if (options_.region_given && stored != region) {
+      return absl::FailedPreconditionError(
+          "the database was created with default phone region " + stored + ", the configuration says " + region +
+          "; phone numbers are stored normalised with " + stored + ". Start with --default-region " + stored +
+          " (or without one: the database's is used)");
+    }
+    region = stored;
+    return absl::OkStatus();
+  }
+  // A new database (or one from before the region was recorded): record it now.
+  std::unique_ptr<store::Batch> batch = store_->NewBatch();
+  batch->Put(store::Cf::kMeta, kRegionKey, region);
+  return store_->Write(*batch);
 }
 
 // A database written by a tesserad with another postings layout (or from before the
@@ -163,7 +188,7 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
     if (src == nullptr) {
       return FragmentError(absl::FailedPreconditionError(
           "source '" + fragments[i].source +
-          "' is not registered; register it with `tessera admin source put " +
+          "' is not registered; register it with `tessera admin source " +
           fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
           "server configuration"), i);
     }
@@ -283,6 +308,7 @@ absl::Status DirectoryImpl::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t so
   }
   change.after.fno = *before ? (*before)->fno : ctx.state.next_fno++;
   change.after.entity = *before ? (*before)->entity : 0;
+  change.after.origin = *before ? (*before)->origin : 0;
   absl::StatusOr<identity::LinkResult> link = Relink(ctx, {&change, 1});
   if (!link.ok()) return link.status();
 

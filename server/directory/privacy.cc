@@ -294,6 +294,7 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     t.tombstone = true;
     c.after.fno = sf.fno;
     c.after.entity = sf.entity;
+    c.after.origin = sf.origin;
     changes.push_back(std::move(c));
   }
   WriteContext ctx{*batch, state, *sources, kept_rules, audit.time_ms, /*log_changes=*/true};

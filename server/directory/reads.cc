@@ -52,7 +52,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, con
   if (owners->empty()) return absl::NotFoundError("no profile has identifier '" + text + "'");
   if (owners->size() > 1) {
     std::string ids;
-    for (uint64_t id : *owners) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    for (uint64_t id : *owners) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    // The suggested command is printed exactly as the CLI takes it.
     return absl::FailedPreconditionError(
         "identifier '" + text + "' names " + std::to_string(owners->size()) + " profiles (" + ids +
         ") that conflict or were split apart; look one up by id, or merge them with "

@@ -13,6 +13,8 @@
 namespace tessera::directory {
 
 inline constexpr std::string_view kStateKey = "state";
+// The default phone region the database was created with (two ASCII letters).
+inline constexpr std::string_view kRegionKey = "default_region";
 // The postings layout (index::kPostingsLayout) the derived data was built with.
 inline constexpr std::string_view kIndexLayoutKey = "index-layout";
 

@@ -294,6 +294,7 @@ std::string EncodeFragment(const StoredFragment& sf) {
     store::PutLengthPrefixed(out, e.language);
     store::PutVarsint64(out, e.time_ms);
   }
+  store::PutVarint64(out, sf.origin);  // appended later: absent from older records
   return out;
 }
 
@@ -335,6 +336,7 @@ absl::Status DecodeFragment(std::string_view data, StoredFragment* sf) {
     e.language = std::string(d.LengthPrefixed());
     e.time_ms = d.Varsint64();
   }
+  sf->origin = d.ok() && !d.done() ? d.Varint64() : sf->entity;
   if (!d.ok() || !d.done()) return corrupt;
   return absl::OkStatus();
 }

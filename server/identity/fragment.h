@@ -93,6 +93,9 @@ struct StoredFragment {
   Fragment fragment;
   uint64_t fno = 0;     // fragment number, stable across versions; names evidence
   uint64_t entity = 0;  // the profile it belongs to; 0 for a tombstone
+  // The profile it was first linked to: when a merge that moved it is undone, it goes
+  // back to that id. Records written before it existed read it as `entity`.
+  uint64_t origin = 0;
 };
 
 // Key of a fragment: u32be source number · external_id.

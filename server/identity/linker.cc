@@ -16,6 +16,7 @@ namespace {
 struct Item {
   StoredFragment sf;
   uint64_t hint = 0;     // the profile it belonged to
+  uint64_t origin = 0;   // the profile it was first linked to
   bool changed = false;  // one of the caller's changes
 };
 
@@ -51,6 +52,7 @@ class Relink {
         Item& item = items_[c.fragkey];
         item.sf = c.after;
         item.hint = c.after.entity != 0 ? c.after.entity : (was_live ? c.before->entity : 0);
+        item.origin = c.after.origin;
         item.changed = true;
         for (const std::string& key : IdentKeysOf(c.after.fragment)) {
           absl::StatusOr<const std::vector<uint64_t>*> owners = Owners(key);
@@ -116,6 +118,7 @@ class Relink {
         Item& item = items_[m.fragkey];
         item.sf = **std::move(f);
         item.hint = id;
+        item.origin = item.sf.origin;
         if (absl::Status s = EnqueueRulePeers(m.fragkey); !s.ok()) return s;
       }
       for (uint64_t peer : p->peers) Enqueue(peer);
@@ -147,26 +150,53 @@ class Relink {
     clustering_ = Cluster(cluster_items_, ordered);
   }
 
+  // Ids stay stable: a cluster keeps the id most of its fragments had, and a cluster
+  // split off by an undone merge gets back the id its fragments were first linked to.
+  //  1. A cluster holding fragments first linked to its majority id keeps that id.
+  //  2. Any other cluster keeps its majority id if no cluster of step 1 took it,
+  //  3. else takes the id most of its fragments were first linked to,
+  //  4. else a new id.
+  // Ties go to the smallest id; everything depends on the fragments only, so Rebuild
+  // gives the same ids.
   absl::Status AssignIds() {
+    const size_t n = clustering_.clusters.size();
+    std::vector<std::map<uint64_t, size_t>> hints(n), origins(n);
+    for (size_t c = 0; c < n; ++c) {
+      for (size_t i : clustering_.clusters[c]) {
+        const Item& item = items_[*keys_[i]];
+        if (item.hint != 0) ++hints[c][item.hint];
+        if (item.origin != 0) ++origins[c][item.origin];
+      }
+    }
+    cluster_ids_.assign(n, 0);
     std::set<uint64_t> taken;
-    for (const auto& members : clustering_.clusters) {
-      std::map<uint64_t, size_t> votes;
-      for (size_t i : members) {
-        if (const uint64_t h = items_[*keys_[i]].hint; h != 0) ++votes[h];
+    for (int step = 1; step <= 3; ++step) {
+      for (size_t c = 0; c < n; ++c) {
+        if (cluster_ids_[c] != 0) continue;
+        absl::StatusOr<uint64_t> id = Majority(step == 3 ? origins[c] : hints[c], taken);
+        if (!id.ok()) return id.status();
+        if (*id == 0 || (step == 1 && origins[c].count(*id) == 0)) continue;
+        cluster_ids_[c] = *id;
+        taken.insert(*id);
       }
-      uint64_t chosen = 0;
-      size_t best = 0;
-      for (const auto& [id, n] : votes) {  // ascending id: ties keep the smallest
-        if (n <= best || taken.count(id) != 0) continue;
-        absl::StatusOr<bool> free = IdIsFree(id);
-        if (!free.ok()) return free.status();
-        if (*free) chosen = id, best = n;
-      }
-      if (chosen == 0) chosen = ids_.next_profile++;
-      taken.insert(chosen);
-      cluster_ids_.push_back(chosen);
+    }
+    for (uint64_t& id : cluster_ids_) {
+      if (id == 0) id = ids_.next_profile++;
     }
     return absl::OkStatus();
+  }
+
+  // The id with the most votes among those free and not `taken` (0 if none).
+  absl::StatusOr<uint64_t> Majority(const std::map<uint64_t, size_t>& votes, const std::set<uint64_t>& taken) {
+    uint64_t chosen = 0;
+    size_t best = 0;
+    for (const auto& [id, n] : votes) {  // ascending id: ties keep the smallest
+      if (n <= best || taken.count(id) != 0) continue;
+      absl::StatusOr<bool> free = IdIsFree(id);
+      if (!free.ok()) return free.status();
+      if (*free) chosen = id, best = n;
+    }
+    return chosen;
   }
 
   // An id may be reused when it belonged to this component or to no profile at all.
@@ -224,6 +254,7 @@ class Relink {
     for (const Change& c : changes) {
       StoredFragment after = c.after;
       after.entity = c.after.fragment.tombstone ? 0 : new_entity.at(c.fragkey);
+      if (after.origin == 0) after.origin = after.entity;
       result_.profile_of[c.fragkey] = after.entity;
       const bool was_live = c.before && !c.before->fragment.tombstone;
       if (c.write || after.entity != c.after.entity) {

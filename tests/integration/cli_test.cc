@@ -28,6 +28,12 @@ std::string Quote(const std::string& s) {
   return q + "'";
 }
 
+// The command an error message suggests, between backquotes.
+std::string SuggestedCommand(const std::string& message) {
+  const size_t a = message.find('`'), b = a == std::string::npos ? a : message.find('`', a + 1);
+  return b == std::string::npos ? "" : message.substr(a + 1, b - a - 1);
+}
+
 struct CliFixture {
   CliFixture() : server(tmp.path()) { server.Start(); }
 
@@ -118,6 +124,28 @@ BOOST_AUTO_TEST_CASE(get_search_neighbors_print_and_json) {
   BOOST_TEST(r.out.find("profiles ") != std::string::npos);
 }
 
+// An identifier shared by two profiles that disagree (two employee ids) is a conflict;
+// the error suggests a merge command that works as printed.
+BOOST_AUTO_TEST_CASE(the_suggested_merge_works_as_printed) {
+  RegisterSources();
+  const std::string conflict = Write(
+      "c.jsonl",
+      R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","attributes":{"display_name":"Bruno Petit"},"identifiers":["employee_id:E1","email:bruno@bank.example"]})"
+      "\n"
+      R"({"source":"ldap","external_id":"uid=bruno","version":1,"kind":"employee","identifiers":["employee_id:E7","email:bruno@bank.example"]})"
+      "\n");
+  BOOST_REQUIRE(Run("ingest " + conflict).exit == 0);
+  Result r = Run("get email:bruno@bank.example");
+  BOOST_TEST(r.exit == 1);
+  const std::string merge = SuggestedCommand(r.err);
+  BOOST_TEST(merge.rfind("tessera admin merge ", 0) == 0, r.err);
+  r = Run(merge.substr(std::string("tessera ").size()));
+  BOOST_TEST(r.exit == 0, r.err);
+  r = Run("get email:bruno@bank.example");
+  BOOST_TEST(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("Bruno Petit") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(failures_are_one_line_and_non_zero) {
   Result r = Run("get email:nobody@bank.example");
   BOOST_TEST(r.exit == 1);
@@ -128,7 +156,13 @@ BOOST_AUTO_TEST_CASE(failures_are_one_line_and_non_zero) {
   r = Run("ingest " + Write("x.jsonl", kFragments));  // sources not registered
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("FAILED_PRECONDITION") != std::string::npos);
-  BOOST_TEST(r.err.find("tessera admin source put hr") != std::string::npos);
+  // The suggested command works as printed (with its placeholders filled in).
+  std::string suggested = SuggestedCommand(r.err);
+  BOOST_TEST(suggested == "tessera admin source hr --kind KIND --priority N");
+  suggested.replace(suggested.find("KIND"), 4, "csv");
+  suggested.replace(suggested.find(" N"), 2, " 90");
+  Result registered = Run(suggested.substr(std::string("tessera ").size()));
+  BOOST_TEST(registered.exit == 0, registered.err);
   r = Run("admin stats", "127.0.0.1:1");
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("tessera: UNAVAILABLE: cannot reach tesserad at 127.0.0.1:1") == 0, r.err);

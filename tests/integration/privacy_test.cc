@@ -168,7 +168,10 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
   // A connector re-deployed with fresh state sends every record again: his are
   // answered "suppressed", the others "unchanged".
   BOOST_REQUIRE_MESSAGE(Connect("crm", "crm.csv", "state2") == 0, ReadFile(tmp.Sub("err")));
+  // Reported as suppressed, not as unchanged: his CRM record.
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 1 in ") != std::string::npos, ReadFile(tmp.Sub("out")));
   BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state2") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 0 in ") == std::string::npos, ReadFile(tmp.Sub("out")));
   // And other sources: a new case he raises, a social profile with his e-mail.
   std::ofstream(tmp.Sub("new.jsonl"))
       << R"({"source":"helpdesk","external_id":"HD-9001","version":1,"kind":"case","attributes":{"title":"Nouvelle demande"},"relations":[{"type":"raised_by","target":"customer_id:C-20005"}]})"

@@ -232,6 +232,28 @@ BOOST_AUTO_TEST_CASE(every_rpc_for_every_caller) {
   BOOST_TEST_MESSAGE("role matrix: " << cells << " calls");
 }
 
+// The scheme of "Bearer <token>" is case-insensitive (RFC 7235 §2.1).
+BOOST_AUTO_TEST_CASE(the_bearer_scheme_is_case_insensitive) {
+  const Caller* admin = nullptr;
+  for (const Caller& c : callers) {
+    if (!c.token.empty() && (c.roles & access::Bit(access::Role::kAdmin)) != 0) admin = &c;
+  }
+  BOOST_REQUIRE(admin != nullptr);
+  client::ClientOptions o = Options(*admin);
+  o.token.clear();  // the header is set by hand below
+  const client::Client c(o);
+  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR  ", "Basic ", "Bearer"}) {
+    std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
+    ctx->AddMetadata("authorization", scheme + (scheme == "Bearer" ? "" : admin->token));
+    v1::StatsRequest req;
+    v1::StatsResponse resp;
+    const grpc::Status s = c.admin().Stats(ctx.get(), req, &resp);
+    const bool bearer = scheme.size() > 6 && scheme.substr(0, 6) != "Basic ";
+    BOOST_TEST((s.ok() == bearer), "'" << scheme << "': " << s.error_message());
+    if (!bearer) BOOST_TEST(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(connectors_write_only_their_sources) {
   for (const Caller& caller : callers) {
     if (caller.roles != access::Bit(access::Role::kConnector)) continue;

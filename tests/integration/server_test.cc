@@ -151,12 +151,103 @@ BOOST_AUTO_TEST_CASE(rejected_fragment_is_reported_and_the_rest_applied) {
   BOOST_TEST(Get("email:e10@bank.example").status().code() == absl::StatusCode::kNotFound);
 }
 
+// A string that is not UTF-8 (a Latin-1 export, say) makes the message undecodable:
+// the call fails with INVALID_ARGUMENT naming the fragment and field, never OK with the
+// batch dropped (gRPC's reader reports an undecodable message as the end of the stream).
+BOOST_AUTO_TEST_CASE(an_undecodable_fragment_fails_the_call_naming_it) {
+  v1::Fragment good = Frag(R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
+  v1::Fragment latin1 = Frag(R"({"source":"hr","external_id":"E11","version":1,"kind":"employee","attributes":{"title":"x","display_name":"y"},"identifiers":["email:e11@bank.example"]})");
+  latin1.mutable_attributes(1)->set_value("H\xE9l\xE8ne");  // Latin-1 bytes
+  grpc::ClientContext ctx;
+  v1::IngestResponse resp;
+  auto writer = client->directory().Ingest(&ctx, &resp);
+  v1::IngestBatch first, second;
+  *first.add_fragments() = Frag(kOrg[1]);
+  *second.add_fragments() = good;
+  *second.add_fragments() = latin1;
+  BOOST_REQUIRE(writer->Write(first));
+  writer->Write(second);
+  writer->WritesDone();
+  const grpc::Status s = writer->Finish();
+  BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(s.error_message() ==
+             "batch 1: fragment 1: attributes[1].value is not valid UTF-8 (external id 'E11'); nothing of this batch "
+             "was applied (batches 0 to 0 of this stream were applied)");
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  BOOST_TEST(trailers.find("tessera-fragment-index")->second == "1");
+  BOOST_TEST(Get("employee_id:E0").ok());  // batch 0 applied
+  BOOST_TEST(Get("email:e10@bank.example").status().code() == absl::StatusCode::kNotFound);
+
+  // A message that is not protobuf at all.
+  grpc::GenericStub stub(grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext raw_ctx;
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&raw_ctx, "/tessera.v1.Directory/Ingest", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  BOOST_REQUIRE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice junk(std::string("\x0a\xff\xff\xff\xff\x0f", 6));
+  call->WriteLast(grpc::ByteBuffer(&junk, 1), grpc::WriteOptions(), reinterpret_cast<void*>(2));
+  BOOST_REQUIRE(cq.Next(&tag, &ok));
+  grpc::ByteBuffer ignored;
+  grpc::Status st;
+  call->Finish(&st, reinterpret_cast<void*>(3));
+  BOOST_REQUIRE(cq.Next(&tag, &ok));
+  BOOST_TEST(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  BOOST_TEST(st.error_message() == "batch 0: the message cannot be decoded as an IngestBatch");
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+
+  // Through the client library: the bad fragment is rejected by name, the rest applied,
+  // and the counts add up.
+  client::IngestOptions o;
+  std::vector<std::pair<uint64_t, std::string>> rejected;
+  o.on_reject = [&](uint64_t tag, const absl::Status& why) { rejected.emplace_back(tag, std::string(why.message())); };
+  client::Ingester ing(*client, o);
+  BOOST_REQUIRE(ing.Add(good, 7).ok());
+  BOOST_REQUIRE(ing.Add(latin1, 8).ok());
+  absl::StatusOr<client::IngestProgress> p = ing.Finish();
+  BOOST_REQUIRE_MESSAGE(p.ok(), p.status());
+  BOOST_TEST(p->added == 1u);
+  BOOST_TEST(p->rejected == 1u);
+  BOOST_TEST(p->fragments() == 2u);
+  BOOST_REQUIRE(rejected.size() == 1u);
+  BOOST_TEST(rejected[0].first == 8u);
+  BOOST_TEST(rejected[0].second.find("attributes[1].value is not valid UTF-8") == 0, rejected[0].second);
+  BOOST_TEST(Get("email:e10@bank.example").ok());
+}
+
+// A finished run whose counts do not add up lost records: tesserad refuses its report.
+BOOST_AUTO_TEST_CASE(a_sync_report_must_add_up) {
+  v1::ReportSyncRequest req;
+  req.set_source("hr");
+  v1::SyncRun* run = req.mutable_run();
+  run->set_mode("full");
+  run->set_state("ok");
+  run->set_read(2);
+  run->set_added(1);
+  run->set_suppressed(1);
+  BOOST_TEST(client->ReportSync(req).ok());
+  run->set_read(3);
+  absl::StatusOr<v1::Source> r = client->ReportSync(req);
+  BOOST_TEST(r.status().code() == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(std::string(r.status().message()).find("run counts do not add up: read 3") != std::string::npos);
+  run->set_state("failed");
+  BOOST_TEST(client->ReportSync(req).ok());  // a failed run may stop part-way
+}
+
+// `authorization: bearer` is as good as `Bearer` (RFC 7235: the scheme is
+// case-insensitive) — checked in security_test with tokens on.
+
 BOOST_AUTO_TEST_CASE(unknown_source_is_failed_precondition_over_grpc) {
   client::Ingester ing(*client, {});
   BOOST_REQUIRE(ing.Add(Frag(R"({"source":"wiki","external_id":"p","version":1,"kind":"document"})"), 0).ok());
   absl::StatusOr<client::IngestProgress> p = ing.Finish();
   BOOST_TEST(p.status().code() == absl::StatusCode::kFailedPrecondition);
-  BOOST_TEST(std::string(p.status().message()).find("tessera admin source put wiki") != std::string::npos);
+  BOOST_TEST(std::string(p.status().message()).find("`tessera admin source wiki --kind KIND --priority N`") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(search_neighbors_and_conflicts) {

@@ -69,7 +69,7 @@ class DirFixture {
     BOOST_REQUIRE_MESSAGE(d.ok(), d.status());
     dir_ = *std::move(d);
     for (auto [id, prio] : {std::pair{"hr", 90}, {"ldap", 80}, {"crm", 60}, {"helpdesk", 50}}) {
-      BOOST_REQUIRE(dir_->PutSource({id, "test", prio, "", 0}).ok());
+      BOOST_REQUIRE(dir_->PutSource({id, "test", prio, "", 0}, false).ok());
     }
   }
 
@@ -262,6 +262,31 @@ BOOST_AUTO_TEST_CASE(merge_and_split_rules_survive_resync) {
   BOOST_TEST(IdOf("employee_id", "E9") == IdOf("phone", "0611111111"));
 }
 
+// An undone merge gives back the ids the profiles had: README promises stable ids.
+BOOST_AUTO_TEST_CASE(an_undone_merge_gives_back_the_ids) {
+  Ingest({F("hr", "E1").Id("employee_id", "E1").Id("email", "bruno@x.example"),
+          F("hr", "E2").Id("employee_id", "E2").Id("email", "other@x.example"),
+          F("ldap", "L1").Id("email", "b.petit@x.example").Id("phone", "0611111111"),
+          F("ldap", "L2").Id("email", "b.petit2@x.example")});
+  const uint64_t hr = IdOf("employee_id", "E1"), ldap = IdOf("phone", "0611111111");
+  BOOST_REQUIRE(hr != ldap);
+  absl::StatusOr<directory::MergeResult> merged = dir().Merge({hr, ldap}, "same person", 5);
+  BOOST_REQUIRE_MESSAGE(merged.ok(), merged.status());
+  BOOST_TEST(merged->profile.profile.id == hr);  // the smaller id survives
+  BOOST_TEST(dir().GetProfile({ldap, "", ""}).status().code() == absl::StatusCode::kNotFound);
+  // Still merged across a re-sync with new versions.
+  Ingest({F("ldap", "L1", 2).Id("email", "b.petit@x.example").Id("phone", "0611111111")});
+  BOOST_TEST(IdOf("phone", "0611111111") == hr);
+  BOOST_REQUIRE(dir().DeleteRule(merged->rule_id).ok());
+  BOOST_TEST(IdOf("employee_id", "E1") == hr);
+  BOOST_TEST(IdOf("phone", "0611111111") == ldap);
+  BOOST_TEST(dir().GetProfile({ldap, "", ""}).ok());
+  // The same ids after a rebuild from the fragments.
+  BOOST_REQUIRE(dir().Rebuild().ok());
+  BOOST_TEST(IdOf("phone", "0611111111") == ldap);
+  BOOST_TEST(IdOf("employee_id", "E2") != ldap);
+}
+
 BOOST_AUTO_TEST_CASE(search_is_prefix_case_and_accent_insensitive) {
   Ingest({F("hr", "E1").Id("email", "elodie.durand@x.example").Attr("display_name", "Élodie Durand").Attr("team", "Cards"),
           F("hr", "E2").Id("email", "eloise@x.example").Attr("display_name", "Éloïse Martin").Attr("team", "Payments"),
@@ -286,7 +311,7 @@ BOOST_AUTO_TEST_CASE(priority_change_rederives_displayed_values) {
   Ingest({F("hr", "E1").Id("email", "a@x.example").Attr("title", "Engineer"),
           F("ldap", "L1").Id("email", "a@x.example").Attr("title", "Dev")});
   BOOST_TEST(*Get("email", "a@x.example")->profile.Attr("title") == "Engineer");
-  BOOST_REQUIRE(dir().PutSource({"ldap", "ldap", 95, "", 0}).ok());
+  BOOST_REQUIRE(dir().PutSource({"ldap", "ldap", 95, "", 0}, false).ok());
   BOOST_TEST(*Get("email", "a@x.example")->profile.Attr("title") == "Dev");
 }
 
@@ -356,10 +381,32 @@ BOOST_AUTO_TEST_CASE(same_batches_give_same_database) {
   options.normalise.default_region = "FR";
   auto d2 = *Directory::Open(other.Sub("db"), options);
   for (auto [id, prio] : {std::pair{"hr", 90}, {"ldap", 80}, {"crm", 60}, {"helpdesk", 50}}) {
-    BOOST_REQUIRE(d2->PutSource({id, "test", prio, "", 0}).ok());
+    BOOST_REQUIRE(d2->PutSource({id, "test", prio, "", 0}, false).ok());
   }
   for (const auto& b : batches) BOOST_REQUIRE(d2->Ingest(b, 77).ok());
   BOOST_TEST(*d2->DerivedDigest() == first);
+}
+
+// The phone region is the database's: a backup opened without the configuration still
+// reads "06 71 24 38 95" as French; a configuration that disagrees is refused.
+BOOST_AUTO_TEST_CASE(the_database_keeps_its_phone_region) {
+  Ingest({F("crm", "C1").Kind("customer").Id("phone", "06 71 24 38 95")});
+  BOOST_REQUIRE(dir().Backup(tmp_.Sub("backup")).ok());
+  directory::DirectoryOptions options;  // default region US, not chosen by anyone
+  {
+    auto d = Directory::Open(tmp_.Sub("backup"), options);
+    BOOST_REQUIRE_MESSAGE(d.ok(), d.status());
+    absl::StatusOr<directory::ProfileView> v = (*d)->GetProfile({0, "phone", "0671243895"});
+    BOOST_TEST(v.ok(), v.status());
+  }
+  options.region_given = true;
+  auto refused = Directory::Open(tmp_.Sub("backup"), options);
+  BOOST_TEST(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  BOOST_TEST(std::string(refused.status().message()).find("created with default phone region FR, the configuration "
+                                                         "says US") != std::string::npos,
+             refused.status());
+  options.normalise.default_region = "FR";
+  BOOST_TEST(Directory::Open(tmp_.Sub("backup"), options).ok());
 }
 
 BOOST_AUTO_TEST_CASE(backup_opens_as_working_database) {

@@ -44,7 +44,7 @@ struct Org {
     o.normalise.default_region = "FR";
     dir = *directory::Directory::Open(tmp.Sub("db"), o);
     for (auto [s, p] : {std::pair{"hr", 90}, {"helpdesk", 50}, {"crm", 60}}) {
-      BOOST_REQUIRE(dir->PutSource({s, "test", p, "", 0}).ok());
+      BOOST_REQUIRE(dir->PutSource({s, "test", p, "", 0}, false).ok());
     }
     Ingest({Employee("E1", "Alice Cards"), Employee("E2", "Bruno Cards"), Employee("E3", "Chloé Loans"),
             Employee("E4", "Denis Gone", {{"end_date", "2024-01-31"}}), Employee("E5", "Emma Manager")});
