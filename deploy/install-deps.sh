@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev
   libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
   slapd ldap-utils libssl-dev openssl
+  python3-grpcio python3-grpc-tools
 )
 
 missing=()
