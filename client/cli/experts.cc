@@ -1,6 +1,8 @@
 // tessera experts and tessera outcome.
 
 #include <cstdio>
+#include <iostream>
+#include <iterator>
 #include <memory>
 
 #include "client/cli/commands.h"
@@ -16,7 +18,43 @@ std::string Fixed(double v, int digits) {
   return buf;
 }
 
+// What the agent gave as --customer: "type:value" with a known type, else a bare value
+// (an e-mail, a phone number, an @handle, a profile id) that tesserad recognises.
+v1::Identifier CustomerFrom(const std::string& text) {
+  static const char* kTypes[] = {"employee_id", "customer_id", "upn",      "email", "phone",
+                                 "twitter",     "facebook",    "instagram", "whatsapp", "ldap_dn",
+                                 "team",        "case",        "document"};
+  v1::Identifier id;
+  const size_t colon = text.find(':');
+  if (colon != std::string::npos) {
+    for (const char* t : kTypes) {
+      if (text.compare(0, colon, t) == 0 && std::string_view(t).size() == colon) {
+        id.set_type(t);
+        id.set_value(text.substr(colon + 1));
+        return id;
+      }
+    }
+  }
+  id.set_value(text);
+  return id;
+}
+
+// Who the customer is, or that they are not in the directory; then the notes.
+void PrintCustomerAndNotes(const v1::FindExpertsResponse& r) {
+  if (r.customer_found()) {
+    printf("customer: %s (profile %llu, %s%s)\n", r.customer_name().empty() ? "-" : r.customer_name().c_str(),
+           static_cast<unsigned long long>(r.customer_profile_id()), r.customer_identifier().c_str(),
+           r.customer_from_text() ? ", from the message" : "");
+  }
+  for (const std::string& n : r.notes()) {
+    // The customer not found is a warning: their account manager cannot be put first.
+    const bool warning = n.find("is not in the directory") != std::string::npos;
+    fprintf(warning ? stderr : stdout, "%s: %s\n", warning ? "warning" : "note", n.c_str());
+  }
+}
+
 void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
+  PrintCustomerAndNotes(r);
   if (r.experts_size() == 0) {
     printf("no one found: no evidence matches these words (%zu terms searched)\n",
            static_cast<size_t>(r.query_terms_size()));
@@ -68,8 +106,11 @@ Command AddExperts(CLI::App& app) {
                  "Ranks people by the cases they resolved, pages they wrote and skills they declared,\n"
                  "newer evidence counting more; the customer's account manager first; people away or\n"
                  "with many open cases demoted; people who left excluded.");
-  sub->add_option("text", a->words, "the issue, as the customer wrote it")->required();
-  sub->add_option("--customer", a->customer, "the customer: twitter:@bob, email:..., customer_id:...");
+  sub->add_option("text", a->words, "the issue, as the customer wrote it; - reads it from stdin")->required();
+  sub->add_option("--customer", a->customer,
+                  "the customer, as you have them: camille@mail.example, 06 71 24 38 95, +33..., @handle "
+                  "(on --channel's platform, else any), a profile id, or type:value (whatsapp:+33..., "
+                  "customer_id:...); default: recognised from e-mails, phones and handles in the text");
   sub->add_option("--limit", a->limit, "people to list")->capture_default_str()->check(CLI::Range(1, 50));
   sub->add_flag("--explain", a->explain, "show each person's evidence, snippets and score parts");
   sub->add_option("--team", a->team, "only this team");
@@ -77,17 +118,24 @@ Command AddExperts(CLI::App& app) {
   sub->add_option("--language", a->language, "language of the text (fr, en); default: guessed");
   sub->add_option("--channel", a->channel, "where the message came from (twitter, email...)");
   sub->add_option("--as-of", a->as_of, "rank as of this time (RFC 3339); default: now");
-  sub->add_flag("--include-left", a->include_left, "also list people who have left (last)");
+  sub->add_flag("--include-unavailable", a->include_left,
+                "also list people who have left (flagged, last); the API's include_unavailable");
   return {sub, [a](const client::Client& c, const Globals& g) {
             v1::FindExpertsRequest req;
             std::string text;
-            for (const auto& w : a->words) text += (text.empty() ? "" : " ") + w;
-            req.set_text(text);
-            if (!a->customer.empty()) {
-              absl::StatusOr<v1::Identifier> id = client::ParseIdentifier(a->customer);
-              if (!id.ok()) return Fail(absl::InvalidArgumentError("--customer: " + std::string(id.status().message())));
-              *req.mutable_customer() = *id;
+            if (a->words.size() == 1 && a->words[0] == "-") {
+              // A long e-mail pasted into a pipe; tesserad reads its first 8 KiB and says so.
+              constexpr size_t kMaxStdinBytes = 1 << 20;
+              std::istreambuf_iterator<char> it(std::cin), end;
+              for (; it != end && text.size() <= kMaxStdinBytes; ++it) text.push_back(*it);
+              if (text.size() > kMaxStdinBytes) {
+                return Fail(absl::InvalidArgumentError("the message on stdin is over 1 MiB"));
+              }
+            } else {
+              for (const auto& w : a->words) text += (text.empty() ? "" : " ") + w;
             }
+            req.set_text(text);
+            if (!a->customer.empty()) *req.mutable_customer() = CustomerFrom(a->customer);
             if (!a->as_of.empty()) {
               absl::StatusOr<int64_t> t = client::ParseTime(a->as_of);
               if (!t.ok()) return Fail(absl::InvalidArgumentError("--as-of: " + std::string(t.status().message())));

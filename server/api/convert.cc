@@ -231,9 +231,8 @@ expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {
   q.text = in.text();
   q.language = in.language();
   if (in.has_customer()) {
-    q.customer_type = in.customer().type();
+    q.customer_type = in.customer().type();  // empty: the value is guessed
     q.customer_value = in.customer().value();
-    if (q.customer_type.empty()) q.customer_type = "(empty)";
   }
   q.channel = in.channel();
   q.team = in.team();
@@ -265,6 +264,7 @@ void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out) {
     for (const expertise::EvidenceHit& h : e.evidence) {
       v1::EvidenceHit* y = x->add_evidence();
       y->set_document(h.doc);
+      y->set_profile_id(h.profile);
       y->set_score(h.score);
       y->set_kind(h.kind);
       y->set_title(h.title);
@@ -280,6 +280,11 @@ void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out) {
   for (const std::string& t : in.query_terms) out->add_query_terms(t);
   out->set_language(in.language);
   out->set_customer_profile_id(in.customer);
+  out->set_customer_found(in.customer_found);
+  out->set_customer_identifier(in.customer_identifier);
+  out->set_customer_from_text(in.customer_from_text);
+  out->set_customer_name(in.customer_name);
+  for (const std::string& n : in.notes) out->add_notes(n);
   out->set_evidence_considered(in.evidence_considered);
   out->set_postings_read(in.postings_read);
 }

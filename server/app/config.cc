@@ -156,6 +156,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
         {"load_relations", Set(x.load_relations)},
         {"open_statuses", Set(x.open_statuses)},
         {"max_query_bytes", Set(x.max_query_bytes)},
+        {"own_handles", Set(x.own_handles)},
         {"max_limit", Set(x.max_limit)},
     });
   }

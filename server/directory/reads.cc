@@ -45,8 +45,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, con
                                       std::string(value.status().message()));
   }
   const std::string text = identity::IdentText(*type, *value);
-  absl::StatusOr<std::vector<uint64_t>> owners =
-      identity::ReadOwners(reader, identity::IdentKey(*type, *value));
+  // whatsapp:+33... and phone:+33... name the same number.
+  absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(reader, *type, *value);
   if (!owners.ok()) return owners.status();
   if (absent != nullptr) *absent = "no profile has identifier '" + text + "'";
   if (owners->empty()) return absl::NotFoundError("no profile has identifier '" + text + "'");

@@ -64,6 +64,7 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
     EvidenceHit& hit = e.evidence[j];
     const index::EvidenceRecord& r = records[hits[j]];
     hit.kind = r.kind;
+    hit.profile = r.entity;
     hit.title = r.title;
     hit.time_ms = r.time_ms;
     std::set<std::string> matched;

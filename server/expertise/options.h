@@ -52,7 +52,12 @@ struct ExpertiseOptions {
   // status attribute is one of open_statuses (compared case-insensitively).
   std::vector<std::string> load_relations = {"resolved_by", "assigned_to"};
   std::vector<std::string> open_statuses = {"open", "new", "pending", "in_progress", "assigned", "reopened"};
-  // Limits on what a caller sends.
+  // The organisation's own handles (with or without '@', e.g. "@banquelumen"): in a
+  // pasted message they name the organisation, not the customer, and are no search
+  // words either.
+  std::vector<std::string> own_handles;
+  // Limits on what a caller sends. A longer text is cut at a word boundary (and the
+  // answer says so), up to kMaxPastedBytes (ranker.h), beyond which it is refused.
   size_t max_query_bytes = 8192;
   size_t max_limit = 50;
 };

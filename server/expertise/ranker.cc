@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <map>
 #include <set>
 
 #include "server/expertise/explain.h"
 #include "server/expertise/people.h"
 #include "server/graph/edges.h"
+#include "server/identity/mentions.h"
 #include "server/identity/records.h"
 #include "server/index/evidence.h"
 #include "server/index/search.h"
@@ -45,9 +47,10 @@ class Search {
 
   absl::StatusOr<Ranking> Run() {
     if (absl::Status s = Analyse(); !s.ok()) return s;
+    if (absl::Status s = FindCustomer(); !s.ok()) return s;
     if (absl::Status s = FindEvidence(); !s.ok()) return s;
     if (absl::Status s = Spread(); !s.ok()) return s;
-    if (!q_.no_relationship && !q_.customer_type.empty()) {
+    if (!q_.no_relationship && out_.customer != 0) {
       if (absl::Status s = Relationships(); !s.ok()) return s;
     }
     if (absl::Status s = Rank(); !s.ok()) return s;
@@ -67,18 +70,31 @@ class Search {
   };
 
   absl::Status Analyse() {
-    if (q_.text.size() > o_.max_query_bytes) {
-      return absl::InvalidArgumentError("text is " + std::to_string(q_.text.size()) + " bytes, the limit is " +
-                                        std::to_string(o_.max_query_bytes));
+    if (q_.text.size() > kMaxPastedBytes) {
+      return absl::InvalidArgumentError("text is " + std::to_string(q_.text.size()) + " bytes, more than " +
+                                        std::to_string(kMaxPastedBytes) + " can be read");
     }
     if (!text::IsValidUtf8(q_.text)) return absl::InvalidArgumentError("text is not valid UTF-8");
     if (q_.limit > o_.max_limit) {
       return absl::InvalidArgumentError("limit " + std::to_string(q_.limit) + " is over the limit of " +
                                         std::to_string(o_.max_limit));
     }
-    lang_ = analyzer_.Pick(q_.language, q_.text);
+    if (absl::Status s = CheckLanguage(q_.language); !s.ok()) return s;
+    std::string text = CutAtWord(q_.text, o_.max_query_bytes);
+    if (text.size() < q_.text.size()) {
+      out_.notes.push_back("the message is " + std::to_string(q_.text.size()) + " bytes: only its first " +
+                           std::to_string(text.size()) + " were read, cut between words (expertise.max_query_bytes)");
+    }
+    // E-mail addresses, phone numbers and handles say who wrote, not what about.
+    mentions_ = identity::FindMentions(text, normalise_);
+    for (const identity::Mention& m : mentions_) std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
+    lang_ = analyzer_.Pick(q_.language, text);
+    if (q_.language.empty()) {
+      out_.notes.push_back("language not given: read as " + std::string(text::LanguageName(lang_)) +
+                           " (from its common words, else the default)");
+    }
     std::set<std::string> uniq;
-    for (std::string& t : analyzer_.Terms(q_.text, lang_)) {
+    for (std::string& t : analyzer_.Terms(text, lang_)) {
       if (terms_.size() < index::kMaxQueryTerms && uniq.insert(t).second) terms_.push_back(t);
     }
     if (terms_.empty()) {
@@ -173,6 +189,31 @@ class Search {
     return absl::OkStatus();
   }
 
+  // The text's first `max` bytes, cut before a word (or a UTF-8 character) it would split.
+  static std::string CutAtWord(std::string_view text, size_t max) {
+    if (text.size() <= max) return std::string(text);
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+    const size_t space = text.find_last_of(" \t\r\n", cut);
+    if (space != std::string_view::npos && space > max / 2) cut = space;
+    return std::string(text.substr(0, cut));
+  }
+
+  static absl::Status CheckLanguage(std::string_view tag) {
+    if (tag.empty()) return absl::OkStatus();
+    std::string primary;
+    for (char c : tag.substr(0, tag.find_first_of("-_"))) {
+      primary.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    if (primary == "en" || primary == "fr") return absl::OkStatus();
+    return absl::InvalidArgumentError("language '" + std::string(tag.substr(0, 16)) +
+                                      "' is not supported (supported: en, fr; leave it empty to guess)");
+  }
+
+  absl::Status FindCustomer();
+  absl::Status CustomerFromText();
+  // The person profile `id`, if any; `kinds` gets its kinds.
+  absl::StatusOr<bool> IsProfile(uint64_t id, std::vector<std::string>* kinds);
   absl::Status Relationships();
   absl::Status Rank();
 
@@ -200,29 +241,124 @@ class Search {
     return shown;
   }
 
+  std::vector<identity::Mention> mentions_;
   std::map<uint64_t, Candidate> candidates_;
   std::map<size_t, const Candidate*> hit_index_;  // ranked position -> its candidate
   std::map<uint64_t, bool> shown_;                // evidence profile -> visible to the caller
   Ranking out_;
 };
 
-absl::Status Search::Relationships() {
-  std::optional<identity::IdType> type = identity::ParseIdType(q_.customer_type);
-  if (!type) {
-    return absl::InvalidArgumentError("customer: unknown identifier type '" + q_.customer_type + "' (known: " +
-                                      std::string(identity::IdTypeList()) + ")");
+absl::StatusOr<bool> Search::IsProfile(uint64_t id, std::vector<std::string>* kinds) {
+  absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
+  if (!p.ok()) return p.status();
+  if (!*p) return false;
+  *kinds = (*p)->kinds;
+  return true;
+}
+
+// Who the customer is: named by the caller (an identifier, a bare value, a profile
+// id), or else recognised from the identifiers in the text. Not finding them is no
+// error, but the answer says so.
+absl::Status Search::FindCustomer() {
+  std::vector<std::pair<identity::IdType, std::string>> candidates;
+  const bool named = !q_.customer_value.empty() || !q_.customer_type.empty();
+  if (named && !q_.customer_type.empty()) {
+    std::optional<identity::IdType> type = identity::ParseIdType(q_.customer_type);
+    if (!type) {
+      return absl::InvalidArgumentError("customer: unknown identifier type '" + q_.customer_type + "' (known: " +
+                                        std::string(identity::IdTypeList()) + ")");
+    }
+    absl::StatusOr<std::string> value = identity::Normalise(*type, q_.customer_value, normalise_);
+    if (!value.ok()) return absl::InvalidArgumentError("customer: " + std::string(value.status().message()));
+    candidates.emplace_back(*type, *value);
+  } else if (named) {
+    const std::string_view v = q_.customer_value;
+    const bool profile_id = v.size() <= 9 && v.front() != '0' &&
+                            std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (profile_id) {
+      const uint64_t id = std::stoull(std::string(v));
+      std::vector<std::string> kinds;
+      absl::StatusOr<bool> exists = IsProfile(id, &kinds);
+      if (!exists.ok()) return exists.status();
+      out_.customer_identifier = "profile " + std::string(v);
+      if (*exists) out_.customer = id;
+    } else {
+      candidates = identity::GuessIdentifiers(v, q_.channel, normalise_);
+      if (candidates.empty()) {
+        return absl::InvalidArgumentError("customer '" + std::string(v.substr(0, 64)) +
+                                          "' is neither type:value, an e-mail address, a phone number, an @handle "
+                                          "nor a profile id");
+      }
+    }
   }
-  absl::StatusOr<std::string> value = identity::Normalise(*type, q_.customer_value, normalise_);
-  if (!value.ok()) return absl::InvalidArgumentError("customer: " + std::string(value.status().message()));
-  absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwners(reader_, identity::IdentKey(*type, *value));
-  if (!owners.ok()) return owners.status();
-  if (owners->empty()) return absl::OkStatus();  // an unknown customer: no relationship to use
-  const uint64_t customer = owners->front();
-  out_.customer = customer;
-  absl::StatusOr<std::optional<identity::Profile>> profile = identity::ReadProfile(reader_, customer);
-  if (!profile.ok()) return profile.status();
-  const bool nameable = *profile && (!q_.visible || q_.visible(customer, (*profile)->kinds));
-  const std::string name = nameable ? (*profile)->display_name : "this customer";
+  for (const auto& [type, value] : candidates) {
+    if (out_.customer_identifier.empty()) out_.customer_identifier = identity::IdentText(type, value);
+    absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(reader_, type, value);
+    if (!owners.ok()) return owners.status();
+    if (owners->empty()) continue;
+    out_.customer = owners->front();
+    out_.customer_identifier = identity::IdentText(type, value);
+    break;
+  }
+  if (!named) {
+    if (absl::Status s = CustomerFromText(); !s.ok()) return s;
+  }
+  out_.customer_found = out_.customer != 0;
+  if (named && !out_.customer_found) {
+    out_.notes.push_back("customer '" + out_.customer_identifier +
+                         "' is not in the directory: no account manager or earlier cases to go by");
+  }
+  if (out_.customer_found) {
+    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, out_.customer);
+    if (!p.ok()) return p.status();
+    if (*p && (!q_.visible || q_.visible(out_.customer, (*p)->kinds))) out_.customer_name = (*p)->display_name;
+    if (out_.customer_from_text) {
+      out_.notes.push_back("customer recognised from the message: " + out_.customer_identifier +
+                           (out_.customer_name.empty() ? "" : " (" + out_.customer_name + ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The first identifier of the text that names a customer or contact (not the
+// organisation's own handles, nor an employee mentioned in passing).
+absl::Status Search::CustomerFromText() {
+  auto own = [&](const identity::Mention& m) {
+    if (!m.handle) return false;
+    return std::any_of(o_.own_handles.begin(), o_.own_handles.end(), [&](const std::string& h) {
+      return text::Fold(h.empty() || h.front() != '@' ? h : h.substr(1)) == m.value;
+    });
+  };
+  for (const identity::Mention& m : mentions_) {
+    if (own(m)) continue;
+    std::vector<std::pair<identity::IdType, std::string>> typed;
+    if (m.handle) {
+      typed = identity::GuessIdentifiers("@" + m.value, q_.channel, normalise_);
+    } else {
+      typed.emplace_back(m.type, m.value);
+    }
+    for (const auto& [type, value] : typed) {
+      absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(reader_, type, value);
+      if (!owners.ok()) return owners.status();
+      for (uint64_t id : *owners) {
+        std::vector<std::string> kinds;
+        absl::StatusOr<bool> exists = IsProfile(id, &kinds);
+        if (!exists.ok()) return exists.status();
+        if (*exists && (Contains(kinds, "customer") || Contains(kinds, "contact"))) {
+          out_.customer = id;
+          out_.customer_from_text = true;
+          out_.customer_identifier = identity::IdentText(type, value);
+          return absl::OkStatus();
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Search::Relationships() {
+  const uint64_t customer = out_.customer;
+  const std::string name = out_.customer_name.empty() ? "this customer" : out_.customer_name;
   auto add_manager = [&](const graph::Target& t) {
     Candidate& c = candidates_[t.to];
     if (c.relationship < o_.account_manager_boost) c.relationship = o_.account_manager_boost;
@@ -303,7 +439,12 @@ absl::Status Search::Rank() {
     for (size_t j = 0; j < c->hits.size() && e.evidence.size() < 3; ++j) {
       absl::StatusOr<bool> shown = MayShow(c->hits[j].pool_index);
       if (!shown.ok()) return shown.status();
-      if (*shown) e.evidence.push_back({pool_[c->hits[j].pool_index].doc, c->hits[j].score});
+      if (*shown) {
+        EvidenceHit hit;
+        hit.doc = pool_[c->hits[j].pool_index].doc;
+        hit.score = c->hits[j].score;
+        e.evidence.push_back(std::move(hit));
+      }
     }
     ranked.push_back(std::move(e));
     ranked.back().evidence.shrink_to_fit();

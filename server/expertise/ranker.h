@@ -33,12 +33,19 @@ class Reader;
 
 namespace tessera::expertise {
 
+// Text longer than this is refused; up to it, the first max_query_bytes are used.
+inline constexpr size_t kMaxPastedBytes = 1 << 20;
+
 struct Query {
   std::string text;
-  std::string language;       // BCP 47 tag; empty: guessed from the text
-  std::string customer_type;  // an identifier naming the customer, optional
+  std::string language;       // BCP 47 tag of a supported language (en, fr); empty: guessed
+  // The customer, optional: an identifier, or with an empty type a bare value that is
+  // guessed (identity::GuessIdentifiers: an e-mail, a phone number, an @handle on
+  // `channel` or on every platform) or a profile id (1 to 9 digits, no leading 0).
+  // When absent, identifiers in the text that name a customer or contact are used.
+  std::string customer_type;
   std::string customer_value;
-  std::string channel;        // where the issue came from (twitter, email...): reported back
+  std::string channel;        // where the issue came from (twitter, email...): picks a bare @handle's platform
   std::string team;           // only people of this team (case- and accent-insensitive)
   std::string location;
   size_t limit = 10;
@@ -57,6 +64,7 @@ struct Query {
 
 struct EvidenceHit {
   uint64_t doc = 0;
+  uint64_t profile = 0;  // the profile of the record the evidence belongs to (a case, a page)
   double score = 0;
   std::string kind;
   std::string title;
@@ -86,6 +94,13 @@ struct Ranking {
   std::vector<std::string> query_terms;  // after analysis
   std::string language;                  // "en" or "fr"
   uint64_t customer = 0;                 // the customer's profile, when one was named and found
+  bool customer_found = false;
+  bool customer_from_text = false;       // recognised from identifiers in the text
+  std::string customer_identifier;       // "phone:+33...": what found them, or what was asked
+  std::string customer_name;             // when found and the caller may see them
+  // What the caller should know about how the query was read: text cut, language
+  // guessed, customer not in the directory, customer recognised from the text.
+  std::vector<std::string> notes;
   uint64_t evidence_considered = 0;
   uint64_t postings_read = 0;
 };
@@ -104,9 +119,10 @@ class Ranker {
          const identity::NormaliseOptions& normalise)
       : options_(options), analyzer_(analyzer), normalise_(normalise) {}
 
-  // INVALID_ARGUMENT for text over the limit, empty after analysis, a limit out of
-  // range, or a customer identifier that is not one. A customer identifier naming no
-  // profile is not an error: the ranking simply has no relationship part.
+  // INVALID_ARGUMENT for text over kMaxPastedBytes or empty after analysis, a limit
+  // out of range, a language that is not supported, or a customer that is no
+  // identifier. A customer the directory does not have is not an error: the ranking
+  // has no relationship part and says so (customer_found, notes).
   absl::StatusOr<Ranking> Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const;
 
  private:

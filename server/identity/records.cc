@@ -1,5 +1,8 @@
 #include "server/identity/records.h"
 
+#include <algorithm>
+
+#include "server/identity/mentions.h"
 #include "server/store/coding.h"
 #include "server/store/store.h"
 
@@ -39,6 +42,19 @@ absl::StatusOr<std::optional<StoredFragment>> ReadFragment(const store::Reader& 
   StoredFragment f;
   if (absl::Status s = DecodeFragment(value, &f); !s.ok()) return s;
   return f;
+}
+
+absl::StatusOr<std::vector<uint64_t>> ReadOwnersOf(const store::Reader& reader, IdType type,
+                                                   std::string_view normalised) {
+  absl::StatusOr<std::vector<uint64_t>> owners = ReadOwners(reader, IdentKey(type, normalised));
+  IdType alias;
+  if (!owners.ok() || !AliasOf(type, normalised, &alias)) return owners;
+  absl::StatusOr<std::vector<uint64_t>> more = ReadOwners(reader, IdentKey(alias, normalised));
+  if (!more.ok()) return more.status();
+  owners->insert(owners->end(), more->begin(), more->end());
+  std::sort(owners->begin(), owners->end());
+  owners->erase(std::unique(owners->begin(), owners->end()), owners->end());
+  return owners;
 }
 
 absl::StatusOr<std::vector<uint64_t>> ReadOwners(const store::Reader& reader,

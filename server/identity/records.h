@@ -34,6 +34,10 @@ absl::StatusOr<std::optional<StoredFragment>> ReadFragment(const store::Reader& 
 absl::StatusOr<std::vector<uint64_t>> ReadOwners(const store::Reader& reader,
                                                  std::string_view identkey);
 std::string EncodeOwners(const std::vector<uint64_t>& owners);
+// The owners of identifier (`type`, `normalised`) and of its alias (mentions.h
+// AliasOf: a WhatsApp id that is a phone number, and that phone number), ascending.
+absl::StatusOr<std::vector<uint64_t>> ReadOwnersOf(const store::Reader& reader, IdType type,
+                                                   std::string_view normalised);
 
 // Conflicts recorded for `profile`.
 absl::StatusOr<std::vector<Conflict>> ReadConflicts(const store::Reader& reader, uint64_t profile);

@@ -10,6 +10,7 @@
 #include "server/identity/cluster.h"
 #include "server/identity/fragment.h"
 #include "server/identity/identifier.h"
+#include "server/identity/mentions.h"
 #include "server/identity/profile.h"
 #include "server/identity/source.h"
 
@@ -216,4 +217,45 @@ BOOST_AUTO_TEST_CASE(survivorship_prefers_priority_then_recency) {
   Profile back;
   BOOST_REQUIRE(DecodeProfile(EncodeProfile(p), &back).ok());
   BOOST_TEST(EncodeProfile(back) == EncodeProfile(p));
+}
+
+// What a customer leaves in a message: "type:value (span)" per identifier found.
+std::string MentionsOf(const std::string& text) {
+  std::string out;
+  for (const Mention& m : FindMentions(text, {"FR"})) {
+    out += (out.empty() ? "" : " ") + std::string(m.handle ? "@" : IdTypeName(m.type)) + ":" + m.value + " (" +
+           text.substr(m.begin, m.end - m.begin) + ")";
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(identifiers_are_found_in_free_text) {
+  BOOST_TEST(MentionsOf("Écrivez à Camille.Roussel@Courriel.example. Merci") ==
+             "email:camille.roussel@courriel.example (Camille.Roussel@Courriel.example)");
+  BOOST_TEST(MentionsOf("@BanqueLumen mon numéro : 06 71 24 38 95 !") ==
+             "@:banquelumen (@BanqueLumen) phone:+33671243895 (06 71 24 38 95)");
+  BOOST_TEST(MentionsOf("call +1 650-253-0000 or me@x") == "phone:+16502530000 (+1 650-253-0000)");
+  BOOST_TEST(MentionsOf("a@b@c, 3 cartes, 12 euros, 2026-12-04") == "");
+  BOOST_TEST(MentionsOf("") == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_bare_value_is_guessed) {
+  auto guess = [](const std::string& raw, const std::string& channel) {
+    std::string out;
+    for (const auto& [type, value] : GuessIdentifiers(raw, channel, {"FR"})) {
+      out += (out.empty() ? "" : " ") + IdentText(type, value);
+    }
+    return out;
+  };
+  BOOST_TEST(guess(" Camille@Courriel.example ", "") == "email:camille@courriel.example");
+  BOOST_TEST(guess("06 71 24 38 95", "") == "phone:+33671243895");
+  BOOST_TEST(guess("@Camille_R", "") == "twitter:camille_r instagram:camille_r facebook:camille_r");
+  BOOST_TEST(guess("@Camille_R", "Instagram") == "instagram:camille_r");
+  BOOST_TEST(guess("@Camille_R", "X") == "twitter:camille_r");
+  BOOST_TEST(guess("not an id", "") == "");
+  IdType alias;
+  BOOST_TEST((AliasOf(IdType::kWhatsapp, "+33671243895", &alias) && alias == IdType::kPhone));
+  BOOST_TEST((AliasOf(IdType::kPhone, "+33671243895", &alias) && alias == IdType::kWhatsapp));
+  BOOST_TEST(!AliasOf(IdType::kWhatsapp, "camille", &alias));
+  BOOST_TEST(!AliasOf(IdType::kEmail, "+33@x.example", &alias));
 }

@@ -1,0 +1,136 @@
+// A community manager's first week, through the real tesserad, the real connectors and
+// the tessera CLI, on the sample organisation (tests/data/sample): the customer
+// recognised from whatever the agent has or the message says (issue 12, section 4).
+
+#define BOOST_TEST_MODULE first_week
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "connectors/common/connector_testing.h"
+#include "nlohmann/json.hpp"
+
+using tessera::testing::ConnectorFixture;
+using tessera::testing::ConnectResult;
+
+namespace {
+
+const std::string kSample = std::string(TESSERA_SOURCE_DIR) + "/tests/data/sample/";
+
+// The sample organisation, synced source by source as the quickstart does (LDAP aside).
+struct SampleOrg : ConnectorFixture {
+  SampleOrg() {
+    for (const char* source : {"hr", "crm", "social", "helpdesk", "knowledge"}) {
+      const ConnectResult r =
+          Connect("--state-dir " + tmp.Sub("state") + " --config " + kSample + "connect/" + source + ".json");
+      if (r.exit != 0) throw std::runtime_error(std::string(source) + " sync failed: " + r.err);
+    }
+  }
+
+  // `tessera --json experts ...`, parsed.
+  nlohmann::json ExpertsJson(const std::string& args) {
+    last = Cli("--json experts " + args);
+    BOOST_REQUIRE_MESSAGE(last.exit == 0, last.err);
+    return nlohmann::json::parse(last.out);
+  }
+  static std::string First(const nlohmann::json& r) {
+    return r["experts"].empty() ? "" : r["experts"][0]["person"]["display_name"].get<std::string>();
+  }
+  uint64_t CamilleId() {
+    absl::StatusOr<tessera::v1::Profile> p = Get("customer_id:C-20002");
+    BOOST_REQUIRE(p.ok());
+    return p->id();
+  }
+
+  ConnectResult last;
+};
+
+const char kQuestion[] = "'Ma carte est bloquée, je ne peux plus payer'";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(FirstWeek, SampleOrg)
+
+// Camille is known by her phone (CRM) and her Twitter handle; an agent may have her
+// WhatsApp number, her phone in any format, her e-mail, her handle or her profile id.
+// Each finds her, and her account manager, Isabelle Laurent, comes first.
+BOOST_AUTO_TEST_CASE(the_customer_is_found_from_whatever_the_agent_has) {
+  const std::string camille = std::to_string(CamilleId());
+  for (const std::string& customer : std::vector<std::string>{"whatsapp:+33671243895", "'06 71 24 38 95'", "+33671243895", "camille.roussel@courriel.example",
+        "@CamilleRoussel_", camille}) {
+    const nlohmann::json r = ExpertsJson(std::string(kQuestion) + " --customer " + customer);
+    BOOST_TEST_INFO(customer << ": " << last.out);
+    BOOST_TEST(r.value("customer_found", false));
+    BOOST_TEST(r["customer_profile_id"].get<std::string>() == camille);
+    BOOST_TEST(First(r) == "Isabelle Laurent");
+  }
+  // On a channel, a bare handle is that platform's.
+  nlohmann::json r = ExpertsJson(std::string(kQuestion) + " --customer @camilleroussel_ --channel twitter");
+  BOOST_TEST(r["customer_identifier"].get<std::string>() == "twitter:camilleroussel_");
+  // GetProfile too: a WhatsApp number finds the phone it is.
+  BOOST_TEST(Get("whatsapp:+33 6 71 24 38 95").ok());
+  // The text output names her.
+  ConnectResult text = Cli("experts " + std::string(kQuestion) + " --customer whatsapp:+33671243895");
+  BOOST_TEST(text.out.find("customer: Camille Roussel (profile " + camille + ", whatsapp:+33671243895)") !=
+             std::string::npos, text.out);
+}
+
+// A customer the directory does not have is said, not silently ignored.
+BOOST_AUTO_TEST_CASE(an_unknown_customer_is_reported) {
+  const nlohmann::json r = ExpertsJson(std::string(kQuestion) + " --customer whatsapp:+33699999999");
+  BOOST_TEST(!r.value("customer_found", false));
+  BOOST_TEST(r["notes"].dump().find("customer 'whatsapp:+33699999999' is not in the directory") != std::string::npos,
+             r.dump());
+  const ConnectResult text = Cli("experts " + std::string(kQuestion) + " --customer nobody@nowhere.example");
+  BOOST_TEST(text.exit == 0);
+  BOOST_TEST(text.err.find("warning: customer 'email:nobody@nowhere.example' is not in the directory") !=
+             std::string::npos, text.err);
+  const ConnectResult bad = Cli("experts " + std::string(kQuestion) + " --customer 'not an id'");
+  BOOST_TEST(bad.exit == 1);
+  BOOST_TEST(bad.err.find("is neither type:value, an e-mail address, a phone number, an @handle nor a profile id") !=
+             std::string::npos, bad.err);
+}
+
+// Identifiers in the pasted message name the customer and are no search words; the
+// organisation's own handles name nobody.
+BOOST_AUTO_TEST_CASE(identifiers_in_the_message_name_the_customer) {
+  const nlohmann::json r = ExpertsJson(
+      "'@BanqueLumen bonjour, ma carte est bloquée. Camille Roussel, roussel@courriel.example ou "
+      "camille.roussel@courriel.example, 06 71 24 38 95'");
+  BOOST_TEST(r.value("customer_found", false), r.dump());
+  BOOST_TEST(r.value("customer_from_text", false));
+  BOOST_TEST(r["customer_identifier"].get<std::string>() == "email:camille.roussel@courriel.example");
+  BOOST_TEST(First(r) == "Isabelle Laurent");
+  const std::string terms = r["query_terms"].dump();
+  for (const char* gone : {"courriel", "exampl", "roussel@", "\"06\"", "\"71\"", "banquelumen"}) {
+    BOOST_TEST(terms.find(gone) == std::string::npos, gone << " in " << terms);
+  }
+  BOOST_TEST(terms.find("cart") != std::string::npos, terms);
+}
+
+// An unsupported language is refused with the supported ones; a guessed one is said;
+// a long e-mail is cut between words, with a note; `experts -` reads stdin.
+BOOST_AUTO_TEST_CASE(languages_long_messages_and_stdin) {
+  for (const char* lang : {"de", "klingon"}) {
+    const ConnectResult r = Cli(std::string("experts 'card blocked' --language ") + lang);
+    BOOST_TEST(r.exit == 1);
+    BOOST_TEST(r.err.find("INVALID_ARGUMENT: language '" + std::string(lang) +
+                          "' is not supported (supported: en, fr; leave it empty to guess)") != std::string::npos,
+               r.err);
+  }
+  nlohmann::json r = ExpertsJson(kQuestion);
+  BOOST_TEST(r["language"].get<std::string>() == "fr");
+  BOOST_TEST(r["notes"].dump().find("language not given: read as fr") != std::string::npos, r.dump());
+  r = ExpertsJson(std::string(kQuestion) + " --language fr-FR");
+  BOOST_TEST(r["notes"].dump().find("language not given") == std::string::npos);
+
+  std::string mail = "Bonjour, ma carte est bloquée depuis ce matin.";
+  while (mail.size() < 20'000) mail += " Je vous remercie de votre aide rapide.";
+  Write("mail.txt", mail);
+  last = Cli("--json experts - < " + tmp.Sub("mail.txt"));
+  BOOST_REQUIRE_MESSAGE(last.exit == 0, last.err);
+  r = nlohmann::json::parse(last.out);
+  BOOST_TEST(r["notes"].dump().find("only its first") != std::string::npos, r.dump());
+  BOOST_TEST(!r["experts"].empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
