@@ -53,6 +53,23 @@ void PrintCustomerAndNotes(const v1::FindExpertsResponse& r) {
   }
 }
 
+// "case:HD-5059 "Carte bloquée" handed over to Chloé Lambert; Inès Bouchard and Aïcha
+// Benali no longer hold it".
+void PrintOutcome(const v1::RecordOutcomeResponse& r, const std::string& case_id, const std::string& status) {
+  const std::string who = r.person().display_name().empty() ? "profile " + std::to_string(r.person_profile_id())
+                                                             : r.person().display_name();
+  printf("%s%s \"%s\" (profile %llu) %s %s\n", r.created() ? "new case " : "", case_id.c_str(),
+         r.case_title().c_str(), static_cast<unsigned long long>(r.case_profile_id()),
+         status == "open" ? "handed over to" : "resolved by", who.c_str());
+  if (r.previous_holders_size() == 0) return;
+  std::string names;
+  for (int i = 0; i < r.previous_holders_size(); ++i) {
+    names += (i == 0 ? "" : i + 1 == r.previous_holders_size() ? " and " : ", ") +
+             r.previous_holders(i).display_name();
+  }
+  printf("%s no longer hold%s it\n", names.c_str(), r.previous_holders_size() == 1 ? "s" : "");
+}
+
 void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
   PrintCustomerAndNotes(r);
   if (r.experts_size() == 0) {
@@ -160,15 +177,20 @@ Command AddExperts(CLI::App& app) {
 
 Command AddOutcome(CLI::App& app) {
   struct Args {
-    std::string case_id, person, status = "closed", time;
+    std::string case_id, person, status = "closed", time, text, customer, channel;
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
-      "outcome", "Record who finally handled a case (it becomes their evidence; open cases are their load).");
+      "outcome", "Record who handles a case. --status open hands it over: it becomes their load and\n"
+                 "leaves whoever held it. --status closed: they resolved it, and it becomes their\n"
+                 "evidence. A case not in the directory yet (a fresh tweet) is created from --text.");
   sub->add_option("case", a->case_id, "the case, as an identifier: case:HD-5001")->required();
   sub->add_option("handled_by", a->person, "who handled it: email:..., employee_id:...")->required();
   sub->add_option("--status", a->status, "open or closed")->capture_default_str()->check(CLI::IsMember({"open", "closed"}));
   sub->add_option("--time", a->time, "when (RFC 3339); default: now");
+  sub->add_option("--text", a->text, "for a new case: the customer's message (- reads stdin)");
+  sub->add_option("--customer", a->customer, "for a new case: who wrote it, as for experts --customer");
+  sub->add_option("--channel", a->channel, "for a new case: where it came from (twitter, whatsapp...)");
   return {sub, [a](const client::Client& c, const Globals& g) {
             v1::RecordOutcomeRequest req;
             absl::StatusOr<v1::Identifier> cs = client::ParseIdentifier(a->case_id);
@@ -178,6 +200,14 @@ Command AddOutcome(CLI::App& app) {
             *req.mutable_case_() = *cs;
             *req.mutable_handled_by() = *who;
             req.set_status(a->status);
+            if (a->text == "-") {
+              a->text.clear();
+              std::istreambuf_iterator<char> it(std::cin), end;
+              for (; it != end && a->text.size() <= (1u << 20); ++it) a->text.push_back(*it);
+            }
+            req.set_text(a->text);
+            if (!a->customer.empty()) *req.mutable_customer() = CustomerFrom(a->customer);
+            req.set_channel(a->channel);
             if (!a->time.empty()) {
               absl::StatusOr<int64_t> t = client::ParseTime(a->time);
               if (!t.ok()) return Fail(absl::InvalidArgumentError("--time: " + std::string(t.status().message())));
@@ -188,9 +218,7 @@ Command AddOutcome(CLI::App& app) {
             if (g.json) {
               PrintJson(*r);
             } else {
-              printf("recorded: case profile %llu handled by profile %llu (%s)\n",
-                     static_cast<unsigned long long>(r->case_profile_id()),
-                     static_cast<unsigned long long>(r->person_profile_id()), a->status.c_str());
+              PrintOutcome(*r, a->case_id, a->status);
             }
             return 0;
           }};

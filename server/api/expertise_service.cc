@@ -50,13 +50,26 @@ grpc::Status ExpertiseService::RecordOutcome(grpc::ServerContext* ctx, const v1:
   if (req->case_().type().empty() || req->handled_by().type().empty()) {
     return log.Finish(absl::InvalidArgumentError("case and handled_by must both be identifiers (type and value)"));
   }
+  if (req->channel().size() > 64 || req->customer().value().size() > 320 || req->customer().type().size() > 32) {
+    return log.Finish(absl::InvalidArgumentError("channel or customer is over its size limit"));
+  }
   directory::CaseOutcome o{req->case_().type(), req->case_().value(), req->handled_by().type(),
                            req->handled_by().value(), req->status(),
-                           req->time_unix_ms() != 0 ? req->time_unix_ms() : now_ms_()};
+                           req->time_unix_ms() != 0 ? req->time_unix_ms() : now_ms_(), req->text(),
+                           req->customer().type(), req->customer().value(), req->channel()};
   absl::StatusOr<directory::OutcomeResult> r = dir_.RecordOutcome(o);
   if (!r.ok()) return log.Finish(r.status());
   resp->set_case_profile_id(r->case_profile);
   resp->set_person_profile_id(r->person_profile);
+  resp->set_created(r->created);
+  resp->set_case_title(r->case_title);
+  ToProto(r->person, resp->mutable_person());
+  Redact(gate_.RedactedFor(*who, {r->person.kind}), resp->mutable_person());
+  for (const index::PersonSummary& h : r->previous_holders) {
+    v1::ProfileSummary* out = resp->add_previous_holders();
+    ToProto(h, out);
+    Redact(gate_.RedactedFor(*who, {h.kind}), out);
+  }
   return log.Finish(absl::OkStatus());
 }
 

@@ -9,7 +9,6 @@
 #include "server/directory/changelog.h"
 #include "server/directory/directory_impl.h"
 #include "server/directory/evidence.h"
-#include "server/text/text.h"
 #include "server/directory/summary.h"
 #include "server/identity/records.h"
 #include "server/store/coding.h"
@@ -44,8 +43,9 @@ class OwnerLookup {
   std::map<std::string, const std::vector<uint64_t>*, std::less<>> before_;
 };
 
-// Knows which cases are open and keeps the open-case marks (graph::PutLoad) in step
-// with edges and case statuses.
+// Keeps the open-case marks (graph::PutLoad) in step with edges, case statuses and
+// hand-overs: an edge of a load relation is marked while its case is open and, once
+// the case has an outcome (expertise/cases.h), only when the outcome states it.
 class LoadTracker {
  public:
   LoadTracker(store::Batch& batch, const expertise::ExpertiseOptions& o) : batch_(batch), o_(o) {}
@@ -53,19 +53,16 @@ class LoadTracker {
   bool Counts(std::string_view type) const {
     return std::find(o_.load_relations.begin(), o_.load_relations.end(), type) != o_.load_relations.end();
   }
-  bool IsOpen(const identity::Profile& p) const {
-    if (std::find(p.kinds.begin(), p.kinds.end(), "case") == p.kinds.end()) return false;
-    const std::string* status = p.Attr("status");
-    if (status == nullptr) return false;
-    const std::string folded = text::Fold(*status);
-    return std::find(o_.open_statuses.begin(), o_.open_statuses.end(), folded) != o_.open_statuses.end();
-  }
-  // Whether profile `id` (as the batch has it now) is an open case.
-  absl::StatusOr<bool> IsOpen(uint64_t id) {
-    if (auto it = open_.find(id); it != open_.end()) return it->second;
+  expertise::CaseState StateOf(const identity::Profile& p) const { return expertise::CaseStateOf(p, o_); }
+  // The state of profile `id` as the batch has it now.
+  absl::StatusOr<expertise::CaseState> StateOf(uint64_t id) {
+    if (auto it = state_.find(id); it != state_.end()) return it->second;
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(batch_, id);
     if (!p.ok()) return p.status();
-    return open_[id] = *p && IsOpen(**p);
+    return state_[id] = *p ? StateOf(**p) : expertise::CaseState();
+  }
+  static bool Holds(const expertise::CaseState& c, const graph::EdgeFact& e) {
+    return expertise::Holds(c, e.fragkey);
   }
   absl::Status Removed(const graph::EdgeFact& e) {
     if (Counts(e.type)) graph::DeleteLoad(batch_, e);
@@ -73,20 +70,20 @@ class LoadTracker {
   }
   absl::Status Added(const graph::EdgeFact& e) {
     if (!Counts(e.type)) return absl::OkStatus();
-    absl::StatusOr<bool> open = IsOpen(e.from);
-    if (!open.ok()) return open.status();
-    if (*open) graph::PutLoad(batch_, e);
+    absl::StatusOr<expertise::CaseState> c = StateOf(e.from);
+    if (!c.ok()) return c.status();
+    if (Holds(*c, e)) graph::PutLoad(batch_, e);
     return absl::OkStatus();
   }
-  // A case opened or closed: mark or unmark every load edge it has.
-  absl::Status StatusChanged(uint64_t id, bool open) {
-    open_[id] = open;
+  // A case opened, closed or was handed over: mark or unmark every load edge it has.
+  absl::Status StateChanged(uint64_t id, const expertise::CaseState& now) {
+    state_[id] = now;
     for (const std::string& type : o_.load_relations) {
       absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(batch_, id, type);
       if (!out.ok()) return out.status();
       for (const graph::Target& t : *out) {
         const graph::EdgeFact e{id, type, t.to, t.fragkey, t.identkey};
-        open ? graph::PutLoad(batch_, e) : graph::DeleteLoad(batch_, e);
+        Holds(now, e) ? graph::PutLoad(batch_, e) : graph::DeleteLoad(batch_, e);
       }
     }
     return absl::OkStatus();
@@ -95,7 +92,7 @@ class LoadTracker {
  private:
   store::Batch& batch_;
   const expertise::ExpertiseOptions& o_;
-  std::map<uint64_t, bool> open_;
+  std::map<uint64_t, expertise::CaseState> state_;
 };
 
 template <typename Owners>
@@ -199,8 +196,11 @@ absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
     if (absl::Status s = UpdateReferringEdges(ctx.batch, od, handled, load); !s.ok()) return s;
   }
   for (const identity::ProfileDelta& pd : link.profiles) {
-    if (pd.before && pd.after && load.IsOpen(*pd.before) != load.IsOpen(*pd.after)) {
-      if (absl::Status s = load.StatusChanged(pd.id, load.IsOpen(*pd.after)); !s.ok()) return s;
+    if (pd.before && pd.after) {
+      const expertise::CaseState now = load.StateOf(*pd.after);
+      if (!(load.StateOf(*pd.before) == now)) {
+        if (absl::Status s = load.StateChanged(pd.id, now); !s.ok()) return s;
+      }
     }
   }
   for (const identity::ProfileDelta& pd : link.profiles) {

@@ -22,6 +22,7 @@
 #include "server/identity/profile.h"
 #include "server/identity/rules.h"
 #include "server/identity/source.h"
+#include "server/expertise/cases.h"
 #include "server/index/names.h"
 #include "server/store/store.h"
 #include "server/text/analyzer.h"
@@ -238,17 +239,29 @@ struct EraseResult {
 struct CaseOutcome {
   std::string case_type, case_value;
   std::string person_type, person_value;
-  std::string status;  // "open" or "closed"
+  std::string status;  // "open" (a hand-over: they hold it now) or "closed" (they resolved it)
   int64_t time_ms = 0;
+  // For a case the directory does not have yet (a fresh tweet): the customer's message
+  // and who they are; the case is then created in source kHandoverSource.
+  std::string text;
+  std::string customer_type, customer_value;
+  std::string channel;
 };
 
 struct OutcomeResult {
   uint64_t case_profile = 0;
   uint64_t person_profile = 0;
+  bool created = false;                               // the case was created from the message
+  std::string case_title;
+  index::PersonSummary person;                        // who handles it now
+  std::vector<index::PersonSummary> previous_holders;  // who held it before and no longer does
 };
 
+// The source cases created by a hand-over live in (registered on first use).
+inline constexpr char kHandoverSource[] = "tessera-handovers";
+
 // The source RecordOutcome writes into (registered on first use).
-inline constexpr char kOutcomeSource[] = "tessera-outcomes";
+inline constexpr const char* kOutcomeSource = expertise::kOutcomeSource;
 
 struct RebuildResult {
   uint64_t fragments = 0, profiles = 0;
@@ -289,9 +302,10 @@ class Directory {
 
   // Expertise location (server/expertise/ranker.h) on a consistent snapshot.
   virtual absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const = 0;
-  // Records who handled a case as a fragment of source `tessera-outcomes`, linked to
-  // the case by its identifier: NOT_FOUND when no profile carries the case's or the
-  // person's identifier.
+  // Records who handles a case as a fragment of source `tessera-outcomes`, linked to
+  // the case by its identifier (expertise/cases.h: status open hands the case over, its
+  // load moving to them; closed makes it their evidence). NOT_FOUND when no profile
+  // carries the person's identifier, or the case's and no message is given to create it.
   virtual absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) = 0;
 
   // Registers or updates a source; a priority change re-derives its profiles. With

@@ -63,6 +63,12 @@ class DirectoryImpl final : public Directory {
   absl::Status Compact() override { return store_->CompactAll(); }
 
  private:
+  // The people holding case `case_id` (expertise/cases.h Holds), by id.
+  absl::StatusOr<std::vector<index::PersonSummary>> Holders(const store::Reader& reader, uint64_t case_id) const;
+  // Registers source `id` unless it is.
+  [[nodiscard]] absl::Status EnsureSource(const char* id, const char* kind, int32_t priority, const char* what);
+  // Creates the case a hand-over names from its message (RecordOutcome).
+  [[nodiscard]] absl::Status CreateCase(const CaseOutcome& o, const std::string& case_value);
   // What one write operation works on; committed together by Commit.
   struct WriteContext {
     store::Batch& batch;

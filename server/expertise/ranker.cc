@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "server/expertise/cases.h"
 #include "server/expertise/explain.h"
 #include "server/expertise/people.h"
 #include "server/graph/edges.h"
@@ -172,9 +173,17 @@ class Search {
         if (r.role.empty()) {
           people.push_back(r.entity);
         } else {
+          // A case credits its resolvers once closed, and only those its outcome names
+          // when it has one (cases.h); an open case is load, not expertise.
+          absl::StatusOr<CaseState> c = CaseOf(r.entity);
+          if (!c.ok()) return c.status();
           absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(r.entity, r.role);
           if (!out.ok()) return out.status();
-          for (const graph::Target& t : *out) people.push_back(t.to);
+          for (const graph::Target& t : *out) {
+            if (c->open || (!c->outcome_fragkey.empty() && t.fragkey != c->outcome_fragkey)) continue;
+            people.push_back(t.to);
+          }
+          std::sort(people.begin(), people.end());
           people.erase(std::unique(people.begin(), people.end()), people.end());
         }
         it = people_of.emplace(key, std::move(people)).first;
@@ -212,6 +221,13 @@ class Search {
 
   absl::Status FindCustomer();
   absl::Status CustomerFromText();
+  // What profile `id` says about the case it may be (cached: evidence repeats cases).
+  absl::StatusOr<CaseState> CaseOf(uint64_t id) {
+    if (auto it = cases_.find(id); it != cases_.end()) return it->second;
+    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
+    if (!p.ok()) return p.status();
+    return cases_[id] = *p ? CaseStateOf(**p, o_) : CaseState();
+  }
   // The person profile `id`, if any; `kinds` gets its kinds.
   absl::StatusOr<bool> IsProfile(uint64_t id, std::vector<std::string>* kinds);
   absl::Status Relationships();
@@ -242,6 +258,7 @@ class Search {
   }
 
   std::vector<identity::Mention> mentions_;
+  std::map<uint64_t, CaseState> cases_;
   std::map<uint64_t, Candidate> candidates_;
   std::map<size_t, const Candidate*> hit_index_;  // ranked position -> its candidate
   std::map<uint64_t, bool> shown_;                // evidence profile -> visible to the caller
@@ -384,11 +401,24 @@ absl::Status Search::Relationships() {
       for (const graph::Target& t : *out) handled[t.to].insert(c.to);
     }
   }
+  // Conversations (a social-care answer) are the customer's own records naming who
+  // answered them: earlier handling too.
+  std::set<uint64_t> answered;
+  for (const std::string& rel : o_.handler_relations) {
+    absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(customer, rel);
+    if (!out.ok()) return out.status();
+    for (const graph::Target& t : *out) answered.insert(t.to);
+  }
+  for (uint64_t person : answered) handled[person];  // counted below as one more
   for (const auto& [person, set] : handled) {
+    const size_t conversations = answered.count(person);
+    const size_t n = set.size() + conversations;
     Candidate& c = candidates_[person];
-    c.relationship += o_.previous_handler_boost * std::min<double>(3, set.size()) / 3;
-    c.paths.push_back("handled " + std::to_string(set.size()) + " earlier case" + (set.size() > 1 ? "s" : "") +
-                      " of " + name);
+    c.relationship += o_.previous_handler_boost * std::min<double>(3, n) / 3;
+    std::string path;
+    if (!set.empty()) path = "handled " + std::to_string(set.size()) + " earlier case" + (set.size() > 1 ? "s" : "");
+    if (conversations > 0) path += std::string(path.empty() ? "" : " and ") + "answered an earlier message";
+    c.paths.push_back(path + " of " + name);
   }
   return absl::OkStatus();
 }

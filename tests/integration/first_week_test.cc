@@ -4,6 +4,7 @@
 
 #define BOOST_TEST_MODULE first_week
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <string>
 
 #include "connectors/common/connector_testing.h"
@@ -131,6 +132,63 @@ BOOST_AUTO_TEST_CASE(languages_long_messages_and_stdin) {
   r = nlohmann::json::parse(last.out);
   BOOST_TEST(r["notes"].dump().find("only its first") != std::string::npos, r.dump());
   BOOST_TEST(!r["experts"].empty());
+}
+
+// Open cases per person, as FindExperts reports them for `query`.
+std::map<std::string, int> Load(SampleOrg& org, const std::string& query) {
+  std::map<std::string, int> out;
+  const nlohmann::json r = org.ExpertsJson(query + " --limit 50");
+  for (const auto& e : r["experts"]) out[e["person"]["display_name"]] = e.value("open_cases", 0);
+  return out;
+}
+
+// Handing a case over moves it: Inès and Aïcha, whom the helpdesk names, no longer hold
+// it, Chloé does; and an open case is no expertise, so she does not climb the ranking.
+BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load) {
+  const std::string fraud = "'paiement refusé carte au Maroc fraude'";
+  std::map<std::string, int> before = Load(*this, fraud);
+  BOOST_REQUIRE(before.count("Inès Bouchard") == 1);
+  const int ines = before["Inès Bouchard"];
+  const nlohmann::json rank_before = ExpertsJson(fraud + " --limit 50");
+  ConnectResult r = Cli("outcome case:HD-5059 email:chloe.lambert@banque-lumen.example --status open");
+  BOOST_TEST_INFO(r.err);
+  BOOST_REQUIRE(r.exit == 0);
+  BOOST_TEST(r.out.find("case:HD-5059 \"Carte refusée au Maroc\"") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("handed over to Chloé Lambert") != std::string::npos, r.out);
+  const bool both = r.out.find("Aïcha Diallo and Inès Bouchard no longer hold it") != std::string::npos ||
+                    r.out.find("Inès Bouchard and Aïcha Diallo no longer hold it") != std::string::npos;
+  BOOST_TEST(both, r.out);
+  std::map<std::string, int> after = Load(*this, fraud);
+  BOOST_REQUIRE(after.count("Inès Bouchard") == 1);
+  BOOST_TEST(ines >= 1);
+  BOOST_TEST(after["Inès Bouchard"] == ines - 1);
+  // Chloé is no higher than before: her new case is load, not evidence.
+  auto position = [](const nlohmann::json& ranking, const std::string& name) {
+    for (size_t i = 0; i < ranking["experts"].size(); ++i) {
+      if (ranking["experts"][i]["person"]["display_name"] == name) return static_cast<int>(i);
+    }
+    return 1000;
+  };
+  const nlohmann::json rank_after = ExpertsJson(fraud + " --limit 50");
+  BOOST_TEST(position(rank_after, "Chloé Lambert") >= position(rank_before, "Chloé Lambert"));
+}
+
+// A fresh tweet has no helpdesk case yet: the hand-over creates it from the message.
+BOOST_AUTO_TEST_CASE(a_fresh_tweet_can_be_handed_over) {
+  ConnectResult r = Cli("outcome case:TW-9001 email:claire.vidal@banque-lumen.example --status open");
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("give the customer's message (tessera outcome --text) to create it") != std::string::npos,
+             r.err);
+  r = Cli("outcome case:TW-9001 email:claire.vidal@banque-lumen.example --status open --channel twitter "
+          "--customer @CamilleRoussel_ --text 'Ma carte est encore bloquée à Lisbonne, je suis coincée à l hôtel'");
+  BOOST_TEST_INFO(r.err);
+  BOOST_REQUIRE(r.exit == 0);
+  BOOST_TEST(r.out.find("new case case:TW-9001 \"Ma carte est encore bloquée à Lisbonne") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("handed over to Claire Vidal") != std::string::npos, r.out);
+  absl::StatusOr<tessera::v1::Profile> tweet = Get("case:TW-9001");
+  BOOST_REQUIRE(tweet.ok());
+  BOOST_TEST(Attr(*tweet, "channel") == "twitter");
+  BOOST_TEST(Source("tessera-handovers").fragments() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -166,19 +166,41 @@ BOOST_AUTO_TEST_CASE(french_query_matches_french_evidence) {
   BOOST_TEST(r->experts[0].evidence.at(0).snippet.find("Carte bloquée") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(recorded_outcome_becomes_evidence_and_load) {
-  // Bruno finally handled one of Chloé's mortgage cases, still open.
+// A hand-over (status open) moves a case: it becomes Bruno's load, not his expertise,
+// and Chloé, whom the helpdesk names, holds it no longer. Closing it makes it his
+// evidence, and his alone.
+BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load_and_closing_makes_evidence) {
+  auto find = [&](const std::string& text, const std::string& name) -> std::optional<expertise::Expert> {
+    absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = text, .as_of_ms = kNow});
+    BOOST_REQUIRE(r.ok());
+    for (const expertise::Expert& e : r->experts) {
+      if (e.person.display_name == name) return e;
+    }
+    return std::nullopt;
+  };
+  const std::string mortgage = "mortgage rate renegotiation", cards = "card blocked at the ATM";
+  Fragment reopened = Case("C3-0", "E3", "Mortgage rate renegotiation and loan insurance", kNow - 5 * kDay, "en", "open");
+  reopened.version = 2;
+  Ingest({reopened});
+  BOOST_TEST(find(mortgage, "Chloé Loans")->open_cases == 1u);
   absl::StatusOr<directory::OutcomeResult> o = dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "open", kNow});
   BOOST_REQUIRE_MESSAGE(o.ok(), o.status());
-  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "mortgage rate renegotiation", .as_of_ms = kNow});
-  BOOST_REQUIRE(r.ok());
-  bool bruno = false;
-  for (const auto& e : r->experts) {
-    if (e.person.display_name != "Bruno Cards") continue;
-    bruno = true;
-    BOOST_TEST(e.open_cases == 1u);
-  }
-  BOOST_TEST(bruno);
+  BOOST_REQUIRE(o->previous_holders.size() == 1u);
+  BOOST_TEST(o->previous_holders[0].display_name == "Chloé Loans");
+  BOOST_TEST(o->person.display_name == "Bruno Cards");
+  BOOST_TEST(find(mortgage, "Chloé Loans")->open_cases == 0u);
+  BOOST_TEST(find(cards, "Bruno Cards")->open_cases == 1u);
+  BOOST_TEST(!find(mortgage, "Bruno Cards").has_value());  // an open case is no expertise
+  // Closed by Bruno: his evidence now; no one's load.
+  o = dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "closed", kNow + 1});
+  BOOST_REQUIRE_MESSAGE(o.ok(), o.status());
+  std::optional<expertise::Expert> bruno = find(mortgage, "Bruno Cards");
+  BOOST_REQUIRE(bruno.has_value());
+  BOOST_TEST(bruno->open_cases == 0u);
+  BOOST_TEST(bruno->evidence.at(0).external_id == "C3-0");
+  // The rebuild derives the same marks.
+  const std::string digest = *dir->DerivedDigest();
+  BOOST_TEST(dir->Rebuild()->digest_after == digest);
   BOOST_TEST(dir->RecordOutcome({"case", "NOPE", "employee_id", "E2", "open", kNow}).status().code() ==
              absl::StatusCode::kNotFound);
   BOOST_TEST(dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "maybe", kNow}).status().code() ==
