@@ -2,9 +2,10 @@
 # The README's first command. On a fresh Debian 12 machine: installs the packages,
 # builds, starts tesserad on a throwaway RocksDB and a throwaway OpenLDAP server with
 # the sample directory, syncs the sample organisation (tests/data/sample) from six
-# sources through the connectors, shows one unified profile with provenance, who can
-# solve a customer's issue, the conflicts, an incremental LDAP sync seen in the change
-# feed, an erasure that a later sync cannot undo, and stops cleanly.
+# sources through the connectors, shows one unified profile with provenance, a
+# customer's history, who can solve her issue, a hand-over moving the load, the
+# conflicts, an incremental LDAP sync seen in the change feed, an erasure that a later
+# sync cannot undo, and stops cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -71,10 +72,16 @@ tessera get twitter:@CamilleRoussel_ --provenance
 step "Her relations: account manager, the agent who answered her, the case she raised"
 tessera neighbors twitter:camilleroussel_
 
-step "Who can solve this? A customer writes on Twitter (FindExperts, with why)"
-echo '  "Ma carte a été bloquée à l étranger, je ne peux plus payer"  --customer twitter:@CamilleRoussel_'
+step "Her history, as the social team needs it (found by her WhatsApp number)"
+tessera history whatsapp:+33671243895
+
+step "Who can solve this? A customer writes on WhatsApp (FindExperts, with why)"
+echo '  "Ma carte a été bloquée à l étranger, je ne peux plus payer"  --customer "06 71 24 38 95"'
 tessera experts "Ma carte a été bloquée à l'étranger, je ne peux plus payer" \
-  --customer twitter:@CamilleRoussel_ --limit 5
+  --customer "06 71 24 38 95" --limit 5
+
+step "A case handed over: the load moves from the helpdesk's assignees to Chloé"
+tessera outcome case:HD-5059 email:chloe.lambert@banque-lumen.example --status open
 
 step "The same question without the customer, with the evidence behind each answer"
 tessera experts "My card was blocked abroad and I cannot pay" --limit 3 --explain

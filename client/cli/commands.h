@@ -36,6 +36,11 @@ Command AddWatch(CLI::App& app);
 Command AddHealth(CLI::App& app);
 Command AddExperts(CLI::App& app);
 Command AddOutcome(CLI::App& app);
+Command AddHistory(CLI::App& app);
+
+// A customer as an agent has them: "type:value" with a known type, else a bare value
+// (an e-mail, a phone number, an @handle, a profile id) that tesserad recognises.
+v1::Identifier CustomerFrom(const std::string& text);
 // The admin subcommands, each its own Command.
 std::vector<Command> AddAdmin(CLI::App& app);
 

@@ -18,8 +18,8 @@ std::string Fixed(double v, int digits) {
   return buf;
 }
 
-// What the agent gave as --customer: "type:value" with a known type, else a bare value
-// (an e-mail, a phone number, an @handle, a profile id) that tesserad recognises.
+}  // namespace
+
 v1::Identifier CustomerFrom(const std::string& text) {
   static const char* kTypes[] = {"employee_id", "customer_id", "upn",      "email", "phone",
                                  "twitter",     "facebook",    "instagram", "whatsapp", "ldap_dn",
@@ -38,6 +38,8 @@ v1::Identifier CustomerFrom(const std::string& text) {
   id.set_value(text);
   return id;
 }
+
+namespace {
 
 // Who the customer is, or that they are not in the directory; then the notes.
 void PrintCustomerAndNotes(const v1::FindExpertsResponse& r) {

@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   credentials.Add(app, "client");
 
   std::vector<Command> commands = {AddExperts(app), AddIngest(app), AddGet(app),    AddSearch(app),
-                                   AddNeighbors(app), AddWatch(app), AddOutcome(app), AddHealth(app)};
+                                   AddNeighbors(app), AddWatch(app), AddOutcome(app), AddHistory(app),
+                                   AddHealth(app)};
   for (Command& c : AddAdmin(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);

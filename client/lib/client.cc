@@ -136,6 +136,10 @@ absl::StatusOr<v1::SearchPeopleResponse> Client::SearchPeople(const v1::SearchPe
 absl::StatusOr<v1::NeighborsResponse> Client::Neighbors(const v1::NeighborsRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::Neighbors, req);
 }
+
+absl::StatusOr<v1::CustomerHistoryResponse> Client::CustomerHistory(const v1::CustomerHistoryRequest& req) const {
+  return Unary(*this, *directory_, &v1::Directory::Stub::CustomerHistory, req);
+}
 absl::StatusOr<v1::FindExpertsResponse> Client::FindExperts(const v1::FindExpertsRequest& req) const {
   return Unary(*this, *expertise_, &v1::Expertise::Stub::FindExperts, req);
 }

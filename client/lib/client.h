@@ -56,6 +56,7 @@ class Client {
   absl::StatusOr<v1::Profile> GetProfile(const v1::GetProfileRequest& req) const;
   absl::StatusOr<v1::SearchPeopleResponse> SearchPeople(const v1::SearchPeopleRequest& req) const;
   absl::StatusOr<v1::NeighborsResponse> Neighbors(const v1::NeighborsRequest& req) const;
+  absl::StatusOr<v1::CustomerHistoryResponse> CustomerHistory(const v1::CustomerHistoryRequest& req) const;
 
   absl::StatusOr<v1::FindExpertsResponse> FindExperts(const v1::FindExpertsRequest& req) const;
   absl::StatusOr<v1::RecordOutcomeResponse> RecordOutcome(const v1::RecordOutcomeRequest& req) const;

@@ -73,7 +73,11 @@ absl::Status Prepare(Record& r) {
   return absl::OkStatus();
 }
 
+// A conversation's title: the first words of the customer's first message.
+constexpr size_t kTitleBytes = 80;
+
 struct Conversation {
+  std::string title;    // the first words of the customer's first message
   std::string text;     // "Customer: ...\nAgent: ...", clipped to the evidence limit
   int64_t time_ms = 0;  // the last message's time, else started_at; 0 when neither
 };
@@ -117,6 +121,11 @@ absl::StatusOr<Conversation> ReadMessages(const Record& r) {
     }
     const std::string text = StringField(m, "text");
     if (Trim(text).empty()) continue;  // an attachment or a sticker
+    if (from == "customer" && c.title.empty()) {
+      std::string line(Trim(text));
+      std::replace_if(line.begin(), line.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
+      c.title = ClipText(line, kTitleBytes);
+    }
     if (!c.text.empty()) c.text += '\n';
     c.text += (from == "customer" ? "Customer: " : "Agent: ") + std::string(Trim(text));
   }
@@ -141,6 +150,7 @@ absl::Status EmitConversation(Record& r, Sink& sink) {
     v1::Evidence* e = f.add_evidence();
     e->set_kind("conversation");
     e->set_role("answered_by");
+    e->set_title(c->title);
     e->set_text(c->text);
     e->set_language(std::string(rec.First("language")));
     e->set_time_unix_ms(c->time_ms);

@@ -31,6 +31,7 @@ const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
         {"Directory.GetProfile", kRead},
         {"Directory.SearchPeople", kRead},
         {"Directory.Neighbors", kRead},
+        {"Directory.CustomerHistory", kRead},
         {"Directory.Watch", kRead},
         {"Expertise.FindExperts", Bit(Role::kAgent)},
         {"Expertise.RecordOutcome", Bit(Role::kAgent)},

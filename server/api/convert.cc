@@ -1,5 +1,7 @@
 #include "server/api/convert.h"
 
+#include "server/expertise/people.h"
+
 namespace tessera::api {
 namespace {
 
@@ -224,6 +226,26 @@ void ToProto(const identity::StoredFragment& in, v1::Fragment* out) {
     pe->set_language(e.language);
     pe->set_time_unix_ms(e.time_ms);
   }
+}
+
+void ToProto(const directory::HistoryView& in, v1::CustomerHistoryResponse* out) {
+  ToProto(expertise::SummaryOf(in.customer), out->mutable_customer());
+  for (const index::PersonSummary& m : in.account_managers) ToProto(m, out->add_account_managers());
+  for (const std::string& c : in.channels) out->add_channels(c);
+  for (const directory::HistoryItem& i : in.items) {
+    v1::HistoryItem* o = out->add_items();
+    o->set_profile_id(i.profile);
+    o->mutable_record()->set_source(i.record.source);
+    o->mutable_record()->set_external_id(i.record.external_id);
+    o->set_kind(i.kind);
+    o->set_time_unix_ms(i.time_ms);
+    o->set_channel(i.channel);
+    o->set_status(i.status);
+    o->set_title(i.title);
+    o->set_excerpt(i.excerpt);
+    for (const index::PersonSummary& h : i.handled_by) ToProto(h, o->add_handled_by());
+  }
+  out->set_truncated(in.truncated);
 }
 
 expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {

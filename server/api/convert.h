@@ -20,6 +20,7 @@ void ToProto(const directory::BatchResult& in, v1::BatchResult* out);
 void ToProto(const directory::ProfileView& in, bool provenance, v1::Profile* out);
 void ToProto(const directory::ConflictView& in, v1::Conflict* out);
 void ToProto(const index::PersonSummary& in, v1::ProfileSummary* out);
+void ToProto(const directory::HistoryView& in, v1::CustomerHistoryResponse* out);
 void ToProto(const directory::NeighborView& in, v1::Edge* out);
 void ToProto(const directory::SourceInfo& in, v1::Source* out);
 directory::SyncRun FromProto(const v1::SyncRun& in);

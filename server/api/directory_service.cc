@@ -115,6 +115,43 @@ grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContex
   return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who, CallLog& log) { return DoNeighbors(who, *req, resp, log); });
 }
 
+grpc::ServerUnaryReactor* DirectoryService::CustomerHistory(grpc::CallbackServerContext* ctx,
+                                                            const v1::CustomerHistoryRequest* req,
+                                                            v1::CustomerHistoryResponse* resp) {
+  return Answer(ctx, "Directory.CustomerHistory", [&](const access::Principal* who, CallLog& log) {
+    return DoCustomerHistory(who, *req, resp, log);
+  });
+}
+
+absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
+                                                 v1::CustomerHistoryResponse* resp, CallLog& log) {
+  if (req.channel().size() > 64) return absl::InvalidArgumentError("channel is longer than 64 bytes");
+  directory::HistoryQuery q;
+  q.customer = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  q.customer.visible = gate_.FilterFor(who, dir_);
+  q.customer.may_look_up = gate_.LookUpFor(who);
+  q.channel = req.channel();
+  q.limit = req.limit();
+  absl::StatusOr<directory::HistoryView> view = dir_.History(q);
+  if (!view.ok()) return view.status();
+  // The customer, and the cases read (they carry the customer's words).
+  std::vector<uint64_t> audited = {view->customer.id};
+  for (const directory::HistoryItem& item : view->items) {
+    if (item.profile != view->customer.id) audited.push_back(item.profile);
+  }
+  std::sort(audited.begin(), audited.end());
+  audited.erase(std::unique(audited.begin(), audited.end()), audited.end());
+  if (Audited(view->customer.kinds)) log.Audit(std::move(audited));
+  ToProto(*view, resp);
+  Redact(gate_.RedactedFor(who, view->customer.kinds), resp->mutable_customer());
+  auto redact = [&](v1::ProfileSummary* s) { Redact(gate_.RedactedFor(who, {s->kind()}), s); };
+  for (v1::ProfileSummary& m : *resp->mutable_account_managers()) redact(&m);
+  for (v1::HistoryItem& item : *resp->mutable_items()) {
+    for (v1::ProfileSummary& h : *item.mutable_handled_by()) redact(&h);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
                                             v1::Profile* resp, CallLog& log) {
   directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);

@@ -25,7 +25,8 @@ struct ApiLimits {
 // stays synchronous: it waits for its turn to write, which must not tie up callback
 // threads.
 using DirectoryServiceBase = v1::Directory::WithCallbackMethod_GetProfile<
-    v1::Directory::WithCallbackMethod_SearchPeople<v1::Directory::WithCallbackMethod_Neighbors<v1::Directory::Service>>>;
+    v1::Directory::WithCallbackMethod_SearchPeople<v1::Directory::WithCallbackMethod_Neighbors<
+        v1::Directory::WithCallbackMethod_CustomerHistory<v1::Directory::Service>>>>;
 
 // Thread-safe; `dir` outlives it. `now_ms` gives batch times for batches that bring
 // none (and is the only clock the ingest path sees).
@@ -43,6 +44,8 @@ class DirectoryService final : public DirectoryServiceBase {
                                          v1::SearchPeopleResponse* resp) override;
   grpc::ServerUnaryReactor* Neighbors(grpc::CallbackServerContext* ctx, const v1::NeighborsRequest* req,
                                       v1::NeighborsResponse* resp) override;
+  grpc::ServerUnaryReactor* CustomerHistory(grpc::CallbackServerContext* ctx, const v1::CustomerHistoryRequest* req,
+                                            v1::CustomerHistoryResponse* resp) override;
   // Synchronous: it blocks waiting for changes for as long as the client listens.
   grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                      grpc::ServerWriter<v1::ChangeEvent>* writer) override;
@@ -56,6 +59,8 @@ class DirectoryService final : public DirectoryServiceBase {
                               v1::SearchPeopleResponse* resp, CallLog& log);
   absl::Status DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
                            v1::NeighborsResponse* resp, CallLog& log);
+  absl::Status DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
+                                 v1::CustomerHistoryResponse* resp, CallLog& log);
   // Whether reading a profile of these kinds goes to the audit log.
   bool Audited(const std::vector<std::string>& kinds) const;
   // Runs `work(who, log)` for an admitted caller and finishes the call.

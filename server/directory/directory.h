@@ -126,6 +126,36 @@ struct NeighborsQuery {
   std::string page_token;
 };
 
+// A customer's history: what the social team lacks when a message arrives.
+struct HistoryQuery {
+  // The customer. An identifier with an empty type is a bare value, guessed as
+  // FindExperts does (an e-mail, a phone, an @handle on `channel` or any platform).
+  ProfileRef customer;
+  std::string channel;
+  size_t limit = 0;  // items, 1..200; 0: 50
+};
+
+// One case or conversation the customer had.
+struct HistoryItem {
+  uint64_t profile = 0;        // the case's profile; the customer's own for a conversation
+  FragmentName record;         // the record it comes from
+  std::string kind;            // "case", "conversation", ...
+  int64_t time_ms = 0;         // when (its evidence's time, else the record's)
+  std::string channel, status, title;
+  std::string excerpt;         // the start of its text, at most ~300 bytes
+  std::vector<index::PersonSummary> handled_by;
+};
+
+struct HistoryView {
+  identity::Profile customer;
+  std::vector<index::PersonSummary> account_managers;
+  // The identifiers the customer reaches the organisation by: e-mail, phone and the
+  // social handles, "type:value".
+  std::vector<std::string> channels;
+  std::vector<HistoryItem> items;  // newest first
+  bool truncated = false;          // more than `limit` items
+};
+
 struct NeighborsView {
   uint64_t id = 0;
   std::vector<std::string> kinds;  // of the start profile
@@ -287,6 +317,9 @@ class Directory {
   virtual absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const = 0;
   virtual absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const = 0;
   virtual absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const = 0;
+  // The customer's history (HistoryView): NOT_FOUND as GetProfile. Cases and the
+  // people in them that `query.customer.visible` rejects are left out.
+  virtual absl::StatusOr<HistoryView> History(const HistoryQuery& query) const = 0;
   virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
 
   // Whether an edge of one of `relations` joins profiles `a` and `b` (either way).

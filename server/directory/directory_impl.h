@@ -41,6 +41,7 @@ class DirectoryImpl final : public Directory {
   uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
+  absl::StatusOr<HistoryView> History(const HistoryQuery& query) const override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) override;
   std::vector<SourceInfo> ListSources() const override;
   absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) override;

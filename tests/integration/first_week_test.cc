@@ -134,6 +134,58 @@ BOOST_AUTO_TEST_CASE(languages_long_messages_and_stdin) {
   BOOST_TEST(!r["experts"].empty());
 }
 
+// What the social team lacks: Camille's history, found by her WhatsApp number. Her
+// account manager, her channels, her WhatsApp case with who resolved it, and her
+// earlier tweet with Claire Vidal's answer, newest first.
+BOOST_AUTO_TEST_CASE(the_customer_history) {
+  ConnectResult r = Cli("history whatsapp:+33671243895");
+  BOOST_TEST_MESSAGE(r.out);
+  BOOST_REQUIRE_MESSAGE(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("Camille Roussel (profile " + std::to_string(CamilleId()) + ", customer)") == 0, r.out);
+  BOOST_TEST(r.out.find("account manager: Isabelle Laurent") != std::string::npos);
+  BOOST_TEST(r.out.find("twitter:camilleroussel_") != std::string::npos);
+  BOOST_TEST(r.out.find("phone:+33671243895") != std::string::npos);
+  last = Cli("--json history " + std::to_string(CamilleId()));
+  BOOST_REQUIRE_MESSAGE(last.exit == 0, last.err);
+  const nlohmann::json h = nlohmann::json::parse(last.out);
+  BOOST_REQUIRE(h["items"].size() >= 2u);
+  int64_t previous = INT64_MAX;
+  bool tweet = false, whatsapp_case = false;
+  for (const auto& item : h["items"]) {
+    const int64_t t = std::stoll(item["time_unix_ms"].get<std::string>());
+    BOOST_TEST(t <= previous);  // newest first
+    previous = t;
+    const std::string handlers = item.value("handled_by", nlohmann::json::array()).dump();
+    if (item["record"]["external_id"] == "twitter-1003") {
+      tweet = true;
+      BOOST_TEST(item["kind"] == "conversation");
+      BOOST_TEST(item["channel"] == "twitter");
+      BOOST_TEST(handlers.find("Claire Vidal") != std::string::npos, handlers);
+      BOOST_TEST(item["excerpt"].get<std::string>().find("Carte bloquée à Lisbonne") != std::string::npos);
+      BOOST_TEST(!item["title"].get<std::string>().empty());
+    }
+    if (item["record"]["external_id"] == "HD-5019") {
+      whatsapp_case = true;
+      BOOST_TEST(item["channel"] == "whatsapp");
+      BOOST_TEST(!item["status"].get<std::string>().empty());
+      BOOST_TEST(handlers.find("Inès Bouchard") != std::string::npos, handlers);
+    }
+  }
+  BOOST_TEST(tweet);
+  BOOST_TEST(whatsapp_case);
+  // Claire answered her tweet: earlier handling, in FindExperts' relationship part.
+  const nlohmann::json e = ExpertsJson(std::string(kQuestion) + " --customer customer_id:C-20002 --limit 50");
+  bool claire = false;
+  for (const auto& x : e["experts"]) {
+    if (x["person"]["display_name"] != "Claire Vidal") continue;
+    claire = true;
+    BOOST_TEST(x.value("relationship_score", 0.0) > 0.0);
+    BOOST_TEST(x["relationship"].dump().find("answered an earlier message of Camille Roussel") != std::string::npos);
+  }
+  BOOST_TEST(claire);
+  BOOST_TEST(Cli("history customer_id:C-99999").err.find("NOT_FOUND") != std::string::npos);
+}
+
 // Open cases per person, as FindExperts reports them for `query`.
 std::map<std::string, int> Load(SampleOrg& org, const std::string& query) {
   std::map<std::string, int> out;

@@ -235,6 +235,10 @@ BOOST_AUTO_TEST_CASE(audit_records_customer_reads_admin_calls_and_refusals_with_
   search.set_prefix("julie");
   BOOST_TEST(As("reader").SearchPeople(search)->people_size() == 0);  // customers are not for readers
   BOOST_TEST(As("agent").SearchPeople(search)->people_size() == 1);
+  // A customer's history is a read of the customer: audited; hidden from readers.
+  BOOST_REQUIRE_MESSAGE(Run(Cli("agent") + " history customer_id:C-20001") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(Run(Cli("reader") + " history customer_id:C-20001") == 1);
+  BOOST_TEST(ReadFile(tmp.Sub("err")).find("NOT_FOUND") != std::string::npos, ReadFile(tmp.Sub("err")));
   BOOST_TEST(Run(Cli("reader") + " admin stats") == 1);
   BOOST_TEST(Run(Cli("admin") + " admin stats") == 0);
   BOOST_TEST(Run(Cli("admin") + " admin audit") == 1);  // the audit is for auditors
@@ -250,7 +254,7 @@ BOOST_AUTO_TEST_CASE(audit_records_customer_reads_admin_calls_and_refusals_with_
   }
   const std::vector<std::string> expected = {
       "agent-1 Directory.GetProfile OK",        "agent-1 Directory.SearchPeople OK",
-      "reader-1 Admin.Stats PERMISSION_DENIED", "admin-1 Admin.Stats OK",
+      "agent-1 Directory.CustomerHistory OK",   "reader-1 Admin.Stats PERMISSION_DENIED", "admin-1 Admin.Stats OK",
       "admin-1 Admin.ReadAudit PERMISSION_DENIED",
   };
   BOOST_TEST(seen == expected, boost::test_tools::per_element());
