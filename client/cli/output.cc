@@ -106,6 +106,12 @@ void PrintProfile(const v1::Profile& p, bool provenance) {
     printf("Conflicts\n");
     for (const auto& c : p.conflicts()) printf("  %s\n", ConflictLine(c).c_str());
   }
+  if (p.redacted_size() > 0) {
+    // Not absent: held back from this caller by the server's visibility rules.
+    std::string fields;
+    for (const auto& f : p.redacted()) fields += (fields.empty() ? "" : ", ") + f;
+    printf("Withheld from you: %s\n", fields.c_str());
+  }
 }
 
 void PrintSearch(const v1::SearchPeopleResponse& r) {

@@ -311,6 +311,10 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
   BOOST_TEST((std::vector<std::string>(marc_r->redacted().begin(), marc_r->redacted().end()) ==
               std::vector<std::string>{"personal_phone", "twitter"}));
   BOOST_TEST(marc_a->redacted_size() == 0);
+  // The CLI's text output says they are withheld, not absent.
+  BOOST_REQUIRE_MESSAGE(Run(Cli("reader") + " get employee_id:E1029") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find("Withheld from you: personal_phone, twitter") != std::string::npos,
+             ReadFile(tmp.Sub("out")));
   // Nor can a reader find him by the handle withheld from it: that reads as absent.
   BOOST_TEST(Get(agent, "twitter:@marc_perso").ok());
   BOOST_TEST(std::string(Get(reader, "twitter:@marc_perso").status().message()) ==
