@@ -74,6 +74,12 @@ void PrintOutcome(const v1::RecordOutcomeResponse& r, const std::string& case_id
 
 void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
   PrintCustomerAndNotes(r);
+  // Who should know (the account manager...), apart from who can solve it.
+  for (const v1::Expert& e : r.inform()) {
+    printf("inform: %s (%s)%s\n", e.person().display_name().c_str(), e.why().c_str(),
+           e.open_cases() > 0 ? (", " + std::to_string(e.open_cases()) + " open cases").c_str() : "");
+  }
+  if (r.inform_size() > 0) printf("\ncan solve it:\n");
   if (r.experts_size() == 0) {
     printf("no one found: no evidence matches these words (%zu terms searched)\n",
            static_cast<size_t>(r.query_terms_size()));
@@ -87,9 +93,9 @@ void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
   }
   PrintTable(rows);
   if (!explain) return;
-  std::string terms;
-  for (const auto& t : r.query_terms()) terms += (terms.empty() ? "" : " ") + t;
-  printf("\nquery terms (%s): %s; %llu evidence items considered\n", r.language().c_str(), terms.c_str(),
+  std::string words;
+  for (const auto& w : r.query_words()) words += (words.empty() ? "" : ", ") + w;
+  printf("\nwords searched (read as %s): %s; %llu evidence items considered\n", r.language().c_str(), words.c_str(),
          static_cast<unsigned long long>(r.evidence_considered()));
   for (int i = 0; i < r.experts_size(); ++i) {
     const v1::Expert& e = r.experts(i);

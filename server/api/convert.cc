@@ -271,34 +271,38 @@ expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {
   return q;
 }
 
-void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out) {
-  for (const expertise::Expert& e : in.experts) {
-    v1::Expert* x = out->add_experts();
-    ToProto(e.person, x->mutable_person());
-    x->set_score(e.score);
-    x->set_text_score(e.text_score);
-    x->set_relationship_score(e.relationship_score);
-    x->set_availability(e.availability);
-    x->set_load_factor(e.load_factor);
-    x->set_open_cases(static_cast<uint32_t>(e.open_cases));
-    x->set_away(e.away);
-    x->set_left(e.left);
-    for (const expertise::EvidenceHit& h : e.evidence) {
-      v1::EvidenceHit* y = x->add_evidence();
-      y->set_document(h.doc);
-      y->set_profile_id(h.profile);
-      y->set_score(h.score);
-      y->set_kind(h.kind);
-      y->set_title(h.title);
-      y->mutable_fragment()->set_source(h.source);
-      y->mutable_fragment()->set_external_id(h.external_id);
-      y->set_time_unix_ms(h.time_ms);
-      y->set_snippet(h.snippet);
-      for (const std::string& w : h.matched_words) y->add_matched_words(w);
-    }
-    for (const std::string& r : e.relationship) x->add_relationship(r);
-    x->set_why(e.why);
+// One expert (or a person to inform), evidence and all.
+static void ExpertToProto(const expertise::Expert& e, v1::Expert* x) {
+  ToProto(e.person, x->mutable_person());
+  x->set_score(e.score);
+  x->set_text_score(e.text_score);
+  x->set_relationship_score(e.relationship_score);
+  x->set_availability(e.availability);
+  x->set_load_factor(e.load_factor);
+  x->set_open_cases(static_cast<uint32_t>(e.open_cases));
+  x->set_away(e.away);
+  x->set_left(e.left);
+  for (const expertise::EvidenceHit& h : e.evidence) {
+    v1::EvidenceHit* y = x->add_evidence();
+    y->set_document(h.doc);
+    y->set_profile_id(h.profile);
+    y->set_score(h.score);
+    y->set_kind(h.kind);
+    y->set_title(h.title);
+    y->mutable_fragment()->set_source(h.source);
+    y->mutable_fragment()->set_external_id(h.external_id);
+    y->set_time_unix_ms(h.time_ms);
+    y->set_snippet(h.snippet);
+    for (const std::string& w : h.matched_words) y->add_matched_words(w);
   }
+  for (const std::string& r : e.relationship) x->add_relationship(r);
+  x->set_why(e.why);
+}
+
+void ToProto(const expertise::Ranking& in, v1::FindExpertsResponse* out) {
+  for (const expertise::Expert& e : in.experts) ExpertToProto(e, out->add_experts());
+  for (const expertise::Expert& e : in.inform) ExpertToProto(e, out->add_inform());
+  for (const std::string& w : in.query_words) out->add_query_words(w);
   for (const std::string& t : in.query_terms) out->add_query_terms(t);
   out->set_language(in.language);
   out->set_customer_profile_id(in.customer);

@@ -38,6 +38,7 @@ absl::Status ExpertiseService::DoFindExperts(const access::Principal* who, const
   if (!ranking.ok()) return ranking.status();
   ToProto(*ranking, resp);
   for (v1::Expert& e : *resp->mutable_experts()) Redact(gate_.RedactedFor(who, {e.person().kind()}), e.mutable_person());
+  for (v1::Expert& e : *resp->mutable_inform()) Redact(gate_.RedactedFor(who, {e.person().kind()}), e.mutable_person());
   resp->set_channel(req.channel());
   return absl::OkStatus();
 }

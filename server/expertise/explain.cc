@@ -16,14 +16,15 @@ std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
+// What a person did, in words a community manager reads at a glance.
 std::string KindPhrase(std::string_view kind, size_t n) {
-  if (kind == "case") return Plural(n, "similar case", "similar cases");
-  if (kind == "document") return Plural(n, "page", "pages");
-  if (kind == "answer") return Plural(n, "answer", "answers");
-  if (kind == "conversation") return Plural(n, "conversation", "conversations");
-  if (kind == "skill") return Plural(n, "declared skill", "declared skills");
-  if (kind == "bio") return "bio";
-  return Plural(n, "related item", "related items");
+  if (kind == "case") return "solved " + Plural(n, "similar case", "similar cases");
+  if (kind == "document") return "wrote " + Plural(n, "page", "pages") + " on it";
+  if (kind == "answer") return "gave " + Plural(n, "similar answer", "similar answers");
+  if (kind == "conversation") return "answered " + Plural(n, "similar message", "similar messages");
+  if (kind == "skill") return n == 1 ? "lists it as a skill" : "lists " + Plural(n, "", "matching skills");
+  if (kind == "bio") return "their profile mentions it";
+  return Plural(n, "related record", "related records");
 }
 
 // The first sentence of `body` sharing a term with `matched`, clipped.
@@ -88,12 +89,14 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
   std::string why;
   for (const auto& [kind, n] : kinds) why += (why.empty() ? "" : ", ") + KindPhrase(kind, n);
   if (!e.evidence.empty() && !e.evidence.front().title.empty()) {
-    why += " (best: \"" + Clip(e.evidence.front().title, 80) + "\")";
+    why += " (best match: \"" + Clip(e.evidence.front().title, 80) + "\")";
   }
   for (const std::string& path : e.relationship) why += (why.empty() ? "" : "; ") + path;
   if (e.left) why += (why.empty() ? "" : "; ") + std::string("has left");
-  if (e.away) why += (why.empty() ? "" : "; ") + std::string("away");
-  if (e.open_cases > 0) why += (why.empty() ? "" : "; ") + Plural(e.open_cases, "open case", "open cases");
+  if (e.away) why += (why.empty() ? "" : "; ") + std::string("away, so ranked lower");
+  if (e.open_cases > 0) {
+    why += (why.empty() ? "" : "; ") + std::string("busy with ") + Plural(e.open_cases, "open case", "open cases");
+  }
   e.why = why;
   return absl::OkStatus();
 }

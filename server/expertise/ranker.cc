@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -103,6 +104,7 @@ class Search {
           "text has no searchable words once stop words and punctuation are removed; describe the issue in words");
     }
     out_.query_terms = terms_;
+    out_.query_words = AsTyped(text, terms_);
     out_.language = std::string(text::LanguageName(lang_));
     return absl::OkStatus();
   }
@@ -196,6 +198,28 @@ class Search {
       for (size_t j = 0; j < c.hits.size() && j < per_person; ++j) c.text += c.hits[j].score;
     }
     return absl::OkStatus();
+  }
+
+  // Each of `terms` as `text` wrote it ("bloquée" for "bloqu"), for explanations a
+  // person can read: the first word of the text that analyses to the term.
+  std::vector<std::string> AsTyped(std::string_view text, const std::vector<std::string>& terms) const {
+    std::map<std::string, std::string> typed;  // folded word -> as written
+    size_t start = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      const bool cut = i == text.size() || std::strchr(" \t\r\n.,;:!?()[]{}\"'/_<>", text[i]) != nullptr ||
+                       text.substr(i, 3) == "\u2019";  // typographic apostrophe
+      if (!cut) continue;
+      if (i > start) typed.emplace(text::Fold(text.substr(start, i - start)), std::string(text.substr(start, i - start)));
+      start = i + (i < text.size() && text.substr(i, 3) == "\u2019" ? 3 : 1);
+    }
+    std::map<std::string, std::string> by_term;
+    for (const text::Analyzer::Word& w : analyzer_.Words(text, lang_)) {
+      auto it = typed.find(w.surface);
+      by_term.emplace(w.term, it != typed.end() ? it->second : w.surface);
+    }
+    std::vector<std::string> out;
+    for (const std::string& t : terms) out.push_back(by_term.count(t) != 0 ? by_term[t] : t);
+    return out;
   }
 
   // The text's first `max` bytes, cut before a word (or a UTF-8 character) it would split.
@@ -466,6 +490,16 @@ absl::Status Search::Rank() {
     e.load_factor = 1.0 / (1.0 + o_.load_per_open_case * static_cast<double>(e.open_cases));
     e.score = (e.text_score + e.relationship_score) * e.availability * e.load_factor * (e.left ? 0.01 : 1.0);
     e.relationship = c->paths;
+    if (c->text == 0) {
+      // Related to the customer, but nothing they did matches: to inform, not to ask.
+      if (c->relationship > 0 && out_.inform.size() < q_.limit) {
+        for (const std::string& path : e.relationship) e.why += (e.why.empty() ? "" : "; ") + path;
+        if (e.away) e.why += "; away";
+        if (e.left) e.why += "; has left";
+        out_.inform.push_back(std::move(e));
+      }
+      continue;
+    }
     for (size_t j = 0; j < c->hits.size() && e.evidence.size() < 3; ++j) {
       absl::StatusOr<bool> shown = MayShow(c->hits[j].pool_index);
       if (!shown.ok()) return shown.status();

@@ -90,8 +90,14 @@ struct Expert {
 };
 
 struct Ranking {
+  // The people whose evidence matches the text, best first.
   std::vector<Expert> experts;
-  std::vector<std::string> query_terms;  // after analysis
+  // People to inform rather than ask to solve: related to the customer (their account
+  // manager, who handled them before) without evidence matching the text. Strongest
+  // relationship first; no evidence.
+  std::vector<Expert> inform;
+  std::vector<std::string> query_terms;  // after analysis (stems)
+  std::vector<std::string> query_words;  // the same, as written in the text (folded)
   std::string language;                  // "en" or "fr"
   uint64_t customer = 0;                 // the customer's profile, when one was named and found
   bool customer_found = false;

@@ -50,6 +50,19 @@ constexpr const char* kFrenchStop[] = {
     "ta", "te", "tes", "toi", "ton", "tous", "tout", "toute", "toutes", "tres", "tu", "un",
     "une", "unes", "uns", "vers", "via", "voici", "voila", "vos", "votre", "vous", "y"};
 
+// Greetings and sign-offs, in either language: a message's first and last words say
+// nothing about its subject ("Hi Sofia!"), and in a message of the other language they
+// would be stemmed into a false match ("hier" -> "hi"). Never terms, and no vote for a
+// text's language either.
+constexpr const char* kGreetings[] = {
+    "hi",      "hello",   "hey",    "dear",    "thanks",  "thank",      "regards",     "cheers",
+    "bonjour", "bonsoir", "salut",  "merci",   "coucou",  "cordialement", "madame",    "monsieur"};
+
+bool IsGreeting(std::string_view w) {
+  static const auto* set = new std::unordered_set<std::string_view>(std::begin(kGreetings), std::end(kGreetings));
+  return set->count(w) != 0;
+}
+
 const std::unordered_set<std::string_view>& StopSet(Language lang) {
   static const auto* en = new std::unordered_set<std::string_view>(std::begin(kEnglishStop), std::end(kEnglishStop));
   static const auto* fr = new std::unordered_set<std::string_view>(std::begin(kFrenchStop), std::end(kFrenchStop));
@@ -94,7 +107,7 @@ void ForEachWord(std::string_view text, Emit emit) {
 
 bool Keep(std::string_view w, Language lang) {
   if (w.size() < 2 || w.size() > kMaxWordBytes) return false;
-  return !IsStopWord(w, lang);
+  return !IsStopWord(w, lang) && !IsGreeting(w);
 }
 
 }  // namespace
@@ -109,6 +122,7 @@ Language Analyzer::Pick(std::string_view tag, std::string_view text) const {
   if (t == "en" || t == "eng") return Language::kEnglish;
   int en = 0, fr = 0;
   ForEachWord(text.substr(0, 2000), [&](std::string_view w) {
+    if (IsGreeting(w)) return;
     en += IsStopWord(w, Language::kEnglish) ? 1 : 0;
     fr += IsStopWord(w, Language::kFrench) ? 1 : 0;
   });

@@ -186,6 +186,24 @@ BOOST_AUTO_TEST_CASE(the_customer_history) {
   BOOST_TEST(Cli("history customer_id:C-99999").err.find("NOT_FOUND") != std::string::npos);
 }
 
+// Explanations a community manager can read: words as typed, not stems; plain reasons;
+// the account manager to inform shown apart from who can solve it.
+BOOST_AUTO_TEST_CASE(explanations_a_person_can_read) {
+  ConnectResult r = Cli("experts 'Ma carte est bloquée, je ne peux plus payer' --explain --limit 3");
+  BOOST_REQUIRE_MESSAGE(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("words searched (read as fr): carte, bloquée, peux, payer") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("bloqu,") == std::string::npos);
+  BOOST_TEST(r.out.find("solved ") != std::string::npos, r.out);
+  // Isabelle Laurent manages Camille but has solved nothing like an app crash.
+  r = Cli("experts 'Mon appli crashe au démarrage' --customer customer_id:C-20002");
+  BOOST_REQUIRE_MESSAGE(r.exit == 0, r.err);
+  BOOST_TEST(r.out.find("inform: Isabelle Laurent (account manager of Camille Roussel") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("can solve it:") != std::string::npos, r.out);
+  const nlohmann::json j = ExpertsJson(
+      "'Mon appli crashe au démarrage' --customer customer_id:C-20002");
+  for (const auto& e : j["experts"]) BOOST_TEST(e["person"]["display_name"] != "Isabelle Laurent");
+}
+
 // Open cases per person, as FindExperts reports them for `query`.
 std::map<std::string, int> Load(SampleOrg& org, const std::string& query) {
   std::map<std::string, int> out;

@@ -112,14 +112,28 @@ BOOST_AUTO_TEST_CASE(left_person_is_excluded_unless_asked) {
   BOOST_TEST((std::find(all.begin(), all.end(), "Denis Gone") != all.end()));
 }
 
+// The customer's account manager comes first: among the experts when their evidence
+// matches, else apart, as someone to inform, and not presented as the expert.
 BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
-  const auto names = Names({.text = "card blocked abroad", .customer_type = "twitter", .customer_value = "camiller"});
-  BOOST_REQUIRE(!names.empty());
-  BOOST_TEST(names[0] == "Emma Manager");
   absl::StatusOr<expertise::Ranking> r =
-      dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
+      dir->FindExperts({.text = "card blocked abroad", .customer_type = "twitter", .customer_value = "camiller",
+                        .as_of_ms = kNow});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_REQUIRE(r->inform.size() == 1u);
+  BOOST_TEST(r->inform[0].person.display_name == "Emma Manager");  // no card evidence
+  BOOST_TEST(r->inform[0].why == "account manager of Camille Roussel");
+  BOOST_TEST(r->inform[0].evidence.empty());
+  BOOST_REQUIRE(!r->experts.empty());
+  BOOST_TEST(r->experts[0].person.display_name == "Alice Cards");
+  for (const expertise::Expert& e : r->experts) BOOST_TEST(e.person.display_name != "Emma Manager");
+  // With matching evidence, the account manager leads the experts.
+  Fragment emma_case = Case("EM-1", "E5", "Card blocked abroad, card unblocked", kNow - kDay);
+  Ingest({emma_case});
+  r = dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
   BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->experts[0].person.display_name == "Emma Manager");
   BOOST_TEST(r->experts[0].relationship.at(0) == "account manager of Camille Roussel");
+  BOOST_TEST(r->inform.empty());
 }
 
 BOOST_AUTO_TEST_CASE(load_demotes_a_busy_expert) {

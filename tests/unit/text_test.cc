@@ -53,3 +53,17 @@ BOOST_AUTO_TEST_CASE(analyzer_picks_language_from_tag_or_stop_words) {
              static_cast<int>(Language::kEnglish));
   BOOST_TEST(static_cast<int>(a.Pick("de", "xyz")) == static_cast<int>(Language::kEnglish));  // default
 }
+
+// "Hi Sofia!" says nothing of a message's subject or language: greetings are never
+// terms (so a French "hier", stemmed as English, cannot match them), and do not vote.
+BOOST_AUTO_TEST_CASE(greetings_are_no_terms_and_no_language) {
+  Analyzer a(AnalyzerOptions{Language::kEnglish});
+  const std::vector<std::string> sofia = {"sofia", "card", "declin"};
+  BOOST_TEST(a.Terms("Hi Sofia! Thanks, card declined. Regards", Language::kEnglish) == sofia);
+  // Snowball stems "hier" to "hi": English evidence saying "Hi" must not hold that term.
+  const std::vector<std::string> fr = {"cart", "refuse", "hi"};
+  BOOST_TEST(a.Terms("Bonjour, carte refusée hier. Merci, cordialement", Language::kFrench) == fr);
+  // Without the greetings' votes, the French words decide.
+  BOOST_TEST(static_cast<int>(a.Pick("", "Hi, hello, thanks: ma carte est refusée depuis hier")) ==
+             static_cast<int>(Language::kFrench));
+}
