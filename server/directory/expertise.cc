@@ -27,22 +27,6 @@ absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Q
   return ranker.Find(*snap, corpus, query);
 }
 
-namespace {
-
-// The first words of a customer's message, as a case title: at most ~80 bytes, cut
-// between words.
-std::string TitleOf(std::string_view text) {
-  std::string t;
-  for (char c : text) t.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-  constexpr size_t kMax = 80;
-  if (t.size() <= kMax) return t;
-  size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
-  if (const size_t space = t.rfind(' ', cut); space != std::string::npos && space > kMax / 2) cut = space;
-  return t.substr(0, cut) + "\u2026";
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<index::PersonSummary>> DirectoryImpl::Holders(const store::Reader& reader,
                                                                          uint64_t case_id) const {
@@ -86,7 +70,7 @@ absl::Status DirectoryImpl::CreateCase(const CaseOutcome& o, const std::string& 
   f.version = static_cast<uint64_t>(std::max<int64_t>(1, o.time_ms));
   f.kind = "case";
   f.updated_at_ms = o.time_ms;
-  const std::string title = TitleOf(o.text);
+  const std::string title = text::Excerpt(o.text, 80);  // its first words
   f.attributes = {{"title", title}, {"status", "open"}};
   if (!o.channel.empty()) f.attributes.push_back({"channel", o.channel});
   f.identifiers = {{o.case_type, o.case_value}};

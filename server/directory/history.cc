@@ -8,6 +8,7 @@
 #include "server/graph/edges.h"
 #include "server/identity/mentions.h"
 #include "server/identity/records.h"
+#include "server/text/text.h"
 
 namespace tessera::directory {
 namespace {
@@ -15,20 +16,6 @@ namespace {
 constexpr size_t kDefaultItems = 50, kMaxItems = 200, kExcerptBytes = 300;
 
 bool Has(const std::vector<std::string>& v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
-// The start of `text` on one line, cut between words (whole UTF-8 characters).
-std::string Excerpt(std::string_view text, size_t max) {
-  std::string t;
-  for (char c : text) {
-    const bool space = c == '\n' || c == '\r' || c == '\t';
-    if (!(space && !t.empty() && t.back() == ' ')) t.push_back(space ? ' ' : c);
-  }
-  if (t.size() <= max) return t;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
-  if (const size_t space = t.rfind(' ', cut); space != std::string::npos && space > max / 2) cut = space;
-  return t.substr(0, cut) + "\u2026";
-}
 
 const std::string* AttrOf(const identity::Fragment& f, std::string_view name) {
   for (const identity::Attribute& a : f.attributes) {
@@ -110,8 +97,8 @@ class HistoryReader {
       HistoryItem item = base();
       item.kind = e.kind;
       if (e.time_ms != 0) item.time_ms = e.time_ms;
-      if (item.title.empty()) item.title = !e.title.empty() ? e.title : Excerpt(e.text, 60);
-      item.excerpt = Excerpt(e.text, kExcerptBytes);
+      if (item.title.empty()) item.title = !e.title.empty() ? e.title : text::Excerpt(e.text, 60);
+      item.excerpt = text::Excerpt(e.text, kExcerptBytes);
       item.handled_by = *handlers;
       items.push_back(std::move(item));
     }

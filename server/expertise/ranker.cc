@@ -82,7 +82,7 @@ class Search {
                                         std::to_string(o_.max_limit));
     }
     if (absl::Status s = CheckLanguage(q_.language); !s.ok()) return s;
-    std::string text = CutAtWord(q_.text, o_.max_query_bytes);
+    std::string text(text::CutBetweenWords(q_.text, o_.max_query_bytes));
     if (text.size() < q_.text.size()) {
       out_.notes.push_back("the message is " + std::to_string(q_.text.size()) + " bytes: only its first " +
                            std::to_string(text.size()) + " were read, cut between words (expertise.max_query_bytes)");
@@ -220,16 +220,6 @@ class Search {
     std::vector<std::string> out;
     for (const std::string& t : terms) out.push_back(by_term.count(t) != 0 ? by_term[t] : t);
     return out;
-  }
-
-  // The text's first `max` bytes, cut before a word (or a UTF-8 character) it would split.
-  static std::string CutAtWord(std::string_view text, size_t max) {
-    if (text.size() <= max) return std::string(text);
-    size_t cut = max;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // whole characters
-    const size_t space = text.find_last_of(" \t\r\n", cut);
-    if (space != std::string_view::npos && space > max / 2) cut = space;
-    return std::string(text.substr(0, cut));
   }
 
   static absl::Status CheckLanguage(std::string_view tag) {

@@ -137,4 +137,23 @@ std::string_view TrimAscii(std::string_view s) {
   return s;
 }
 
+std::string_view CutBetweenWords(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+  if (const size_t space = s.rfind(' ', cut); space != std::string_view::npos && space > max_bytes / 2) cut = space;
+  return s.substr(0, cut);
+}
+
+std::string Excerpt(std::string_view s, size_t max_bytes) {
+  std::string line;
+  for (char c : TrimAscii(s)) {
+    const bool blank = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (blank && !line.empty() && line.back() == ' ') continue;
+    line.push_back(blank ? ' ' : c);
+  }
+  if (line.size() <= max_bytes) return line;
+  return std::string(CutBetweenWords(line, max_bytes)) + "\u2026";
+}
+
 }  // namespace tessera::text

@@ -32,4 +32,12 @@ std::string AsciiLower(std::string_view s);
 // `s` without leading and trailing ASCII white space.
 std::string_view TrimAscii(std::string_view s);
 
+// The start of UTF-8 `s` in at most `max_bytes`: cut at the last space when one is in
+// the second half, else before the character that would not fit.
+std::string_view CutBetweenWords(std::string_view s, size_t max_bytes);
+
+// `s` on one line (line breaks and tabs as single spaces), cut between words to at
+// most `max_bytes` with "…" appended when cut: a title or an excerpt.
+std::string Excerpt(std::string_view s, size_t max_bytes);
+
 }  // namespace tessera::text
