@@ -315,8 +315,9 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
   const uint64_t accounted =
       run.added() + run.updated() + run.unchanged() + run.deleted() + run.rejected() + run.suppressed();
   if (failure.ok() && accounted != run.read()) {
-    failure = absl::DataLossError("counts do not add up: read " + std::to_string(run.read()) + ", but only " +
-                                  std::to_string(accounted) + " have an outcome; the others were not applied");
+    failure = absl::DataLossError("counts do not add up: read " + std::to_string(run.read()) + ", but " +
+                                  std::to_string(accounted) + " have an outcome (added, updated, unchanged, deleted, "
+                                  "rejected, suppressed); the run is not trusted");
   }
   if (!failure.ok()) {
     run.set_state("failed");
