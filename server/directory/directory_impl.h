@@ -153,6 +153,8 @@ class DirectoryImpl final : public Directory {
   absl::Mutex write_mu_;
   // Guards what readers share with writers. Writers hold write_mu_ too, so they may
   // read these under a reader lock and replace them under a writer lock.
+  // Case states FindExperts read, for the queries after it on the same data.
+  mutable expertise::CaseCache case_cache_;
   mutable absl::Mutex state_mu_;
   // Replaced whole (copy on write), so a writer can keep using the one it took.
   std::shared_ptr<const identity::SourceRegistry> sources_ ABSL_GUARDED_BY(state_mu_);

@@ -16,15 +16,18 @@ namespace tessera::directory {
 
 absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Query& query) const {
   expertise::Corpus corpus;
+  expertise::Query q = query;
   {
     absl::ReaderMutexLock r(&state_mu_);
     corpus.docs = static_cast<uint64_t>(std::max<int64_t>(0, state_.evidence_docs));
     corpus.length = static_cast<uint64_t>(std::max<int64_t>(0, state_.evidence_length));
     corpus.max_doc = index::DocId(state_.next_fno, 0);
+    q.generation = state_.sequence;  // taken before the snapshot: its data is at least this new
   }
+  q.case_cache = &case_cache_;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise);
-  return ranker.Find(*snap, corpus, query);
+  return ranker.Find(*snap, corpus, q);
 }
 
 

@@ -8,8 +8,13 @@
 // outcome credits its resolver only. An open case is load, never expertise: its text
 // becomes evidence for its resolvers when it is closed.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "server/expertise/options.h"
 #include "server/identity/profile.h"
@@ -30,6 +35,37 @@ struct CaseState {
 };
 
 CaseState CaseStateOf(const identity::Profile& p, const ExpertiseOptions& o);
+
+// Case states shared by the queries that read the same data: FindExperts looks up the
+// state of every case in its evidence pool, and a profile read each costs ~10% of a
+// query. Entries hold for one `generation` (the directory's change sequence): a query
+// on newer data clears them. Bounded; thread-safe.
+class CaseCache {
+ public:
+  bool Get(uint64_t generation, uint64_t id, CaseState* out) const {
+    absl::MutexLock l(&mu_);
+    if (generation != generation_) return false;
+    auto it = states_.find(id);
+    if (it == states_.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  void Put(uint64_t generation, uint64_t id, const CaseState& s) {
+    absl::MutexLock l(&mu_);
+    if (generation != generation_ || states_.size() >= kMaxEntries) {
+      if (generation < generation_) return;  // an older query's answer
+      states_.clear();
+      generation_ = generation;
+    }
+    states_.emplace(id, s);
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 1 << 18;
+  mutable absl::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unordered_map<uint64_t, CaseState> states_ ABSL_GUARDED_BY(mu_);
+};
 
 // Whether an edge of a load relation from fragment `fragkey` makes its target hold the
 // case: the case is open and, once it has an outcome, the edge is the outcome's.

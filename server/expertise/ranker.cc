@@ -238,9 +238,13 @@ class Search {
   // What profile `id` says about the case it may be (cached: evidence repeats cases).
   absl::StatusOr<CaseState> CaseOf(uint64_t id) {
     if (auto it = cases_.find(id); it != cases_.end()) return it->second;
+    CaseState s;
+    if (q_.case_cache != nullptr && q_.case_cache->Get(q_.generation, id, &s)) return cases_[id] = s;
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
     if (!p.ok()) return p.status();
-    return cases_[id] = *p ? CaseStateOf(**p, o_) : CaseState();
+    s = *p ? CaseStateOf(**p, o_) : CaseState();
+    if (q_.case_cache != nullptr) q_.case_cache->Put(q_.generation, id, s);
+    return cases_[id] = s;
   }
   // The person profile `id`, if any; `kinds` gets its kinds.
   absl::StatusOr<bool> IsProfile(uint64_t id, std::vector<std::string>* kinds);

@@ -33,6 +33,8 @@ class Reader;
 
 namespace tessera::expertise {
 
+class CaseCache;
+
 // Text longer than this is refused; up to it, the first max_query_bytes are used.
 inline constexpr size_t kMaxPastedBytes = 1 << 20;
 
@@ -55,6 +57,10 @@ struct Query {
   bool no_recency = false, no_kind_weights = false, no_relationship = false, no_load = false;
   bool single_best_evidence = false;  // a person's text score is their best item only
   bool all_terms = false;             // search every query term (no common-term pruning)
+  // Case states already read on the same data (cases.h), and that data's generation;
+  // optional.
+  CaseCache* case_cache = nullptr;
+  uint64_t generation = 0;
   // The caller's visibility (server/access), when it does not see every kind: experts
   // it may not see are left out, evidence from profiles (cases) it may not see is left
   // out of the explanations (it still counts in the ranking, which names none of it),
