@@ -30,7 +30,6 @@ absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Q
   return ranker.Find(*snap, corpus, q);
 }
 
-
 absl::StatusOr<std::vector<index::PersonSummary>> DirectoryImpl::Holders(const store::Reader& reader,
                                                                          uint64_t case_id) const {
   std::vector<index::PersonSummary> out;
@@ -112,11 +111,11 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
     absl::StatusOr<uint64_t> p = Resolve(*snap, {0, o.person_type, o.person_value});
     if (!p.ok()) return Prefixed(p.status(), "handled_by: ");
     absl::StatusOr<uint64_t> c = Resolve(*snap, {0, o.case_type, o.case_value});
-    if (!c.ok() && (c.status().code() != absl::StatusCode::kNotFound || o.text.empty())) {
-      return Prefixed(c.status(), c.status().code() == absl::StatusCode::kNotFound
-                                      ? "case: give the customer's message (tessera outcome --text) to create it; "
-                                      : "case: ");
+    if (!c.ok() && c.status().code() == absl::StatusCode::kNotFound && o.text.empty()) {
+      return absl::NotFoundError("case: " + std::string(c.status().message()) +
+                                 "; give the customer's message (tessera outcome --text) to create it");
     }
+    if (!c.ok() && c.status().code() != absl::StatusCode::kNotFound) return Prefixed(c.status(), "case: ");
     create = !c.ok();
     case_value = identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise).value();
     case_text = o.case_type + ":" + case_value;
