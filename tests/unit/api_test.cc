@@ -4,6 +4,7 @@
 
 #include "server/api/call_log.h"
 #include "server/api/convert.h"
+#include "server/api/ingest_decode.h"
 #include "server/api/status.h"
 
 namespace bdata = boost::unit_test::data;
@@ -69,4 +70,36 @@ BOOST_AUTO_TEST_CASE(fragment_converts_from_proto) {
   // An identifier with no type must not read as "look up by id 0".
   v1::Identifier empty;
   BOOST_TEST(!api::RefFromProto(0, &empty).id_type.empty());
+}
+
+// An Ingest message protobuf refuses names the fragment and the field at fault.
+BOOST_AUTO_TEST_CASE(an_undecodable_ingest_batch_names_the_fragment_and_field) {
+  v1::IngestBatch batch;
+  for (const char* id : {"E1", "E2"}) {
+    v1::Fragment* f = batch.add_fragments();
+    f->set_source("hr");
+    f->set_external_id(id);
+    v1::Relation* r = f->add_relations();
+    r->set_type("reports_to");
+    r->mutable_target()->set_type("employee_id");
+    r->mutable_target()->set_value("E0");
+  }
+  v1::IngestBatch out;
+  int bad = -2;
+  BOOST_TEST(api::DecodeIngestBatch(batch.SerializeAsString(), &out, &bad).ok());
+  BOOST_TEST(out.fragments_size() == 2);
+  BOOST_TEST(bad == -1);
+  // A Latin-1 byte deep inside the second fragment.
+  batch.mutable_fragments(1)->mutable_relations(0)->mutable_target()->set_value("\xC9mile");
+  absl::Status s = api::DecodeIngestBatch(batch.SerializeAsString(), &out, &bad);
+  BOOST_TEST(s.code() == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(std::string(s.message()) ==
+             "fragment 1: relations[0].target.value is not valid UTF-8 (external id 'E2'); nothing of this batch was "
+             "applied");
+  BOOST_TEST(bad == 1);
+  BOOST_TEST(out.fragments_size() == 0);
+  // Bytes that are no protobuf at all.
+  s = api::DecodeIngestBatch(std::string("\x0a\xff\xff\xff\xff\x0f", 6), &out, &bad);
+  BOOST_TEST(std::string(s.message()) == "the message cannot be decoded as an IngestBatch");
+  BOOST_TEST(bad == -1);
 }
