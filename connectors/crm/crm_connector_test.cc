@@ -70,4 +70,23 @@ BOOST_FIXTURE_TEST_CASE(customers_and_account_managers, ConnectorFixture) {
   BOOST_TEST(Get("phone:+33698765432").ok());
 }
 
+// A CRM export from Excel on a French Windows: Windows-1252 and ';'.
+BOOST_FIXTURE_TEST_CASE(a_windows_1252_semicolon_export, ConnectorFixture) {
+  Write("customers.csv", "customer_id;display_name;email;city\nC-7;Ren\xE9" "e L\xE9ger;renee@mail.example;N\xEEmes\n");
+  std::string config = Write("crm.json", R"({"source": {"id": "crm", "kind": "crm"},
+    "input": {"path": "customers.csv", "delimiter": "auto"}})");
+  auto r = Connect("--config " + config);
+  BOOST_TEST(r.exit == 3);  // as UTF-8, the row is rejected, by line
+  BOOST_TEST(r.err.find("customers.csv:2: line 2: not UTF-8 (set input.encoding?)") != std::string::npos, r.err);
+  config = Write("crm.json", R"({"source": {"id": "crm", "kind": "crm"},
+    "input": {"path": "customers.csv", "delimiter": ";", "encoding": "windows-1252"}})");
+  r = Connect("--config " + config);
+  BOOST_TEST_INFO(r.err);
+  BOOST_REQUIRE(r.exit == 0);
+  absl::StatusOr<tessera::v1::Profile> c = Get("customer_id:C-7");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->display_name() == "Ren\u00e9e L\u00e9ger");
+  BOOST_TEST(Attr(*c, "city") == "N\u00eemes");
+}
+
 }  // namespace

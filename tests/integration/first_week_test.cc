@@ -202,6 +202,17 @@ BOOST_AUTO_TEST_CASE(explanations_a_person_can_read) {
   const nlohmann::json j = ExpertsJson(
       "'Mon appli crashe au démarrage' --customer customer_id:C-20002");
   for (const auto& e : j["experts"]) BOOST_TEST(e["person"]["display_name"] != "Isabelle Laurent");
+  // Evidence names the profile of its record: GetProfile opens the case.
+  const nlohmann::json card = ExpertsJson(kQuestion);
+  const auto& hit = card["experts"].at(0)["evidence"].at(0);
+  const ConnectResult got = Cli("get " + hit["profile_id"].get<std::string>());
+  BOOST_TEST(got.exit == 0, got.err);
+  BOOST_TEST(got.out.find(hit["fragment"]["external_id"].get<std::string>()) != std::string::npos, got.out);
+  // The API's include_unavailable has the same name in the CLI: leavers come back, last.
+  const nlohmann::json all = ExpertsJson("'taux immobilier renégociation' --include-unavailable --limit 50");
+  bool left = false;
+  for (const auto& e : all["experts"]) left = left || e.value("left", false);
+  BOOST_TEST(left, all.dump());
 }
 
 // Open cases per person, as FindExperts reports them for `query`.

@@ -306,6 +306,20 @@ BOOST_AUTO_TEST_CASE(backup_serves_from_a_second_server_and_rebuild_is_identical
   BOOST_TEST(r->fragments() == kOrg.size());
 }
 
+// The database keeps the phone region it was created with (FR here): a server started
+// on it with another is refused, saying why; the stored numbers still read as French.
+BOOST_AUTO_TEST_CASE(the_database_keeps_its_phone_region) {
+  Ingest(kOrg);
+  BOOST_REQUIRE_EQUAL(server.Stop(), 0);
+  testing::TesseradProcess us(tmp.path(), {"--default-region", "US"});
+  BOOST_CHECK_THROW(us.Start(), std::runtime_error);
+  BOOST_TEST(us.Log().find("the database was created with default phone region FR, the configuration says US") !=
+             std::string::npos, us.Log());
+  server.Start();
+  client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
+  BOOST_TEST(Get("phone:01 42 68 53 00").ok());
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_stops_cleanly_and_data_survives_restart) {
   Ingest(kOrg);
   BOOST_TEST(server.Stop() == 0);
@@ -338,6 +352,12 @@ BOOST_AUTO_TEST_CASE(merge_and_split_over_grpc) {
   BOOST_REQUIRE_MESSAGE(split.ok(), split.status());
   BOOST_TEST(split->profile_ids_size() == 2);
   BOOST_TEST(client->ListRules()->rules_size() == 2);  // the merge rule (now without E0) and the split
+  // Deleting both rules gives each profile back the id it had before the merge.
+  const absl::StatusOr<v1::ListRulesResponse> rules = client->ListRules();
+  BOOST_REQUIRE(rules.ok());
+  for (const v1::Rule& r : rules->rules()) BOOST_REQUIRE(client->DeleteRule(r.id()).ok());
+  BOOST_TEST(Get("employee_id:E1")->id() == alice);
+  BOOST_TEST(Get("employee_id:E0")->id() == chloe);
   v1::SplitRequest bad;
   bad.set_profile_id(alice);
   ref = bad.add_fragments();
