@@ -120,11 +120,12 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
   std::string layout;
   absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kIndexLayoutKey, &layout);
   if (!found.ok()) return found.status();
-  if (*found && layout == index::kPostingsLayout) return absl::OkStatus();
+  static_assert(std::string_view(kDerivedLayout).starts_with(index::kPostingsLayout));
+  if (*found && layout == kDerivedLayout) return absl::OkStatus();
   if (existing) {
     if (options_.notice) {
       options_.notice("the evidence index was written with layout '" + (*found ? layout : "postings-v1-blocks-16") +
-                      "', this tesserad uses '" + index::kPostingsLayout + "': rebuilding derived data");
+                      "', this tesserad uses '" + kDerivedLayout + "': rebuilding derived data");
     }
     absl::StatusOr<RebuildResult> r = RebuildLocked();
     if (!r.ok()) return Prefixed(r.status(), "rebuilding for the new index layout: ");
@@ -134,7 +135,7 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
     }
   }
   std::unique_ptr<store::Batch> batch = store_->NewBatch();
-  batch->Put(store::Cf::kMeta, kIndexLayoutKey, index::kPostingsLayout);
+  batch->Put(store::Cf::kMeta, kIndexLayoutKey, kDerivedLayout);
   return store_->Write(*batch);
 }
 

@@ -15,8 +15,13 @@ namespace tessera::directory {
 inline constexpr std::string_view kStateKey = "state";
 // The default phone region the database was created with (two ASCII letters).
 inline constexpr std::string_view kRegionKey = "default_region";
-// The postings layout (index::kPostingsLayout) the derived data was built with.
+// What the derived data was built with (kDerivedLayout): a database built otherwise
+// is rebuilt from its fragments once, at open.
 inline constexpr std::string_view kIndexLayoutKey = "index-layout";
+// The postings layout (index::kPostingsLayout), then what derivation writes: "derive-2"
+// since hand-overs decide who holds a case (expertise/cases.h) and greetings stopped
+// being terms. Change the suffix whenever derivation changes what it writes.
+inline constexpr char kDerivedLayout[] = "postings-v1-blocks-18 derive-2";
 
 struct MetaState {
   uint64_t next_profile = 1;

@@ -367,6 +367,22 @@ BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
   notices.clear();
   Reopen(&notices);
   BOOST_TEST(notices.empty());  // recorded this time
+  // What the tesserad before hand-overs leaves: the same postings, other derived marks.
+  dir_.reset();
+  {
+    store::StoreOptions options;
+    options.postings_merge = index::PostingsMergeOperator();
+    absl::StatusOr<std::unique_ptr<store::Store>> raw = store::Store::Open(tmp_.Sub("db"), options);
+    BOOST_REQUIRE_MESSAGE(raw.ok(), raw.status());
+    std::unique_ptr<store::Batch> b = (*raw)->NewBatch();
+    b->Put(store::Cf::kMeta, "index-layout", "postings-v1-blocks-18");
+    BOOST_REQUIRE((*raw)->Write(*b).ok());
+  }
+  Reopen(&notices);
+  BOOST_REQUIRE(notices.size() == 2u);
+  BOOST_TEST(notices[0].find("'postings-v1-blocks-18', this tesserad uses 'postings-v1-blocks-18 derive-2'") !=
+             std::string::npos, notices[0]);
+  BOOST_TEST(Digest() == before);
 }
 
 BOOST_AUTO_TEST_CASE(same_batches_give_same_database) {
