@@ -10,6 +10,7 @@ PACKAGES=(
   libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
   slapd ldap-utils libssl-dev openssl
   python3-grpcio python3-grpc-tools
+  dict-freedict-fra-eng dict-freedict-eng-fra
 )
 
 missing=()

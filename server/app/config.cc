@@ -162,7 +162,23 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   }
   if (s.ok() && !text_options.is_null()) {
     std::string lang;
-    s = Apply(text_options, "text", {{"default_language", Set(lang)}});
+    s = Apply(text_options, "text", {{"default_language", Set(lang)}, {"dictionaries", [&](const json& v) {
+                                        c.dictionaries.emplace();
+                                        if (!v.is_array()) throw json::type_error::create(302, "must be a list", &v);
+                                        for (const json& d : v) {
+                                          text::DictionaryFile f;
+                                          f.prefix = d.at("prefix").get<std::string>();
+                                          const std::string from = d.at("from").get<std::string>();
+                                          const std::string to = d.at("to").get<std::string>();
+                                          if ((from != "fr" && from != "en") || (to != "fr" && to != "en") ||
+                                              from == to) {
+                                            throw json::type_error::create(302, "from/to must be fr and en", &d);
+                                          }
+                                          f.from = from == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+                                          f.to = to == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+                                          c.dictionaries->push_back(std::move(f));
+                                        }
+                                      }}});
     if (s.ok() && !lang.empty()) {
       if (lang != "en" && lang != "fr") {
         s = absl::InvalidArgumentError("text.default_language: '" + lang + "' is not en or fr");

@@ -34,6 +34,10 @@ struct ServerConfig {
   api::ApiLimits api;
   // Sources registered (or updated) at start-up.
   std::vector<identity::Source> sources;
+  // text.dictionaries: FreeDict dictd files for FindExperts' translations ("PREFIX"
+  // with from and to languages). Unset: Debian's dict-freedict-fra-eng and -eng-fra
+  // when installed; [] turns translation off.
+  std::optional<std::vector<text::DictionaryFile>> dictionaries;
   // Transport security and who may call what (README "Security").
   struct Security {
     // PEM files. With cert and key, tesserad serves TLS only; with client_ca too,

@@ -164,6 +164,28 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   return -1;
 }
 
+// FindExperts' translations: the configured dictionaries, else Debian's FreeDict
+// French-English pair when installed (a missing package means no translation).
+absl::Status LoadLexicon(const ServerConfig& cfg, directory::DirectoryOptions& options) {
+  std::vector<text::DictionaryFile> files;
+  if (cfg.dictionaries) {
+    files = *cfg.dictionaries;
+  } else {
+    for (const text::DictionaryFile& f :
+         {text::DictionaryFile{"/usr/share/dictd/freedict-fra-eng", text::Language::kFrench, text::Language::kEnglish},
+          text::DictionaryFile{"/usr/share/dictd/freedict-eng-fra", text::Language::kEnglish, text::Language::kFrench}}) {
+      if (std::ifstream(f.prefix + ".index").good()) files.push_back(f);
+    }
+  }
+  if (files.empty()) return absl::OkStatus();
+  absl::StatusOr<text::Lexicon> lexicon = text::Lexicon::Load(files, text::Analyzer(options.analyzer));
+  if (!lexicon.ok()) return lexicon.status();
+  spdlog::info("translating FindExperts queries between French and English: {} terms from {} dictionaries",
+               lexicon->size(), files.size());
+  options.lexicon = std::make_shared<const text::Lexicon>(*std::move(lexicon));
+  return absl::OkStatus();
+}
+
 absl::Status RegisterSources(directory::Directory& dir, const ServerConfig& cfg) {
   for (const identity::Source& s : cfg.sources) {
     // The registry owns a source's priority: the configuration's applies to a new source.
@@ -193,6 +215,10 @@ int Run(const ServerConfig& cfg) {
       return 1;
     }
     options.suppression_key = *std::move(key);
+  }
+  if (absl::Status s = LoadLexicon(cfg, options); !s.ok()) {
+    spdlog::error("text.dictionaries: {}", std::string(s.message()));
+    return 1;
   }
   options.notice = [](const std::string& what) { spdlog::warn("{}", what); };
   options.cancelled = [&signals] { return signals.stop_requested(); };

@@ -26,6 +26,7 @@
 #include "server/index/names.h"
 #include "server/store/store.h"
 #include "server/text/analyzer.h"
+#include "server/text/lexicon.h"
 
 namespace tessera::directory {
 
@@ -43,6 +44,8 @@ struct DirectoryOptions {
   size_t search_max_scan = 20'000;
   // Language of evidence and queries that neither say nor show theirs.
   text::AnalyzerOptions analyzer;
+  // Translates FindExperts' query terms into the other language; may be null.
+  std::shared_ptr<const text::Lexicon> lexicon;
   // FindExperts ranking (and which relations and statuses make load).
   expertise::ExpertiseOptions expertise;
   // Told about long work (rebuilding derived data: at the start, every ~10 s, at the

@@ -26,7 +26,7 @@ absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Q
   }
   q.case_cache = &case_cache_;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise);
+  const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise, options_.lexicon.get());
   return ranker.Find(*snap, corpus, q);
 }
 

@@ -52,6 +52,10 @@ struct ExpertiseOptions {
   // status attribute is one of open_statuses (compared case-insensitively).
   std::vector<std::string> load_relations = {"resolved_by", "assigned_to"};
   std::vector<std::string> open_statuses = {"open", "new", "pending", "in_progress", "assigned", "reopened"};
+  // Terms of the other language (text::Lexicon) are searched too, their idf times
+  // this; 0 turns translation off. Dictionaries give every sense of a word, hence < 1.
+  double translation_weight = 0.5;
+  size_t max_translated_terms = 16;
   // The organisation's own handles (with or without '@', e.g. "@banquelumen"): in a
   // pasted message they name the organisation, not the customer, and are no search
   // words either.

@@ -44,8 +44,9 @@ int64_t DayOf(std::string_view date) {
 class Search {
  public:
   Search(const ExpertiseOptions& o, const text::Analyzer& analyzer, const identity::NormaliseOptions& normalise,
-         const store::Reader& reader, const Corpus& corpus, const Query& q)
-      : o_(o), analyzer_(analyzer), normalise_(normalise), reader_(reader), corpus_(corpus), q_(q), edges_(reader) {}
+         const text::Lexicon* lexicon, const store::Reader& reader, const Corpus& corpus, const Query& q)
+      : o_(o), analyzer_(analyzer), normalise_(normalise), lexicon_(lexicon), reader_(reader), corpus_(corpus),
+        q_(q), edges_(reader) {}
 
   absl::StatusOr<Ranking> Run() {
     if (absl::Status s = Analyse(); !s.ok()) return s;
@@ -148,6 +149,7 @@ class Search {
     p.recency_tau_days = q_.no_recency ? 0 : o_.recency_days;
     p.today = static_cast<uint32_t>(std::max<int64_t>(0, q_.as_of_ms / kMsPerDay));
     p.max_doc = corpus_.max_doc;
+    Translate(p);
     index::SearchStats stats;
     absl::StatusOr<std::vector<index::ScoredDoc>> pool = index::TopK(reader_, terms_, p, &stats);
     if (!pool.ok()) return pool.status();
@@ -233,6 +235,25 @@ class Search {
                                       "' is not supported (supported: en, fr; leave it empty to guess)");
   }
 
+  // Adds the other language's terms for the query's (text::Lexicon), with a lower
+  // weight, so a French message reaches English evidence and the reverse.
+  void Translate(index::SearchParams& p) {
+    p.term_weight.assign(terms_.size(), 1.0);
+    if (lexicon_ == nullptr || o_.translation_weight <= 0) return;
+    const size_t original = terms_.size();
+    std::set<std::string> have(terms_.begin(), terms_.end());
+    for (size_t i = 0; i < original; ++i) {
+      const std::vector<std::string>* tr = lexicon_->Translate(lang_, terms_[i]);
+      if (tr == nullptr) continue;
+      for (const std::string& t : *tr) {
+        if (terms_.size() - original >= o_.max_translated_terms || terms_.size() >= index::kMaxQueryTerms) return;
+        if (!have.insert(t).second) continue;
+        terms_.push_back(t);
+        p.term_weight.push_back(o_.translation_weight);
+      }
+    }
+  }
+
   absl::Status FindCustomer();
   absl::Status CustomerFromText();
   // What profile `id` says about the case it may be (cached: evidence repeats cases).
@@ -254,6 +275,7 @@ class Search {
   const ExpertiseOptions& o_;
   const text::Analyzer& analyzer_;
   const identity::NormaliseOptions& normalise_;
+  const text::Lexicon* lexicon_;
   const store::Reader& reader_;
   const Corpus& corpus_;
   const Query& q_;
@@ -535,7 +557,7 @@ absl::Status Search::Rank() {
 }  // namespace
 
 absl::StatusOr<Ranking> Ranker::Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const {
-  return Search(options_, analyzer_, normalise_, reader, corpus, q).Run();
+  return Search(options_, analyzer_, normalise_, lexicon_, reader, corpus, q).Run();
 }
 
 }  // namespace tessera::expertise

@@ -26,6 +26,7 @@
 #include "server/identity/profile.h"
 #include "server/index/names.h"
 #include "server/text/analyzer.h"
+#include "server/text/lexicon.h"
 
 namespace tessera::store {
 class Reader;
@@ -127,9 +128,10 @@ struct Corpus {
 // Thread-safe; borrows everything.
 class Ranker {
  public:
+  // `lexicon` (optional) translates query terms into the other language.
   Ranker(const ExpertiseOptions& options, const text::Analyzer& analyzer,
-         const identity::NormaliseOptions& normalise)
-      : options_(options), analyzer_(analyzer), normalise_(normalise) {}
+         const identity::NormaliseOptions& normalise, const text::Lexicon* lexicon = nullptr)
+      : options_(options), analyzer_(analyzer), normalise_(normalise), lexicon_(lexicon) {}
 
   // INVALID_ARGUMENT for text over kMaxPastedBytes or empty after analysis, a limit
   // out of range, a language that is not supported, or a customer that is no
@@ -141,6 +143,7 @@ class Ranker {
   const ExpertiseOptions& options_;
   const text::Analyzer& analyzer_;
   const identity::NormaliseOptions& normalise_;
+  const text::Lexicon* lexicon_;
 };
 
 }  // namespace tessera::expertise

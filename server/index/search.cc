@@ -438,7 +438,9 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
     absl::StatusOr<uint64_t> df = ReadDf(reader, terms[i]);
     if (!df.ok()) return df.status();
     if (*df == 0) continue;
-    const double idf = std::log(1 + (n - static_cast<double>(*df) + 0.5) / (static_cast<double>(*df) + 0.5));
+    const double weight = i < p.term_weight.size() ? p.term_weight[i] : 1.0;
+    const double idf =
+        weight * std::log(1 + (n - static_cast<double>(*df) + 0.5) / (static_cast<double>(*df) + 0.5));
     auto cursor = std::make_unique<Cursor>(reader, terms[i], stats);
     if (absl::Status s = cursor->Start(); !s.ok()) return s;
     if (cursor->valid()) ts.push_back({static_cast<uint16_t>(i), idf, idf * (p.k1 + 1) * max_kind, std::move(cursor)});

@@ -40,6 +40,8 @@ struct SearchParams {
   double recency_tau_days = 0;  // 0: no decay
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
   uint64_t max_doc = 0;         // above every document id (0: unknown); lets the search start newest
+  // Per query term, a factor on its idf (empty: 1 each): translated terms count less.
+  std::vector<double> term_weight;
 };
 
 // At most this many query terms are searched (FindExperts keeps the first ones).

@@ -2,8 +2,12 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+
 #include "server/text/analyzer.h"
+#include "server/text/lexicon.h"
 #include "server/text/text.h"
+#include "tests/unit/temp_dir.h"
 
 namespace bdata = boost::unit_test::data;
 using namespace tessera::text;
@@ -66,4 +70,63 @@ BOOST_AUTO_TEST_CASE(greetings_are_no_terms_and_no_language) {
   // Without the greetings' votes, the French words decide.
   BOOST_TEST(static_cast<int>(a.Pick("", "Hi, hello, thanks: ma carte est refusée depuis hier")) ==
              static_cast<int>(Language::kFrench));
+}
+
+namespace {
+
+// A dictd index number: base 64, most significant digit first.
+std::string B64(size_t n) {
+  static const char* kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string s;
+  do {
+    s.insert(s.begin(), kDigits[n % 64]);
+    n /= 64;
+  } while (n > 0);
+  return s;
+}
+
+// Writes a dictd dictionary (plain .dict) of `entries` (headword, body) at `prefix`.
+void WriteDictionary(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string data, index;
+  for (const auto& [head, body] : entries) {
+    const std::string text = head + " /x/\n" + body;
+    index += head + "\t" + B64(data.size()) + "\t" + B64(text.size()) + "\n";
+    data += text;
+  }
+  std::ofstream(prefix + ".dict", std::ios::binary) << data;
+  std::ofstream(prefix + ".index", std::ios::binary) << index;
+}
+
+}  // namespace
+
+// FreeDict entries keyed by stems, both directions feeding each language: "cartes"
+// finds "carte"'s entry, and an English-French entry translates French too. (Snowball
+// stems some forms apart: "refusée" gives "refuse", "refuser" gives "refus".)
+BOOST_AUTO_TEST_CASE(lexicon_reads_dictd_files_both_ways) {
+  tessera::testing::TempDir tmp;
+  WriteDictionary(tmp.Sub("fra-eng"), {{"00-database-info", "about this dictionary"},
+                                       {"carte", "<n, fem>\n1. map\n2. card, menu\n"},
+                                       {"refuser", "<v>\nrefuse, reject\n"},
+                                       {"virement", "<n, masc>\n(bank) transfer\n"}});
+  WriteDictionary(tmp.Sub("eng-fra"), {{"rate", "<n>\ntaux\n"}});
+  Analyzer a;
+  absl::StatusOr<Lexicon> lex = Lexicon::Load({{tmp.Sub("fra-eng"), Language::kFrench, Language::kEnglish},
+                                               {tmp.Sub("eng-fra"), Language::kEnglish, Language::kFrench}},
+                                              a);
+  BOOST_REQUIRE_MESSAGE(lex.ok(), lex.status());
+  auto tr = [&](Language from, const std::string& word) {
+    const std::vector<std::string> t = a.Terms(word, from);
+    const std::vector<std::string>* out = lex->Translate(from, t.at(0));
+    std::string s;
+    for (const std::string& x : out == nullptr ? std::vector<std::string>() : *out) s += (s.empty() ? "" : " ") + x;
+    return s;
+  };
+  BOOST_TEST(tr(Language::kFrench, "cartes") == "map card menu");  // at most three, first sense first
+  BOOST_TEST(tr(Language::kFrench, "refuse") == "reject");  // "refus", the same stem in English, is searched anyway
+  BOOST_TEST(tr(Language::kFrench, "virement") == "transfer");      // "(bank)" is a gloss, not a sense
+  BOOST_TEST(tr(Language::kFrench, "taux") == "rate");             // from the English-French file
+  BOOST_TEST(tr(Language::kEnglish, "cards") == "cart");           // and the reverse
+  BOOST_TEST(lex->Translate(Language::kFrench, "zzz") == nullptr);
+  BOOST_TEST(Lexicon::Load({{tmp.Sub("nope"), Language::kFrench, Language::kEnglish}}, a).status().code() ==
+             absl::StatusCode::kNotFound);
 }
