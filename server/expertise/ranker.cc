@@ -225,12 +225,7 @@ class Search {
   }
 
   static absl::Status CheckLanguage(std::string_view tag) {
-    if (tag.empty()) return absl::OkStatus();
-    std::string primary;
-    for (char c : tag.substr(0, tag.find_first_of("-_"))) {
-      primary.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    if (primary == "en" || primary == "fr") return absl::OkStatus();
+    if (tag.empty() || text::LanguageOfTag(tag)) return absl::OkStatus();
     return absl::InvalidArgumentError("language '" + std::string(tag.substr(0, 16)) +
                                       "' is not supported (supported: en, fr; leave it empty to guess)");
   }

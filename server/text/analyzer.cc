@@ -116,10 +116,15 @@ std::string_view LanguageName(Language lang) { return lang == Language::kFrench 
 
 bool IsStopWord(std::string_view folded_word, Language lang) { return StopSet(lang).count(folded_word) != 0; }
 
-Language Analyzer::Pick(std::string_view tag, std::string_view text) const {
+std::optional<Language> LanguageOfTag(std::string_view tag) {
   const std::string t = AsciiLower(tag.substr(0, tag.find_first_of("-_")));
   if (t == "fr" || t == "fra" || t == "fre") return Language::kFrench;
   if (t == "en" || t == "eng") return Language::kEnglish;
+  return std::nullopt;
+}
+
+Language Analyzer::Pick(std::string_view tag, std::string_view text) const {
+  if (std::optional<Language> given = LanguageOfTag(tag)) return *given;
   int en = 0, fr = 0;
   ForEachWord(text.substr(0, 2000), [&](std::string_view w) {
     if (IsGreeting(w)) return;

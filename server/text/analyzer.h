@@ -5,6 +5,7 @@
 // '.', '_', ':' and '/', stop words dropped, Snowball stemming per language.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,9 @@ namespace tessera::text {
 enum class Language : uint8_t { kEnglish = 1, kFrench = 2 };
 
 std::string_view LanguageName(Language lang);  // "en", "fr"
+
+// The supported language a BCP 47 tag names ("fr", "fr-CA", "fra", "en", "eng"), if any.
+std::optional<Language> LanguageOfTag(std::string_view tag);
 
 struct AnalyzerOptions {
   // For text whose language is neither given nor recognisable from its stop words.
