@@ -25,10 +25,11 @@ bool IsLocalChar(char c) {
 bool IsDomainChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-'; }
 bool IsHandleChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.'; }
 
-// An e-mail address around the '@' at `at`, or false.
-bool EmailAt(std::string_view text, size_t at, size_t* begin, size_t* end) {
+// An e-mail address around the '@' at `at`, starting at `floor` or later (after the
+// mention before it), or false.
+bool EmailAt(std::string_view text, size_t at, size_t floor, size_t* begin, size_t* end) {
   size_t b = at, e = at + 1;
-  while (b > 0 && IsLocalChar(text[b - 1])) --b;
+  while (b > floor && IsLocalChar(text[b - 1])) --b;
   while (e < text.size() && IsDomainChar(text[e])) ++e;
   while (e > at + 1 && (text[e - 1] == '.' || text[e - 1] == '-')) --e;  // sentence punctuation
   while (b < at && text[b] == '.') ++b;
@@ -42,11 +43,14 @@ bool EmailAt(std::string_view text, size_t at, size_t* begin, size_t* end) {
 }
 
 void AddEmailsAndHandles(std::string_view text, const NormaliseOptions& options, std::vector<Mention>& out) {
+  size_t floor = 0;  // mentions never overlap: "a@b.example@c.example" is one at most
   for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
     size_t b = 0, e = 0;
-    if (EmailAt(text, at, &b, &e)) {
+    if (at < floor) continue;
+    if (EmailAt(text, at, floor, &b, &e)) {
       absl::StatusOr<std::string> v = Normalise(IdType::kEmail, text.substr(b, e - b), options);
       if (v.ok()) out.push_back({IdType::kEmail, false, *v, b, e});
+      floor = e;
       at = e - 1;
       continue;
     }
@@ -57,7 +61,7 @@ void AddEmailsAndHandles(std::string_view text, const NormaliseOptions& options,
     while (e > at + 1 && text[e - 1] == '.') --e;
     if (e == at + 1 || e - at > kMaxHandleBytes) continue;
     absl::StatusOr<std::string> v = Normalise(IdType::kTwitter, text.substr(at, e - at), options);
-    if (v.ok()) out.push_back({IdType::kTwitter, true, *v, at, e});
+    if (v.ok()) out.push_back({IdType::kTwitter, true, *v, at, e}), floor = e;
   }
 }
 

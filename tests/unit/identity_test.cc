@@ -236,6 +236,10 @@ BOOST_AUTO_TEST_CASE(identifiers_are_found_in_free_text) {
              "@:banquelumen (@BanqueLumen) phone:+33671243895 (06 71 24 38 95)");
   BOOST_TEST(MentionsOf("call +1 650-253-0000 or me@x") == "phone:+16502530000 (+1 650-253-0000)");
   BOOST_TEST(MentionsOf("a@b@c, 3 cartes, 12 euros, 2026-12-04") == "");
+  // Two addresses run together are one mention at most, never two overlapping ones
+  // (found by message_fuzz).
+  BOOST_TEST(MentionsOf("ecrire a cam@courriel.exampcam@courriel.example") ==
+             "email:cam@courriel.exampcam (cam@courriel.exampcam)");
   BOOST_TEST(MentionsOf("") == "");
 }
 
