@@ -205,6 +205,12 @@ Command Rebuild(CLI::App& admin) {
                      static_cast<unsigned long long>(r->fragments()), static_cast<unsigned long long>(r->profiles()),
                      static_cast<unsigned long long>(r->duration_ms()),
                      r->identical() ? "unchanged" : "CHANGED", r->digest_after().c_str());
+              if (r->scim_resources() > 0) {
+                printf("SCIM: %llu resources derived again: %llu fragments identical, %llu rewritten\n",
+                       static_cast<unsigned long long>(r->scim_resources()),
+                       static_cast<unsigned long long>(r->scim_identical()),
+                       static_cast<unsigned long long>(r->scim_rewritten()));
+              }
             }
             return 0;
           }};

@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kRoleNames[kRoleCount] = {"reader", "agent", "connector", "admin", "auditor"};
+constexpr std::string_view kRoleNames[kRoleCount] = {"reader", "agent", "connector", "admin", "auditor", "metrics"};
 
 // Which roles may call each method. Methods not listed: nobody.
 const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
@@ -50,6 +50,11 @@ const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
         {"Admin.Compact", kAdmin},
         {"Admin.Erase", kAdmin},
         {"Admin.ReadAudit", Bit(Role::kAuditor)},
+        // SCIM provisioning (server/scim over HTTP): a connector bound to the source
+        // the identity provider writes, or an admin.
+        {"Scim.Read", kAdminOrConnector},
+        {"Scim.Write", kAdminOrConnector},
+        {"Http.Metrics", Bit(Role::kMetrics) | kAdmin},
     };
   }();
   return *m;
@@ -80,11 +85,11 @@ absl::Status ReadEntry(const json& e, const std::string& where, Principal& p) {
     if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return Bad(where, "unknown field '" + key + "'");
   }
   if (!e.contains("roles") || !e["roles"].is_array() || e["roles"].empty()) {
-    return Bad(where, "'roles' must be a non-empty list (reader, agent, connector, admin, auditor)");
+    return Bad(where, "'roles' must be a non-empty list (reader, agent, connector, admin, auditor, metrics)");
   }
   for (const json& r : e["roles"]) {
     std::optional<Role> role = r.is_string() ? ParseRole(r.get<std::string>()) : std::nullopt;
-    if (!role) return Bad(where, "unknown role " + r.dump() + " (known: reader, agent, connector, admin, auditor)");
+    if (!role) return Bad(where, "unknown role " + r.dump() + " (known: reader, agent, connector, admin, auditor, metrics)");
     p.roles |= Bit(*role);
   }
   if (e.contains("sources")) {

@@ -25,8 +25,9 @@ namespace tessera::access {
 // reader: employees' public profiles and people search; agent: FindExperts and
 // customers' profiles; connector: Ingest (and registering / reporting on) its bound
 // sources only; admin: the Admin service; auditor: the audit log.
-enum class Role : uint8_t { kReader = 0, kAgent, kConnector, kAdmin, kAuditor };
-inline constexpr int kRoleCount = 5;
+// kMetrics reads /metrics when the HTTP listener is not on loopback.
+enum class Role : uint8_t { kReader = 0, kAgent, kConnector, kAdmin, kAuditor, kMetrics };
+inline constexpr int kRoleCount = 6;
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);
 inline constexpr uint32_t Bit(Role role) { return 1u << static_cast<int>(role); }

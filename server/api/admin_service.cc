@@ -2,15 +2,14 @@
 
 #include <chrono>
 
-#include "server/api/audit.h"
-#include "server/api/call_log.h"
+#include "server/api/gate.h"
 #include "server/api/convert.h"
 
 namespace tessera::api {
 
 grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) {
   CallLog log("Admin.PutSource", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.PutSource", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->id()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s =
@@ -23,7 +22,7 @@ grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source*
 grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest*,
                                        v1::ListSourcesResponse* resp) {
   CallLog log("Admin.ListSources", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListSources", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   for (const directory::SourceInfo& s : dir_.ListSources()) ToProto(s, resp->add_sources());
   return log.Finish(absl::OkStatus());
@@ -32,7 +31,7 @@ grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListS
 grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,
                                       v1::Source* resp) {
   CallLog log("Admin.ReportSync", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReportSync", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->source()); !s.ok()) return log.Finish(s);
   absl::StatusOr<directory::SourceInfo> s = dir_.ReportSync(req->source(), FromProto(req->run()));
@@ -44,7 +43,7 @@ grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::Report
 grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsRequest*,
                                  v1::StatsResponse* resp) {
   CallLog log("Admin.Stats", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Stats", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<directory::Stats> st = dir_.GetStats();
   if (!st.ok()) return log.Finish(st.status());
@@ -55,7 +54,7 @@ grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsReques
 grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
                                          v1::ListConflictsResponse* resp) {
   CallLog log("Admin.ListConflicts", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListConflicts", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->page_token().size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
   absl::StatusOr<directory::ConflictPage> page = dir_.ListConflicts(req->page_size(), req->page_token());
@@ -68,7 +67,7 @@ grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::Lis
 grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::FragmentRef* req,
                                        v1::GetFragmentResponse* resp) {
   CallLog log("Admin.GetFragment", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.GetFragment", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->source().size() > 64 || req->external_id().size() > 4096) {
     return log.Finish(absl::InvalidArgumentError("source or external_id is too long"));
@@ -84,7 +83,7 @@ grpc::Status AdminService::GetFragment(grpc::ServerContext* ctx, const v1::Fragm
 grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeRequest* req,
                                  v1::MergeResponse* resp) {
   CallLog log("Admin.Merge", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Merge", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   const std::vector<uint64_t> ids(req->profile_ids().begin(), req->profile_ids().end());
   absl::StatusOr<directory::MergeResult> r = dir_.Merge(ids, req->reason(), now_ms_());
@@ -97,7 +96,7 @@ grpc::Status AdminService::Merge(grpc::ServerContext* ctx, const v1::MergeReques
 grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitRequest* req,
                                  v1::SplitResponse* resp) {
   CallLog log("Admin.Split", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Split", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->fragments_size() > 10'000) return log.Finish(absl::InvalidArgumentError("split names at most 10000 fragments"));
   absl::StatusOr<directory::SplitResult> r =
@@ -111,7 +110,7 @@ grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitReques
 grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest*,
                                      v1::ListRulesResponse* resp) {
   CallLog log("Admin.ListRules", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ListRules", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
   return log.Finish(absl::OkStatus());
@@ -120,7 +119,7 @@ grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRul
 grpc::Status AdminService::DeleteRule(grpc::ServerContext* ctx, const v1::DeleteRuleRequest* req,
                                       v1::DeleteRuleResponse*) {
   CallLog log("Admin.DeleteRule", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.DeleteRule", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   return log.Finish(dir_.DeleteRule(req->id()));
 }
@@ -128,7 +127,7 @@ grpc::Status AdminService::DeleteRule(grpc::ServerContext* ctx, const v1::Delete
 grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequest* req,
                                   v1::BackupResponse* resp) {
   CallLog log("Admin.Backup", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Backup", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<uint64_t> seq = dir_.Backup(req->path());
   if (!seq.ok()) return log.Finish(seq.status());
@@ -140,9 +139,16 @@ grpc::Status AdminService::Backup(grpc::ServerContext* ctx, const v1::BackupRequ
 grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRequest*,
                                    v1::RebuildResponse* resp) {
   CallLog log("Admin.Rebuild", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Rebuild", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
+  if (scim_ != nullptr) {
+    absl::StatusOr<scim::RederiveResult> s = scim_->Rederive();
+    if (!s.ok()) return log.Finish(s.status());
+    resp->set_scim_resources(s->resources);
+    resp->set_scim_identical(s->identical);
+    resp->set_scim_rewritten(s->rewritten);
+  }
   absl::StatusOr<directory::RebuildResult> r = dir_.Rebuild();
   if (!r.ok()) return log.Finish(r.status());
   resp->set_fragments(r->fragments);
@@ -157,7 +163,7 @@ grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRe
 
 grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*, v1::CompactResponse* resp) {
   CallLog log("Admin.Compact", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Compact", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   if (absl::Status s = dir_.Compact(); !s.ok()) return log.Finish(s);
@@ -169,7 +175,7 @@ grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRe
 
 grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req, v1::EraseResponse* resp) {
   CallLog log("Admin.Erase", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.Erase", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->reason().empty() || req->reason().size() > kMaxReasonBytes) {
     return log.Finish(absl::InvalidArgumentError("an erasure needs a reason of 1.." + std::to_string(kMaxReasonBytes) +
@@ -177,7 +183,7 @@ grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseReques
   }
   directory::ProfileRef ref = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
   // Recorded in the erasure's own write, audit on or off: it is the proof it was done.
-  directory::AuditEntry entry = AuditEntryOf(ctx, "Admin.Erase", *who, absl::OkStatus(), now_ms_());
+  directory::AuditEntry entry = gate::AuditEntryOf(log.caller(), "Admin.Erase", *who, absl::OkStatus(), now_ms_());
   entry.reason = req->reason();
   absl::StatusOr<directory::EraseResult> r = dir_.Erase(ref, std::move(entry));
   if (!r.ok()) return log.Finish(r.status());
@@ -193,7 +199,7 @@ grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseReques
 grpc::Status AdminService::ReadAudit(grpc::ServerContext* ctx, const v1::ReadAuditRequest* req,
                                      v1::ReadAuditResponse* resp) {
   CallLog log("Admin.ReadAudit", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Admin.ReadAudit", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   absl::StatusOr<directory::AuditPage> page = dir_.ReadAudit(req->after_sequence(), req->page_size());
   if (!page.ok()) return log.Finish(page.status());

@@ -8,6 +8,7 @@
 
 #include "server/api/gate.h"
 #include "server/directory/directory.h"
+#include "server/scim/service.h"
 #include "tessera/v1/admin.grpc.pb.h"
 
 namespace tessera::api {
@@ -15,8 +16,10 @@ namespace tessera::api {
 // Thread-safe; `dir` outlives it.
 class AdminService final : public v1::Admin::Service {
  public:
-  AdminService(directory::Directory& dir, const Gate& gate, std::function<int64_t()> now_ms)
-      : dir_(dir), gate_(gate), now_ms_(std::move(now_ms)) {}
+  // `scim` (may be null) re-derives SCIM-made fragments before a Rebuild.
+  AdminService(directory::Directory& dir, const Gate& gate, std::function<int64_t()> now_ms,
+               scim::Service* scim = nullptr)
+      : dir_(dir), gate_(gate), now_ms_(std::move(now_ms)), scim_(scim) {}
 
   grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) override;
   grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
@@ -50,6 +53,7 @@ class AdminService final : public v1::Admin::Service {
   directory::Directory& dir_;
   const Gate& gate_;
   std::function<int64_t()> now_ms_;
+  scim::Service* scim_;
 };
 
 }  // namespace tessera::api

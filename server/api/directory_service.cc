@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "server/api/audit.h"
-#include "server/api/call_log.h"
+#include "server/api/gate.h"
+#include "server/metrics/metrics.h"
 #include "server/api/convert.h"
 #include "server/api/ingest_decode.h"
 
@@ -35,7 +35,7 @@ DirectoryService::DirectoryService(directory::Directory& dir, const Gate& gate, 
 grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* reader,
                                          v1::IngestResponse* resp) {
   CallLog log("Directory.Ingest", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Ingest", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   grpc::ByteBuffer raw;
   v1::IngestCounts* totals = resp->mutable_totals();
@@ -94,7 +94,7 @@ grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* 
                                                    Work work) {
   CallLog log(method, ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, method, log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   reactor->Finish(log.Finish(who.ok() ? work(*who, log) : who.status()));
   return reactor;
 }
@@ -255,7 +255,7 @@ absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v
 grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                      grpc::ServerWriter<v1::ChangeEvent>* writer) {
   CallLog log("Directory.Watch", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Directory.Watch", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->from_now() && req->after_sequence() != 0) {
     return log.Finish(absl::InvalidArgumentError("give after_sequence or from_now, not both"));
@@ -265,13 +265,17 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
     return log.Finish(absl::InvalidArgumentError("progress_interval_ms is 100..60000 (0: 10000), not " +
                                                  std::to_string(req->progress_interval_ms())));
   }
+  // Every increment is undone on the way out, also when over the limit: a refused
+  // stream once kept its count, and enough refusals locked Watch out for good.
   struct Slot {
     std::atomic<size_t>& open;
     bool taken;
     ~Slot() {
-      if (taken) --open;
+      --open;
+      if (taken) metrics::Global().AddWatchStreams(-1);
     }
   } slot{watch_streams_, ++watch_streams_ <= limits_.max_watch_streams};
+  if (slot.taken) metrics::Global().AddWatchStreams(1);
   if (!slot.taken) {
     return log.Finish(absl::ResourceExhaustedError(std::to_string(limits_.max_watch_streams) +
                                                    " Watch streams are open, the server's limit "
@@ -283,7 +287,7 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
     const access::Visibility& v = gate_.visibility();
     const bool may_see_audited =
         w == nullptr || v.MaySee(*w, auditor->kinds()) || (!w->person.empty() && v.AnyVia());
-    directory::AuditEntry e = auditor->Entry(ctx, "Directory.Watch", *who, absl::OkStatus());
+    directory::AuditEntry e = auditor->Entry(log.caller(), "Directory.Watch", *who, absl::OkStatus());
     e.detail = "opened after sequence " + std::to_string(req->after_sequence()) + (req->from_now() ? " (from now)" : "");
     if (may_see_audited) {
       if (absl::Status s = auditor->Record(std::move(e)); !s.ok()) {

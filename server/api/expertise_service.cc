@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "server/api/call_log.h"
 #include "server/api/convert.h"
 
 namespace tessera::api {
@@ -13,7 +12,7 @@ grpc::ServerUnaryReactor* ExpertiseService::FindExperts(grpc::CallbackServerCont
                                                         v1::FindExpertsResponse* resp) {
   CallLog log("Expertise.FindExperts", ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.FindExperts", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   const absl::Status s = who.ok() ? DoFindExperts(*who, *req, resp) : who.status();
   if (s.ok()) {
     // The customer it was asked about, when the request named one the directory has.
@@ -46,7 +45,7 @@ absl::Status ExpertiseService::DoFindExperts(const access::Principal* who, const
 grpc::Status ExpertiseService::RecordOutcome(grpc::ServerContext* ctx, const v1::RecordOutcomeRequest* req,
                                              v1::RecordOutcomeResponse* resp) {
   CallLog log("Expertise.RecordOutcome", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(ctx, "Expertise.RecordOutcome", log);
+  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->case_().type().empty() || req->handled_by().type().empty()) {
     return log.Finish(absl::InvalidArgumentError("case and handled_by must both be identifiers (type and value)"));

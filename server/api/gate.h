@@ -1,80 +1,44 @@
 #pragma once
 
-// Admits each call (server/access): who is calling, from a bearer token
-// ("authorization: Bearer …") or else the mutual-TLS client certificate's common name,
-// and whether one of their roles may call the method. Every handler asks right after
-// starting its CallLog, which Admit attaches the auditor and the caller to (audit.h).
-// Health checking is not a Tessera service and stays open.
+// The gRPC side of the gate (server/gate): the `Caller` of a gRPC call from its
+// metadata and TLS peer, a CallLog that ends in a grpc::Status, and the redaction of
+// protobuf profiles. Deciding who may do what happens in server/gate, for gRPC and
+// HTTP alike.
 
-#include <atomic>
-#include <functional>
-#include <memory>
 #include <string_view>
+#include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "grpcpp/server_context.h"
-#include "server/access/access.h"
-#include "server/directory/directory.h"
+#include "server/api/status.h"
+#include "server/gate/audit.h"
+#include "server/gate/call_log.h"
+#include "server/gate/gate.h"
 #include "tessera/v1/types.pb.h"
-#include "server/api/call_log.h"
 
 namespace tessera::api {
 
-// Thread-safe.
-class Gate {
+using gate::Auditor;
+using gate::AuditOptions;
+using gate::Gate;
+using gate::kMaxReasonBytes;
+using gate::kReasonHeader;
+using gate::MaskQuoted;
+using gate::MayWrite;
+
+// What gRPC tells of the caller: the peer, the authorization and reason metadata, and
+// the common names of a client certificate gRPC verified.
+gate::Caller CallerOf(const grpc::ServerContextBase* ctx);
+
+// A gate::CallLog for a gRPC call.
+class CallLog : public gate::CallLog {
  public:
-  // `principals` null: authentication is off and every call is admitted.
-  // `auditor` may be null (nothing is audited); it outlives the gate.
-  Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms,
-       access::Visibility visibility = access::Visibility::Default(), const Auditor* auditor = nullptr)
-      : now_ms_(std::move(now_ms)), visibility_(std::move(visibility)), auditor_(auditor) {
-    if (principals != nullptr) Replace(std::move(principals));
-  }
-
-  bool enabled() const { return principals_.load() != nullptr; }
-  // Swaps in a new set of principals (tesserad reloads its file on SIGHUP: revoked
-  // tokens stop working at once). Calls in flight keep the principal they were
-  // admitted as: replaced sets stay alive until the gate goes (a few per reload).
-  // Only for a gate created with principals.
-  void Replace(std::shared_ptr<const access::Principals> principals);
-  const Auditor* auditor() const { return auditor_; }
-  const access::Visibility& visibility() const { return visibility_; }
-  // The profile filter for `who` (empty: sees every profile; also when `who` is null):
-  // kinds its roles see, and profiles linked to its person by the kind's relations
-  // (checked in `dir`, which outlives the filter).
-  identity::ProfileFilter FilterFor(const access::Principal* who, const directory::Directory& dir) const;
-  // For ProfileRef::may_look_up: not by an identifier type withheld from `who`
-  // (empty when nothing is withheld from it).
-  std::function<bool(std::string_view, const std::vector<std::string>&)> LookUpFor(const access::Principal* who) const;
-  // The sensitive fields `who` must not see on a profile of these kinds.
-  std::vector<std::string> RedactedFor(const access::Principal* who, const std::vector<std::string>& kinds) const {
-    return visibility_.Redacted(who, kinds);
-  }
-
-  // The caller (nullptr when authentication is off) admitted to `method`
-  // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
-  // PERMISSION_DENIED naming the roles the method needs; INVALID_ARGUMENT for a
-  // reason (kReasonHeader) over kMaxReasonBytes. Attaches the caller to `log`.
-  absl::StatusOr<const access::Principal*> Admit(const grpc::ServerContextBase* ctx, std::string_view method,
-                                                 CallLog& log) const;
-
- private:
-  std::atomic<const access::Principals*> principals_{nullptr};
-  absl::Mutex replace_mu_;
-  std::vector<std::shared_ptr<const access::Principals>> kept_ ABSL_GUARDED_BY(replace_mu_);
-  std::function<int64_t()> now_ms_;
-  access::Visibility visibility_;
-  const Auditor* auditor_;
+  CallLog(std::string_view method, const grpc::ServerContextBase* ctx) : gate::CallLog(method, CallerOf(ctx)) {}
+  grpc::Status Finish(const absl::Status& s) { return ToGrpcStatus(gate::CallLog::Finish(s)); }
 };
 
 // Withholds `fields` (attribute names, identifier types) from a profile and lists them
 // in its `redacted`; from a summary, the e-mail when "email" is one of them.
 void Redact(const std::vector<std::string>& fields, v1::Profile* p);
 void Redact(const std::vector<std::string>& fields, v1::ProfileSummary* s);
-
-// For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is
-// null (authentication off), an admin, or a connector bound to `source`.
-absl::Status MayWrite(const access::Principal* who, std::string_view source);
 
 }  // namespace tessera::api

@@ -66,6 +66,17 @@ struct DirectoryOptions {
 // fragment's index in the batch, in decimal, so callers can drop it and resend.
 inline constexpr char kFragmentIndexPayload[] = "type.tessera.dev/fragment-index";
 
+// On an IngestWith refused because a fragment names an erased person, the status
+// (FAILED_PRECONDITION) carries this payload, the fragment's index.
+inline constexpr char kSuppressedPayload[] = "type.tessera.dev/suppressed";
+
+// A row another module keeps beside the fragments (server/scim keeps the resources
+// identity providers send), written in the same atomic batch as an ingest.
+struct SideWrite {
+  std::string key;
+  std::optional<std::string> value;  // none: delete the key
+};
+
 // kSuppressed: the fragment names an erased person (Erase); it was not stored.
 enum class Outcome : uint8_t { kAdded = 1, kUpdated, kUnchanged, kStale, kDeleted, kSuppressed };
 
@@ -315,6 +326,18 @@ class Directory {
   // updated_at times, so the same batches give the same database.
   virtual absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
                                              int64_t batch_time_ms) = 0;
+  // Ingest plus `side` rows of store::Cf::kScim in the same atomic write. A fragment
+  // naming an erased person then fails the whole batch (FAILED_PRECONDITION with
+  // kSuppressedPayload) instead of being counted suppressed: the side rows would
+  // describe something that does not exist.
+  virtual absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments, int64_t batch_time_ms,
+                                                 std::vector<SideWrite> side) = 0;
+  // The latest committed side rows (store::Cf::kScim only).
+  virtual const store::Reader& SideReader() const = 0;
+  // RocksDB's figures, for the metrics page.
+  virtual store::Store::Figures StoreFigures() const = 0;
+  // The phone region identifiers are normalised with (the database's own).
+  virtual std::string DefaultRegion() const = 0;
 
   // NOT_FOUND when absent; FAILED_PRECONDITION when an identifier names several.
   virtual absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const = 0;

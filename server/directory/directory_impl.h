@@ -31,7 +31,14 @@ class DirectoryImpl final : public Directory {
   [[nodiscard]] absl::Status CheckIndexLayout(const store::Reader& snap, bool existing);
 
   absl::StatusOr<BatchResult> Ingest(std::vector<identity::Fragment> fragments,
-                                     int64_t batch_time_ms) override;
+                                     int64_t batch_time_ms) override {
+    return IngestWith(std::move(fragments), batch_time_ms, {});
+  }
+  absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments, int64_t batch_time_ms,
+                                         std::vector<SideWrite> side) override;
+  const store::Reader& SideReader() const override { return store_->Latest(); }
+  store::Store::Figures StoreFigures() const override { return store_->GetFigures(); }
+  std::string DefaultRegion() const override { return options_.normalise.default_region; }
   absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const override;
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
@@ -40,6 +47,8 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<ChangesPage> ReadChanges(const ChangesQuery& query) const override;
   uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
+  // FindExperts without the timing.
+  absl::StatusOr<expertise::Ranking> Rank(const expertise::Query& query) const;
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
   absl::StatusOr<HistoryView> History(const HistoryQuery& query) const override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) override;
@@ -97,8 +106,9 @@ class DirectoryImpl final : public Directory {
   // after every earlier ticket, without write_mu_, so the next batch is applied while
   // this one is written.
   absl::StatusOr<uint64_t> ApplyStage(std::vector<identity::Fragment>& fragments,
-                                      int64_t batch_time_ms, BatchResult& result,
-                                      std::shared_ptr<store::Batch>& batch, MetaState& state);
+                                      int64_t batch_time_ms, const std::vector<SideWrite>& side,
+                                      BatchResult& result, std::shared_ptr<store::Batch>& batch,
+                                      MetaState& state);
   [[nodiscard]] absl::Status CommitInOrder(uint64_t ticket, store::Batch& batch, const MetaState& state);
   // Waits until every issued batch is committed; admin writes call it first.
   void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

@@ -1,12 +1,14 @@
 // Directory: FindExperts and RecordOutcome.
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "server/directory/directory_impl.h"
 #include "server/expertise/cases.h"
 #include "server/expertise/people.h"
 #include "server/graph/edges.h"
+#include "server/metrics/metrics.h"
 #include "server/identity/mentions.h"
 #include "server/identity/records.h"
 #include "server/index/postings.h"
@@ -15,6 +17,14 @@
 namespace tessera::directory {
 
 absl::StatusOr<expertise::Ranking> DirectoryImpl::FindExperts(const expertise::Query& query) const {
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<expertise::Ranking> r = Rank(query);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  if (r.ok()) metrics::Global().ObserveFindExperts(elapsed.count());
+  return r;
+}
+
+absl::StatusOr<expertise::Ranking> DirectoryImpl::Rank(const expertise::Query& query) const {
   expertise::Corpus corpus;
   expertise::Query q = query;
   {

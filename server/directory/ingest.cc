@@ -9,6 +9,7 @@
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
 #include "server/index/postings.h"
+#include "server/metrics/metrics.h"
 #include "server/store/coding.h"
 
 namespace tessera::directory {
@@ -139,8 +140,8 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
   return store_->Write(*batch);
 }
 
-absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragments,
-                                                  int64_t batch_time_ms) {
+absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> fragments, int64_t batch_time_ms,
+                                                      std::vector<SideWrite> side) {
   const identity::Limits& limits = options_.limits;
   if (fragments.size() > limits.max_batch_fragments) {
     return absl::InvalidArgumentError("batch has " + std::to_string(fragments.size()) +
@@ -156,16 +157,23 @@ absl::StatusOr<BatchResult> DirectoryImpl::Ingest(std::vector<Fragment> fragment
   BatchResult result;
   std::shared_ptr<store::Batch> batch;
   MetaState state;
-  absl::StatusOr<uint64_t> ticket = ApplyStage(fragments, batch_time_ms, result, batch, state);
+  absl::StatusOr<uint64_t> ticket = ApplyStage(fragments, batch_time_ms, side, result, batch, state);
   if (!ticket.ok()) return ticket.status();
   if (absl::Status s = CommitInOrder(*ticket, *batch, state); !s.ok()) return s;
   result.sequence = state.sequence;
+  metrics::Metrics& m = metrics::Global();
+  m.AddIngested("added", result.counts.added);
+  m.AddIngested("updated", result.counts.updated);
+  m.AddIngested("unchanged", result.counts.unchanged);
+  m.AddIngested("stale", result.counts.stale);
+  m.AddIngested("deleted", result.counts.deleted);
+  m.AddIngested("suppressed", result.counts.suppressed);
   return result;
 }
 
 absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragments, int64_t batch_time_ms,
-                                                   BatchResult& result, std::shared_ptr<store::Batch>& batch,
-                                                   MetaState& state) {
+                                                   const std::vector<SideWrite>& side, BatchResult& result,
+                                                   std::shared_ptr<store::Batch>& batch, MetaState& state) {
   absl::MutexLock w(&write_mu_);
   bool drained = false;
   {
@@ -203,6 +211,14 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
     if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
       return FragmentError(s, i);
     }
+    if (outcome == Outcome::kSuppressed && !side.empty()) {
+      absl::Status refused = FragmentError(
+          absl::FailedPreconditionError("the person was erased from this directory (Erase); their records are "
+                                        "refused"),
+          i);
+      refused.SetPayload(kSuppressedPayload, absl::Cord(std::to_string(i)));
+      return refused;
+    }
     result.outcomes.push_back(outcome);
     result.profile_ids.push_back(profile_id);
     uint64_t* counter[] = {nullptr,
@@ -213,6 +229,13 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
                            &result.counts.deleted,
                            &result.counts.suppressed};
     ++*counter[static_cast<int>(outcome)];
+  }
+  for (const SideWrite& w : side) {
+    if (w.value) {
+      batch->Put(store::Cf::kScim, w.key, *w.value);
+    } else {
+      batch->Delete(store::Cf::kScim, w.key);
+    }
   }
   batch->Put(store::Cf::kMeta, kStateKey, EncodeState(state));
   batch->DoneReading();

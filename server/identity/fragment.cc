@@ -200,7 +200,7 @@ void PutIdentifier(std::string& out, const Identifier& id) {
 
 bool GetIdentifier(store::Decoder& d, Identifier* id) {
   const uint8_t tag = d.Byte();
-  if (tag < 1 || tag > 13) return false;
+  if (tag < 1 || tag > kMaxIdTag) return false;
   id->tag = static_cast<IdType>(tag);
   id->type = std::string(IdTypeName(id->tag));
   id->value = std::string(d.LengthPrefixed());

@@ -15,7 +15,7 @@ namespace {
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-constexpr std::array<std::pair<IdType, std::string_view>, 13> kTypes = {{
+constexpr std::array<std::pair<IdType, std::string_view>, kMaxIdTag> kTypes = {{
     {IdType::kEmployeeId, "employee_id"},
     {IdType::kCustomerId, "customer_id"},
     {IdType::kUpn, "upn"},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<IdType, std::string_view>, 13> kTypes = {{
     {IdType::kTeam, "team"},
     {IdType::kCase, "case"},
     {IdType::kDocument, "document"},
+    {IdType::kScimId, "scim_id"},
 }};
 
 absl::Status Bad(std::string_view raw, std::string_view why) {
@@ -194,7 +195,7 @@ std::string_view IdTypeName(IdType type) {
 
 std::string_view IdTypeList() {
   return "employee_id, customer_id, upn, email, phone, twitter, facebook, instagram, whatsapp, "
-         "ldap_dn, team, case, document";
+         "ldap_dn, team, case, document, scim_id";
 }
 
 bool IsSingleValued(IdType type) {
@@ -236,6 +237,13 @@ absl::StatusOr<std::string> Normalise(IdType type, std::string_view raw,
     case IdType::kCase:
     case IdType::kDocument:
       return NormalisePlainId(raw, /*upper=*/false);
+    case IdType::kScimId: {
+      // Exact: SCIM ids are case-sensitive (RFC 7643 §3.1).
+      if (raw.empty()) return Bad(raw, "is empty");
+      if (HasControl(raw)) return Bad(raw, "contains a control character");
+      if (raw.size() > 512) return Bad(raw, "is longer than 512 bytes");
+      return std::string(raw);
+    }
   }
   return absl::InvalidArgumentError("unknown identifier type");
 }
@@ -252,7 +260,7 @@ std::string IdentKey(IdType type, std::string_view normalised) {
 bool ParseIdentKey(std::string_view key, IdType* type, std::string_view* value) {
   if (key.size() < 2 || key.back() != '\0') return false;
   const auto tag = static_cast<uint8_t>(key.front());
-  if (tag < 1 || tag > 13) return false;
+  if (tag < 1 || tag > kMaxIdTag) return false;
   *type = static_cast<IdType>(tag);
   *value = key.substr(1, key.size() - 2);
   return true;

@@ -29,7 +29,12 @@ enum class IdType : uint8_t {
   kTeam = 11,
   kCase = 12,
   kDocument = 13,
+  // "<source>/<id>": a resource an identity provider created over SCIM (server/scim),
+  // matched exactly, so relations can name a user or group before it exists.
+  kScimId = 14,
 };
+// The highest tag in use: keys with a tag above it are corrupt.
+inline constexpr uint8_t kMaxIdTag = 14;
 
 std::optional<IdType> ParseIdType(std::string_view name);
 std::string_view IdTypeName(IdType type);

@@ -164,7 +164,7 @@ absl::Status DecodeProfile(std::string_view data, Profile* p) {
   p->identifiers.resize(d.Count());
   for (ProfileIdentifier& id : p->identifiers) {
     const uint8_t tag = d.Byte();
-    if (tag < 1 || tag > 13) return absl::DataLossError("corrupt profile record");
+    if (tag < 1 || tag > kMaxIdTag) return absl::DataLossError("corrupt profile record");
     id.type = static_cast<IdType>(tag);
     id.value = std::string(d.LengthPrefixed());
     id.provenance.resize(d.Count());
@@ -202,7 +202,7 @@ absl::Status DecodeConflict(std::string_view data, Conflict* c) {
   c->values.resize(d.Count());
   for (auto& v : c->values) v = std::string(d.LengthPrefixed());
   const uint8_t tag = d.Byte();
-  if (tag < 1 || tag > 13) return absl::DataLossError("corrupt conflict record");
+  if (tag < 1 || tag > kMaxIdTag) return absl::DataLossError("corrupt conflict record");
   c->via_type = static_cast<IdType>(tag);
   c->via_value = std::string(d.LengthPrefixed());
   c->profiles.resize(d.Count());

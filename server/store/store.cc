@@ -1,6 +1,7 @@
 #include "server/store/store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -28,6 +30,7 @@ constexpr char kFormatVersion[] = "tessera-1";
 constexpr const char* kCfNames[kCfCount] = {
     "default", "fragments", "profiles", "ident",     "refs",    "edges",
     "names",   "conflicts", "evidence", "postings", "changes", "rules", "audit", "suppressed",
+    "scim",
 };
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -389,6 +392,7 @@ class RocksStore final : public Store {
     cache_ = rocksdb::NewLRUCache(co);
     postings_merge_ = o.postings_merge;
     rocksdb::Options opt = MakeOptions(o, cache_);
+    opt.listeners.push_back(stalls_);
     const rocksdb::ColumnFamilyOptions cfo = MakeCfOptions(o, cache_);
     static_cast<rocksdb::ColumnFamilyOptions&>(opt) = cfo;
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
@@ -474,7 +478,38 @@ class RocksStore final : public Store {
   }
   const std::string& path() const override { return path_; }
 
+  Figures GetFigures() const override {
+    Figures f;
+    uint64_t n = 0;
+    if (cache_ != nullptr) {
+      f.block_cache_usage_bytes = cache_->GetUsage();
+      f.block_cache_capacity_bytes = cache_->GetCapacity();
+    }
+    for (auto* h : cfs_) {
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &n)) f.memtable_bytes += n;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &n)) {
+        f.pending_compaction_bytes += n;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &n)) f.sst_bytes += n;
+    }
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &n)) f.writes_stopped = n != 0;
+    f.write_stalls = stalls_->count.load(std::memory_order_relaxed);
+    return f;
+  }
+
  private:
+  // Counts the times RocksDB starts delaying or stopping writes.
+  struct StallCounter final : rocksdb::EventListener {
+    std::atomic<uint64_t> count{0};
+    void OnStallConditionsChanged(const rocksdb::WriteStallInfo& info) override {
+      if (info.condition.cur != rocksdb::WriteStallCondition::kNormal &&
+          info.condition.prev == rocksdb::WriteStallCondition::kNormal) {
+        count.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  };
+  std::shared_ptr<StallCounter> stalls_ = std::make_shared<StallCounter>();
+
   absl::Status CheckFormat() {
     std::string value;
     rocksdb::ColumnFamilyHandle* meta = cfs_[0];
@@ -522,6 +557,7 @@ bool IsDerived(Cf cf) {
     case Cf::kRules:
     case Cf::kAudit:
     case Cf::kSuppressed:
+    case Cf::kScim:
       return false;
   }
   return false;

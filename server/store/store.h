@@ -32,8 +32,9 @@ enum class Cf : uint8_t {
   kRules,       // manual merge / split rules
   kAudit,       // the audit log: sequence -> who did what, append-only
   kSuppressed,  // erased people: keyed hashes of identifiers and fragment keys
+  kScim,        // SCIM resources as identity providers sent them, and their indexes
 };
-inline constexpr int kCfCount = 14;
+inline constexpr int kCfCount = 15;
 const char* CfName(Cf cf);
 // Derived column families are rebuilt from fragments and rules by Rebuild.
 bool IsDerived(Cf cf);
@@ -151,6 +152,18 @@ class Store {
   virtual uint64_t EstimateKeys(Cf cf) const = 0;
   virtual uint64_t DiskBytes() const = 0;
   virtual const std::string& path() const = 0;
+
+  // RocksDB's own figures, for the metrics page.
+  struct Figures {
+    uint64_t block_cache_usage_bytes = 0;    // includes memtables charged to the cache
+    uint64_t block_cache_capacity_bytes = 0;
+    uint64_t memtable_bytes = 0;             // all memtables, active and immutable
+    uint64_t pending_compaction_bytes = 0;   // estimate
+    uint64_t sst_bytes = 0;                  // every SST file, live or not yet deleted
+    uint64_t write_stalls = 0;               // times writes were slowed or stopped, since open
+    bool writes_stopped = false;             // now
+  };
+  virtual Figures GetFigures() const = 0;
 };
 
 // FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits;

@@ -2,7 +2,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "server/api/call_log.h"
+#include "server/api/gate.h"
 #include "server/api/convert.h"
 #include "server/api/ingest_decode.h"
 #include "server/api/status.h"

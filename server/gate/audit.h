@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "grpcpp/server_context.h"
 #include "server/access/access.h"
+#include "server/gate/call_log.h"
 #include "server/directory/directory.h"
 
-namespace tessera::api {
+namespace tessera::gate {
 
-// The metadata key a caller states the purpose of a call in (kept in the audit log),
+// The metadata key (gRPC) or header (HTTP) a caller states the purpose of a call in (kept in the audit log),
 // and its size limit.
 inline constexpr char kReasonHeader[] = "tessera-reason";
 inline constexpr size_t kMaxReasonBytes = 512;
@@ -44,9 +44,10 @@ class Auditor {
   static bool Always(std::string_view method);
 
   // A record of this call, without profiles or detail.
-  directory::AuditEntry Entry(const grpc::ServerContextBase* ctx, std::string_view method,
+  directory::AuditEntry Entry(const Caller& caller, std::string_view method,
                               const access::Principal* who, const absl::Status& outcome) const;
-  [[nodiscard]] absl::Status Record(directory::AuditEntry entry) const { return dir_.AppendAudit(std::move(entry)); }
+  // Appends the record (counted and timed in the metrics).
+  [[nodiscard]] absl::Status Record(directory::AuditEntry entry) const;
 
  private:
   directory::Directory& dir_;
@@ -54,12 +55,9 @@ class Auditor {
   std::function<int64_t()> now_ms_;
 };
 
-// The reason the caller gave in kReasonHeader ("" when none).
-std::string ReasonOf(const grpc::ServerContextBase* ctx);
-
 // A record of a call at `time_ms`, without profiles or detail (what Auditor::Entry
 // makes; usable without an auditor).
-directory::AuditEntry AuditEntryOf(const grpc::ServerContextBase* ctx, std::string_view method,
+directory::AuditEntry AuditEntryOf(const Caller& caller, std::string_view method,
                                    const access::Principal* who, const absl::Status& outcome, int64_t time_ms);
 
-}  // namespace tessera::api
+}  // namespace tessera::gate

@@ -1,10 +1,10 @@
-#include "server/api/call_log.h"
+#include "server/gate/call_log.h"
 
-#include "server/api/audit.h"
-#include "server/api/status.h"
+#include "server/gate/audit.h"
+#include "server/metrics/metrics.h"
 #include "spdlog/spdlog.h"
 
-namespace tessera::api {
+namespace tessera::gate {
 
 std::string MaskQuoted(std::string_view message) {
   std::string out;
@@ -27,11 +27,11 @@ void CallLog::Audit(std::vector<uint64_t> profiles, std::string detail) {
   detail_ = std::move(detail);
 }
 
-grpc::Status CallLog::Finish(const absl::Status& status) {
+absl::Status CallLog::Finish(const absl::Status& status) {
   absl::Status s = status;
   const bool denied = s.code() == absl::StatusCode::kPermissionDenied;
   if (auditor_ != nullptr && auditor_->enabled() && !written_ && (audit_ || denied || Auditor::Always(method_))) {
-    directory::AuditEntry e = auditor_->Entry(ctx_, method_, who_, s);
+    directory::AuditEntry e = auditor_->Entry(caller_, method_, who_, s);
     e.profiles = std::move(profiles_);
     e.detail = std::move(detail_);
     if (absl::Status a = auditor_->Record(std::move(e)); !a.ok()) {
@@ -39,15 +39,14 @@ grpc::Status CallLog::Finish(const absl::Status& status) {
       if (s.ok()) s = absl::UnavailableError("the audit log cannot be written; the call was not answered");
     }
   }
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+  metrics::Global().ObserveCall(caller_.transport, method_, s.code(), elapsed.count());
   if (!s.ok()) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start_)
-                        .count();
-    spdlog::warn("rpc {} failed: code={} peer={} ms={} error={}", method_,
-                 absl::StatusCodeToString(s.code()), ctx_ != nullptr ? ctx_->peer() : "-", ms,
-                 MaskQuoted(std::string(s.message())));
+    spdlog::warn("{} {} failed: code={} peer={} ms={} error={}", caller_.transport, method_,
+                 absl::StatusCodeToString(s.code()), caller_.peer.empty() ? "-" : caller_.peer,
+                 static_cast<int64_t>(elapsed.count() * 1000), MaskQuoted(std::string(s.message())));
   }
-  return ToGrpcStatus(s);
+  return s;
 }
 
-}  // namespace tessera::api
+}  // namespace tessera::gate
