@@ -4,6 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
+  libcpp-httplib-dev prometheus-cpp-dev prometheus curl
   g++ cmake make pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev

@@ -31,7 +31,8 @@ trap cleanup EXIT
 
 step "Starting tesserad on a fresh database in $WORK"
 "$BIN/server/app/tesserad" --config deploy/quickstart.json --db "$WORK/db" \
-  --listen 127.0.0.1:0 --port-file "$WORK/port" 2>"$WORK/tesserad.log" &
+  --listen 127.0.0.1:0 --port-file "$WORK/port" \
+  --http-listen 127.0.0.1:0 --http-port-file "$WORK/http_port" 2>"$WORK/tesserad.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 [ -s "$WORK/port" ] || { cat "$WORK/tesserad.log"; echo "tesserad did not start" >&2; exit 1; }
@@ -116,6 +117,44 @@ echo '{"source":"crm","external_id":"C-20001","version":9,"kind":"customer","ide
   tessera ingest -
 echo "The audit log keeps who erased whom, why, and keyed hashes only:"
 tessera admin audit | tail -n 1
+
+step "Entra ID provisions over SCIM 2.0 (curl, as Entra sends it): users join the same people's LDAP and HR records"
+SCIM="http://127.0.0.1:$(cat "$WORK/http_port")/scim/v2/scim-entra"
+# scim METHOD PATH [BODY]: prints the HTTP status, then the body.
+scim() {
+  curl -sS -X "$1" "$SCIM$2" -H 'Content-Type: application/scim+json' ${3:+--data-binary "$3"} \
+    -o "$WORK/scim.out" -w '%{http_code} '
+  cat "$WORK/scim.out"; echo
+}
+id_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/scim.out"; }
+echo "Entra looks for Karim by his UPN, finds nobody, creates him:"
+scim GET '/Users?filter=userName+eq+"karim.benali%40banque-lumen.example"'
+scim POST /Users '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+  "externalId":"6f1c2e9a-31d4-4c8e-9f0b-2a7d5e8c1b42","userName":"karim.benali@banque-lumen.example","active":true,
+  "name":{"givenName":"Karim","familyName":"Benali"},"emails":[{"primary":true,"type":"work","value":"Karim.Benali@banque-lumen.example"}],
+  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"employeeNumber":"E1002","department":"Cards"}}' >/dev/null
+KARIM=$(id_of)
+echo "Karim is SCIM user $KARIM. A new hire known only to Entra, reporting to him:"
+scim GET '/Users?filter=userName+eq+"leo.fabre%40banque-lumen.example"' >/dev/null
+scim POST /Users '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"leo.fabre@banque-lumen.example","active":true,
+  "name":{"givenName":"Léo","familyName":"Fabre"},"emails":[{"primary":true,"type":"work","value":"leo.fabre@banque-lumen.example"}]}' >/dev/null
+LEO=$(id_of)
+scim PATCH "/Users/$LEO" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+  {"op":"Replace","path":"title","value":"Conseiller Cartes"},
+  {"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"'"$KARIM"'"}]}' | cut -c1-160
+echo "A group, then its members (Entra's capitalised ops; 204 is Entra's expected answer):"
+scim POST /Groups '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Cards Team"}' >/dev/null
+GROUP=$(id_of)
+scim PATCH "/Groups/$GROUP" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+  {"op":"Add","path":"members","value":[{"value":"'"$KARIM"'"},{"value":"'"$LEO"'"}]}]}'
+echo "Karim's one profile: LDAP, HR and now Entra (his UPN came from Entra):"
+tessera get email:karim.benali@banque-lumen.example --provenance | grep -E 'sources|upn|scim_id|^  (title|department) ' || true
+tessera neighbors "scim_id:scim-entra/$LEO" --type reports_to
+echo "Léo leaves: Entra disables him (active=\"False\", its default job's string), and he is marked as left:"
+scim PATCH "/Users/$LEO" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}' | cut -c1-120
+tessera get "scim_id:scim-entra/$LEO" | grep -E 'end_date' || true
+echo "Three lines of the Prometheus metrics page:"
+curl -sS "http://127.0.0.1:$(cat "$WORK/http_port")/metrics" | grep -E '^tessera_(fragments_ingested_total\{outcome="added"|requests_total\{.*Scim.Write.*code="OK"|rocksdb_block_cache_usage_bytes)' | head -n 3
 
 step "Stopping tesserad (SIGTERM: in-flight calls finish, the database is closed)"
 kill -TERM "$SERVER_PID"

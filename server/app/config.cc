@@ -66,7 +66,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   identity::Limits& l = c.directory.limits;
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
-  json store, identity, limits, expertise, text_options, security;
+  json store, identity, limits, expertise, text_options, security, http, scim;
   absl::Status s = Apply(doc, "", {
       {"db", Set(c.db)},
       {"listen", Set(c.listen)},
@@ -85,7 +85,34 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
       {"text", [&](const json& v) { text_options = v; }},
       {"sources", [&](const json& v) { sources = v; }},
       {"security", [&](const json& v) { security = v; }},
+      {"http", [&](const json& v) { http = v; }},
+      {"scim", [&](const json& v) { scim = v; }},
   });
+  if (s.ok() && !http.is_null()) {
+    http::ListenerOptions& h = c.http;
+    s = Apply(http, "http", {{"listen", Set(h.listen)},
+                             {"port_file", Set(c.http_port_file)},
+                             {"threads", Set(h.threads)},
+                             {"max_connections", Set(h.max_connections)},
+                             {"max_body_bytes", Set(h.max_body_bytes)},
+                             {"max_header_bytes", Set(h.max_header_bytes)},
+                             {"max_url_bytes", Set(h.max_url_bytes)},
+                             {"read_timeout_ms", Set(h.read_timeout_ms)},
+                             {"write_timeout_ms", Set(h.write_timeout_ms)},
+                             {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)}});
+  }
+  if (s.ok() && !scim.is_null()) {
+    scim::ScimOptions& o = c.scim;
+    s = Apply(scim, "scim", {{"user_name_identifier", Set(o.user_name_identifier)},
+                             {"user_kind", Set(o.user_kind)},
+                             {"max_results", Set(o.max_results)},
+                             {"walk_idle_ms", Set(o.walk_idle_ms)},
+                             {"max_string_bytes", Set(o.limits.max_string_bytes)},
+                             {"max_values", Set(o.limits.max_values)},
+                             {"max_resource_bytes", Set(o.limits.max_resource_bytes)},
+                             {"max_operations", Set(o.limits.max_operations)},
+                             {"max_members_per_request", Set(o.limits.max_members_per_request)}});
+  }
   if (s.ok() && !security.is_null()) {
     s = Apply(security, "security", {{"tls_cert", Set(c.security.tls_cert)},
                                      {"tls_key", Set(c.security.tls_key)},
@@ -202,7 +229,7 @@ absl::Status ServerConfig::Validate() const {
   }
   for (const auto& [role, kinds] : security.visible_kinds) {
     if (!access::ParseRole(role)) {
-      return bad("security.visible_kinds." + role, "not a role (reader, agent, connector, admin, auditor)");
+      return bad("security.visible_kinds." + role, "not a role (reader, agent, connector, admin, auditor, metrics)");
     }
     for (const std::string& k : kinds) {
       if (k.empty()) return bad("security.visible_kinds." + role, "kinds must not be empty strings");
@@ -263,6 +290,37 @@ absl::Status ServerConfig::Validate() const {
   if (x.max_limit == 0 || x.max_limit > 1000) return bad("expertise.max_limit", "must be 1 to 1000");
   for (const auto& [kind, w] : x.kind_weight) {
     if (w < 0) return bad("expertise.kind_weight." + kind, "must not be negative");
+  }
+  if (http.threads == 0 || http.threads > 1024) return bad("http.threads", "must be 1 to 1024");
+  if (http.max_connections < http.threads || http.max_connections > 100'000) {
+    return bad("http.max_connections", "must be at least http.threads and at most 100000");
+  }
+  if (http.max_body_bytes < 1024 || http.max_body_bytes > (256u << 20)) {
+    return bad("http.max_body_bytes", "must be 1 KiB to 256 MiB");
+  }
+  if (http.max_header_bytes < 1024 || http.max_header_bytes > (1u << 20)) {
+    return bad("http.max_header_bytes", "must be 1 KiB to 1 MiB");
+  }
+  if (http.max_url_bytes < 256 || http.max_url_bytes > 8000) {
+    return bad("http.max_url_bytes", "must be 256 to 8000 (the HTTP library's own ceiling is 8192)");
+  }
+  if (http.read_timeout_ms < 100 || http.write_timeout_ms < 100 || http.keep_alive_timeout_ms < 1000) {
+    return bad("http", "read/write timeouts must be at least 100 ms, keep_alive_timeout_ms at least 1000");
+  }
+  if (scim.user_name_identifier != "upn" && scim.user_name_identifier != "email" &&
+      scim.user_name_identifier != "none") {
+    return bad("scim.user_name_identifier", "'" + scim.user_name_identifier + "' is not upn, email or none");
+  }
+  if (scim.user_kind != "employee" && scim.user_kind != "contact" && scim.user_kind != "customer") {
+    return bad("scim.user_kind", "'" + scim.user_kind + "' is not employee, contact or customer");
+  }
+  if (scim.max_results == 0 || scim.max_results > 1000) return bad("scim.max_results", "must be 1 to 1000");
+  if (scim.limits.max_members_per_request == 0 || scim.limits.max_members_per_request > 4000) {
+    return bad("scim.max_members_per_request",
+               "must be 1 to 4000 (a request's changes are written in one batch with the members' fragments)");
+  }
+  if (scim.limits.max_string_bytes == 0 || scim.limits.max_string_bytes > directory.limits.max_attribute_value_bytes) {
+    return bad("scim.max_string_bytes", "must be 1 to limits.max_attribute_value_bytes");
   }
   for (size_t i = 0; i < sources.size(); ++i) {
     if (absl::Status s = identity::ValidateSource(sources[i]); !s.ok()) {

@@ -12,6 +12,8 @@
 #include "absl/status/status.h"
 #include "server/api/directory_service.h"
 #include "server/directory/directory.h"
+#include "server/http/listener.h"
+#include "server/scim/service.h"
 #include "server/identity/source.h"
 
 namespace tessera::app {
@@ -38,6 +40,13 @@ struct ServerConfig {
   // with from and to languages). Unset: Debian's dict-freedict-fra-eng and -eng-fra
   // when installed; [] turns translation off.
   std::optional<std::vector<text::DictionaryFile>> dictionaries;
+  // The HTTP listener (health, metrics, SCIM): off unless http.listen is set. Its TLS
+  // is security.tls_*, like gRPC's.
+  http::ListenerOptions http;
+  // When set, the HTTP listener's bound port is written there once it serves.
+  std::string http_port_file;
+  // SCIM provisioning (server/scim): limits, paging and how userName maps.
+  scim::ScimOptions scim;
   // Transport security and who may call what (README "Security").
   struct Security {
     // PEM files. With cert and key, tesserad serves TLS only; with client_ca too,
@@ -59,7 +68,7 @@ struct ServerConfig {
     // of `see_sensitive` (default: agent).
     std::optional<std::map<std::string, std::vector<std::string>>> sensitive;
     std::vector<std::string> see_sensitive = {"agent"};
-    // The audit log (server/api/audit.h): on by default; reading a profile of one of
+    // The audit log (server/api/gate.h): on by default; reading a profile of one of
     // `audited_kinds` is recorded.
     bool audit = true;
     std::vector<std::string> audited_kinds = {"customer"};

@@ -19,11 +19,15 @@
 #include "grpcpp/server_builder.h"
 #include "server/access/access.h"
 #include "server/api/admin_service.h"
-#include "server/api/audit.h"
+#include "server/api/gate.h"
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
 #include "server/app/config.h"
 #include "server/app/signals.h"
+#include "server/http/listener.h"
+#include "server/http/site.h"
+#include "server/metrics/metrics.h"
+#include "server/scim/service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -40,7 +44,10 @@ constexpr char kDescription[] =
     "rebuild under way (at open, or Admin.Rebuild) stops and resumes at the next start.\n"
     "TLS, mutual TLS and bearer-token authentication with roles, visibility rules, the\n"
     "audit log and erasure are set in the configuration's \"security\" section (README.md\n"
-    "\"Security\"); --new-token makes tokens; SIGHUP reloads the principals file.\n";
+    "\"Security\"); --new-token makes tokens; SIGHUP reloads the principals file.\n"
+    "--http-listen turns on the HTTP listener (same TLS and tokens): /healthz, /readyz,\n"
+    "/metrics (Prometheus) and SCIM 2.0 provisioning at /scim/v2/ (README.md \"Provisioning\n"
+    "from Entra ID or Okta\").\n";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -60,7 +67,7 @@ int PrintNewToken(const std::string& principal, const std::vector<std::string>& 
   for (const std::string& name : role_names) {
     std::optional<access::Role> r = access::ParseRole(name);
     if (!r) {
-      fprintf(stderr, "tesserad: unknown role '%s' (known: reader, agent, connector, admin, auditor)\n", name.c_str());
+      fprintf(stderr, "tesserad: unknown role '%s' (known: reader, agent, connector, admin, auditor, metrics)\n", name.c_str());
       return 2;
     }
     roles.push_back(*r);
@@ -117,13 +124,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   CLI::App cli{kDescription, "tesserad"};
   // A flag given twice takes its last value, so wrappers can override defaults.
-  std::string config_path, db, listen, port_file, log_level, region;
+  std::string config_path, db, listen, port_file, log_level, region, http_listen, http_port_file;
   uint64_t cache_mb = 0;
   bool sync = false;
   cli.add_option("--config", config_path, "JSON configuration file")->check(CLI::ExistingFile);
   cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)")->take_last();
   cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)")->take_last();
   cli.add_option("--port-file", port_file, "write the bound port to this file once serving")->take_last();
+  cli.add_option("--http-listen", http_listen,
+                 "host:port of the HTTP listener (health, metrics, SCIM); port 0 picks one (default: off)")
+      ->take_last();
+  cli.add_option("--http-port-file", http_port_file, "write the HTTP listener's bound port to this file")->take_last();
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")->take_last();
   cli.add_option("--default-region", region, "ISO region for phone numbers without a country code; a new database records it (default: US), an existing one keeps its own and refuses another")->take_last();
   cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)")->take_last();
@@ -132,7 +143,7 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   std::vector<std::string> roles, sources;
   cli.add_option("--new-token", new_token,
                  "print a new bearer token for this principal and its principals-file entry, then exit");
-  cli.add_option("--roles", roles, "with --new-token: reader, agent, connector, admin, auditor")->delimiter(',');
+  cli.add_option("--roles", roles, "with --new-token: reader, agent, connector, admin, auditor, metrics")->delimiter(',');
   cli.add_option("--sources", sources, "with --new-token: source ids a connector may write")->delimiter(',');
   cli.add_option("--expires", expires, "with --new-token: last day + 1 the token works (YYYY-MM-DD)");
   try {
@@ -150,6 +161,8 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   if (!db.empty()) cfg.db = db;
   if (!listen.empty()) cfg.listen = listen;
   if (!port_file.empty()) cfg.port_file = port_file;
+  if (!http_listen.empty()) cfg.http.listen = http_listen;
+  if (!http_port_file.empty()) cfg.http_port_file = http_port_file;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (!region.empty()) {
     cfg.directory.normalise.default_region = region;
@@ -204,6 +217,35 @@ int Run(const ServerConfig& cfg) {
   // Before anything starts a thread: they all inherit the blocked signals, which only
   // this one takes. A stop while opening interrupts a long rebuild (it resumes later).
   SignalThread signals;
+
+  // The HTTP listener starts first, so /healthz answers and /readyz says "not ready"
+  // while the database opens (a rebuild at open can take minutes).
+  std::unique_ptr<http::Listener> listener;
+  std::unique_ptr<http::Site> site;
+  if (!cfg.http.listen.empty()) {
+    http::ListenerOptions http_options = cfg.http;
+    http_options.tls_cert = cfg.security.tls_cert;
+    http_options.tls_key = cfg.security.tls_key;
+    http_options.tls_client_ca = cfg.security.tls_client_ca;
+    if (http_options.tls_cert.empty() && !http::IsLoopback(http_options.listen)) {
+      if (!cfg.security.allow_plaintext) {
+        spdlog::error("refusing plaintext HTTP on {}: configure security.tls_cert and tls_key, or set "
+                      "security.allow_plaintext",
+                      http_options.listen);
+        return 1;
+      }
+      spdlog::warn("serving plaintext HTTP on {}: anyone on the path can read the traffic", http_options.listen);
+    }
+    listener = std::make_unique<http::Listener>(http_options);
+    site = std::make_unique<http::Site>(*listener);
+    if (absl::Status s = listener->Start(); !s.ok()) {
+      spdlog::error("{}", std::string(s.message()));
+      return 1;
+    }
+    const std::string host = http_options.listen.substr(0, http_options.listen.rfind(':'));
+    spdlog::info("HTTP listening on {}:{} ({})", host, listener->port(), http_options.tls_cert.empty() ? "plaintext" : "TLS");
+    if (!cfg.http_port_file.empty()) std::ofstream(cfg.http_port_file) << listener->port() << "\n";
+  }
 
   spdlog::info("opening database {}", cfg.db);
   directory::DirectoryOptions options = cfg.directory;
@@ -278,8 +320,13 @@ int Run(const ServerConfig& cfg) {
     spdlog::info("SIGHUP: reloaded {}: {} principals", cfg.security.principals, p->size());
     gate.Replace(std::make_shared<const access::Principals>(*std::move(p)));
   });
+  scim::ScimOptions scim_options = cfg.scim;
+  scim_options.default_region = (*dir)->DefaultRegion();
+  scim::Service scim_service(**dir, scim_options, NowMs);
+  http::AddDirectoryCollectors(**dir);
+  const http::Backend backend{dir->get(), &gate, &scim_service};
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
-  api::AdminService admin_service(**dir, gate, NowMs);
+  api::AdminService admin_service(**dir, gate, NowMs, &scim_service);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -304,9 +351,11 @@ int Run(const ServerConfig& cfg) {
     std::ofstream(cfg.port_file) << port << "\n";
   }
 
+  if (site != nullptr) site->SetBackend(&backend);
   const std::unique_ptr<SignalThread::Handler> stop = signals.OnStop([&] {
     spdlog::info("stop requested (SIGTERM or SIGINT), finishing in-flight calls");
     server->GetHealthCheckService()->SetServingStatus(false);
+    if (site != nullptr) site->SetBackend(nullptr);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
   // Audit retention: the oldest entries go, at start and then hourly.
@@ -323,6 +372,8 @@ int Run(const ServerConfig& cfg) {
     } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
   });
   server->Wait();
+  // HTTP requests in progress finish; the listener then closes its connections.
+  if (listener != nullptr) listener->Stop();
   stopping.Notify();
   retention.join();
   server.reset();
