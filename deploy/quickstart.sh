@@ -154,7 +154,7 @@ echo "Léo leaves: Entra disables him (active=\"False\", its default job's strin
 scim PATCH "/Users/$LEO" '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}' | cut -c1-120
 tessera get "scim_id:scim-entra/$LEO" | grep -E 'end_date' || true
 echo "Three lines of the Prometheus metrics page:"
-curl -sS "http://127.0.0.1:$(cat "$WORK/http_port")/metrics" | grep -E '^tessera_(fragments_ingested_total\{outcome="added"|requests_total\{.*Scim.Write.*code="OK"|rocksdb_block_cache_usage_bytes)' | head -n 3
+curl -sS "http://127.0.0.1:$(cat "$WORK/http_port")/metrics" | grep -E '^tessera_(fragments_ingested_total\{outcome="added"|requests_total\{code="OK",method="Scim.Write"|rocksdb_block_cache_usage_bytes)' | head -n 3
 
 step "Stopping tesserad (SIGTERM: in-flight calls finish, the database is closed)"
 kill -TERM "$SERVER_PID"
