@@ -372,6 +372,9 @@ class Directory {
   // one keeps its priority (the answer carries it).
   virtual absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) = 0;
   virtual std::vector<SourceInfo> ListSources() const = 0;
+  // Whether a source is registered: cheap, for per-request checks (ListSources also
+  // reads every source's last sync report).
+  virtual bool HasSource(std::string_view id) const = 0;
   // Stores `run` as the last run of `source_id` (validated against its limits).
   virtual absl::StatusOr<SourceInfo> ReportSync(std::string_view source_id, SyncRun run) = 0;
   virtual absl::StatusOr<Stats> GetStats() const = 0;

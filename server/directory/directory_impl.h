@@ -39,6 +39,10 @@ class DirectoryImpl final : public Directory {
   const store::Reader& SideReader() const override { return store_->Latest(); }
   store::Store::Figures StoreFigures() const override { return store_->GetFigures(); }
   std::string DefaultRegion() const override { return options_.normalise.default_region; }
+  bool HasSource(std::string_view id) const override {
+    absl::ReaderMutexLock r(&state_mu_);
+    return sources_->Find(id) != nullptr;
+  }
   absl::StatusOr<ProfileView> GetProfile(const ProfileRef& ref) const override;
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;

@@ -477,11 +477,9 @@ absl::Mutex& Service::SourceLock(std::string_view source) const {
 }
 
 absl::Status Service::CheckSource(std::string_view source, std::string* kind) const {
-  for (const directory::SourceInfo& s : dir_.ListSources()) {
-    if (s.source.id == source) {
-      *kind = options_.user_kind;
-      return absl::OkStatus();
-    }
+  if (dir_.HasSource(source)) {
+    *kind = options_.user_kind;
+    return absl::OkStatus();
   }
   return ScimError(absl::StatusCode::kPermissionDenied, "",
                    "source '" + std::string(source) +
