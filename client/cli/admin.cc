@@ -259,10 +259,11 @@ Command Erase(CLI::App& admin) {
             if (g.json) {
               PrintJson(*r);
             } else {
-              printf("erased profile %llu: %llu of their records and %llu naming them; %d identifiers and records "
-                     "suppressed (audit entry %llu)\n",
+              printf("erased profile %llu: %llu of their records and %llu naming them, %llu provisioning rows; %d "
+                     "identifiers and records suppressed (audit entry %llu)\n",
                      static_cast<unsigned long long>(r->profile_id()), static_cast<unsigned long long>(r->fragments()),
-                     static_cast<unsigned long long>(r->related()), r->suppressed_size(),
+                     static_cast<unsigned long long>(r->related()),
+                     static_cast<unsigned long long>(r->provisioning_rows()), r->suppressed_size(),
                      static_cast<unsigned long long>(r->audit_sequence()));
             }
             return 0;

@@ -191,6 +191,7 @@ grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseReques
   resp->set_profile_id(r->profile);
   resp->set_fragments(r->fragments);
   resp->set_related(r->related);
+  resp->set_provisioning_rows(r->side_rows);
   for (const std::string& h : r->suppressed) resp->add_suppressed(h);
   resp->set_audit_sequence(r->audit_sequence);
   return log.Finish(absl::OkStatus());

@@ -99,7 +99,8 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                              {"max_url_bytes", Set(h.max_url_bytes)},
                              {"read_timeout_ms", Set(h.read_timeout_ms)},
                              {"write_timeout_ms", Set(h.write_timeout_ms)},
-                             {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)}});
+                             {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)},
+                             {"metrics_open_on_loopback", Set(c.http_site.metrics_open_on_loopback)}});
   }
   if (s.ok() && !scim.is_null()) {
     scim::ScimOptions& o = c.scim;

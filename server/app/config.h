@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "server/api/directory_service.h"
 #include "server/directory/directory.h"
-#include "server/http/listener.h"
+#include "server/http/site.h"
 #include "server/scim/service.h"
 #include "server/identity/source.h"
 
@@ -43,6 +43,7 @@ struct ServerConfig {
   // The HTTP listener (health, metrics, SCIM): off unless http.listen is set. Its TLS
   // is security.tls_*, like gRPC's.
   http::ListenerOptions http;
+  http::SiteOptions http_site;
   // When set, the HTTP listener's bound port is written there once it serves.
   std::string http_port_file;
   // SCIM provisioning (server/scim): limits, paging and how userName maps.

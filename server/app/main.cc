@@ -237,7 +237,7 @@ int Run(const ServerConfig& cfg) {
       spdlog::warn("serving plaintext HTTP on {}: anyone on the path can read the traffic", http_options.listen);
     }
     listener = std::make_unique<http::Listener>(http_options);
-    site = std::make_unique<http::Site>(*listener);
+    site = std::make_unique<http::Site>(*listener, cfg.http_site);
     if (absl::Status s = listener->Start(); !s.ok()) {
       spdlog::error("{}", std::string(s.message()));
       return 1;
@@ -323,6 +323,11 @@ int Run(const ServerConfig& cfg) {
   scim::ScimOptions scim_options = cfg.scim;
   scim_options.default_region = (*dir)->DefaultRegion();
   scim::Service scim_service(**dir, scim_options, NowMs);
+  // An erasure forgets the person's SCIM resource too. (The database closes before
+  // scim_service goes, so the eraser never outlives it in use.)
+  (*dir)->SetSideEraser([&scim_service](const store::Reader&, const std::vector<directory::FragmentName>& erased) {
+    return scim_service.Forget(erased);
+  });
   http::AddDirectoryCollectors(**dir);
   const http::Backend backend{dir->get(), &gate, &scim_service};
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);

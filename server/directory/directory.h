@@ -112,6 +112,10 @@ struct FragmentName {
   std::string external_id;
 };
 
+// See Directory::SetSideEraser.
+using SideEraser = std::function<absl::StatusOr<std::vector<SideWrite>>(const store::Reader& latest,
+                                                                       const std::vector<FragmentName>& erased)>;
+
 struct ConflictView {
   identity::Conflict conflict;
   std::vector<FragmentName> fragments;  // of conflict.fragkeys
@@ -275,6 +279,7 @@ struct EraseResult {
   uint64_t profile = 0;
   uint64_t fragments = 0;  // the person's own fragments removed
   uint64_t related = 0;    // fragments naming them (erase_related_relations) removed
+  uint64_t side_rows = 0;  // side rows (SCIM resources, their indexes) deleted or rewritten
   std::vector<std::string> suppressed;  // hex keyed hashes now refused at ingest
   uint64_t audit_sequence = 0;
 };
@@ -334,6 +339,12 @@ class Directory {
                                                  std::vector<SideWrite> side) = 0;
   // The latest committed side rows (store::Cf::kScim only).
   virtual const store::Reader& SideReader() const = 0;
+  // Who keeps side rows about fragments forgets an erased person's with them: Erase
+  // calls `eraser` under the directory's write lock, with the latest committed rows
+  // and the fragments it removes, and commits the side writes it returns in the
+  // erasure's atomic batch (an error fails the erasure). `eraser` must not call the
+  // Directory. Null (the default) removes it.
+  virtual void SetSideEraser(SideEraser eraser) = 0;
   // RocksDB's figures, for the metrics page.
   virtual store::Store::Figures StoreFigures() const = 0;
   // The phone region identifiers are normalised with (the database's own).

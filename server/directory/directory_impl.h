@@ -37,6 +37,10 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments, int64_t batch_time_ms,
                                          std::vector<SideWrite> side) override;
   const store::Reader& SideReader() const override { return store_->Latest(); }
+  void SetSideEraser(SideEraser eraser) override {
+    absl::MutexLock w(&write_mu_);
+    side_eraser_ = std::move(eraser);
+  }
   store::Store::Figures StoreFigures() const override { return store_->GetFigures(); }
   std::string DefaultRegion() const override { return options_.normalise.default_region; }
   bool HasSource(std::string_view id) const override {
@@ -165,6 +169,7 @@ class DirectoryImpl final : public Directory {
 
   // Held by every write; serialises batches in arrival order.
   absl::Mutex write_mu_;
+  SideEraser side_eraser_ ABSL_GUARDED_BY(write_mu_);
   // Guards what readers share with writers. Writers hold write_mu_ too, so they may
   // read these under a reader lock and replace them under a writer lock.
   // Case states FindExperts read, for the queries after it on the same data.

@@ -311,6 +311,20 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     hashes.insert(SuppressionHash('f', sf.fragment.source, sf.fragment.external_id));
   }
   for (const std::string& identkey : identkeys) hashes.insert(SuppressionHash('i', identkey, ""));
+  if (side_eraser_) {
+    std::vector<FragmentName> names;
+    for (const auto& [key, sf] : doomed) names.push_back({sf.fragment.source, sf.fragment.external_id});
+    absl::StatusOr<std::vector<SideWrite>> side = side_eraser_(store_->Latest(), names);
+    if (!side.ok()) return Prefixed(side.status(), "erasing the provisioning rows: ");
+    for (const SideWrite& row : *side) {
+      if (row.value) {
+        batch->Put(store::Cf::kScim, row.key, *row.value);
+      } else {
+        batch->Delete(store::Cf::kScim, row.key);
+      }
+    }
+    result.side_rows = side->size();
+  }
   for (const std::string& h : hashes) {
     batch->Put(store::Cf::kSuppressed, h, "");
     result.suppressed.push_back(store::HexEncode(h));
@@ -319,7 +333,8 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   audit.profiles = {result.profile};
   audit.detail = "erased profile " + std::to_string(result.profile) + ": " + std::to_string(result.fragments) +
                  " fragments, " + std::to_string(result.related) + " related, " +
-                 std::to_string(dropped_rules.size()) + " rules; suppressed";
+                 std::to_string(dropped_rules.size()) + " rules, " + std::to_string(result.side_rows) +
+                 " provisioning rows; suppressed";
   for (const std::string& h : result.suppressed) audit.detail += " " + h;
   {
     // In the audit writer's place, so the sequence stays in commit order.

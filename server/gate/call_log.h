@@ -41,7 +41,8 @@ class CallLog {
 
   // Set by Gate::Admit once the caller is known (null `who`: authentication is off).
   // Finish then writes an audit record when the auditor always audits the method,
-  // when Audit was called, or when the call was refused for want of a role.
+  // when Audit was called, or when the call was refused (PERMISSION_DENIED: a role,
+  // a source binding, an erased person).
   void Attach(const Auditor* auditor, const access::Principal* who) {
     auditor_ = auditor;
     who_ = who;

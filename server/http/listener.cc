@@ -20,6 +20,9 @@ namespace {
 // the route it matched (for the metrics line written after the response).
 thread_local bool t_overloaded = false;
 thread_local std::string t_route;
+// Set once a request's head is admitted, until its handler runs: a failure meanwhile is
+// the body's read failing, and a read fails by timing out (or by the client leaving).
+thread_local bool t_reading_body = false;
 
 // httplib gives each connection to a task queue for its whole keep-alive life. This
 // one runs at most `threads` at once and admits `max` connections (running or
@@ -123,6 +126,7 @@ struct Listener::Impl {
   }
 
   void Dispatch(const httplib::Request& hreq, httplib::Response& hres) const {
+    t_reading_body = false;
     Request req;
     req.method = hreq.method;
     req.path = hreq.path;
@@ -242,10 +246,23 @@ absl::Status Listener::Start() {
       return refuse(431, "request headers of " + std::to_string(header_bytes) + " bytes, the limit is " +
                              std::to_string(o.max_header_bytes) + " (http.max_header_bytes)");
     }
+    t_reading_body = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_error_handler(httplib::Server::HandlerWithResponse([o](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (t_reading_body && res.status == 400) {
+      // httplib answers 400 when the body's read fails; the client stopped sending.
+      // (A request whose head does not arrive in time is closed unanswered: httplib
+      // gives no hook there.)
+      t_reading_body = false;
+      res.status = 408;
+      res.set_header("Connection", "close");
+      res.set_content("request body not received within " + std::to_string(o.read_timeout_ms) +
+                          " ms (http.read_timeout_ms)\n",
+                      "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     std::string why = Reason(res.status);
     if (res.status == 413) {
       why = "request body over " + std::to_string(o.max_body_bytes) + " bytes (http.max_body_bytes)";
@@ -254,6 +271,7 @@ absl::Status Listener::Start() {
     return httplib::Server::HandlerResponse::Handled;
   }));
   s.set_logger([](const httplib::Request&, const httplib::Response& res) {
+    t_reading_body = false;
     metrics::Global().ObserveHttp(t_route.empty() ? "unmatched" : t_route, res.status);
   });
   const auto dispatch = [impl](const httplib::Request& req, httplib::Response& res) { impl->Dispatch(req, res); };

@@ -48,7 +48,7 @@ std::optional<int64_t> Int(const std::optional<std::string>& text) {
 
 }  // namespace
 
-Site::Site(Listener& listener) : listener_(listener) {
+Site::Site(Listener& listener, SiteOptions options) : listener_(listener), options_(options) {
   listener.Route("/healthz", [](const Request&, Response& res) { Text(res, 200, "ok\n"); });
   listener.Route("/readyz", [this](const Request&, Response& res) {
     if (backend_.load(std::memory_order_acquire) == nullptr) {
@@ -79,8 +79,8 @@ void Site::Metrics(const Backend& b, const Request& req, Response& res) const {
     res.headers.emplace_back("Allow", "GET");
     return;
   }
-  if (!listener_.loopback() && b.gate->enabled()) {
-    // Off loopback the page needs the metrics (or admin) role.
+  if (!(listener_.loopback() && options_.metrics_open_on_loopback) && b.gate->enabled()) {
+    // Off loopback (or when SiteOptions say so) the page needs the metrics or admin role.
     gate::CallLog log("Http.Metrics", req.caller);
     absl::StatusOr<const access::Principal*> who = b.gate->Admit(log);
     const absl::Status s = log.Finish(who.status());

@@ -1,7 +1,7 @@
 // SCIM resources in the store, and the fragments made from them.
 //
 // Keys in store::Cf::kScim (T is 'U' for users, 'G' for groups; 0 is a NUL byte):
-//   r SOURCE 0 T 0 ID              -> record: {"v","fv","c","m","in","r"} (JSON)
+//   r SOURCE 0 T 0 ID              -> record: {"v","fv","c","m","fm","in","r"} (JSON)
 //   n SOURCE 0 T 0 lower(NAME)     -> ID       userName / group displayName, unique
 //   x SOURCE 0 T 0 EXTERNALID 0 ID -> ""       externalId (not unique)
 //   e SOURCE 0 lower(EMAIL) 0 ID   -> ""       users' emails[].value
@@ -15,7 +15,8 @@
 // A record's "v" is its SCIM version (ETag W/"v"), "fv" the version of its fragment:
 // both come from the source's one counter; "v" moves when the resource changes, "fv"
 // when its fragment does (a user's groups are in its fragment, not its resource).
-// "c"/"m" are created/lastModified (ms), "in" when active turned false (ms, 0: active).
+// "c"/"m" are created/lastModified (ms), "fm" the fragment's updated_at (ms; "m" when
+// absent), "in" when active turned false (ms, 0: active).
 //
 // Paging: an unfiltered list walks places in creation order, and totalResults counts
 // places. Offset paging skips a resource when one before it is deleted between two
@@ -52,6 +53,9 @@ namespace tessera::scim {
 struct Record {
   uint64_t version = 0, fversion = 0;
   int64_t created = 0, modified = 0, inactive_since = 0;
+  // The fragment's updated_at: `modified` when the resource itself last changed. A
+  // group's membership moves `modified` (its lastModified) but not its fragment.
+  int64_t fmodified = 0;
   Json resource;
 };
 
@@ -102,7 +106,8 @@ std::string CountKey(std::string_view src, Resource r) { return K('k', src, {T(r
 std::string SeqKey(std::string_view src) { return K('s', src, {}); }
 
 std::string EncodeRecord(const Record& r) {
-  Json j = {{"v", r.version}, {"fv", r.fversion}, {"c", r.created}, {"m", r.modified}, {"in", r.inactive_since},
+  Json j = {{"v", r.version}, {"fv", r.fversion}, {"c", r.created}, {"m", r.modified}, {"fm", r.fmodified},
+            {"in", r.inactive_since},
             {"r", r.resource}};
   return j.dump();
 }
@@ -114,6 +119,7 @@ absl::Status DecodeRecord(std::string_view data, Record* r) {
   }
   r->version = j["v"].get<uint64_t>();
   r->fversion = j["fv"].get<uint64_t>();
+  r->fmodified = j.contains("fm") ? j["fm"].get<int64_t>() : j["m"].get<int64_t>();  // older records: "m"
   r->created = j["c"].get<int64_t>();
   r->modified = j["m"].get<int64_t>();
   r->inactive_since = j["in"].get<int64_t>();
@@ -427,10 +433,7 @@ class Service::Write {
   }
 
   absl::Status Commit(int64_t now) {
-    std::vector<directory::SideWrite> side;
-    side.reserve(pending_.size());
-    for (auto& [k, v] : pending_) side.push_back({k, v});
-    absl::StatusOr<directory::BatchResult> r = s_.dir_.IngestWith(std::move(fragments_), now, std::move(side));
+    absl::StatusOr<directory::BatchResult> r = s_.dir_.IngestWith(std::move(fragments_), now, TakeRows());
     if (r.ok()) return absl::OkStatus();
     if (r.status().GetPayload(directory::kSuppressedPayload)) {
       return ScimError(absl::StatusCode::kPermissionDenied, "",
@@ -441,6 +444,30 @@ class Service::Write {
       return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue", std::string(r.status().message()));
     }
     return r.status();
+  }
+
+  // A deleted user leaves its groups: their versions move, their fragments do not
+  // change (a group's members are not in its fragment).
+  absl::Status LeaveGroups(std::string_view uid, uint64_t version, int64_t now) {
+    for (const std::string& gid : Suffixes(reader_, K('b', source_, {uid, ""}))) {
+      SetMember(gid, uid, false);
+      absl::StatusOr<std::optional<Record>> group = Load(Resource::kGroup, gid);
+      if (!group.ok()) return group.status();
+      if (!*group) continue;
+      (*group)->version = version;
+      (*group)->modified = now;
+      Put(RecordKey(source_, Resource::kGroup, gid), EncodeRecord(**group));
+    }
+    return absl::OkStatus();
+  }
+
+  // The rows this write would commit, for a caller committing them itself.
+  std::vector<directory::SideWrite> TakeRows() {
+    std::vector<directory::SideWrite> side;
+    side.reserve(pending_.size());
+    for (auto& [k, v] : pending_) side.push_back({k, std::move(v)});
+    pending_.clear();
+    return side;
   }
 
   const std::string& source() const { return source_; }
@@ -457,6 +484,29 @@ class Service::Write {
 
 Service::Service(directory::Directory& dir, ScimOptions options, std::function<int64_t()> now_ms)
     : dir_(dir), options_(std::move(options)), now_ms_(std::move(now_ms)) {}
+
+absl::StatusOr<std::vector<directory::SideWrite>> Service::Forget(const std::vector<directory::FragmentName>& erased) {
+  std::map<std::string, std::vector<std::string>> by_source;
+  for (const directory::FragmentName& n : erased) by_source[n.source].push_back(n.external_id);
+  const int64_t now = now_ms_();
+  std::vector<directory::SideWrite> rows;
+  for (const auto& [source, ids] : by_source) {
+    Write w(*this, source, "");
+    for (const std::string& id : ids) {
+      absl::StatusOr<std::optional<Record>> rec = w.Load(Resource::kUser, id);
+      if (!rec.ok()) return rec.status();
+      if (!*rec) continue;  // not made by SCIM
+      absl::StatusOr<uint64_t> version = w.NextVersion();
+      if (!version.ok()) return version.status();
+      w.Index(Resource::kUser, id, &(*rec)->resource, nullptr);
+      if (absl::Status s = w.FreePlace(Resource::kUser, id, now); !s.ok()) return s;
+      w.Delete(RecordKey(source, Resource::kUser, id));
+      if (absl::Status s = w.LeaveGroups(id, *version, now); !s.ok()) return s;
+    }
+    for (directory::SideWrite& row : w.TakeRows()) rows.push_back(std::move(row));
+  }
+  return rows;
+}
 
 bool Service::WalkActive(const std::string& key, int64_t now) const {
   absl::MutexLock l(&walks_mu_);
@@ -494,7 +544,7 @@ absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, cons
   f.source = source;
   f.external_id = std::string(id);
   f.version = rec.fversion;
-  f.updated_at_ms = rec.modified;
+  f.updated_at_ms = rec.fmodified;
   const Json& res = rec.resource;
   const auto attr = [&f](const char* name, std::string value) {
     if (!value.empty()) f.attributes.push_back({name, std::move(value)});
@@ -710,7 +760,7 @@ Reply Service::Create(std::string_view source, Resource r, std::string_view body
   if (!version.ok()) return ErrorReply(version.status());
   Record rec;
   rec.version = rec.fversion = *version;
-  rec.created = rec.modified = now;
+  rec.created = rec.modified = rec.fmodified = now;
   rec.inactive_since = r == Resource::kUser && Inactive(c->resource) ? now : 0;
   rec.resource = std::move(c->resource);
   w.Index(r, id, nullptr, &rec.resource);
@@ -792,7 +842,7 @@ namespace {
 // A user's record and fragment after its resource changed from `before`.
 void Touch(Record& rec, const Json& before, int64_t now, uint64_t version, Resource r) {
   rec.version = rec.fversion = version;
-  rec.modified = now;
+  rec.modified = rec.fmodified = now;
   if (r == Resource::kUser) {
     if (!Inactive(rec.resource)) {
       rec.inactive_since = 0;
@@ -868,8 +918,12 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
   const Json before = std::move(rec.resource);
   rec.resource = std::move(after);
   const uint64_t fversion = rec.fversion;
+  const int64_t fmodified = rec.fmodified;
   Touch(rec, before, now, *version, r);
-  if (r == Resource::kGroup && !resource_changed) rec.fversion = fversion;  // only members changed
+  if (r == Resource::kGroup && !resource_changed) {  // only members changed
+    rec.fversion = fversion;
+    rec.fmodified = fmodified;
+  }
   for (const auto& [uid, member] : delta) {
     absl::StatusOr<std::optional<Record>> user = w.Load(Resource::kUser, uid);
     if (!user.ok()) return ErrorReply(user.status());
@@ -969,16 +1023,7 @@ Reply Service::Delete(std::string_view source, Resource r, std::string_view id, 
   w.Delete(RecordKey(source, r, id));
   const store::Reader& reader = dir_.SideReader();
   if (r == Resource::kUser) {
-    // Its groups lose a member: their versions move, their fragments do not change.
-    for (const std::string& gid : Suffixes(reader, K('b', source, {id, ""}))) {
-      w.SetMember(gid, id, false);
-      absl::StatusOr<std::optional<Record>> group = w.Load(Resource::kGroup, gid);
-      if (!group.ok()) return ErrorReply(group.status());
-      if (!*group) continue;
-      (*group)->version = *version;
-      (*group)->modified = now;
-      w.Put(RecordKey(source, Resource::kGroup, gid), EncodeRecord(**group));
-    }
+    if (absl::Status s = w.LeaveGroups(id, *version, now); !s.ok()) return ErrorReply(s);
   } else {
     // Its members lose the group: their fragments drop the member_of relation.
     for (const std::string& uid : Suffixes(reader, K('m', source, {id, ""}))) {

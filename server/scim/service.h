@@ -87,6 +87,13 @@ class Service {
   Reply Delete(std::string_view source, Resource r, std::string_view id, std::string_view if_match);
   Reply List(std::string_view source, Resource r, const ListQuery& query, std::string_view base) const;
 
+  // The rows that forget erased users: register it with Directory::SetSideEraser (it
+  // reads dir.SideReader(), the latest rows the eraser is given). Their resources, indexes,
+  // places and memberships go; their groups' versions move. It runs under the
+  // directory's write lock, so it takes no source lock: a SCIM write prepared before
+  // the erasure and committed after it names the erased person and is refused.
+  absl::StatusOr<std::vector<directory::SideWrite>> Forget(const std::vector<directory::FragmentName>& erased);
+
   // Derives every SCIM-made fragment again from the stored resources and compares it
   // with the stored fragment; a fragment that differs is written again.
   absl::StatusOr<RederiveResult> Rederive();

@@ -3,13 +3,17 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "client/lib/client.h"
@@ -17,13 +21,16 @@
 #include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "httplib.h"  // its pkg-config flags turn on its OpenSSL support (SSLClient)
+#include "nlohmann/json.hpp"
 #include "server/access/access.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
-// tesserad with TLS, mutual TLS and bearer tokens: every RPC of every service against
-// every kind of caller, through the real server on a loopback port. Certificates are
-// made by the openssl command for each run.
+// tesserad with TLS, mutual TLS and bearer tokens: every RPC of every service, and
+// every route of the HTTP listener (health, metrics, SCIM), against every kind of
+// caller, through the real server on loopback ports. Certificates are made by the
+// openssl command for each run.
 
 using namespace tessera;
 
@@ -40,7 +47,20 @@ struct Caller {
   std::string token;                 // bearer token, or empty
   std::string cert;                  // client certificate base name (cert.pem/cert.key), or empty
   uint32_t roles = 0;                // what the caller holds (0: not authenticated)
+  std::vector<std::string> sources;  // the sources a connector is bound to
+  std::string principal;             // its name in the audit log (when authenticated)
 };
+
+// The port a listener of tesserad wrote to `file`, once it has (0: not within 20 s).
+int PortIn(const std::string& file) {
+  for (int i = 0; i < 400; ++i) {
+    std::ifstream in(file);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
 
 struct SecureServer {
   SecureServer() {
@@ -53,12 +73,14 @@ struct SecureServer {
     Cert("hr-sync", "extendedKeyUsage=clientAuth");
     Cert("stranger", "extendedKeyUsage=clientAuth");
     std::string tokens;
-    for (const char* role : {"reader", "agent", "connector", "admin", "auditor"}) {
+    for (const char* role : {"reader", "agent", "connector", "admin", "auditor", "metrics"}) {
       const std::string token = std::string("token-of-") + role + "-0123456789";
-      callers.push_back({role, token, "", access::Bit(*access::ParseRole(role))});
+      const bool connector = std::string(role) == "connector";
+      callers.push_back({role, token, "", access::Bit(*access::ParseRole(role)),
+                         connector ? std::vector<std::string>{"hr"} : std::vector<std::string>{}, role});
       tokens += std::string(tokens.empty() ? "" : ",") + R"({"principal": ")" + role + R"(", "sha256": ")" +
                 access::Sha256Hex(token) + R"(", "roles": [")" + role + R"("])" +
-                (std::string(role) == "connector" ? R"(, "sources": ["hr"])" : "") + "}";
+                (connector ? R"(, "sources": ["hr"])" : "") + "}";
     }
     tokens += R"(, {"principal": "old", "sha256": ")" + access::Sha256Hex("expired-token") +
               R"(", "roles": ["admin"], "expires": "2020-01-01"})";
@@ -70,13 +92,19 @@ struct SecureServer {
     callers.push_back({"no credentials", "", "", 0});
     callers.push_back({"unknown token", "not-a-token", "", 0});
     callers.push_back({"expired token", "expired-token", "", 0});
-    callers.push_back({"certificate hr-sync", "", "hr-sync", access::Bit(access::Role::kConnector)});
+    callers.push_back({"certificate hr-sync", "", "hr-sync", access::Bit(access::Role::kConnector), {"hr"}, "hr-sync"});
     callers.push_back({"certificate stranger", "", "stranger", 0});
+    // The HTTP listener shares gRPC's TLS and principals; /metrics asks for a role even
+    // on loopback, so the matrix sees the gate there too.
     std::ofstream(tmp.Sub("tesserad.json")) << R"({"security": {"tls_cert": ")" << tmp.Sub("server.pem")
                                              << R"(", "tls_key": ")" << tmp.Sub("server.key")
                                              << R"(", "tls_client_ca": ")" << tmp.Sub("ca.pem")
-                                             << R"(", "principals": ")" << tmp.Sub("principals.json") << R"("}})";
+                                             << R"(", "principals": ")" << tmp.Sub("principals.json") << R"("},)"
+                                             << R"( "http": {"listen": "127.0.0.1:0", "port_file": ")"
+                                             << tmp.Sub("http-port") << R"(", "metrics_open_on_loopback": false}})";
     server.Start();
+    http_port = PortIn(tmp.Sub("http-port"));
+    BOOST_REQUIRE_MESSAGE(http_port > 0, "no HTTP port file:\n" << server.Log());
     client::Client admin(Options({"admin", "token-of-admin-0123456789", "", 0}));
     for (const char* id : {"hr", "crm"}) {
       v1::Source s;
@@ -95,6 +123,30 @@ struct SecureServer {
        ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out " + name + ".pem -extfile " + name + ".ext");
   }
 
+  // One request as `c` over HTTPS: tesserad's certificate checked against the test CA,
+  // the caller's client certificate presented and its token sent when it has them,
+  // with a reason the audit log keeps.
+  httplib::Result Https(const Caller& c, const std::string& method, const std::string& target,
+                        const std::string& body = "") {
+    auto cli = c.cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", http_port)
+                              : std::make_unique<httplib::SSLClient>("127.0.0.1", http_port, tmp.Sub(c.cert + ".pem"),
+                                                                     tmp.Sub(c.cert + ".key"));
+    cli->set_ca_cert_path(tmp.Sub("ca.pem"));
+    cli->enable_server_certificate_verification(true);
+    cli->set_connection_timeout(5);
+    cli->set_read_timeout(20);
+    httplib::Request req;
+    req.method = method;
+    req.path = target;
+    req.headers.emplace("tessera-reason", kHttpReason);
+    if (!c.token.empty()) req.headers.emplace("Authorization", "Bearer " + c.token);
+    if (!body.empty()) {
+      req.body = body;
+      req.headers.emplace("Content-Type", "application/scim+json");
+    }
+    return cli->send(req);
+  }
+
   client::ClientOptions Options(const Caller& c) {
     client::ClientOptions o;
     o.server = server.address();
@@ -109,6 +161,11 @@ struct SecureServer {
   testing::TempDir tmp;
   testing::TesseradProcess server{tmp.path(), {"--config", tmp.Sub("tesserad.json")}};
   std::vector<Caller> callers;
+  // A connector bound to two sources: not in `callers`, where it would write crm in
+  // connectors_write_only_their_sources; the HTTP matrix asks it too.
+  Caller loader{"loader", "token-of-loader", "", access::Bit(access::Role::kConnector), {"hr", "crm"}, "loader"};
+  int http_port = 0;
+  static constexpr char kHttpReason[] = "security matrix";
 };
 
 // Calls `method` ("/tessera.v1.Admin/Stats") with serialised `request`.
@@ -175,6 +232,126 @@ std::vector<v1::ChangeEvent> Changes(const client::Client& c, uint64_t end) {
   return out;
 }
 
+using nlohmann::json;
+
+constexpr char kUserSchema[] = "urn:ietf:params:scim:schemas:core:2.0:User";
+constexpr char kErrorSchema[] = "urn:ietf:params:scim:api:messages:2.0:Error";
+constexpr char kNeedsRole[] = "needs the role";
+
+// A route of the HTTP listener and what happens to a caller the gate lets through.
+struct HttpRoute {
+  std::string method;
+  std::string target;
+  std::string gate;      // the method the gate admits the call as; empty: no credentials asked
+  int ok = 200;          // the status of a caller allowed in
+  std::string says;      // in that answer's body
+  std::string source;    // the SCIM source named in the URL, if any
+  bool bound = false;    // /Users or /Groups with no source in the URL: the token's own
+  std::string body;
+  bool new_user = false;  // the body is a user of a fresh userName
+};
+
+std::vector<HttpRoute> HttpRoutes() {
+  const std::string patch =
+      R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],)"
+      R"( "Operations": [{"op": "replace", "path": "active", "value": false}]})";
+  const std::string user = json{{"schemas", json::array({kUserSchema})}, {"userName", "matrix-put@example.com"}}.dump();
+  const char* list = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+  return {
+      {.method = "GET", .target = "/healthz", .says = "ok"},
+      {.method = "GET", .target = "/readyz", .says = "ready"},
+      {.method = "GET", .target = "/metrics", .gate = "Http.Metrics", .says = "tessera_"},
+      {.method = "GET", .target = "/scim/v2/ServiceProviderConfig", .gate = "Scim.Read",
+       .says = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+      {.method = "GET", .target = "/scim/v2/ResourceTypes", .gate = "Scim.Read",
+       .says = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
+      {.method = "GET", .target = "/scim/v2/Schemas", .gate = "Scim.Read", .says = kUserSchema},
+      {.method = "POST", .target = "/scim/v2/Schemas", .gate = "Scim.Write", .ok = 405, .says = "is not allowed"},
+      {.method = "GET", .target = "/scim/v2/hr/Users?count=0", .gate = "Scim.Read", .says = list, .source = "hr"},
+      {.method = "GET", .target = "/scim/v2/crm/Users?count=0", .gate = "Scim.Read", .says = list, .source = "crm"},
+      {.method = "GET", .target = "/scim/v2/Users?count=0", .gate = "Scim.Read", .says = list, .bound = true},
+      {.method = "GET", .target = "/scim/v2/hr/Groups", .gate = "Scim.Read", .says = list, .source = "hr"},
+      {.method = "GET", .target = "/scim/v2/hr/Users/some-unknown-id", .gate = "Scim.Read", .ok = 404,
+       .says = "not found", .source = "hr"},
+      {.method = "POST", .target = "/scim/v2/hr/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
+       .source = "hr", .new_user = true},
+      {.method = "POST", .target = "/scim/v2/crm/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
+       .source = "crm", .new_user = true},
+      {.method = "POST", .target = "/scim/v2/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
+       .bound = true, .new_user = true},
+      {.method = "PUT", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404, .says = "not found",
+       .source = "hr", .body = user},
+      {.method = "PATCH", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404,
+       .says = "not found", .source = "hr", .body = patch},
+      {.method = "DELETE", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404,
+       .says = "not found", .source = "hr"},
+      {.method = "POST", .target = "/scim/v2/Bulk", .gate = "Scim.Write", .ok = 501, .says = "not implemented",
+       .body = R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []})"},
+      {.method = "GET", .target = "/scim/v2/Me", .gate = "Scim.Read", .ok = 501, .says = "not implemented"},
+  };
+}
+
+struct HttpExpected {
+  int status;
+  std::string says;  // in the body
+};
+
+// The rules, not the cells: health is open; then the gate (no valid credentials 401, a
+// role the method does not take 403); then SCIM's source (a connector writes and reads
+// only its bound sources, an admin any; without one in the URL, /Users and /Groups take
+// the token's single bound source, else 400 invalidPath); then the route's own answer.
+HttpExpected Expect(const HttpRoute& route, const Caller& c) {
+  if (route.gate.empty()) return {route.ok, route.says};
+  if (c.roles == 0) return {401, ""};
+  if ((c.roles & access::RolesFor(route.gate)) == 0) return {403, kNeedsRole};
+  const bool admin = (c.roles & access::Bit(access::Role::kAdmin)) != 0;
+  const bool bound_to_it = std::find(c.sources.begin(), c.sources.end(), route.source) != c.sources.end();
+  if (!route.source.empty() && !admin && !bound_to_it) return {403, "not bound to source '" + route.source + "'"};
+  if (route.bound && (admin || c.sources.size() != 1)) return {400, "not bound to exactly one source"};
+  return {route.ok, route.says};
+}
+
+std::string Str(const json& object, const char* key) {
+  return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : "";
+}
+
+// The answer's status and body, and the form of a refusal: SCIM's Error in
+// application/scim+json on /scim/v2, plain text elsewhere, a Bearer challenge with 401.
+void CheckAnswer(const HttpRoute& route, const HttpExpected& want, const httplib::Result& r) {
+  if (!r) {
+    BOOST_ERROR("no answer: " << httplib::to_string(r.error()));
+    return;
+  }
+  BOOST_TEST(r->status == want.status, r->body);
+  BOOST_TEST(r->body.find(want.says) != std::string::npos, "'" << want.says << "' not in " << r->body);
+  if (r->status == 401) BOOST_TEST(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"tessera\"");
+  const std::string type = r->get_header_value("Content-Type");
+  if (route.target.rfind("/scim/v2/", 0) != 0) {
+    BOOST_TEST(type.rfind("text/plain", 0) == 0u, type);
+    return;
+  }
+  BOOST_TEST(type.rfind("application/scim+json", 0) == 0u, type);
+  const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  BOOST_TEST(body.is_object(), r->body);
+  if (!body.is_object() || r->status < 400) return;
+  const std::string schemas = body.contains("schemas") ? body["schemas"].dump() : "";
+  BOOST_TEST(schemas == json::array({kErrorSchema}).dump());
+  BOOST_TEST(Str(body, "status") == std::to_string(r->status));
+  if (r->status == 400) BOOST_TEST(Str(body, "scimType") == "invalidPath");
+}
+
+// A userName no other cell uses: the caller's name and the route's index.
+std::string NewUserName(const Caller& c, size_t route) {
+  std::string name = "matrix-";
+  for (char ch : c.name) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '-';
+  return name + "-" + std::to_string(route) + "@example.com";
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(Security, SecureServer)
@@ -230,6 +407,89 @@ BOOST_AUTO_TEST_CASE(every_rpc_for_every_caller) {
   }
   BOOST_TEST(cells >= 22u * 10u);
   BOOST_TEST_MESSAGE("role matrix: " << cells << " calls");
+}
+
+// The HTTP counterpart: every route of the listener as every kind of caller (and a
+// connector bound to two sources), each answer derived from the rules in Expect; then
+// the audit log holds each call refused for want of a role, as it does a gRPC one.
+BOOST_AUTO_TEST_CASE(every_http_route_for_every_caller) {
+  const int64_t start_ms = NowMs();
+  // The listener serves before the database is open; /readyz says when the rest does.
+  const Caller nobody{"no credentials"};
+  bool ready = false;
+  for (int i = 0; i < 400 && !ready; ++i) {
+    const httplib::Result r = Https(nobody, "GET", "/readyz");
+    ready = r && r->status == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE_MESSAGE(ready, "/readyz did not answer 200 within 20 s");
+
+  // TLS only: a plaintext request gets no HTTP answer.
+  httplib::Client plain("127.0.0.1", http_port);
+  plain.set_connection_timeout(5);
+  plain.set_read_timeout(5);
+  const httplib::Result answered = plain.Get("/healthz");
+  BOOST_TEST(!answered, "plaintext HTTP was answered " << (answered ? answered->status : 0));
+
+  std::vector<Caller> everyone = callers;
+  everyone.push_back(loader);
+  const std::vector<HttpRoute> routes = HttpRoutes();
+  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  size_t cells = 0;
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const HttpRoute& route = routes[i];
+    for (const Caller& caller : everyone) {
+      const std::string user = route.new_user ? NewUserName(caller, i) : "";
+      const std::string body =
+          route.new_user ? json{{"schemas", json::array({kUserSchema})}, {"userName", user}, {"active", true}}.dump()
+                         : route.body;
+      const HttpExpected want = Expect(route, caller);
+      const httplib::Result r = Https(caller, route.method, route.target, body);
+      ++cells;
+      BOOST_TEST_CONTEXT(route.method << " " << route.target << " as " << caller.name) {
+        CheckAnswer(route, want, r);
+        if (r && r->status == 201) {
+          BOOST_TEST(Str(json::parse(r->body, nullptr, false), "userName") == user);
+          BOOST_TEST(r->get_header_value("Location").rfind("https://", 0) == 0u);
+        }
+      }
+      if (want.says == kNeedsRole) ++refused_for_role[{caller.principal, route.gate}];
+    }
+  }
+  BOOST_TEST(cells >= 20u * 12u);
+  BOOST_TEST_MESSAGE("http role matrix: " << cells << " requests");
+
+  // The audit log as the auditor reads it over gRPC: one PERMISSION_DENIED record per
+  // refusal for a role, naming the principal, the method, the peer and the reason.
+  const auto auditor = std::find_if(callers.begin(), callers.end(), [](const Caller& c) {
+    return c.roles == access::Bit(access::Role::kAuditor) && !c.token.empty();
+  });
+  BOOST_REQUIRE(auditor != callers.end());
+  const client::Client c(Options(*auditor));
+  std::map<std::pair<std::string, std::string>, int> audited;
+  v1::ReadAuditRequest page;
+  page.set_page_size(1000);
+  do {
+    const absl::StatusOr<v1::ReadAuditResponse> r = c.ReadAudit(page);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    for (const v1::AuditEntry& e : r->entries()) {
+      const bool http = e.method().rfind("Scim.", 0) == 0 || e.method().rfind("Http.", 0) == 0;
+      if (!http || e.outcome() != "PERMISSION_DENIED") continue;
+      ++audited[{e.principal(), e.method()}];
+      BOOST_TEST(e.peer().rfind("ipv4:127.0.0.1:", 0) == 0u, e.peer());
+      BOOST_TEST(e.reason() == kHttpReason);
+      BOOST_TEST(e.time_unix_ms() >= start_ms);
+      BOOST_TEST(e.sequence() > 0u);
+    }
+    page.set_after_sequence(r->next_after_sequence());
+  } while (page.after_sequence() != 0);
+  for (const auto& [who_what, n] : refused_for_role) {
+    BOOST_TEST(audited[who_what] == n, who_what.second << " refused to " << who_what.first);
+  }
+  const int reader_scim = audited[{"reader", "Scim.Read"}] + audited[{"reader", "Scim.Write"}];
+  const int reader_metrics = audited[{"reader", "Http.Metrics"}];
+  BOOST_TEST(reader_scim > 0);
+  BOOST_TEST(reader_metrics > 0);
 }
 
 // The scheme of "Bearer <token>" is case-insensitive (RFC 7235 §2.1).

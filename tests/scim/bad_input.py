@@ -313,6 +313,17 @@ def _(env):
     text_refusal(raw_exchange(env.client, head + chunked(body), "POST", env.args.timeout), 411)
 
 
+# The runner sets http.read_timeout_ms to 1500: a body that stops coming gets 408 once a
+# read has waited that long (the socket below waits up to --timeout for the answer).
+@case("POST /Users whose body stops after 10 of 100 bytes -> 408 text, nothing written")
+def _(env):
+    head = ("POST %s/Users HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: %s\r\nContent-Length: 100\r\n\r\n"
+            % (env.client.prefix, env.client.host, env.client.port, env.client.token,
+               SCIM_CONTENT_TYPE)).encode()
+    text_refusal(raw_exchange(env.client, head + b'{"schemas"', "POST", env.args.timeout), 408)
+
+
 # --- uniqueness and references
 
 

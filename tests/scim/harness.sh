@@ -23,6 +23,8 @@
 # --source scim-test, then its own arguments, then HARNESS_ARGS (the runner's extra
 # arguments, e.g. -v); it records the exit status for harness_finish. Pass tokens as
 # --name=TOKEN: a token may begin with '-', which argparse would take for an option.
+# HARNESS_HTTP_CONFIG, when a runner sets it before harness_start, is the body of the
+# configuration's "http" object (e.g. '"read_timeout_ms": 1500').
 # harness_pid_file VAR NAME sets VAR to a path for the python part to write the id of a
 # process it starts (prometheus), and to remove once it stopped it: the exit trap stops a
 # process whose file is left.
@@ -127,9 +129,9 @@ harness_start() {
   # The principals file (README "Security") and the configuration (README "Configuration").
   printf '{"tokens": [%s]}\n' "$(harness_join $',\n  ' "${HARNESS_PRINCIPALS[@]}")" \
     >"$HARNESS_DIR/principals.json"
-  printf '{"sources": [%s],\n "security": {"principals": "%s"}}\n' \
+  printf '{"sources": [%s],\n "security": {"principals": "%s"},\n "http": {%s}}\n' \
     "$(harness_join $',\n  ' "${HARNESS_SOURCES[@]}")" "$HARNESS_DIR/principals.json" \
-    >"$HARNESS_DIR/tesserad.json"
+    "${HARNESS_HTTP_CONFIG:-}" >"$HARNESS_DIR/tesserad.json"
 
   "$HARNESS_TESSERAD" --config "$HARNESS_DIR/tesserad.json" --db "$HARNESS_DIR/db" \
     --listen 127.0.0.1:0 --port-file "$HARNESS_DIR/port" \

@@ -20,6 +20,7 @@ harness_token OPS_TOKEN ops admin,reader
 harness_token READER_TOKEN reader-only reader
 harness_token OTHER_TOKEN other-idp connector other-src
 harness_token AUDITOR_TOKEN audit auditor
+HARNESS_HTTP_CONFIG='"read_timeout_ms": 1500'  # the 408 case waits this long
 harness_start
 harness_run_python "$HARNESS_SRC/tests/scim/bad_input.py" \
   --reader-token="$READER_TOKEN" --reader-principal reader-only \
