@@ -19,13 +19,17 @@ grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source*
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest*,
+grpc::Status AdminService::ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
                                        v1::ListSourcesResponse* resp) {
-  CallLog log("Admin.ListSources", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
-  if (!who.ok()) return log.Finish(who.status());
-  for (const directory::SourceInfo& s : dir_.ListSources()) ToProto(s, resp->add_sources());
-  return log.Finish(absl::OkStatus());
+  return ToGrpcStatus(Call(CallerOf(ctx), *req, resp));
+}
+
+absl::Status AdminService::Call(const gate::Caller& caller, const v1::ListSourcesRequest&,
+                                v1::ListSourcesResponse* resp) {
+  return RunCall(gate_, "Admin.ListSources", caller, [&](const access::Principal*, gate::CallLog&) {
+    for (const directory::SourceInfo& s : dir_.ListSources()) ToProto(s, resp->add_sources());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status AdminService::ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,

@@ -24,6 +24,8 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) override;
   grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
                            v1::ListSourcesResponse* resp) override;
+  // The same call for another transport (the JSON API): `caller` goes through the gate.
+  absl::Status Call(const gate::Caller& caller, const v1::ListSourcesRequest& req, v1::ListSourcesResponse* resp);
   grpc::Status ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req, v1::Source* resp) override;
   grpc::Status Stats(grpc::ServerContext* ctx, const v1::StatsRequest* req,
                      v1::StatsResponse* resp) override;

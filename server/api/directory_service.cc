@@ -92,39 +92,64 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerR
 template <typename Work>
 grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* ctx, std::string_view method,
                                                    Work work) {
-  CallLog log(method, ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
-  reactor->Finish(log.Finish(who.ok() ? work(*who, log) : who.status()));
+  reactor->Finish(ToGrpcStatus(RunCall(gate_, method, CallerOf(ctx), work)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::GetProfile(grpc::CallbackServerContext* ctx,
                                                        const v1::GetProfileRequest* req, v1::Profile* resp) {
-  return Answer(ctx, "Directory.GetProfile", [&](const access::Principal* who, CallLog& log) { return DoGetProfile(who, *req, resp, log); });
+  return Answer(ctx, "Directory.GetProfile",
+                [&](const access::Principal* who, gate::CallLog& log) { return DoGetProfile(who, *req, resp, log); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::SearchPeople(grpc::CallbackServerContext* ctx,
                                                          const v1::SearchPeopleRequest* req,
                                                          v1::SearchPeopleResponse* resp) {
-  return Answer(ctx, "Directory.SearchPeople", [&](const access::Principal* who, CallLog& log) { return DoSearchPeople(who, *req, resp, log); });
+  return Answer(ctx, "Directory.SearchPeople",
+                [&](const access::Principal* who, gate::CallLog& log) { return DoSearchPeople(who, *req, resp, log); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContext* ctx,
                                                       const v1::NeighborsRequest* req, v1::NeighborsResponse* resp) {
-  return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who, CallLog& log) { return DoNeighbors(who, *req, resp, log); });
+  return Answer(ctx, "Directory.Neighbors",
+                [&](const access::Principal* who, gate::CallLog& log) { return DoNeighbors(who, *req, resp, log); });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::CustomerHistory(grpc::CallbackServerContext* ctx,
                                                             const v1::CustomerHistoryRequest* req,
                                                             v1::CustomerHistoryResponse* resp) {
-  return Answer(ctx, "Directory.CustomerHistory", [&](const access::Principal* who, CallLog& log) {
+  return Answer(ctx, "Directory.CustomerHistory", [&](const access::Principal* who, gate::CallLog& log) {
     return DoCustomerHistory(who, *req, resp, log);
   });
 }
 
+absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::GetProfileRequest& req, v1::Profile* resp) {
+  return RunCall(gate_, "Directory.GetProfile", caller,
+                 [&](const access::Principal* who, gate::CallLog& log) { return DoGetProfile(who, req, resp, log); });
+}
+
+absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::SearchPeopleRequest& req,
+                                    v1::SearchPeopleResponse* resp) {
+  return RunCall(gate_, "Directory.SearchPeople", caller,
+                 [&](const access::Principal* who, gate::CallLog& log) { return DoSearchPeople(who, req, resp, log); });
+}
+
+absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::NeighborsRequest& req,
+                                    v1::NeighborsResponse* resp) {
+  return RunCall(gate_, "Directory.Neighbors", caller,
+                 [&](const access::Principal* who, gate::CallLog& log) { return DoNeighbors(who, req, resp, log); });
+}
+
+absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::CustomerHistoryRequest& req,
+                                    v1::CustomerHistoryResponse* resp) {
+  return RunCall(gate_, "Directory.CustomerHistory", caller, [&](const access::Principal* who, gate::CallLog& log) {
+    return DoCustomerHistory(who, req, resp, log);
+  });
+}
+
 absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
-                                                 v1::CustomerHistoryResponse* resp, CallLog& log) {
+                                                 v1::CustomerHistoryResponse* resp, gate::CallLog& log) {
   if (req.channel().size() > 64) return absl::InvalidArgumentError("channel is longer than 64 bytes");
   directory::HistoryQuery q;
   q.customer = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
@@ -153,7 +178,7 @@ absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, c
 }
 
 absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
-                                            v1::Profile* resp, CallLog& log) {
+                                            v1::Profile* resp, gate::CallLog& log) {
   directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   ref.visible = gate_.FilterFor(who, dir_);
   ref.may_look_up = gate_.LookUpFor(who);
@@ -166,7 +191,7 @@ absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const 
 }
 
 absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
-                                              v1::SearchPeopleResponse* resp, CallLog& log) {
+                                              v1::SearchPeopleResponse* resp, gate::CallLog& log) {
   index::NameQuery q;
   q.prefix = req.prefix();
   q.kinds.assign(req.kinds().begin(), req.kinds().end());
@@ -219,7 +244,7 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
 }
 
 absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
-                                           v1::NeighborsResponse* resp, CallLog& log) {
+                                           v1::NeighborsResponse* resp, gate::CallLog& log) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   q.start.visible = gate_.FilterFor(who, dir_);

@@ -36,6 +36,17 @@ class CallLog : public gate::CallLog {
   grpc::Status Finish(const absl::Status& s) { return ToGrpcStatus(gate::CallLog::Finish(s)); }
 };
 
+// One call of `method` by `caller`, whatever the transport: the gate admits the
+// caller, `work(who, log)` runs (who is null when authentication is off), and the
+// log finishes it (audit record, metrics, log line). gRPC handlers and the JSON API
+// (json_api.h) both answer through it.
+template <typename Work>
+absl::Status RunCall(const Gate& gate, std::string_view method, gate::Caller caller, Work work) {
+  gate::CallLog log(method, std::move(caller));
+  absl::StatusOr<const access::Principal*> who = gate.Admit(log);
+  return log.Finish(who.ok() ? work(*who, log) : who.status());
+}
+
 // Withholds `fields` (attribute names, identifier types) from a profile and lists them
 // in its `redacted`; from a summary, the e-mail when "email" is one of them.
 void Redact(const std::vector<std::string>& fields, v1::Profile* p);

@@ -23,6 +23,7 @@
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
 #include "server/app/config.h"
+#include "server/app/json_face.h"
 #include "server/app/signals.h"
 #include "server/http/listener.h"
 #include "server/http/site.h"
@@ -222,6 +223,7 @@ int Run(const ServerConfig& cfg) {
   // while the database opens (a rebuild at open can take minutes).
   std::unique_ptr<http::Listener> listener;
   std::unique_ptr<http::Site> site;
+  std::unique_ptr<JsonFace> json_face;
   if (!cfg.http.listen.empty()) {
     http::ListenerOptions http_options = cfg.http;
     http_options.tls_cert = cfg.security.tls_cert;
@@ -238,6 +240,7 @@ int Run(const ServerConfig& cfg) {
     }
     listener = std::make_unique<http::Listener>(http_options);
     site = std::make_unique<http::Site>(*listener, cfg.http_site);
+    json_face = std::make_unique<JsonFace>(*listener);
     if (absl::Status s = listener->Start(); !s.ok()) {
       spdlog::error("{}", std::string(s.message()));
       return 1;
@@ -333,6 +336,7 @@ int Run(const ServerConfig& cfg) {
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs, &scim_service);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);
+  const api::JsonApi json_api(directory_service, expertise_service, admin_service, cfg.max_message_bytes);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -357,10 +361,12 @@ int Run(const ServerConfig& cfg) {
   }
 
   if (site != nullptr) site->SetBackend(&backend);
+  if (json_face != nullptr) json_face->SetApi(&json_api);
   const std::unique_ptr<SignalThread::Handler> stop = signals.OnStop([&] {
     spdlog::info("stop requested (SIGTERM or SIGINT), finishing in-flight calls");
     server->GetHealthCheckService()->SetServingStatus(false);
     if (site != nullptr) site->SetBackend(nullptr);
+    if (json_face != nullptr) json_face->SetApi(nullptr);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
   // Audit retention: the oldest entries go, at start and then hourly.

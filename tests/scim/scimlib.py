@@ -303,10 +303,11 @@ class Tessera:
     def __init__(self, address, token, source, timeout):
         import grpc
         from tessera.v1 import (admin_pb2, admin_pb2_grpc, directory_pb2, directory_pb2_grpc,
-                                types_pb2)
+                                expertise_pb2, expertise_pb2_grpc, types_pb2)
         self.grpc = grpc
         self.admin_pb = admin_pb2
         self.directory_pb = directory_pb2
+        self.expertise_pb = expertise_pb2
         self.types_pb = types_pb2
         self.source = source
         self.timeout = timeout
@@ -319,6 +320,7 @@ class Tessera:
                              % (address, timeout))
         self.directory = directory_pb2_grpc.DirectoryStub(self.channel)
         self.admin = admin_pb2_grpc.AdminStub(self.channel)
+        self.expertise = expertise_pb2_grpc.ExpertiseStub(self.channel)
 
     def scim_id(self, scim_resource_id):
         return self.types_pb.Identifier(type="scim_id", value=self.source + "/" + scim_resource_id)

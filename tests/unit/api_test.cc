@@ -5,6 +5,7 @@
 #include "server/api/gate.h"
 #include "server/api/convert.h"
 #include "server/api/ingest_decode.h"
+#include "server/api/json_api.h"
 #include "server/api/status.h"
 
 namespace bdata = boost::unit_test::data;
@@ -36,6 +37,20 @@ BOOST_DATA_TEST_CASE(each_code_maps_with_its_message, bdata::make(kAbsl) ^ bdata
 }
 
 BOOST_AUTO_TEST_CASE(ok_is_ok) { BOOST_TEST(api::ToGrpcStatus(absl::OkStatus()).ok()); }
+
+// The JSON API's HTTP status for each code, in kAbsl's order (google/rpc/code.proto).
+const int kHttp[] = {499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401};
+
+BOOST_DATA_TEST_CASE(each_code_has_its_http_status, bdata::make(kAbsl) ^ bdata::make(kHttp), from, to) {
+  BOOST_TEST(api::HttpStatusOf(from) == to);
+}
+
+BOOST_AUTO_TEST_CASE(json_errors_name_the_code) {
+  const api::JsonReply r = api::JsonApi::Error(absl::NotFoundError("no profile 7"));
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(r.body == R"({"code":"NOT_FOUND","message":"no profile 7"})");
+  BOOST_TEST(api::HttpStatusOf(absl::StatusCode::kOk) == 200);
+}
 
 BOOST_AUTO_TEST_CASE(logs_mask_quoted_values) {
   BOOST_TEST(api::MaskQuoted("identifiers[0]: 'phone' value '12ab' is bad") ==
