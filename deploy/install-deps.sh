@@ -12,6 +12,7 @@ PACKAGES=(
   slapd ldap-utils libssl-dev openssl
   python3-grpcio python3-grpc-tools
   dict-freedict-fra-eng dict-freedict-eng-fra
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -55,6 +55,9 @@ const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
         {"Scim.Read", kAdminOrConnector},
         {"Scim.Write", kAdminOrConnector},
         {"Http.Metrics", Bit(Role::kMetrics) | kAdmin},
+        // The web console: people who read the directory, answer customers, run it
+        // or audit it sign in; connectors and metrics scrapers have no use for it.
+        {"Console.SignIn", kRead | kAdmin | Bit(Role::kAuditor)},
     };
   }();
   return *m;

@@ -153,6 +153,9 @@ absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, c
   if (req.channel().size() > 64) return absl::InvalidArgumentError("channel is longer than 64 bytes");
   directory::HistoryQuery q;
   q.customer = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+  // A bare value (no type) is guessed by the core, as the request's comment promises;
+  // RefFromProto marks an empty type for the reads that take only type:value.
+  if (req.has_identifier() && req.identifier().type().empty()) q.customer.id_type.clear();
   q.customer.visible = gate_.FilterFor(who, dir_);
   q.customer.may_look_up = gate_.LookUpFor(who);
   q.channel = req.channel();

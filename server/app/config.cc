@@ -66,7 +66,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   identity::Limits& l = c.directory.limits;
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
-  json store, identity, limits, expertise, text_options, security, http, scim;
+  json store, identity, limits, expertise, text_options, security, http, scim, console;
   absl::Status s = Apply(doc, "", {
       {"db", Set(c.db)},
       {"listen", Set(c.listen)},
@@ -87,6 +87,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
       {"security", [&](const json& v) { security = v; }},
       {"http", [&](const json& v) { http = v; }},
       {"scim", [&](const json& v) { scim = v; }},
+      {"console", [&](const json& v) { console = v; }},
   });
   if (s.ok() && !http.is_null()) {
     http::ListenerOptions& h = c.http;
@@ -101,6 +102,15 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                              {"write_timeout_ms", Set(h.write_timeout_ms)},
                              {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)},
                              {"metrics_open_on_loopback", Set(c.http_site.metrics_open_on_loopback)}});
+  }
+  if (s.ok() && !console.is_null()) {
+    http::SessionOptions& o = c.console_sessions;
+    int64_t idle_minutes = o.idle_ms / 60000, max_hours = o.max_age_ms / 3600000;
+    s = Apply(console, "console", {{"session_idle_minutes", Set(idle_minutes)},
+                                   {"session_max_hours", Set(max_hours)},
+                                   {"max_sessions", Set(o.max_sessions)}});
+    o.idle_ms = idle_minutes * 60000;
+    o.max_age_ms = max_hours * 3600000;
   }
   if (s.ok() && !scim.is_null()) {
     scim::ScimOptions& o = c.scim;
@@ -293,6 +303,14 @@ absl::Status ServerConfig::Validate() const {
     if (w < 0) return bad("expertise.kind_weight." + kind, "must not be negative");
   }
   if (http.threads == 0 || http.threads > 1024) return bad("http.threads", "must be 1 to 1024");
+  const http::SessionOptions& cs = console_sessions;
+  if (cs.idle_ms < 60'000 || cs.idle_ms > 24 * 3'600'000) {
+    return bad("console.session_idle_minutes", "must be 1 to 1440");
+  }
+  if (cs.max_age_ms < cs.idle_ms || cs.max_age_ms > 7 * 24 * 3'600'000LL) {
+    return bad("console.session_max_hours", "must cover the idle timeout and be at most 168 (a week)");
+  }
+  if (cs.max_sessions == 0 || cs.max_sessions > 1'000'000) return bad("console.max_sessions", "must be 1 to 1000000");
   if (http.max_connections < http.threads || http.max_connections > 100'000) {
     return bad("http.max_connections", "must be at least http.threads and at most 100000");
   }

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "server/api/directory_service.h"
 #include "server/directory/directory.h"
+#include "server/http/session.h"
 #include "server/http/site.h"
 #include "server/scim/service.h"
 #include "server/identity/source.h"
@@ -44,6 +45,8 @@ struct ServerConfig {
   // is security.tls_*, like gRPC's.
   http::ListenerOptions http;
   http::SiteOptions http_site;
+  // The web console's sessions (console.*).
+  http::SessionOptions console_sessions;
   // When set, the HTTP listener's bound port is written there once it serves.
   std::string http_port_file;
   // SCIM provisioning (server/scim): limits, paging and how userName maps.

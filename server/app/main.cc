@@ -23,7 +23,11 @@
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
 #include "server/app/config.h"
+#include <map>
+
 #include "server/app/json_face.h"
+#include "client/web/web_assets.h"
+#include "server/http/console.h"
 #include "server/app/signals.h"
 #include "server/http/listener.h"
 #include "server/http/site.h"
@@ -224,6 +228,7 @@ int Run(const ServerConfig& cfg) {
   std::unique_ptr<http::Listener> listener;
   std::unique_ptr<http::Site> site;
   std::unique_ptr<JsonFace> json_face;
+  std::unique_ptr<http::ConsoleFace> console;
   if (!cfg.http.listen.empty()) {
     http::ListenerOptions http_options = cfg.http;
     http_options.tls_cert = cfg.security.tls_cert;
@@ -240,7 +245,12 @@ int Run(const ServerConfig& cfg) {
     }
     listener = std::make_unique<http::Listener>(http_options);
     site = std::make_unique<http::Site>(*listener, cfg.http_site);
-    json_face = std::make_unique<JsonFace>(*listener);
+    json_face = std::make_unique<JsonFace>(*listener, cfg.console_sessions, NowMs);
+    std::map<std::string, http::StaticFile, std::less<>> files;
+    for (const web::Asset* a = web::kAssets; a->path != nullptr; ++a) {
+      files[a->path] = {a->content_type, std::string_view(reinterpret_cast<const char*>(a->data), a->size)};
+    }
+    console = std::make_unique<http::ConsoleFace>(*listener, std::move(files));
     if (absl::Status s = listener->Start(); !s.ok()) {
       spdlog::error("{}", std::string(s.message()));
       return 1;
@@ -361,12 +371,12 @@ int Run(const ServerConfig& cfg) {
   }
 
   if (site != nullptr) site->SetBackend(&backend);
-  if (json_face != nullptr) json_face->SetApi(&json_api);
+  if (json_face != nullptr) json_face->SetBackend(&json_api, &gate);
   const std::unique_ptr<SignalThread::Handler> stop = signals.OnStop([&] {
     spdlog::info("stop requested (SIGTERM or SIGINT), finishing in-flight calls");
     server->GetHealthCheckService()->SetServingStatus(false);
     if (site != nullptr) site->SetBackend(nullptr);
-    if (json_face != nullptr) json_face->SetApi(nullptr);
+    if (json_face != nullptr) json_face->SetBackend(nullptr, nullptr);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
   // Audit retention: the oldest entries go, at start and then hourly.

@@ -23,6 +23,8 @@
 # --source scim-test, then its own arguments, then HARNESS_ARGS (the runner's extra
 # arguments, e.g. -v); it records the exit status for harness_finish. Pass tokens as
 # --name=TOKEN: a token may begin with '-', which argparse would take for an option.
+# HARNESS_TESSERAD_ARGS, an array a runner may set before harness_start, are more flags
+# for tesserad (e.g. --default-region FR for the French sample organisation).
 # HARNESS_HTTP_CONFIG, when a runner sets it before harness_start, is the body of the
 # configuration's "http" object (e.g. '"read_timeout_ms": 1500').
 # harness_pid_file VAR NAME sets VAR to a path for the python part to write the id of a
@@ -136,7 +138,8 @@ harness_start() {
   "$HARNESS_TESSERAD" --config "$HARNESS_DIR/tesserad.json" --db "$HARNESS_DIR/db" \
     --listen 127.0.0.1:0 --port-file "$HARNESS_DIR/port" \
     --http-listen 127.0.0.1:0 --http-port-file "$HARNESS_DIR/http_port" \
-    --block-cache-mb 16 >"$HARNESS_DIR/tesserad.log" 2>&1 &
+    --block-cache-mb 16 ${HARNESS_TESSERAD_ARGS[@]+"${HARNESS_TESSERAD_ARGS[@]}"} \
+    >"$HARNESS_DIR/tesserad.log" 2>&1 &
   HARNESS_PID=$!
 
   # tesserad writes each port file once that listener serves; poll for both (30 s at most).

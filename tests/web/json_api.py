@@ -101,6 +101,9 @@ def reads(env):
          {"identifier": {"type": "employee_id", "value": "E1029"}}),
         ("Directory/CustomerHistory", "directory", "CustomerHistory", "directory_pb",
          "CustomerHistoryRequest", {"identifier": CAMILLE}),
+        # A bare value, as an agent pastes it: the server guesses its type.
+        ("Directory/CustomerHistory", "directory", "CustomerHistory", "directory_pb",
+         "CustomerHistoryRequest", {"identifier": {"value": "06 71 24 38 95"}}),
         ("Expertise/FindExperts", "expertise", "FindExperts", "expertise_pb",
          "FindExpertsRequest", {"text": FRENCH, "customer": CAMILLE, "limit": 5}),
         ("Expertise/FindExperts", "expertise", "FindExperts", "expertise_pb",

@@ -28,6 +28,7 @@ harness_token OPS_TOKEN ops admin,reader,auditor
 harness_token AGENT_TOKEN web-agent agent
 harness_token READER_TOKEN web-reader reader
 harness_token LOADER_TOKEN loader connector hr,ldap,crm,helpdesk,wiki,social
+HARNESS_TESSERAD_ARGS=(--default-region FR)  # the sample bank is French
 harness_start
 harness_run_python "$HARNESS_SRC/tests/web/json_api.py" --cli "$CLI" \
   --agent-token="$AGENT_TOKEN" --reader-token="$READER_TOKEN" --loader-token="$LOADER_TOKEN"
