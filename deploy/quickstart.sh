@@ -6,9 +6,31 @@
 # customer's history, who can solve her issue, a hand-over moving the load, the
 # conflicts, an incremental LDAP sync seen in the change feed, an erasure that a later
 # sync cannot undo, and stops cleanly.
+#
+#   deploy/quickstart.sh [--keep-running [--port N]]
+#
+# --keep-running: after the tour, serve the web console on the sample organisation
+# (tokens on, an agent token and an admin token printed) until Ctrl-C, then stop
+# cleanly. --port N: the console's port (default 8080; 0 picks a free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+
+KEEP_RUNNING=0
+CONSOLE_PORT=8080
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --keep-running) KEEP_RUNNING=1 ;;
+    --port)
+      [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -le 65535 ] ||
+        { echo "quickstart: --port needs a port number (0-65535)" >&2; exit 2; }
+      CONSOLE_PORT=$2
+      shift ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "quickstart: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -164,4 +186,55 @@ SERVER_PID=""
 echo "tesserad exited with status $rc"
 kill "$(cat "$WORK/ldap/slapd.pid")" 2>/dev/null || true
 [ "$rc" -eq 0 ] || { cat "$WORK/tesserad.log"; exit 1; }
-echo "Quickstart done. Next: tests/run.sh runs the whole test suite."
+if [ "$KEEP_RUNNING" -eq 0 ]; then
+  echo "Quickstart done. Next: tests/run.sh runs the whole test suite; deploy/quickstart.sh --keep-running"
+  echo "leaves the web console running on this sample."
+  exit 0
+fi
+
+step "Serving the web console on the sample organisation (tokens on) until Ctrl-C"
+# Two people: an agent (the community manager) and an admin (who also sees Sources).
+new_token() { "$BIN/server/app/tesserad" --new-token "$1" --roles "$2" 2>/dev/null; }
+AGENT_LINES=$(new_token console-agent agent,reader)
+ADMIN_LINES=$(new_token console-admin admin,agent,reader,auditor)
+printf '{"tokens": [%s,\n %s]}\n' "$(sed -n 2p <<<"$AGENT_LINES")" "$(sed -n 2p <<<"$ADMIN_LINES")" \
+  >"$WORK/principals.json"
+python3 - "$ROOT/deploy/quickstart.json" "$WORK/principals.json" >"$WORK/console.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config.setdefault("security", {})["principals"] = sys.argv[2]
+json.dump(config, sys.stdout, indent=1)
+PY
+rm -f "$WORK/http_port"
+"$BIN/server/app/tesserad" --config "$WORK/console.json" --db "$WORK/db" --listen 127.0.0.1:0 \
+  --http-listen "127.0.0.1:$CONSOLE_PORT" --http-port-file "$WORK/http_port" 2>>"$WORK/tesserad.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/http_port" ] && break; kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+if [ ! -s "$WORK/http_port" ]; then
+  tail -n 5 "$WORK/tesserad.log" >&2
+  echo "tesserad could not serve on port $CONSOLE_PORT (in use? try --port 0)" >&2
+  exit 1
+fi
+cat <<TXT
+
+  The console:   http://127.0.0.1:$(cat "$WORK/http_port")/console/
+  Agent token:   $(sed -n 1p <<<"$AGENT_LINES")
+  Admin token:   $(sed -n 1p <<<"$ADMIN_LINES")
+
+  Sign in with a token, paste a customer's message, for instance
+    Ma carte a été bloquée à l'étranger, je ne peux plus payer
+  with the customer @CamilleRoussel_. Ctrl-C stops tesserad and removes the sample.
+TXT
+STOPPING=0
+trap 'STOPPING=1; echo; echo "Stopping tesserad"; kill -TERM "$SERVER_PID" 2>/dev/null || true' INT TERM
+# wait returns when Ctrl-C arrives (the trap has asked tesserad to stop): the second
+# wait collects tesserad's own exit status. Without Ctrl-C, tesserad itself ended.
+rc=0
+wait "$SERVER_PID" || rc=$?
+if [ "$STOPPING" -eq 1 ]; then
+  rc=0
+  wait "$SERVER_PID" 2>/dev/null || rc=$?
+fi
+SERVER_PID=""
+echo "tesserad exited with status $rc"
+[ "$rc" -eq 0 ] || { tail -n 20 "$WORK/tesserad.log"; exit 1; }
