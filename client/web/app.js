@@ -28,8 +28,8 @@
     document.documentElement.lang = state.lang;
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
     const lang = document.getElementById("lang");
+    // Its name is its visible text (EN/FR, WCAG 2.5.3 "label in name"); #lang-hint describes it.
     lang.textContent = t("lang.other");
-    lang.setAttribute("aria-label", t("lang.hint"));
     renderWho();
   }
 
@@ -210,19 +210,41 @@
   }
   async function handOver(person, query, button) {
     button.disabled = true;
+    const caseId = { type: "case", value: "console-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8) };
     try {
       const r = await call("Expertise/RecordOutcome", {
-        case: { type: "case", value: "console-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8) },
-        handledBy: { type: "email", value: person.email }, status: "open", text: query.text,
+        case: caseId, handledBy: { type: "email", value: person.email }, status: "open", text: query.text,
         customer: query.customer, channel: query.channel,
       });
       await find(query, true);
-      say(t("handover.done", { name: (r.person && r.person.displayName) || person.displayName, title: r.caseTitle || "" }));
+      offerUndo(t("handover.done", { name: (r.person && r.person.displayName) || person.displayName, title: r.caseTitle || "" }),
+                () => undoHandOver(r, caseId, person, query));
     } catch (e) {
       button.disabled = false;
       if (e instanceof ApiError && e.status === 401) return failed(e);
       say(t("handover.failed", { why: e.message }), true);
     }
+  }
+  // The status line with an Undo button, offered for UNDO_MS.
+  const UNDO_MS = 20000;
+  function offerUndo(text, undo) {
+    const s = document.getElementById("status");
+    clear(s);
+    s.className = "status";
+    const b = el("button", { type: "button", class: "quiet", id: "undo" }, t("handover.undo"));
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try { await undo(); } catch (e) { if (e instanceof ApiError && e.status === 401) failed(e); else say(t("handover.failed", { why: e.message }), true); }
+    });
+    s.append(text + " ", b);
+    setTimeout(() => { if (b.isConnected) b.remove(); }, UNDO_MS);
+  }
+  // Takes a hand-over back: the case is withdrawn from the person (and a case the
+  // hand-over made from the message goes), so their load drops again.
+  async function undoHandOver(r, caseId, person, query) {
+    await call("Expertise/RecordOutcome", { case: caseId, handledBy: { type: "email", value: person.email }, status: "withdrawn" });
+    await find(query, true);
+    say(t("handover.undone", { name: (r.person && r.person.displayName) || person.displayName }));
   }
   async function find(query, keepStatus) {
     if (!keepStatus) say(t("find.searching"));

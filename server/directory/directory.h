@@ -288,7 +288,9 @@ struct EraseResult {
 struct CaseOutcome {
   std::string case_type, case_value;
   std::string person_type, person_value;
-  std::string status;  // "open" (a hand-over: they hold it now) or "closed" (they resolved it)
+  // "open" (a hand-over: they hold it now), "closed" (they resolved it), or
+  // "withdrawn" (an open hand-over to them taken back).
+  std::string status;
   int64_t time_ms = 0;
   // For a case the directory does not have yet (a fresh tweet): the customer's message
   // and who they are; the case is then created in source kHandoverSource.
@@ -376,6 +378,9 @@ class Directory {
   // the case by its identifier (expertise/cases.h: status open hands the case over, its
   // load moving to them; closed makes it their evidence). NOT_FOUND when no profile
   // carries the person's identifier, or the case's and no message is given to create it.
+  // Status "withdrawn" takes back an open hand-over to that person (the console's undo):
+  // the outcome record goes (the load leaves them), and a case that hand-over created
+  // from a message goes too; FAILED_PRECONDITION unless the case is open with them.
   virtual absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) = 0;
 
   // Registers or updates a source; a priority change re-derives its profiles. With

@@ -58,6 +58,7 @@ class DirectoryImpl final : public Directory {
   // FindExperts without the timing.
   absl::StatusOr<expertise::Ranking> Rank(const expertise::Query& query) const;
   absl::StatusOr<OutcomeResult> RecordOutcome(const CaseOutcome& outcome) override;
+  absl::StatusOr<OutcomeResult> WithdrawOutcome(const CaseOutcome& outcome);
   absl::StatusOr<HistoryView> History(const HistoryQuery& query) const override;
   absl::StatusOr<SourceInfo> PutSource(identity::Source source, bool priority_if_new) override;
   std::vector<SourceInfo> ListSources() const override;

@@ -103,10 +103,62 @@ absl::Status DirectoryImpl::CreateCase(const CaseOutcome& o, const std::string& 
   return r.status();
 }
 
+absl::StatusOr<OutcomeResult> DirectoryImpl::WithdrawOutcome(const CaseOutcome& o) {
+  OutcomeResult result;
+  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  absl::StatusOr<uint64_t> p = Resolve(*snap, {0, o.person_type, o.person_value});
+  if (!p.ok()) return Prefixed(p.status(), "handled_by: ");
+  absl::StatusOr<uint64_t> c = Resolve(*snap, {0, o.case_type, o.case_value});
+  if (!c.ok()) return Prefixed(c.status(), "case: ");
+  const std::string case_value =
+      identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise).value();
+  const std::string case_text = o.case_type + ":" + case_value;
+  absl::StatusOr<FragmentView> outcome = GetFragment({kOutcomeSource, case_text});
+  const auto open_with = [&](const FragmentView& v) {
+    const identity::Fragment& f = v.stored.fragment;
+    if (v.deleted || f.tombstone || f.relations.size() != 1 || f.relations[0].type != "assigned_to") return false;
+    absl::StatusOr<uint64_t> holder = Resolve(*snap, {0, f.relations[0].target.type, f.relations[0].target.value});
+    return holder.ok() && *holder == *p;
+  };
+  if (!outcome.ok() || !open_with(*outcome)) {
+    return absl::FailedPreconditionError("case " + case_text + " is not open with " + o.person_type + ":" +
+                                         o.person_value + ": there is no hand-over to withdraw");
+  }
+  absl::StatusOr<std::optional<identity::Profile>> pp = identity::ReadProfile(*snap, *p);
+  if (!pp.ok()) return pp.status();
+  if (*pp) result.person = expertise::SummaryOf(**pp);
+  result.person_profile = *p;
+  result.case_profile = *c;
+  absl::StatusOr<std::optional<identity::Profile>> cp = identity::ReadProfile(*snap, *c);
+  if (!cp.ok()) return cp.status();
+  if (*cp) {
+    const std::string* title = (*cp)->Attr("title");
+    result.case_title = title != nullptr ? *title : (*cp)->display_name;
+  }
+  // The outcome record goes; so does a case made from the message by that hand-over.
+  const auto tombstone = [&](const FragmentView& v) {
+    identity::Fragment t;
+    t.source = v.stored.fragment.source;
+    t.external_id = v.stored.fragment.external_id;
+    t.version = v.stored.fragment.version + 1;
+    t.kind = v.stored.fragment.kind;
+    t.tombstone = true;
+    return t;
+  };
+  std::vector<identity::Fragment> gone = {tombstone(*outcome)};
+  if (absl::StatusOr<FragmentView> made = GetFragment({kHandoverSource, case_value}); made.ok() && !made->deleted) {
+    gone.push_back(tombstone(*made));
+  }
+  absl::StatusOr<BatchResult> r = Ingest(std::move(gone), o.time_ms);
+  if (!r.ok()) return r.status();
+  return result;
+}
+
 absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o) {
   const std::string status = text::Fold(o.status);
+  if (status == "withdrawn") return WithdrawOutcome(o);
   if (status != "open" && status != "closed") {
-    return absl::InvalidArgumentError("status '" + o.status + "' is neither open nor closed");
+    return absl::InvalidArgumentError("status '" + o.status + "' is neither open, closed nor withdrawn");
   }
   if (o.text.size() > options_.limits.max_evidence_text_bytes) {
     return absl::InvalidArgumentError("text is over " + std::to_string(options_.limits.max_evidence_text_bytes) + " bytes");

@@ -9,7 +9,7 @@ the real tesserad holding the sample organisation.
   (c) the main flow: the French message with customer @CamilleRoussel_ puts Isabelle
       Laurent first, with her account-manager reason and evidence; the customer's
       history lists her WhatsApp case and who handled it; handing over to the second
-      person raises their open-case load by one;
+      person raises their open-case load by one, and Undo takes it back;
   (d) the English message without a customer gives card experts with highlighted matches;
   (e) hostile text in a case (a script tag, an img with onerror, a javascript: link)
       renders as text: no script runs, no element is injected, the browser log is clean;
@@ -260,6 +260,13 @@ def c_main_flow(env):
             after = int(li.find_element("css selector", ".load").get_attribute("data-load"))
     if after != load + 1:
         raise CheckFailed("%s's open cases went %d -> %s after the hand-over" % (name, load, after))
+    # Undo, within its delay: the case is withdrawn and the load goes back.
+    env.find("#undo").click()
+    env.wait(lambda d: "undone" in env.text("#status"), "the undo's confirmation")
+    back = [int(li.find_element("css selector", ".load").get_attribute("data-load"))
+            for li in env.all("#results > li") if li.find_element("css selector", "h3").text == name]
+    if back != [load]:
+        raise CheckFailed("%s's open cases are %s after the undo, expected %d" % (name, back, load))
 
 
 def d_english(env):

@@ -8,7 +8,8 @@ every call answers exactly what the same gRPC call answers, for the same caller.
   (b) a reader is refused customers over JSON as over gRPC (404, the words of an absent
       profile; none in a search) and ListSources and FindExperts (403, "needs the role");
   (c) a hand-over through Expertise/RecordOutcome moves the load: the new holder's
-      open_cases in FindExperts grows by one, read back over gRPC;
+      open_cases in FindExperts grows by one, read back over gRPC; withdrawing it (the
+      console's undo) takes the load and the case made from the message back;
   (d) refusals of the face itself: no token 401, an unknown method 404, GET 405, a
       text/plain body 415, broken JSON and an unknown field 400 naming the message
       type, a FindExperts over its size limits 400 as on gRPC; each is a JSON
@@ -256,6 +257,30 @@ def c_hand_over(env):
     after = open_cases(env, person_id)
     if after != before + 1:
         raise CheckFailed("open_cases of %s went %d -> %d, expected +1" % (email, before, after))
+    # Withdrawn (the console's undo): the load goes back, and the case made from the
+    # message is gone; a second withdrawal has nothing to take back.
+    undo = {"case": {"type": "case", "value": "WEB-TEST-1"},
+            "handledBy": {"type": "email", "value": email}, "status": "withdrawn"}
+    r = env.api.call(env.tokens["agent"], "Expertise/RecordOutcome", undo)
+    if r.status != 200:
+        raise CheckFailed("withdrawing the hand-over: %s" % r.describe())
+    if open_cases(env, person_id) != before:
+        raise CheckFailed("open_cases of %s is %d after the withdrawal, expected %d"
+                          % (email, open_cases(env, person_id), before))
+    r = env.api.call(env.tokens["agent"], "Directory/GetProfile",
+                     {"identifier": {"type": "case", "value": "WEB-TEST-1"}})
+    if r.status != 404:
+        raise CheckFailed("the withdrawn hand-over's case is still there: %s" % r.describe())
+    r = env.api.call(env.tokens["agent"], "Expertise/RecordOutcome", undo)
+    if r.status != 404 or "case:WEB-TEST-1" not in r.json.get("message", ""):
+        raise CheckFailed("withdrawing twice (the case is gone): %s" % r.describe())
+    # A hand-over of an existing case (a sample case) withdrawn by someone it is not
+    # open with has nothing to take back.
+    r = env.api.call(env.tokens["agent"], "Expertise/RecordOutcome", {
+        "case": {"type": "case", "value": "HD-5001"}, "handledBy": {"type": "email", "value": email},
+        "status": "withdrawn"})
+    if r.status != 400 or r.json.get("code") != "FAILED_PRECONDITION":
+        raise CheckFailed("withdrawing a hand-over that was never made: %s" % r.describe())
 
 
 def stats(env):
