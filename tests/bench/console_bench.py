@@ -70,6 +70,7 @@ def main(argv):
     p.add_argument("--screenshots", default="")
     p.add_argument("--messages", type=int, default=100)
     p.add_argument("--no-load", action="store_true", help="the database already holds the data")
+    p.add_argument("--label", default="sample organisation", help="what the database is, for the table")
     args = p.parse_args(argv)
     try:
         if not args.no_load:
@@ -108,7 +109,7 @@ def main(argv):
         if "/console/" in path and path not in files:
             status, _, data = env.http.send("GET", path[path.index("/console/"):])
             files[path] = (len(data), len(gzip.compress(data, 9)), transfer)
-    print("Console latency over %d messages (sample organisation; %s)" % (len(texts), time.strftime("%Y-%m-%d")))
+    print("Console latency over %d messages (%s; %s)" % (len(texts), args.label, time.strftime("%Y-%m-%d")))
     print()
     print("| what | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|")

@@ -23,6 +23,8 @@
 # --source scim-test, then its own arguments, then HARNESS_ARGS (the runner's extra
 # arguments, e.g. -v); it records the exit status for harness_finish. Pass tokens as
 # --name=TOKEN: a token may begin with '-', which argparse would take for an option.
+# HARNESS_DB, when set before harness_start, is an existing database to serve instead of
+# a fresh one (a benchmark's; it is not removed).
 # HARNESS_TESSERAD_ARGS, an array a runner may set before harness_start, are more flags
 # for tesserad (e.g. --default-region FR for the French sample organisation).
 # HARNESS_HTTP_CONFIG, when a runner sets it before harness_start, is the body of the
@@ -135,7 +137,7 @@ harness_start() {
     "$(harness_join $',\n  ' "${HARNESS_SOURCES[@]}")" "$HARNESS_DIR/principals.json" \
     "${HARNESS_HTTP_CONFIG:-}" >"$HARNESS_DIR/tesserad.json"
 
-  "$HARNESS_TESSERAD" --config "$HARNESS_DIR/tesserad.json" --db "$HARNESS_DIR/db" \
+  "$HARNESS_TESSERAD" --config "$HARNESS_DIR/tesserad.json" --db "${HARNESS_DB:-$HARNESS_DIR/db}" \
     --listen 127.0.0.1:0 --port-file "$HARNESS_DIR/port" \
     --http-listen 127.0.0.1:0 --http-port-file "$HARNESS_DIR/http_port" \
     --block-cache-mb 16 ${HARNESS_TESSERAD_ARGS[@]+"${HARNESS_TESSERAD_ARGS[@]}"} \

@@ -16,8 +16,8 @@ the real tesserad holding the sample organisation.
   (f) sign-out ends the session on the server: the old cookie and CSRF token get 401;
   (g) a reader sees no customer: FindExperts is refused, search leaves customers out, and
       a customer's profile URL typed by hand reads as not found;
-  (h) the main screen in English and in French, and the profile page, are saved as
-      screenshots (--screenshots DIR).
+  (h) the main screen, a profile, search, sign-in and (as an admin) the sources are
+      saved as screenshots in English and French (--screenshots DIR).
 
 Run by run_console_test.sh. Exit status 0 when every case passed, 1 when one failed,
 2 on bad arguments or when the browser cannot start.
@@ -342,6 +342,7 @@ def g_reader(env):
         problems.append("a reader's Find: %d results, status %r" % (len(items), env.text("#status")))
     env.open("#/search")
     box = env.find("#search-input")
+    box.clear()
     box.send_keys("camille")
     env.wait(lambda d: env.all("#search-results li"), "search results")
     if "customer" in env.text("#search-results"):
@@ -370,7 +371,27 @@ def h_screenshots(env):
     first.click()
     env.wait(lambda d: env.text("#profile-title") not in ("", "…"), "a profile page")
     env.screenshot("profile-fr")
+    env.open("#/search")
+    box = env.find("#search-input")
+    box.clear()  # the page was not reloaded: (g)'s words may still be there
+    box.send_keys("isab")
+    env.wait(lambda d: env.all("#search-results li a"), "search results")
+    env.screenshot("search-fr")
     env.find("#lang").click()
+    env.wait(lambda d: env.driver.execute_script("return document.documentElement.lang") == "en",
+             "the page in English again")
+    env.screenshot("search-en")
+    # An admin sees the sources.
+    env.find("#signout").click()
+    env.wait(lambda d: env.find("#view-signin").is_displayed(), "the sign-in form")
+    env.screenshot("signin-en")
+    env.sign_in(env.args.admin_token)
+    env.open("#/sources")
+    env.wait(lambda d: env.all("#sources-table tbody tr"), "the sources table")
+    names = env.text("#sources-table tbody")
+    if "helpdesk" not in names or "crm" not in names:
+        raise CheckFailed("the sources page lists %r" % names[:300])
+    env.screenshot("sources-en")
 
 
 def load(files, args):
@@ -399,7 +420,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     try:
-        require(args, "base", "grpc", "agent_token", "reader_token", "loader_token", "cli")
+        require(args, "base", "grpc", "admin_token", "agent_token", "reader_token", "loader_token", "cli")
         load([os.path.join(args.sample, f) for f in ("hr.jsonl", "ldap.jsonl", "crm.jsonl",
                                                      "helpdesk.jsonl", "social.jsonl", "wiki.jsonl")],
              args)
@@ -417,7 +438,7 @@ def main(argv):
             tally.run("(e) hostile text renders as text; no script, no injected element", e_hostile, env)
             tally.run("(f) sign-out ends the session on the server", f_sign_out, env)
         tally.run("(g) a reader sees no customer anywhere", g_reader, env)
-        tally.run("(h) screenshots in English and French", h_screenshots, env)
+        tally.run("(h) every screen, in English and French, as screenshots; an admin's sources", h_screenshots, env)
     finally:
         env.driver.quit()
     return tally.finish()
