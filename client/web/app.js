@@ -190,14 +190,20 @@
     if ((x.relationship || []).length) {
       details.append(el("h4", {}, t("expert.relationship")), el("p", {}, x.relationship.join("; ")));
     }
-    details.append(el("h4", {}, t("expert.contact")),
-      el("p", {}, p.email ? el("a", { href: "mailto:" + p.email }, p.email) : t("expert.noemail")));
+    const contact = el("ul", { class: "contact" },
+      el("li", {}, p.email ? el("a", { href: "mailto:" + p.email }, p.email) : t("expert.noemail")));
+    details.append(el("h4", {}, t("expert.contact")), contact);
     const toggle = el("button", { type: "button", class: "secondary", "aria-expanded": "false", "aria-controls": detailsId },
       t("expert.details"));
+    let phonesAsked = false;
     toggle.addEventListener("click", () => {
       const open = toggle.getAttribute("aria-expanded") !== "true";
       toggle.setAttribute("aria-expanded", String(open));
       details.hidden = !open;
+      if (open && !phonesAsked) {
+        phonesAsked = true;
+        addPhones(p.id, contact);
+      }
     });
     const actions = el("div", { class: "actions" }, toggle);
     if (!isInform && p.email && state.roles.includes("agent")) {
@@ -207,6 +213,16 @@
     }
     li.append(actions, details);
     return li;
+  }
+  // Their phone numbers, as far as the reader may see them (the profile is redacted by
+  // the server for the caller's role).
+  async function addPhones(id, list) {
+    try {
+      const prof = await call("Directory/GetProfile", { id: String(id) });
+      for (const i of prof.identifiers || []) {
+        if (i.type === "phone") list.append(el("li", {}, el("a", { href: "tel:" + i.value }, i.value)));
+      }
+    } catch (e) { /* the e-mail stays; a profile the caller may not read adds nothing */ }
   }
   async function handOver(person, query, button) {
     button.disabled = true;
@@ -282,7 +298,14 @@
       return;
     }
     const c = h.customer || {};
-    body.append(el("p", {}, el("strong", {}, profileLink(c)), " ", el("span", { class: "meta" }, [c.kind, c.team, c.location].filter(Boolean).join(" · "))));
+    const who = el("span", { class: "meta" }, [c.kind, c.team, c.location].filter(Boolean).join(" · "));
+    body.append(el("p", {}, el("strong", {}, profileLink(c)), " ", who));
+    try {
+      // Their segment and city (attributes of the profile, if the caller may see them).
+      const prof = await call("Directory/GetProfile", { id: String(c.id) });
+      const attr = (n) => ((prof.attributes || []).find((a) => a.name === n) || {}).value;
+      who.textContent = [c.kind, attr("segment"), attr("city") || c.location].filter(Boolean).join(" · ");
+    } catch (e) { /* the summary stands */ }
     const facts = el("dl", { class: "facts" });
     if ((h.accountManagers || []).length) {
       const dd = el("dd", {});

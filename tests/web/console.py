@@ -240,6 +240,10 @@ def c_main_flow(env):
     items[0].find_element("css selector", "button[aria-controls]").click()
     env.wait(lambda d: env.all("#results > li:first-child .evidence li"), "Isabelle's evidence")
     env.wait(lambda d: "Camille Roussel" in env.text("#history-body"), "Camille's history")
+    env.wait(lambda d: "premier" in env.text("#history-body"), "Camille's segment (premier)")
+    env.wait(lambda d: "tel:" in (env.driver.execute_script(
+        "const a = document.querySelector('#results > li:first-child .contact a[href^=\"tel:\"]');"
+        "return a ? a.getAttribute('href') : ''") or ""), "Isabelle's phone number in her contact")
     hist = env.text("#history-body")
     if "whatsapp" not in hist.lower() or "handled by" not in hist.lower():
         raise CheckFailed("the history does not list a WhatsApp case and who handled it: %r"
