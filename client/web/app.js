@@ -414,6 +414,23 @@
       for (const c of p.conflicts) ul.append(el("li", {}, c.type + ": " + (c.values || []).join(" / ")));
       body.append(el("section", { class: "card" }, el("h2", {}, t("profile.conflicts")), ul));
     }
+    if (state.roles.includes("admin")) {
+      // Merge and split rules naming one of this profile's records.
+      const mine = new Set((p.fragments || []).map((f) => f.source + "\u0000" + f.externalId));
+      const names = (refs) => (refs || []).map((f) => f.source + "/" + f.externalId).join(", ");
+      try {
+        const r = await call("Admin/ListRules", {});
+        const ul = el("ul", {});
+        for (const rule of r.rules || []) {
+          const refs = (rule.fragments || []).concat(rule.apartFrom || []);
+          if (!refs.some((f) => mine.has(f.source + "\u0000" + f.externalId))) continue;
+          ul.append(el("li", {}, "#" + rule.id + " " + rule.type.toLowerCase() + ": " + names(rule.fragments) +
+            (rule.apartFrom && rule.apartFrom.length ? " ≠ " + names(rule.apartFrom) : "") +
+            (rule.reason ? " (" + rule.reason + ")" : "")));
+        }
+        if (ul.children.length) body.append(el("section", { class: "card" }, el("h2", {}, t("profile.rules")), ul));
+      } catch (e) { /* the profile stands without its rules */ }
+    }
   }
 
   // ----- sources -----

@@ -111,13 +111,16 @@ grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitReques
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest*,
+grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRulesRequest* req,
                                      v1::ListRulesResponse* resp) {
-  CallLog log("Admin.ListRules", ctx);
-  absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
-  if (!who.ok()) return log.Finish(who.status());
-  for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
-  return log.Finish(absl::OkStatus());
+  return ToGrpcStatus(Call(CallerOf(ctx), *req, resp));
+}
+
+absl::Status AdminService::Call(const gate::Caller& caller, const v1::ListRulesRequest&, v1::ListRulesResponse* resp) {
+  return RunCall(gate_, "Admin.ListRules", caller, [&](const access::Principal*, gate::CallLog&) {
+    for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status AdminService::DeleteRule(grpc::ServerContext* ctx, const v1::DeleteRuleRequest* req,

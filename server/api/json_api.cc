@@ -55,6 +55,7 @@ JsonApi::JsonApi(DirectoryService& directory, ExpertiseService& expertise, Admin
   methods_["Expertise/FindExperts"] = Route<v1::FindExpertsRequest, v1::FindExpertsResponse>(expertise);
   methods_["Expertise/RecordOutcome"] = Route<v1::RecordOutcomeRequest, v1::RecordOutcomeResponse>(expertise);
   methods_["Admin/ListSources"] = Route<v1::ListSourcesRequest, v1::ListSourcesResponse>(admin);
+  methods_["Admin/ListRules"] = Route<v1::ListRulesRequest, v1::ListRulesResponse>(admin);
 }
 
 std::vector<std::string> JsonApi::Methods() const {
