@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <openssl/crypto.h>
+
 #include "nlohmann/json.hpp"
 
 namespace tessera::app {
@@ -15,6 +17,7 @@ void Send(http::Response& res, const api::JsonReply& reply) {
   res.status = reply.status;
   res.content_type = "application/json; charset=utf-8";
   res.body = reply.body;
+  if (reply.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tessera\"");
 }
 
 api::JsonReply Refuse(int http_status, absl::Status s) {
@@ -44,6 +47,19 @@ nlohmann::json Describe(const http::Session& s) {
 
 const absl::Status kSessionEnded =
     absl::UnauthenticatedError("the session has ended (signed out, idle too long or too old): sign in again");
+const absl::Status kNotSignedIn = absl::UnauthenticatedError("not signed in: sign in with your token or certificate");
+
+// Whether the CSRF token sent is the session's (in constant time).
+bool SameToken(const std::string& sent, const std::string& expected) {
+  return sent.size() == expected.size() && CRYPTO_memcmp(sent.data(), expected.data(), sent.size()) == 0;
+}
+
+// "Directory/GetProfile" -> "Directory.GetProfile", the gate's name of the method.
+std::string GateMethod(const std::string& json_method) {
+  std::string m = json_method;
+  std::replace(m.begin(), m.end(), '/', '.');
+  return m;
+}
 
 }  // namespace
 
@@ -63,13 +79,14 @@ JsonFace::JsonFace(http::Listener& listener, http::SessionOptions sessions, std:
 void JsonFace::SessionCall(const api::Gate& gate, const http::Request& req, http::Response& res) {
   const std::string id = http::CookieValue(req.Header("cookie"), kCookie);
   if (req.method == "GET") {
-    std::optional<http::Session> s = id.empty() ? std::nullopt : sessions_.Touch(id);
+    if (id.empty()) return Send(res, api::JsonApi::Error(kNotSignedIn));
+    std::optional<http::Session> s = sessions_.Touch(id);
     if (!s) return Send(res, api::JsonApi::Error(kSessionEnded));
     return Send(res, {200, Describe(*s).dump()});
   }
   if (req.method == "DELETE") {
     std::optional<http::Session> s = id.empty() ? std::nullopt : sessions_.Touch(id);
-    if (s && req.Header("x-csrf-token") != s->csrf) {
+    if (s && !SameToken(req.Header("x-csrf-token"), s->csrf)) {
       return Send(res, Refuse(403, absl::PermissionDeniedError("sign-out needs the session's X-CSRF-Token")));
     }
     if (s) sessions_.Close(id);
@@ -143,12 +160,19 @@ void JsonFace::Serve(const http::Request& req, http::Response& res) {
     // The console: its session's credentials, once the page proves it is the page.
     std::optional<http::Session> s = sessions_.Touch(id);
     if (!s) return Send(res, api::JsonApi::Error(kSessionEnded));
-    if (req.Header("x-csrf-token") != s->csrf) {
-      return Send(res, Refuse(403, absl::PermissionDeniedError(
-                                       "a call with the session cookie must carry the session's X-CSRF-Token")));
-    }
     caller.authorization = s->authorization;
     caller.certificate_names = s->certificate_names;
+    if (!SameToken(req.Header("x-csrf-token"), s->csrf)) {
+      // Refused like a call without the role: through the gate's log, so the attempt
+      // (perhaps another site's, riding the cookie) is in the audit log and metrics.
+      const std::string gate_method = api->Has(method) ? GateMethod(method) : "Console.Call";  // outlives log
+      gate::CallLog log(gate_method, caller);
+      absl::StatusOr<const access::Principal*> who = gate->Admit(log);
+      const absl::Status refusal = log.Finish(
+          !who.ok() ? who.status()
+                    : absl::PermissionDeniedError("a call with the session cookie must carry the session's X-CSRF-Token"));
+      return Send(res, api::JsonApi::Error(refusal));
+    }
   }
   if (api->Has(method)) res.route += method;
   Send(res, api->Call(method, caller, req.body));

@@ -370,8 +370,9 @@ int Run(const ServerConfig& cfg) {
     std::ofstream(cfg.port_file) << port << "\n";
   }
 
-  if (site != nullptr) site->SetBackend(&backend);
+  // The JSON API first: once /readyz says ready, every face is.
   if (json_face != nullptr) json_face->SetBackend(&json_api, &gate);
+  if (site != nullptr) site->SetBackend(&backend);
   const std::unique_ptr<SignalThread::Handler> stop = signals.OnStop([&] {
     spdlog::info("stop requested (SIGTERM or SIGINT), finishing in-flight calls");
     server->GetHealthCheckService()->SetServingStatus(false);

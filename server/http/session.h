@@ -4,7 +4,9 @@
 // certificate) gives a random session id for an HttpOnly cookie and a CSRF token the
 // page sends back in a header. A session holds the credentials it was opened with and
 // the console's calls present them to the gate again each time, so a token revoked by
-// SIGHUP stops its sessions at once and no second set of rules exists. Sessions end
+// SIGHUP stops its sessions at once and no second set of rules exists. (A session opened
+// with a client certificate is then the cookie's: it works on a connection without the
+// certificate, as any web session does.) Sessions end
 // after `idle_ms` without a call, at `max_age_ms` after sign-in, at sign-out, and when
 // tesserad stops.
 
@@ -23,6 +25,9 @@ struct SessionOptions {
   int64_t idle_ms = 30 * 60 * 1000;         // 30 minutes without a call
   int64_t max_age_ms = 12 * 3600 * 1000;    // a working day, whatever the activity
   size_t max_sessions = 10'000;             // then the least recently used goes
+  // Sessions one principal may hold; signing in again ends their least recently used
+  // one, so nobody can push everyone else's sessions out by signing in repeatedly.
+  size_t max_per_principal = 20;
 };
 
 struct Session {

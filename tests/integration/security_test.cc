@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "client/lib/client.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/client_unary_call.h"
@@ -28,9 +30,9 @@
 #include "tests/unit/temp_dir.h"
 
 // tesserad with TLS, mutual TLS and bearer tokens: every RPC of every service, and
-// every route of the HTTP listener (health, metrics, SCIM), against every kind of
-// caller, through the real server on loopback ports. Certificates are made by the
-// openssl command for each run.
+// every route of the HTTP listener (health, metrics, SCIM, the JSON API, the console's
+// sessions and page), against every kind of caller, through the real server on
+// loopback ports. Certificates are made by the openssl command for each run.
 
 using namespace tessera;
 
@@ -128,6 +130,15 @@ struct SecureServer {
   // with a reason the audit log keeps.
   httplib::Result Https(const Caller& c, const std::string& method, const std::string& target,
                         const std::string& body = "") {
+    httplib::Headers headers;
+    if (!body.empty()) headers.emplace("Content-Type", "application/scim+json");
+    return HttpsWith(c, method, target, headers, body);
+  }
+
+  // The same with these headers added (Content-Type, Cookie, X-CSRF-Token) and `body`
+  // sent as it is.
+  httplib::Result HttpsWith(const Caller& c, const std::string& method, const std::string& target,
+                            const httplib::Headers& headers, const std::string& body = "") {
     auto cli = c.cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", http_port)
                               : std::make_unique<httplib::SSLClient>("127.0.0.1", http_port, tmp.Sub(c.cert + ".pem"),
                                                                      tmp.Sub(c.cert + ".key"));
@@ -140,11 +151,51 @@ struct SecureServer {
     req.path = target;
     req.headers.emplace("tessera-reason", kHttpReason);
     if (!c.token.empty()) req.headers.emplace("Authorization", "Bearer " + c.token);
-    if (!body.empty()) {
-      req.body = body;
-      req.headers.emplace("Content-Type", "application/scim+json");
-    }
+    for (const auto& header : headers) req.headers.insert(header);
+    req.body = body;
     return cli->send(req);
+  }
+
+  // Until the database is open the JSON API answers 503; then a GET of /api/v1/session
+  // without a cookie is 401.
+  void AwaitJsonApi() {
+    const Caller nobody{"no credentials"};
+    for (int i = 0; i < 400; ++i) {
+      const httplib::Result r = Https(nobody, "GET", "/api/v1/session");
+      if (r && r->status != 503) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_FAIL("/api/v1/ still answers 503 (or nothing) after 20 s");
+  }
+
+  // The audit log as the auditor reads it over gRPC: the calls refused with
+  // PERMISSION_DENIED whose method `counted` selects, by (principal, method). Each was a
+  // request of HttpsWith(): it names the peer (loopback), the reason HttpsWith() gives
+  // and a time since `start_ms`.
+  std::map<std::pair<std::string, std::string>, int> AuditedRefusals(
+      int64_t start_ms, const std::function<bool(const std::string&)>& counted) {
+    const auto auditor = std::find_if(callers.begin(), callers.end(), [](const Caller& c) {
+      return c.roles == access::Bit(access::Role::kAuditor) && !c.token.empty();
+    });
+    BOOST_REQUIRE(auditor != callers.end());
+    const client::Client c(Options(*auditor));
+    std::map<std::pair<std::string, std::string>, int> audited;
+    v1::ReadAuditRequest page;
+    page.set_page_size(1000);
+    do {
+      const absl::StatusOr<v1::ReadAuditResponse> r = c.ReadAudit(page);
+      BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+      for (const v1::AuditEntry& e : r->entries()) {
+        if (!counted(e.method()) || e.outcome() != "PERMISSION_DENIED") continue;
+        ++audited[{e.principal(), e.method()}];
+        BOOST_TEST(e.peer().rfind("ipv4:127.0.0.1:", 0) == 0u, e.peer());
+        BOOST_TEST(e.reason() == kHttpReason);
+        BOOST_TEST(e.time_unix_ms() >= start_ms);
+        BOOST_TEST(e.sequence() > 0u);
+      }
+      page.set_after_sequence(r->next_after_sequence());
+    } while (page.after_sequence() != 0);
+    return audited;
   }
 
   client::ClientOptions Options(const Caller& c) {
@@ -352,6 +403,204 @@ int64_t NowMs() {
       .count();
 }
 
+// The JSON API (/api/v1/) and the console's sessions.
+
+constexpr char kJson[] = "application/json";
+constexpr char kSessionCookie[] = "tessera_session";
+
+// A call of the JSON API, and what it answers a caller the gate lets through.
+struct JsonRoute {
+  std::string method;  // "Directory/GetProfile": the gate admits it as "Directory.GetProfile"
+  json request;        // sent as JSON; null: no body
+  absl::StatusCode answer = absl::StatusCode::kOk;
+  std::string says;  // in that answer's body
+  std::string verb = "POST";
+  std::string content_type = kJson;  // empty: no Content-Type
+  // The face's own refusal of the verb (405) or the media type (415), made before the
+  // gate looks at any credentials; as INVALID_ARGUMENT.
+  int refused = 0;
+};
+
+std::vector<JsonRoute> JsonRoutes() {
+  const json nobody = {{"type", "email"}, {"value", "nobody@example.com"}};
+  const std::string absent = "no profile has identifier 'email:nobody@example.com'";
+  const json search = {{"prefix", "a"}};
+  return {
+      {.method = "Directory/GetProfile", .request = {{"identifier", nobody}}, .answer = absl::StatusCode::kNotFound,
+       .says = absent},
+      {.method = "Directory/SearchPeople", .request = search, .says = R"("people")"},
+      {.method = "Directory/Neighbors", .request = {{"identifier", nobody}}, .answer = absl::StatusCode::kNotFound,
+       .says = absent},
+      {.method = "Directory/CustomerHistory", .request = {{"identifier", nobody}},
+       .answer = absl::StatusCode::kNotFound, .says = absent},
+      {.method = "Expertise/FindExperts", .request = {{"text", "card blocked"}}, .says = R"("experts")"},
+      // The person handling the case must exist: it does not.
+      {.method = "Expertise/RecordOutcome",
+       .request = {{"case", {{"type", "case"}, {"value", "X-1"}}}, {"handledBy", nobody}, {"status", "open"}},
+       .answer = absl::StatusCode::kNotFound, .says = "handled_by: " + absent},
+      {.method = "Admin/ListSources", .request = json::object(), .says = R"("sources")"},
+      {.method = "Admin/ListRules", .request = json::object(), .says = R"("rules")"},
+      {.method = "Directory/SearchPeople", .says = "not GET", .verb = "GET", .content_type = "", .refused = 405},
+      {.method = "Directory/SearchPeople", .request = search, .says = "Content-Type: application/json",
+       .content_type = "text/plain", .refused = 415},
+  };
+}
+
+std::string GateMethod(std::string json_method) {
+  std::replace(json_method.begin(), json_method.end(), '/', '.');
+  return json_method;
+}
+
+std::string Body(const JsonRoute& route) { return route.request.is_null() ? "" : route.request.dump(); }
+
+// The headers of a request to the JSON API: its media type (empty: none) and, as the
+// console's page sends them, the session cookie and the CSRF token when given.
+httplib::Headers ApiHeaders(const std::string& content_type, const std::string& session = "",
+                            const std::string& csrf = "") {
+  httplib::Headers h;
+  if (!content_type.empty()) h.emplace("Content-Type", content_type);
+  if (!session.empty()) h.emplace("Cookie", std::string(kSessionCookie) + "=" + session);
+  if (!csrf.empty()) h.emplace("X-CSRF-Token", csrf);
+  return h;
+}
+
+struct JsonExpected {
+  int status;
+  std::string code;  // the error object's code; empty: not an error
+  std::string says;  // in the body
+};
+
+// Google's mapping of the canonical codes onto HTTP statuses (google/rpc/code.proto),
+// which the JSON API follows; for the codes these calls end with.
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition: return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kResourceExhausted: return 429;
+    case absl::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+JsonExpected Answer(absl::StatusCode code, const std::string& says) {
+  return {HttpStatusOf(code), code == absl::StatusCode::kOk ? "" : absl::StatusCodeToString(code), says};
+}
+
+// The rules of the JSON API: the face refuses another verb (405) or media type (415)
+// first; then the gate, as for gRPC (no valid credentials 401, a role the method does
+// not take 403 naming it); then the method's own answer.
+JsonExpected Expect(const JsonRoute& route, const Caller& c) {
+  if (route.refused != 0) {
+    return {route.refused, absl::StatusCodeToString(absl::StatusCode::kInvalidArgument), route.says};
+  }
+  if (c.roles == 0) return Answer(absl::StatusCode::kUnauthenticated, "");
+  if ((c.roles & access::RolesFor(GateMethod(route.method))) == 0) {
+    return Answer(absl::StatusCode::kPermissionDenied, kNeedsRole);
+  }
+  return Answer(route.answer, route.says);
+}
+
+// Signing in to the console is a call of Console.SignIn through the same gate.
+JsonExpected ExpectSignIn(const Caller& c) {
+  if (c.roles == 0) return Answer(absl::StatusCode::kUnauthenticated, "");
+  if ((c.roles & access::RolesFor("Console.SignIn")) == 0) {
+    return Answer(absl::StatusCode::kPermissionDenied, kNeedsRole);
+  }
+  return Answer(absl::StatusCode::kOk, "csrfToken");
+}
+
+// Every /api/v1 answer: never cached, never sniffed into something else, never framed.
+void CheckApiHeaders(const httplib::Response& r) {
+  BOOST_TEST(r.get_header_value("Cache-Control") == "no-store");
+  BOOST_TEST(r.get_header_value("X-Content-Type-Options") == "nosniff");
+  BOOST_TEST(r.get_header_value("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'");
+}
+
+// A JSON API answer: its status and words, the headers above, a JSON object in
+// application/json (no body with 204) and, for an error, exactly {"code": the
+// canonical code's name, "message": not empty}.
+void CheckJsonAnswer(const JsonExpected& want, const httplib::Result& r) {
+  if (!r) {
+    BOOST_ERROR("no answer: " << httplib::to_string(r.error()));
+    return;
+  }
+  BOOST_TEST(r->status == want.status, r->body);
+  BOOST_TEST(r->body.find(want.says) != std::string::npos, "'" << want.says << "' not in " << r->body);
+  CheckApiHeaders(*r);
+  if (r->status == 405) BOOST_TEST(!r->get_header_value("Allow").empty());
+  if (r->status == 204) {
+    BOOST_TEST(r->body.empty(), r->body);
+    return;
+  }
+  const std::string type = r->get_header_value("Content-Type");
+  BOOST_TEST(type.rfind(kJson, 0) == 0u, type);
+  const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  BOOST_TEST(body.is_object(), r->body);
+  if (!body.is_object() || want.code.empty()) return;
+  BOOST_TEST(Str(body, "code") == want.code, r->body);
+  BOOST_TEST(!Str(body, "message").empty(), r->body);
+  BOOST_TEST(body.size() == 2u, r->body);
+}
+
+// The audit log holds each refusal (for want of a role, or of the session's CSRF token)
+// as often as it was made, and no other refusal of the methods it was asked about:
+// (principal, method) -> calls.
+void CheckAudited(const std::map<std::pair<std::string, std::string>, int>& refused,
+                  const std::map<std::pair<std::string, std::string>, int>& audited) {
+  std::set<std::pair<std::string, std::string>> all;
+  for (const auto& [who_what, n] : refused) all.insert(who_what);
+  for (const auto& [who_what, n] : audited) all.insert(who_what);
+  for (const auto& who_what : all) {
+    const int want = refused.count(who_what) != 0 ? refused.at(who_what) : 0;
+    const int got = audited.count(who_what) != 0 ? audited.at(who_what) : 0;
+    BOOST_TEST(got == want, who_what.second << " refused to " << who_what.first);
+  }
+}
+
+bool IsHex64(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The names of the roles in a mask, in the order of access::Role.
+std::vector<std::string> RoleNames(uint32_t roles) {
+  std::vector<std::string> out;
+  for (int i = 0; i < access::kRoleCount; ++i) {
+    const auto role = static_cast<access::Role>(i);
+    if ((roles & access::Bit(role)) != 0) out.emplace_back(access::RoleName(role));
+  }
+  return out;
+}
+
+// A Set-Cookie header: name=value; attribute; attribute...
+struct SetCookie {
+  std::string name, value;
+  std::set<std::string> attributes;
+};
+
+SetCookie ParseSetCookie(const std::string& header) {
+  SetCookie c;
+  size_t pos = 0;
+  for (bool first = true; pos <= header.size(); first = false) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    part.erase(0, part.find_first_not_of(' '));
+    if (first) {
+      const size_t eq = part.find('=');
+      c.name = part.substr(0, eq);
+      c.value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    } else {
+      c.attributes.insert(part);
+    }
+    pos = end + 1;
+  }
+  return c;
+}
+
 }  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(Security, SecureServer)
@@ -461,28 +710,10 @@ BOOST_AUTO_TEST_CASE(every_http_route_for_every_caller) {
 
   // The audit log as the auditor reads it over gRPC: one PERMISSION_DENIED record per
   // refusal for a role, naming the principal, the method, the peer and the reason.
-  const auto auditor = std::find_if(callers.begin(), callers.end(), [](const Caller& c) {
-    return c.roles == access::Bit(access::Role::kAuditor) && !c.token.empty();
-  });
-  BOOST_REQUIRE(auditor != callers.end());
-  const client::Client c(Options(*auditor));
-  std::map<std::pair<std::string, std::string>, int> audited;
-  v1::ReadAuditRequest page;
-  page.set_page_size(1000);
-  do {
-    const absl::StatusOr<v1::ReadAuditResponse> r = c.ReadAudit(page);
-    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
-    for (const v1::AuditEntry& e : r->entries()) {
-      const bool http = e.method().rfind("Scim.", 0) == 0 || e.method().rfind("Http.", 0) == 0;
-      if (!http || e.outcome() != "PERMISSION_DENIED") continue;
-      ++audited[{e.principal(), e.method()}];
-      BOOST_TEST(e.peer().rfind("ipv4:127.0.0.1:", 0) == 0u, e.peer());
-      BOOST_TEST(e.reason() == kHttpReason);
-      BOOST_TEST(e.time_unix_ms() >= start_ms);
-      BOOST_TEST(e.sequence() > 0u);
-    }
-    page.set_after_sequence(r->next_after_sequence());
-  } while (page.after_sequence() != 0);
+  std::map<std::pair<std::string, std::string>, int> audited =
+      AuditedRefusals(start_ms, [](const std::string& method) {
+        return method.rfind("Scim.", 0) == 0 || method.rfind("Http.", 0) == 0;
+      });
   for (const auto& [who_what, n] : refused_for_role) {
     BOOST_TEST(audited[who_what] == n, who_what.second << " refused to " << who_what.first);
   }
@@ -490,6 +721,256 @@ BOOST_AUTO_TEST_CASE(every_http_route_for_every_caller) {
   const int reader_metrics = audited[{"reader", "Http.Metrics"}];
   BOOST_TEST(reader_scim > 0);
   BOOST_TEST(reader_metrics > 0);
+}
+
+// The JSON API the console calls: every method as every kind of caller, each answer
+// derived from the rules in Expect (the face's verb and media type, then the same gate
+// as gRPC, then the method's own answer); then the audit log holds each call refused
+// for want of a role, as it does a gRPC one.
+BOOST_AUTO_TEST_CASE(every_json_api_call_for_every_caller) {
+  const int64_t start_ms = NowMs();
+  AwaitJsonApi();
+  const std::vector<JsonRoute> routes = JsonRoutes();
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  std::set<std::string> gated;
+  for (const JsonRoute& route : routes) {
+    const size_t slash = route.method.find('/');
+    const google::protobuf::ServiceDescriptor* sd =
+        pool->FindServiceByName("tessera.v1." + route.method.substr(0, slash));
+    BOOST_REQUIRE_MESSAGE(sd != nullptr && sd->FindMethodByName(route.method.substr(slash + 1)) != nullptr,
+                          route.method << " is not a method of the gRPC services");
+    BOOST_TEST(access::RolesFor(GateMethod(route.method)) != 0u, route.method << " is open to no role");
+    gated.insert(GateMethod(route.method));
+  }
+
+  std::vector<Caller> everyone = callers;
+  everyone.push_back(loader);
+  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  size_t cells = 0;
+  for (const JsonRoute& route : routes) {
+    for (const Caller& caller : everyone) {
+      const JsonExpected want = Expect(route, caller);
+      const httplib::Result r =
+          HttpsWith(caller, route.verb, "/api/v1/" + route.method, ApiHeaders(route.content_type), Body(route));
+      ++cells;
+      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " (Content-Type '" << route.content_type
+                                    << "') as " << caller.name) {
+        CheckJsonAnswer(want, r);
+      }
+      if (want.says == kNeedsRole) ++refused_for_role[{caller.principal, GateMethod(route.method)}];
+    }
+  }
+  BOOST_TEST(cells >= 9u * 12u);
+  BOOST_TEST_MESSAGE("JSON API role matrix: " << cells << " requests");
+
+  std::map<std::pair<std::string, std::string>, int> audited =
+      AuditedRefusals(start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
+  CheckAudited(refused_for_role, audited);
+  {
+    const int n_reader_expertise_findexperts = audited[{"reader", "Expertise.FindExperts"}];
+    BOOST_TEST(n_reader_expertise_findexperts > 0);
+  }
+  {
+    const int n_reader_admin_listsources = audited[{"reader", "Admin.ListSources"}];
+    BOOST_TEST(n_reader_admin_listsources > 0);
+  }
+}
+
+// The console's sessions: signing in (POST /api/v1/session, the token in the body, or
+// none with a client certificate) is a call of Console.SignIn through the gate; a
+// session then calls the JSON API with the roles of the credentials it was opened
+// with, only with its CSRF token, until it is signed out.
+BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
+  const int64_t start_ms = NowMs();
+  AwaitJsonApi();
+  const std::vector<JsonRoute> routes = JsonRoutes();
+  std::set<std::string> gated = {"Console.SignIn"};
+  for (const JsonRoute& route : routes) gated.insert(GateMethod(route.method));
+  const std::set<std::string> kCookieAttributes = {"Path=/", "HttpOnly", "SameSite=Strict", "Secure"};
+  std::vector<Caller> everyone = callers;
+  everyone.push_back(loader);
+  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  size_t cells = 0;
+
+  struct SignedIn {
+    Caller caller;
+    std::string session, csrf;
+  };
+  std::vector<SignedIn> signed_in;
+  for (const Caller& caller : everyone) {
+    Caller page = caller;  // as the page signs in: no Authorization header
+    page.token.clear();
+    const json request = caller.token.empty() ? json::object() : json{{"token", caller.token}};
+    const JsonExpected want = ExpectSignIn(caller);
+    const httplib::Result r = HttpsWith(page, "POST", "/api/v1/session", ApiHeaders(kJson), request.dump());
+    ++cells;
+    BOOST_TEST_CONTEXT("signing in to the console as " << caller.name) {
+      CheckJsonAnswer(want, r);
+      if (r && r->status == 200 && want.status == 200) {
+        const std::string header = r->get_header_value("Set-Cookie");
+        const SetCookie cookie = ParseSetCookie(header);
+        BOOST_TEST(r->get_header_value_count("Set-Cookie") == 1u);
+        BOOST_TEST(cookie.name == kSessionCookie, header);
+        BOOST_TEST(IsHex64(cookie.value), header);
+        BOOST_TEST((cookie.attributes == kCookieAttributes), header);
+        const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+        const std::string csrf = Str(body, "csrfToken");
+        BOOST_TEST(IsHex64(csrf), r->body);
+        BOOST_TEST(csrf != cookie.value);
+        BOOST_TEST(Str(body, "principal") == caller.principal);
+        BOOST_TEST((body.is_object() && body.contains("roles") && body["roles"] == json(RoleNames(caller.roles))),
+                   r->body);
+        signed_in.push_back({caller, cookie.value, csrf});
+      } else if (r) {
+        BOOST_TEST(!r->has_header("Set-Cookie"), r->get_header_value("Set-Cookie"));
+      }
+    }
+    if (want.says == kNeedsRole) ++refused_for_role[{caller.principal, "Console.SignIn"}];
+  }
+  const auto may_sign_in = static_cast<size_t>(std::count_if(everyone.begin(), everyone.end(), [](const Caller& c) {
+    return (c.roles & access::RolesFor("Console.SignIn")) != 0;
+  }));
+  BOOST_TEST(signed_in.size() == may_sign_in);
+
+  // Each session, by its cookie and CSRF token alone, calls every method as the
+  // credentials it was opened with would.
+  const Caller page{"the console's page"};  // no token, no certificate
+  for (const SignedIn& s : signed_in) {
+    for (const JsonRoute& route : routes) {
+      const JsonExpected want = Expect(route, s.caller);
+      const httplib::Result r = HttpsWith(page, route.verb, "/api/v1/" + route.method,
+                                          ApiHeaders(route.content_type, s.session, s.csrf), Body(route));
+      ++cells;
+      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " in the session of " << s.caller.name) {
+        CheckJsonAnswer(want, r);
+      }
+      if (want.says == kNeedsRole) ++refused_for_role[{s.caller.principal, GateMethod(route.method)}];
+    }
+  }
+
+  // The reader's session, step by step, to its end.
+  auto holding = [&](access::Role role) {
+    return std::find_if(signed_in.begin(), signed_in.end(),
+                        [&](const SignedIn& s) { return s.caller.roles == access::Bit(role); });
+  };
+  const auto reader = holding(access::Role::kReader);
+  const auto agent = holding(access::Role::kAgent);
+  BOOST_REQUIRE(reader != signed_in.end());
+  BOOST_REQUIRE(agent != signed_in.end());
+  const std::string search = "/api/v1/Directory/SearchPeople", session = "/api/v1/session";
+  const std::string prefix = json{{"prefix", "a"}}.dump();
+  auto step = [&](const std::string& what, const std::string& verb, const std::string& target, const std::string& body,
+                  const std::string& cookie, const std::string& csrf, const JsonExpected& want) {
+    httplib::Result r = HttpsWith(page, verb, target, ApiHeaders(body.empty() ? "" : kJson, cookie, csrf), body);
+    ++cells;
+    BOOST_TEST_CONTEXT(what) { CheckJsonAnswer(want, r); }
+    return r;
+  };
+  const JsonExpected no_csrf = Answer(absl::StatusCode::kPermissionDenied, "X-CSRF-Token");
+  const JsonExpected ended = Answer(absl::StatusCode::kUnauthenticated, "sign in again");
+  const JsonExpected not_signed_in = Answer(absl::StatusCode::kUnauthenticated, "not signed in");
+  const JsonExpected found = Answer(absl::StatusCode::kOk, R"("people")");
+  step("a search with the reader's cookie and no X-CSRF-Token", "POST", search, prefix, reader->session, "", no_csrf);
+  step("a search with the reader's cookie and the agent's X-CSRF-Token", "POST", search, prefix, reader->session,
+       agent->csrf, no_csrf);
+  // A call refused for its CSRF token is audited like one refused for a role (it may be
+  // another site riding the cookie).
+  refused_for_role[{reader->caller.principal, "Directory.SearchPeople"}] += 2;
+  step("a search with the reader's cookie and X-CSRF-Token", "POST", search, prefix, reader->session, reader->csrf,
+       found);
+  step("a search with a session id no sign-in gave", "POST", search, prefix, std::string(64, '0'), reader->csrf, ended);
+  {
+    const httplib::Result r = step("who is signed in, with the reader's cookie", "GET", session, "", reader->session,
+                                   "", Answer(absl::StatusCode::kOk, reader->csrf));
+    if (r && r->status == 200) {
+      const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+      BOOST_TEST(Str(body, "principal") == reader->caller.principal);
+      BOOST_TEST(Str(body, "csrfToken") == reader->csrf);
+    }
+  }
+  step("who is signed in, without a cookie", "GET", session, "", "", "", not_signed_in);
+  step("signing out without X-CSRF-Token", "DELETE", session, "", reader->session, "", no_csrf);
+  step("who is signed in after that refusal", "GET", session, "", reader->session, "",
+       Answer(absl::StatusCode::kOk, reader->csrf));
+  {
+    const httplib::Result r =
+        step("signing out", "DELETE", session, "", reader->session, reader->csrf, {204, "", ""});
+    if (r) {
+      const std::string header = r->get_header_value("Set-Cookie");
+      const SetCookie cleared = ParseSetCookie(header);
+      BOOST_TEST(cleared.name == kSessionCookie, header);
+      BOOST_TEST(cleared.value.empty(), header);
+      BOOST_TEST(cleared.attributes.count("Max-Age=0") == 1u, header);
+      BOOST_TEST(cleared.attributes.count("Path=/") == 1u, header);
+    }
+  }
+  step("a search with the reader's cookie after signing out", "POST", search, prefix, reader->session, reader->csrf,
+       ended);
+  step("who is signed in, with the reader's cookie after signing out", "GET", session, "", reader->session, "", ended);
+  step("a search in the agent's session after the reader signed out", "POST", search, prefix, agent->session,
+       agent->csrf, found);
+  BOOST_TEST_MESSAGE("console sessions: " << cells << " requests");
+
+  // Refused sign-ins and the sessions' refused calls are in the audit log like any other.
+  std::map<std::pair<std::string, std::string>, int> audited =
+      AuditedRefusals(start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
+  CheckAudited(refused_for_role, audited);
+  {
+    const int n_reader_admin_listsources = audited[{"reader", "Admin.ListSources"}];
+    BOOST_TEST(n_reader_admin_listsources == 1);
+  }  // the reader's session, as the reader
+  {
+    const int n_metrics_console_signin = audited[{"metrics", "Console.SignIn"}];
+    BOOST_TEST(n_metrics_console_signin == 1);
+  }
+}
+
+// The console's files are public (its data is behind the JSON API): the same answer
+// to every caller, whatever credentials it sends, GET only, with a strict
+// Content-Security-Policy; "/" and "/console" lead to "/console/".
+BOOST_AUTO_TEST_CASE(the_console_page_is_public_and_strict) {
+  struct ConsoleRoute {
+    std::string method, target;
+    int status;
+    std::string location;  // the Location header, if any
+  };
+  const std::vector<ConsoleRoute> routes = {
+      {"GET", "/console/", 200, ""},
+      {"GET", "/", 302, "/console/"},
+      {"GET", "/console", 301, "/console/"},
+      {"POST", "/console/", 405, ""},
+  };
+  std::vector<Caller> everyone = callers;
+  everyone.push_back(loader);
+  size_t cells = 0;
+  for (const ConsoleRoute& route : routes) {
+    for (const Caller& caller : everyone) {
+      const httplib::Result r = Https(caller, route.method, route.target);
+      ++cells;
+      BOOST_TEST_CONTEXT(route.method << " " << route.target << " as " << caller.name) {
+        if (!r) {
+          BOOST_ERROR("no answer: " << httplib::to_string(r.error()));
+        } else {
+          BOOST_TEST(r->status == route.status, r->body);
+          BOOST_TEST(r->get_header_value("Location") == route.location);
+          BOOST_TEST(!r->has_header("Set-Cookie"));
+          if (route.status == 405) BOOST_TEST(r->get_header_value("Allow").find("GET") != std::string::npos);
+          if (route.status == 200) {
+            const std::string type = r->get_header_value("Content-Type");
+            const std::string csp = r->get_header_value("Content-Security-Policy");
+            BOOST_TEST(type.rfind("text/html", 0) == 0u, type);
+            BOOST_TEST(r->body.find("<html") != std::string::npos);
+            BOOST_TEST(csp.find("default-src 'self'") != std::string::npos, csp);
+            BOOST_TEST(csp.find("frame-ancestors 'none'") != std::string::npos, csp);
+            BOOST_TEST(csp.find("'unsafe-inline'") == std::string::npos, csp);
+            BOOST_TEST(csp.find("'unsafe-eval'") == std::string::npos, csp);
+            BOOST_TEST(r->get_header_value("X-Content-Type-Options") == "nosniff");
+          }
+        }
+      }
+    }
+  }
+  BOOST_TEST(cells >= 4u * 12u);
 }
 
 // The scheme of "Bearer <token>" is case-insensitive (RFC 7235 §2.1).

@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(past_the_cap_the_least_recently_used_goes) {
   http::SessionStore store(o, clock.fn());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
-    ids.push_back(store.Open(Credentials(std::to_string(i))).id);
+    ids.push_back(store.Open(Credentials(std::to_string(i))).id);  // three principals
     clock.now += 10;
   }
   BOOST_TEST(store.Touch(ids[0]).has_value());  // 0 is used again: 1 is now the oldest
@@ -106,6 +106,25 @@ BOOST_AUTO_TEST_CASE(past_the_cap_the_least_recently_used_goes) {
   BOOST_TEST(!store.Touch(ids[1]).has_value());
   BOOST_TEST(store.Touch(ids[2]).has_value());
   BOOST_TEST(store.Touch(fourth).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(one_principal_signing_in_again_and_again_pushes_out_only_their_own) {
+  Clock clock;
+  http::SessionOptions o;
+  o.max_sessions = 10;
+  o.max_per_principal = 2;
+  http::SessionStore store(o, clock.fn());
+  const std::string other = store.Open(Credentials("other")).id;
+  std::vector<std::string> mine;
+  for (int i = 0; i < 50; ++i) {
+    clock.now += 10;
+    mine.push_back(store.Open(Credentials("me")).id);
+  }
+  BOOST_TEST(store.size() == 3u);
+  BOOST_TEST(store.Touch(other).has_value());
+  BOOST_TEST(store.Touch(mine[49]).has_value());
+  BOOST_TEST(store.Touch(mine[48]).has_value());
+  BOOST_TEST(!store.Touch(mine[47]).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(cookie_values_are_found_by_exact_name) {
