@@ -10,7 +10,6 @@ import argparse
 import gzip
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -19,6 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "web"))
 sys.path.insert(0, os.path.join(HERE, "..", "scim"))
 
 import console as C  # noqa: E402
+import sample  # noqa: E402
 from scimlib import UsageError, connect  # noqa: E402
 
 # Submits the form and resolves with the milliseconds until the status line announces the
@@ -39,18 +39,18 @@ document.querySelector('#find-form button[type=submit]').click();
 """
 
 
-def messages(sample, n):
+def messages(sample_dir, n):
     """n customer-like messages: the first sentence of each sample case and conversation."""
     out = []
     for name in ("helpdesk.jsonl", "social.jsonl"):
-        with open(os.path.join(sample, name), encoding="utf-8") as f:
+        with open(os.path.join(sample_dir, name), encoding="utf-8") as f:
             for line in f:
                 for ev in json.loads(line).get("evidence", []):
                     text = ev.get("text", "").split(". ")[0][:300]
                     if len(text.split()) >= 4:
                         out.append(text)
     if not out:
-        raise UsageError("no messages in %s" % sample)
+        raise UsageError("no messages in %s" % sample_dir)
     return [out[i % len(out)] for i in range(n)]
 
 
@@ -62,9 +62,7 @@ def pct(values, p):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     C.add_common_args(p, os.path.join(HERE, "..", "scim"))
-    for name in ("--agent-token", "--reader-token", "--loader-token", "--cli"):
-        p.add_argument(name, default="")
-    p.add_argument("--sample", default=os.path.join(HERE, "..", "data", "sample"))
+    sample.add_args(p)
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     p.add_argument("--screenshots", default="")
@@ -74,8 +72,7 @@ def main(argv):
     args = p.parse_args(argv)
     try:
         if not args.no_load:
-            C.load([os.path.join(args.sample, f) for f in ("hr.jsonl", "ldap.jsonl", "crm.jsonl",
-                                                           "helpdesk.jsonl", "social.jsonl", "wiki.jsonl")], args)
+            sample.load_sample(args)
         env = C.Env(args, args.base[:args.base.index("/scim/v2")])
         env.driver = env.browser()
         grpc_side = connect(args, args.agent_token)

@@ -24,15 +24,8 @@ while [ $# -gt 0 ]; do
   fi
 done
 source "$ROOT/tests/scim/harness.sh"
+source "$ROOT/tests/web/sample.sh"
 harness_init console_bench "$BUILD/server/app/tesserad" "$ROOT" ${ARGS[@]+"${ARGS[@]}"}
-for s in "hr csv 90" "ldap ldap 80" "crm crm 60" "helpdesk helpdesk 50" "wiki knowledge 45" "social social 40"; do
-  # shellcheck disable=SC2086
-  harness_source $s
-done
-harness_token AGENT_TOKEN bench-agent agent,reader
-harness_token LOADER_TOKEN loader connector hr,ldap,crm,helpdesk,wiki,social
-HARNESS_TESSERAD_ARGS=(--default-region FR)
-harness_start
-harness_run_python "$ROOT/tests/bench/console_bench.py" --cli "$BUILD/client/cli/tessera" \
-  --agent-token="$AGENT_TOKEN" --loader-token="$LOADER_TOKEN"
+web_sample_start "$BUILD/client/cli/tessera"
+web_run_python "$ROOT/tests/bench/console_bench.py"
 harness_finish

@@ -276,9 +276,7 @@ def main(argv):
     try:
         require(args, "base", "grpc", "agent_token", "loader_token", "cli")
         axe = Axe(AXE_PATH)
-        C.load([os.path.join(args.sample, f) for f in ("hr.jsonl", "ldap.jsonl", "crm.jsonl",
-                                                       "helpdesk.jsonl", "social.jsonl", "wiki.jsonl")],
-               args)
+        C.sample.load_sample(args)
         env = C.Env(args, args.base[:args.base.index("/scim/v2")])
         env.driver = env.browser()
     except UsageError as e:

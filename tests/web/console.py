@@ -27,7 +27,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -35,6 +34,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scim"))
 
+import sample  # noqa: E402
+from sample import load  # noqa: E402
 from scimlib import CheckFailed, Tally, UsageError, add_common_args, require  # noqa: E402
 
 FRENCH = "Ma carte a été bloquée à l'étranger, je ne peux plus payer"
@@ -398,23 +399,11 @@ def h_screenshots(env):
     env.screenshot("sources-en")
 
 
-def load(files, args):
-    cmd = [args.cli, "--server", args.grpc, "ingest"] + files
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, env=dict(os.environ, TESSERA_TOKEN=args.loader_token))
-    if r.returncode != 0:
-        raise UsageError("loading %s failed:\n%s" % (files, r.stdout))
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p, os.path.join(HERE, "..", "scim"))
-    p.add_argument("--agent-token", default="")
-    p.add_argument("--reader-token", default="")
-    p.add_argument("--loader-token", default="")
-    p.add_argument("--cli", default="")
-    p.add_argument("--sample", default=os.path.join(HERE, "..", "data", "sample"))
+    sample.add_args(p)
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     p.add_argument("--screenshots", default="", help="save the screenshots here")
@@ -425,9 +414,7 @@ def main(argv):
     args = parse_args(argv)
     try:
         require(args, "base", "grpc", "admin_token", "agent_token", "reader_token", "loader_token", "cli")
-        load([os.path.join(args.sample, f) for f in ("hr.jsonl", "ldap.jsonl", "crm.jsonl",
-                                                     "helpdesk.jsonl", "social.jsonl", "wiki.jsonl")],
-             args)
+        sample.load_sample(args)
         env = Env(args, args.base[:args.base.index("/scim/v2")])
         env.driver = env.browser()
     except UsageError as e:

@@ -25,13 +25,13 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scim"))
 
+import sample  # noqa: E402
 from scimlib import CheckFailed, Tally, UsageError, add_common_args, connect, require  # noqa: E402
 
 FRENCH = "Ma carte a été bloquée à l'étranger, je ne peux plus payer"
@@ -348,28 +348,11 @@ def e_audited(env):
                           "customer by web-agent; expected both" % (len(finds), len(reads_)))
 
 
-def ingest(args):
-    files = [os.path.join(args.sample, f) for f in
-             ("hr.jsonl", "ldap.jsonl", "crm.jsonl", "helpdesk.jsonl", "social.jsonl",
-              "wiki.jsonl")]
-    cmd = [args.cli, "--server", args.grpc, "ingest"] + files
-    env = dict(os.environ, TESSERA_TOKEN=args.loader_token)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True, env=env)
-    if r.returncode != 0:
-        raise UsageError("loading the sample organisation failed (%s):\n%s"
-                         % (" ".join(cmd), r.stdout))
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p, os.path.join(HERE, "..", "scim"))
-    p.add_argument("--agent-token", default="")
-    p.add_argument("--reader-token", default="")
-    p.add_argument("--loader-token", default="", help="a connector of the sample's sources")
-    p.add_argument("--cli", default="", help="the tessera command, to load the sample")
-    p.add_argument("--sample", default=os.path.join(HERE, "..", "data", "sample"))
+    sample.add_args(p)
     return p.parse_args(argv)
 
 
@@ -378,7 +361,7 @@ def main(argv):
     try:
         require(args, "base", "grpc", "admin_token", "agent_token", "reader_token", "loader_token",
                 "cli")
-        ingest(args)
+        sample.load_sample(args)
         http_base = args.base[:args.base.index("/scim/v2")]
         env = Env(args, JsonApi(http_base, args.timeout), connect(args, args.agent_token),
                   connect(args, args.reader_token), connect(args))

@@ -5,9 +5,9 @@
 #
 #   run_json_api_test.sh TESSERAD TESSERA_CLI SOURCE_DIR [JSON_API_ARGS...]
 #
-# It uses tests/scim/harness.sh: tokens (web-agent: agent; web-reader: reader; ops:
-# admin, reader and auditor; loader: connector of the sample's sources), the sample's sources in a configuration, and TESSERAD on a
-# throwaway database with its gRPC and HTTP listeners on loopback port 0.
+# It uses tests/scim/harness.sh and sample.sh: the sample's sources and tokens (sample.sh
+# says which), and TESSERAD on a throwaway database with its gRPC and HTTP listeners on
+# loopback port 0.
 # Exit status: json_api.py's; 1 as well when tesserad does not stop cleanly.
 set -euo pipefail
 
@@ -16,20 +16,8 @@ CLI=$2
 TESSERAD=$1
 shift 2
 source "$(dirname "${BASH_SOURCE[0]}")/../scim/harness.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/sample.sh"
 harness_init json_api_test "$TESSERAD" "$@"
-[ -x "$CLI" ] || harness_fail "the tessera command '$CLI' is not an executable"
-harness_source hr csv 90
-harness_source ldap ldap 80
-harness_source crm crm 60
-harness_source helpdesk helpdesk 50
-harness_source wiki knowledge 45
-harness_source social social 40
-harness_token OPS_TOKEN ops admin,reader,auditor
-harness_token AGENT_TOKEN web-agent agent
-harness_token READER_TOKEN web-reader reader
-harness_token LOADER_TOKEN loader connector hr,ldap,crm,helpdesk,wiki,social
-HARNESS_TESSERAD_ARGS=(--default-region FR)  # the sample bank is French
-harness_start
-harness_run_python "$HARNESS_SRC/tests/web/json_api.py" --cli "$CLI" \
-  --agent-token="$AGENT_TOKEN" --reader-token="$READER_TOKEN" --loader-token="$LOADER_TOKEN"
+web_sample_start "$CLI"
+web_run_python "$HARNESS_SRC/tests/web/json_api.py"
 harness_finish
