@@ -14,13 +14,6 @@
 # Exit status: a11y.py's; 1 as well when tesserad does not stop cleanly.
 set -euo pipefail
 
-[ $# -ge 3 ] || { echo "usage: $0 TESSERAD TESSERA_CLI SOURCE_DIR [ARGS...]" >&2; exit 2; }
-CLI=$2
-TESSERAD=$1
-shift 2
 source "$(dirname "${BASH_SOURCE[0]}")/../scim/harness.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/sample.sh"
-harness_init a11y_test "$TESSERAD" "$@"
-web_sample_start "$CLI"
-web_run_python "$HARNESS_SRC/tests/web/a11y.py"
-harness_finish
+web_runner a11y_test tests/web/a11y.py "$@"

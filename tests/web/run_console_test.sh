@@ -13,13 +13,6 @@
 # Exit status: console.py's; 1 as well when tesserad does not stop cleanly.
 set -euo pipefail
 
-[ $# -ge 3 ] || { echo "usage: $0 TESSERAD TESSERA_CLI SOURCE_DIR [ARGS...]" >&2; exit 2; }
-CLI=$2
-TESSERAD=$1
-shift 2
 source "$(dirname "${BASH_SOURCE[0]}")/../scim/harness.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/sample.sh"
-harness_init console_test "$TESSERAD" "$@"
-web_sample_start "$CLI"
-web_run_python "$HARNESS_SRC/tests/web/console.py"
-harness_finish
+web_runner console_test tests/web/console.py "$@"

@@ -3,6 +3,7 @@
 #
 #   web_sample_start CLI   # the sample's sources and tokens, --default-region FR, tesserad started
 #   web_run_python SCRIPT [ARGS...]   # harness_run_python with --cli and the tokens
+#   web_runner NAME SCRIPT TESSERAD CLI SOURCE_DIR [ARGS...]   # all of a runner
 #
 # Tokens: AGENT_TOKEN (web-agent: agent), READER_TOKEN (web-reader: reader), LOADER_TOKEN
 # (loader: connector of the sample's sources), OPS_TOKEN (ops: admin, reader, auditor).
@@ -29,4 +30,18 @@ web_run_python() {
   shift
   harness_run_python "$script" --cli "$WEB_CLI" --agent-token="$AGENT_TOKEN" \
     --reader-token="$READER_TOKEN" --loader-token="$LOADER_TOKEN" "$@"
+}
+
+# web_runner NAME SCRIPT TESSERAD TESSERA_CLI SOURCE_DIR [ARGS...]: a whole runner, from
+# the arguments CTest gives to the exit status (harness_finish).
+web_runner() {
+  local name=$1 script=$2
+  shift 2
+  [ $# -ge 3 ] || { echo "usage: $0 TESSERAD TESSERA_CLI SOURCE_DIR [ARGS...]" >&2; exit 2; }
+  local tesserad=$1 cli=$2
+  shift 2
+  harness_init "$name" "$tesserad" "$@"
+  web_sample_start "$cli"
+  web_run_python "$HARNESS_SRC/$script"
+  harness_finish
 }
