@@ -477,10 +477,18 @@
   document.addEventListener("DOMContentLoaded", () => {
     state.lang = pickLanguage();
     applyLanguage();
-    document.getElementById("lang").addEventListener("click", () => {
+    document.getElementById("lang").addEventListener("click", async () => {
       state.lang = state.lang === "fr" ? "en" : "fr";
       localStorage.setItem("tessera.lang", state.lang);
       applyLanguage();
+      // What the screen shows was written in the other language: draw it again.
+      if (!state.csrf) return;
+      if (!document.getElementById("view-find").hidden) {
+        if (state.lastQuery) await find(state.lastQuery);
+      } else if (document.getElementById("view-signin").hidden) {
+        await route();
+      }
+      document.getElementById("lang").focus();
     });
     document.getElementById("signin-form").addEventListener("submit", signIn);
     document.getElementById("signout").addEventListener("click", signOut);

@@ -397,6 +397,24 @@ def h_screenshots(env):
     if "helpdesk" not in names or "crm" not in names:
         raise CheckFailed("the sources page lists %r" % names[:300])
     env.screenshot("sources-en")
+    env.find("#lang").click()
+    env.wait(lambda d: "Dernière synchro" in env.text("#sources-table thead"), "the sources page in French")
+    env.screenshot("sources-fr")
+    env.find("#results-title")  # still on the page, hidden
+    env.open("#/search")
+    env.find("#search-input").clear()
+    env.find("#search-input").send_keys("isabelle laurent")
+    env.wait(lambda d: env.all("#search-results li a"), "Isabelle in the search")
+    env.all("#search-results li a")[0].click()
+    env.wait(lambda d: env.text("#profile-title") == "Isabelle Laurent", "Isabelle's profile")
+    env.find("#lang").click()
+    env.wait(lambda d: "What the sources say" in env.text("#profile-body"), "the profile in English")
+    env.screenshot("profile-en")
+    env.find("#lang").click()
+    env.find("#signout").click()
+    env.wait(lambda d: env.find("#view-signin").is_displayed(), "the sign-in form")
+    env.screenshot("signin-fr")
+    env.find("#lang").click()  # back to English for whatever runs next
 
 
 def parse_args(argv):
