@@ -268,7 +268,9 @@
     const notes = document.getElementById("notes");
     const inform = document.getElementById("inform");
     try {
-      const r = await call("Expertise/FindExperts", { text: query.text, customer: query.customer, channel: query.channel, limit: 10 });
+      const r = await call("Expertise/FindExperts", {
+        text: query.text, customer: query.customer, channel: query.channel, limit: 10, replyLanguage: state.lang,
+      });
       state.lastQuery = query;
       clear(results); clear(notes); clear(inform);
       for (const n of r.notes || []) notes.append(el("p", {}, n));

@@ -252,6 +252,7 @@ expertise::Query QueryFromProto(const v1::FindExpertsRequest& in) {
   expertise::Query q;
   q.text = in.text();
   q.language = in.language();
+  q.reply_language = in.reply_language();
   if (in.has_customer()) {
     q.customer_type = in.customer().type();  // empty: the value is guessed
     q.customer_value = in.customer().value();

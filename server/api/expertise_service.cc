@@ -31,9 +31,11 @@ absl::Status ExpertiseService::Call(const gate::Caller& caller, const v1::FindEx
 
 absl::Status ExpertiseService::DoFindExperts(const access::Principal* who, const v1::FindExpertsRequest& req,
                                              v1::FindExpertsResponse* resp) {
-  if (req.channel().size() > 64 || req.language().size() > 16 || req.team().size() > 256 ||
+  if (req.channel().size() > 64 || req.language().size() > 16 || req.reply_language().size() > 16 ||
+      req.team().size() > 256 ||
       req.location().size() > 256 || req.customer().value().size() > 320 || req.customer().type().size() > 32) {
-    return absl::InvalidArgumentError("channel, language, team, location or customer is over its size limit");
+    return absl::InvalidArgumentError(
+        "channel, language, reply_language, team, location or customer is over its size limit");
   }
   expertise::Query q = QueryFromProto(req);
   if (q.as_of_ms == 0) q.as_of_ms = now_ms_();

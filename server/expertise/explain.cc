@@ -12,21 +12,6 @@ namespace {
 
 constexpr size_t kSnippetBytes = 220;
 
-std::string Plural(size_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
-// What a person did, in words a community manager reads at a glance.
-std::string KindPhrase(std::string_view kind, size_t n) {
-  if (kind == "case") return "solved " + Plural(n, "similar case", "similar cases");
-  if (kind == "document") return "wrote " + Plural(n, "page", "pages") + " on it";
-  if (kind == "answer") return "gave " + Plural(n, "similar answer", "similar answers");
-  if (kind == "conversation") return "answered " + Plural(n, "similar message", "similar messages");
-  if (kind == "skill") return n == 1 ? "lists it as a skill" : "lists " + Plural(n, "", "matching skills");
-  if (kind == "bio") return "their profile mentions it";
-  return Plural(n, "related record", "related records");
-}
-
 // The first sentence of `body` sharing a term with `matched`, clipped.
 std::string Snippet(const text::Analyzer& analyzer, std::string_view body, text::Language lang,
                     const std::set<std::string>& matched) {
@@ -55,7 +40,7 @@ std::string Clip(std::string_view s, size_t max_bytes) {
 absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer, std::string_view query_text,
                      text::Language query_lang, const std::vector<std::string>& query_terms,
                      const std::vector<index::ScoredDoc>& pool, const std::vector<index::EvidenceRecord>& records,
-                     const std::vector<size_t>& hits, Expert& e) {
+                     const std::vector<size_t>& hits, Reply reply, Expert& e) {
   std::map<std::string, std::vector<std::string>> surfaces;  // query term -> words as typed
   for (const text::Analyzer::Word& w : analyzer.Words(query_text, query_lang)) {
     auto& v = surfaces[w.term];
@@ -87,16 +72,14 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
   std::map<std::string, size_t> kinds;
   for (size_t i : hits) ++kinds[records[i].kind];
   std::string why;
-  for (const auto& [kind, n] : kinds) why += (why.empty() ? "" : ", ") + KindPhrase(kind, n);
+  for (const auto& [kind, n] : kinds) why += (why.empty() ? "" : ", ") + KindPhrase(reply, kind, n);
   if (!e.evidence.empty() && !e.evidence.front().title.empty()) {
-    why += " (best match: \"" + Clip(e.evidence.front().title, 80) + "\")";
+    why += BestMatch(reply, Clip(e.evidence.front().title, 80));
   }
   for (const std::string& path : e.relationship) why += (why.empty() ? "" : "; ") + path;
-  if (e.left) why += (why.empty() ? "" : "; ") + std::string("has left");
-  if (e.away) why += (why.empty() ? "" : "; ") + std::string("away, so ranked lower");
-  if (e.open_cases > 0) {
-    why += (why.empty() ? "" : "; ") + std::string("busy with ") + Plural(e.open_cases, "open case", "open cases");
-  }
+  if (e.left) why += (why.empty() ? "" : "; ") + HasLeft(reply);
+  if (e.away) why += (why.empty() ? "" : "; ") + AwayRankedLower(reply);
+  if (e.open_cases > 0) why += (why.empty() ? "" : "; ") + Busy(reply, e.open_cases);
   e.why = why;
   return absl::OkStatus();
 }

@@ -12,6 +12,8 @@
 #include "server/index/evidence.h"
 #include "server/index/search.h"
 
+#include "server/expertise/phrases.h"
+
 namespace tessera::store {
 class Reader;
 }
@@ -19,13 +21,13 @@ class Reader;
 namespace tessera::expertise {
 
 // `hits`: indices into `pool` and `records` of the expert's evidence, best first.
-// Fills e.evidence (whose doc and score are set) and e.why.
+// Fills e.evidence (whose doc and score are set) and e.why, in `reply`'s words.
 [[nodiscard]] absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer,
                                    std::string_view query_text, text::Language query_lang,
                                    const std::vector<std::string>& query_terms,
                                    const std::vector<index::ScoredDoc>& pool,
                                    const std::vector<index::EvidenceRecord>& records,
-                                   const std::vector<size_t>& hits, Expert& e);
+                                   const std::vector<size_t>& hits, Reply reply, Expert& e);
 
 // At most `max_bytes` of `s`, cut at a UTF-8 character boundary, "…" appended if cut.
 std::string Clip(std::string_view s, size_t max_bytes);

@@ -83,18 +83,19 @@ class Search {
                                         std::to_string(o_.max_limit));
     }
     if (absl::Status s = CheckLanguage(q_.language); !s.ok()) return s;
+    absl::StatusOr<Reply> reply = ReplyLanguage(q_.reply_language);
+    if (!reply.ok()) return reply.status();
+    reply_ = *reply;
     std::string text(text::CutBetweenWords(q_.text, o_.max_query_bytes));
     if (text.size() < q_.text.size()) {
-      out_.notes.push_back("the message is " + std::to_string(q_.text.size()) + " bytes: only its first " +
-                           std::to_string(text.size()) + " were read, cut between words (expertise.max_query_bytes)");
+      out_.notes.push_back(MessageCut(reply_, q_.text.size(), text.size()));
     }
     // E-mail addresses, phone numbers and handles say who wrote, not what about.
     mentions_ = identity::FindMentions(text, normalise_);
     for (const identity::Mention& m : mentions_) std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
     lang_ = analyzer_.Pick(q_.language, text);
     if (q_.language.empty()) {
-      out_.notes.push_back("language not given: read as " + std::string(text::LanguageName(lang_)) +
-                           " (from its common words, else the default)");
+      out_.notes.push_back(LanguageGuessed(reply_, text::LanguageName(lang_)));
     }
     std::set<std::string> uniq;
     for (std::string& t : analyzer_.Terms(text, lang_)) {
@@ -276,6 +277,7 @@ class Search {
   const Query& q_;
   graph::EdgeReader edges_;
   text::Language lang_ = text::Language::kEnglish;
+  Reply reply_ = Reply::kEnglish;  // the language of the answer's words
   std::vector<std::string> terms_;
   std::vector<index::ScoredDoc> pool_;
   std::vector<index::EvidenceRecord> records_;
@@ -357,16 +359,14 @@ absl::Status Search::FindCustomer() {
   }
   out_.customer_found = out_.customer != 0;
   if (named && !out_.customer_found) {
-    out_.notes.push_back("customer '" + out_.customer_identifier +
-                         "' is not in the directory: no account manager or earlier cases to go by");
+    out_.notes.push_back(CustomerUnknown(reply_, out_.customer_identifier));
   }
   if (out_.customer_found) {
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, out_.customer);
     if (!p.ok()) return p.status();
     if (*p && (!q_.visible || q_.visible(out_.customer, (*p)->kinds))) out_.customer_name = (*p)->display_name;
     if (out_.customer_from_text) {
-      out_.notes.push_back("customer recognised from the message: " + out_.customer_identifier +
-                           (out_.customer_name.empty() ? "" : " (" + out_.customer_name + ")"));
+      out_.notes.push_back(CustomerFoundInText(reply_, out_.customer_identifier, out_.customer_name));
     }
   }
   return absl::OkStatus();
@@ -410,11 +410,11 @@ absl::Status Search::CustomerFromText() {
 
 absl::Status Search::Relationships() {
   const uint64_t customer = out_.customer;
-  const std::string name = out_.customer_name.empty() ? "this customer" : out_.customer_name;
+  const std::string name = out_.customer_name.empty() ? ThisCustomer(reply_) : out_.customer_name;
   auto add_manager = [&](const graph::Target& t) {
     Candidate& c = candidates_[t.to];
     if (c.relationship < o_.account_manager_boost) c.relationship = o_.account_manager_boost;
-    c.paths.push_back("account manager of " + name);
+    c.paths.push_back(ManagerOf(reply_, name));
   };
   for (const std::string& rel : o_.manager_relations) {
     absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(customer, rel);
@@ -450,10 +450,7 @@ absl::Status Search::Relationships() {
     const size_t n = set.size() + conversations;
     Candidate& c = candidates_[person];
     c.relationship += o_.previous_handler_boost * std::min<double>(3, n) / 3;
-    std::string path;
-    if (!set.empty()) path = "handled " + std::to_string(set.size()) + " earlier case" + (set.size() > 1 ? "s" : "");
-    if (conversations > 0) path += std::string(path.empty() ? "" : " and ") + "answered an earlier message";
-    c.paths.push_back(path + " of " + name);
+    c.paths.push_back(HandledEarlier(reply_, set.size(), conversations > 0, name));
   }
   return absl::OkStatus();
 }
@@ -505,8 +502,8 @@ absl::Status Search::Rank() {
       // Related to the customer, but nothing they did matches: to inform, not to ask.
       if (c->relationship > 0 && out_.inform.size() < q_.limit) {
         for (const std::string& path : e.relationship) e.why += (e.why.empty() ? "" : "; ") + path;
-        if (e.away) e.why += "; away";
-        if (e.left) e.why += "; has left";
+        if (e.away) e.why += "; " + Away(reply_);
+        if (e.left) e.why += "; " + HasLeft(reply_);
         out_.inform.push_back(std::move(e));
       }
       continue;
@@ -541,7 +538,7 @@ absl::Status Search::Rank() {
       if (!shown.ok()) return shown.status();
       if (*shown) hits.push_back(h.pool_index);
     }
-    if (absl::Status s = Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, e); !s.ok()) {
+    if (absl::Status s = Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, reply_, e); !s.ok()) {
       return s;
     }
     out_.experts.push_back(std::move(e));

@@ -42,6 +42,8 @@ inline constexpr size_t kMaxPastedBytes = 1 << 20;
 struct Query {
   std::string text;
   std::string language;       // BCP 47 tag of a supported language (en, fr); empty: guessed
+  // The language of the answer's words (why, relationship, notes): en (empty) or fr.
+  std::string reply_language;
   // The customer, optional: an identifier, or with an empty type a bare value that is
   // guessed (identity::GuessIdentifiers: an e-mail, a phone number, an @handle on
   // `channel` or on every platform) or a profile id (1 to 9 digits, no leading 0).

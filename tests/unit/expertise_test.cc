@@ -136,6 +136,34 @@ BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
   BOOST_TEST(r->inform.empty());
 }
 
+// The answer's words follow reply_language; the ranking does not.
+BOOST_AUTO_TEST_CASE(reasons_and_notes_in_the_reply_language) {
+  Ingest({Case("EM-1", "E5", "Card blocked abroad, card unblocked", kNow - kDay)});  // the manager's evidence
+  absl::StatusOr<expertise::Ranking> en =
+      dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> fr =
+      dir->FindExperts({.text = "card blocked", .reply_language = "fr-FR", .customer_type = "customer_id",
+                        .customer_value = "c-9", .as_of_ms = kNow});
+  BOOST_REQUIRE(en.ok());
+  BOOST_REQUIRE_MESSAGE(fr.ok(), fr.status());
+  BOOST_REQUIRE(!fr->experts.empty());
+  BOOST_REQUIRE(en->experts.size() == fr->experts.size());
+  for (size_t i = 0; i < en->experts.size(); ++i) {
+    BOOST_TEST(en->experts[i].person.id == fr->experts[i].person.id);
+    BOOST_TEST(en->experts[i].score == fr->experts[i].score);
+  }
+  BOOST_TEST(fr->experts[0].relationship.at(0) == "conseiller de Camille Roussel");
+  BOOST_TEST(fr->experts[0].why.find("a résolu") != std::string::npos, fr->experts[0].why);
+  BOOST_TEST(fr->experts[0].why.find("dossier") != std::string::npos, fr->experts[0].why);
+  BOOST_TEST(en->experts[0].why.find("solved") != std::string::npos, en->experts[0].why);
+  BOOST_REQUIRE(!fr->notes.empty());
+  BOOST_TEST(fr->notes[0].find("langue non précisée") == 0u, fr->notes[0]);
+  absl::StatusOr<expertise::Ranking> de =
+      dir->FindExperts({.text = "card blocked", .reply_language = "de", .as_of_ms = kNow});
+  BOOST_TEST(de.status().code() == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(std::string(de.status().message()).find("reply_language 'de'") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(load_demotes_a_busy_expert) {
   BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
   std::vector<Fragment> open;

@@ -371,6 +371,10 @@ def h_screenshots(env):
     env.wait(lambda d: "Camille Roussel" in env.text("#history-body"), "Camille's history")
     if "Trouver le bon collègue" not in env.text("#find-title"):
         raise CheckFailed("the French title is %r" % env.text("#find-title"))
+    # The server writes the reasons in the page's language too.
+    why = env.text("#results > li:first-child .why")
+    if "conseiller de Camille Roussel" not in why or "a résolu" not in why:
+        raise CheckFailed("the first reason in French is %r" % why)
     env.screenshot("main-fr")
     first = env.all("#results > li h3 a")[0]
     first.click()
