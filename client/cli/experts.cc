@@ -62,7 +62,7 @@ void PrintOutcome(const v1::RecordOutcomeResponse& r, const std::string& case_id
                                                              : r.person().display_name();
   printf("%s%s \"%s\" (profile %llu) %s %s\n", r.created() ? "new case " : "", case_id.c_str(),
          r.case_title().c_str(), static_cast<unsigned long long>(r.case_profile_id()),
-         status == "open" ? "handed over to" : "resolved by", who.c_str());
+         status == "open" ? "handed over to" : status == "withdrawn" ? "taken back from" : "resolved by", who.c_str());
   if (r.previous_holders_size() == 0) return;
   std::string names;
   for (int i = 0; i < r.previous_holders_size(); ++i) {
@@ -121,7 +121,7 @@ void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
 Command AddExperts(CLI::App& app) {
   struct Args {
     std::vector<std::string> words;
-    std::string customer, team, location, language, channel, as_of;
+    std::string customer, team, location, language, reply_language, channel, as_of;
     uint32_t limit = 10;
     bool explain = false, include_left = false;
   };
@@ -141,6 +141,8 @@ Command AddExperts(CLI::App& app) {
   sub->add_option("--team", a->team, "only this team");
   sub->add_option("--location", a->location, "only this location");
   sub->add_option("--language", a->language, "language of the text (fr, en); default: guessed");
+  sub->add_option("--reply-language", a->reply_language, "language of the reasons and notes (en, fr); default: en")
+      ->check(CLI::IsMember({"en", "fr"}));
   sub->add_option("--channel", a->channel, "where the message came from (twitter, email...)");
   sub->add_option("--as-of", a->as_of, "rank as of this time (RFC 3339); default: now");
   sub->add_flag("--include-unavailable", a->include_left,
@@ -170,6 +172,7 @@ Command AddExperts(CLI::App& app) {
             req.set_team(a->team);
             req.set_location(a->location);
             req.set_language(a->language);
+            req.set_reply_language(a->reply_language);
             req.set_channel(a->channel);
             req.set_include_unavailable(a->include_left);
             absl::StatusOr<v1::FindExpertsResponse> r = c.FindExperts(req);
@@ -191,10 +194,13 @@ Command AddOutcome(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "outcome", "Record who handles a case. --status open hands it over: it becomes their load and\n"
                  "leaves whoever held it. --status closed: they resolved it, and it becomes their\n"
-                 "evidence. A case not in the directory yet (a fresh tweet) is created from --text.");
+                 "evidence. --status withdrawn takes an open hand-over to them back (a case it created\n"
+                 "goes too). A case not in the directory yet (a fresh tweet) is created from --text.");
   sub->add_option("case", a->case_id, "the case, as an identifier: case:HD-5001")->required();
   sub->add_option("handled_by", a->person, "who handled it: email:..., employee_id:...")->required();
-  sub->add_option("--status", a->status, "open or closed")->capture_default_str()->check(CLI::IsMember({"open", "closed"}));
+  sub->add_option("--status", a->status, "open, closed, or withdrawn (take an open hand-over back)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"open", "closed", "withdrawn"}));
   sub->add_option("--time", a->time, "when (RFC 3339); default: now");
   sub->add_option("--text", a->text, "for a new case: the customer's message (- reads stdin)");
   sub->add_option("--customer", a->customer, "for a new case: who wrote it, as for experts --customer");

@@ -270,6 +270,16 @@ BOOST_AUTO_TEST_CASE(a_fresh_tweet_can_be_handed_over) {
   BOOST_REQUIRE(tweet.ok());
   BOOST_TEST(Attr(*tweet, "channel") == "twitter");
   BOOST_TEST(Source("tessera-handovers").fragments() == 1u);
+  // Taken back (the console's undo): the case made from the tweet goes with it.
+  r = Cli("outcome case:TW-9001 email:claire.vidal@banque-lumen.example --status withdrawn");
+  BOOST_TEST_INFO(r.err);
+  BOOST_REQUIRE(r.exit == 0);
+  BOOST_TEST(r.out.find("taken back from Claire Vidal") != std::string::npos, r.out);
+  BOOST_TEST(Get("case:TW-9001").status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST(Source("tessera-handovers").fragments() == 0u);
+  r = Cli("outcome case:HD-5001 email:claire.vidal@banque-lumen.example --status withdrawn");
+  BOOST_TEST(r.exit == 1);
+  BOOST_TEST(r.err.find("is not open with email:claire.vidal@banque-lumen.example") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
