@@ -225,10 +225,12 @@ int Run(const ServerConfig& cfg) {
 
   // The HTTP listener starts first, so /healthz answers and /readyz says "not ready"
   // while the database opens (a rebuild at open can take minutes).
-  std::unique_ptr<http::Listener> listener;
+  // The faces are declared before the listener so that, on every way out of Run, the
+  // listener stops (its destructor) before the handlers it calls are destroyed.
   std::unique_ptr<http::Site> site;
   std::unique_ptr<JsonFace> json_face;
   std::unique_ptr<http::ConsoleFace> console;
+  std::unique_ptr<http::Listener> listener;
   if (!cfg.http.listen.empty()) {
     http::ListenerOptions http_options = cfg.http;
     http_options.tls_cert = cfg.security.tls_cert;
