@@ -58,12 +58,6 @@ JsonApi::JsonApi(DirectoryService& directory, ExpertiseService& expertise, Admin
   methods_["Admin/ListRules"] = Route<v1::ListRulesRequest, v1::ListRulesResponse>(admin);
 }
 
-std::vector<std::string> JsonApi::Methods() const {
-  std::vector<std::string> out;
-  for (const auto& [name, handler] : methods_) out.push_back(name);
-  return out;
-}
-
 JsonReply JsonApi::Error(const absl::Status& s) {
   JsonReply r;
   r.status = HttpStatusOf(s.code());

@@ -13,7 +13,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "server/api/admin_service.h"
 #include "server/api/directory_service.h"
@@ -35,8 +34,6 @@ class JsonApi {
   // `method` is "Directory/GetProfile"; an unknown one is NOT_FOUND.
   JsonReply Call(std::string_view method, const gate::Caller& caller, std::string_view body) const;
 
-  // "Directory/GetProfile", ... in order.
-  std::vector<std::string> Methods() const;
   bool Has(std::string_view method) const { return methods_.find(method) != methods_.end(); }
 
   // The error object for `s` (not OK).

@@ -217,5 +217,7 @@ class DirectoryImpl final : public Directory {
 
 // "fragment 3: " style context on a status.
 absl::Status Prefixed(const absl::Status& s, const std::string& context);
+// Puts (or deletes, for a row without a value) side rows into store::Cf::kScim.
+void AddSideWrites(store::Batch& batch, const std::vector<SideWrite>& rows);
 
 }  // namespace tessera::directory

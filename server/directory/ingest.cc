@@ -17,6 +17,16 @@ namespace tessera::directory {
 using identity::Fragment;
 using identity::StoredFragment;
 
+void AddSideWrites(store::Batch& batch, const std::vector<SideWrite>& rows) {
+  for (const SideWrite& w : rows) {
+    if (w.value) {
+      batch.Put(store::Cf::kScim, w.key, *w.value);
+    } else {
+      batch.Delete(store::Cf::kScim, w.key);
+    }
+  }
+}
+
 absl::Status Prefixed(const absl::Status& s, const std::string& context) {
   return absl::Status(s.code(), context + std::string(s.message()));
 }
@@ -230,13 +240,7 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
                            &result.counts.suppressed};
     ++*counter[static_cast<int>(outcome)];
   }
-  for (const SideWrite& w : side) {
-    if (w.value) {
-      batch->Put(store::Cf::kScim, w.key, *w.value);
-    } else {
-      batch->Delete(store::Cf::kScim, w.key);
-    }
-  }
+  AddSideWrites(*batch, side);
   batch->Put(store::Cf::kMeta, kStateKey, EncodeState(state));
   batch->DoneReading();
   last_batch_ = batch;

@@ -316,13 +316,7 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     for (const auto& [key, sf] : doomed) names.push_back({sf.fragment.source, sf.fragment.external_id});
     absl::StatusOr<std::vector<SideWrite>> side = side_eraser_(store_->Latest(), names);
     if (!side.ok()) return Prefixed(side.status(), "erasing the provisioning rows: ");
-    for (const SideWrite& row : *side) {
-      if (row.value) {
-        batch->Put(store::Cf::kScim, row.key, *row.value);
-      } else {
-        batch->Delete(store::Cf::kScim, row.key);
-      }
-    }
+    AddSideWrites(*batch, *side);
     result.side_rows = side->size();
   }
   for (const std::string& h : hashes) {
