@@ -30,6 +30,7 @@ constexpr std::array<std::pair<IdType, std::string_view>, kMaxIdTag> kTypes = {{
     {IdType::kCase, "case"},
     {IdType::kDocument, "document"},
     {IdType::kScimId, "scim_id"},
+    {IdType::kAdGuid, "ad_guid"},
 }};
 
 absl::Status Bad(std::string_view raw, std::string_view why) {
@@ -163,6 +164,26 @@ absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
   return result;
 }
 
+// "{C0F3B2A1-5D2E-4B8A-9E61-0A1B2C3D4E5F}" -> "c0f3b2a1-5d2e-4b8a-9e61-0a1b2c3d4e5f".
+absl::StatusOr<std::string> NormaliseGuid(std::string_view raw) {
+  std::string_view v = text::TrimAscii(raw);
+  if (v.size() == 38 && v.front() == '{' && v.back() == '}') v = v.substr(1, 36);
+  std::string out(v);
+  bool ok = out.size() == 36;
+  for (size_t i = 0; ok && i < out.size(); ++i) {
+    char& c = out[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      ok = c == '-';
+    } else if (c >= 'A' && c <= 'F') {
+      c = static_cast<char>(c - 'A' + 'a');
+    } else {
+      ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    }
+  }
+  if (!ok) return Bad(raw, "is not a GUID (expected 8-4-4-4-12 hexadecimal digits)");
+  return out;
+}
+
 absl::StatusOr<std::string> NormalisePlainId(std::string_view raw, bool upper) {
   std::string_view v = text::TrimAscii(raw);
   if (v.empty()) return Bad(raw, "is empty");
@@ -195,7 +216,7 @@ std::string_view IdTypeName(IdType type) {
 
 std::string_view IdTypeList() {
   return "employee_id, customer_id, upn, email, phone, twitter, facebook, instagram, whatsapp, "
-         "ldap_dn, team, case, document, scim_id";
+         "ldap_dn, team, case, document, scim_id, ad_guid";
 }
 
 bool IsSingleValued(IdType type) {
@@ -244,6 +265,8 @@ absl::StatusOr<std::string> Normalise(IdType type, std::string_view raw,
       if (raw.size() > 512) return Bad(raw, "is longer than 512 bytes");
       return std::string(raw);
     }
+    case IdType::kAdGuid:
+      return NormaliseGuid(raw);
   }
   return absl::InvalidArgumentError("unknown identifier type");
 }

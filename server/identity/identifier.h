@@ -32,9 +32,12 @@ enum class IdType : uint8_t {
   // "<source>/<id>": a resource an identity provider created over SCIM (server/scim),
   // matched exactly, so relations can name a user or group before it exists.
   kScimId = 14,
+  // An Active Directory object's objectGUID in its canonical string form
+  // ("c0f3b2a1-...", lower case): survives renames and moves (connectors/ad).
+  kAdGuid = 15,
 };
 // The highest tag in use: keys with a tag above it are corrupt.
-inline constexpr uint8_t kMaxIdTag = 14;
+inline constexpr uint8_t kMaxIdTag = 15;
 
 std::optional<IdType> ParseIdType(std::string_view name);
 std::string_view IdTypeName(IdType type);
