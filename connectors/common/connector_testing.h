@@ -77,6 +77,28 @@ class ConnectorFixture {
     req.mutable_identifier()->set_value(identifier.substr(colon + 1));
     return client_->GetProfile(req);
   }
+  // An attribute of that profile ("" when absent, "<status>" without a profile).
+  std::string AttrOf(const std::string& identifier, const std::string& name) const {
+    auto p = Get(identifier);
+    return p.ok() ? Attr(*p, name) : "<" + p.status().ToString() + ">";
+  }
+  bool Missing(const std::string& identifier) const {
+    return Get(identifier).status().code() == absl::StatusCode::kNotFound;
+  }
+  uint64_t IdOf(const std::string& identifier) const {
+    auto p = Get(identifier);
+    return p.ok() ? p->id() : 0;
+  }
+  // The outgoing edges of type `type` of the profile `from` ("email:x").
+  absl::StatusOr<v1::NeighborsResponse> Out(const std::string& from, const std::string& type) const {
+    v1::NeighborsRequest req;
+    const size_t colon = from.find(':');
+    req.mutable_identifier()->set_type(from.substr(0, colon));
+    req.mutable_identifier()->set_value(from.substr(colon + 1));
+    req.set_type(type);
+    req.set_direction(v1::OUT);
+    return client_->Neighbors(req);
+  }
   // The names FindExperts gives for `text`, best first, joined with ", " (or the error).
   std::string Experts(const std::string& text) const {
     v1::FindExpertsRequest req;

@@ -114,7 +114,7 @@ class ChangeHandler final : public SyncHandler {
 class LdapConnector final : public Connector {
  public:
   LdapConnector(const SourceConfig& c, LdapOptions o)
-      : config_(c), options_(std::move(o)), index_(IndexPrefix(c)) {
+      : config_(c), options_(std::move(o)), index_(c, "ldap-uuids") {
     // Attribute names match case-insensitively: a mapping field is served by the
     // attribute of the same lower-cased name, under the mapping's own spelling.
     auto add = [&](const std::string& field) { fields_[AsciiLower(field)].insert(field); };
@@ -199,11 +199,6 @@ class LdapConnector final : public Connector {
   }
 
  private:
-  static std::string IndexPrefix(const SourceConfig& c) {
-    std::string p = c.StateFile();
-    if (p.size() > 6 && p.compare(p.size() - 6, 6, ".state") == 0) p.resize(p.size() - 6);
-    return p + ".ldap-uuids";
-  }
   // The attribute list that serves `fields`: derived fields need their sources.
   static std::vector<std::string> Requested(
       const std::map<std::string, std::set<std::string>>& fields) {
@@ -314,13 +309,10 @@ class LdapConnector final : public Connector {
 
   // Saves the index as a new generation and returns the cursor naming it.
   absl::StatusOr<ReadResult> Saved(uint64_t loaded, const std::string& cookie, bool complete) {
-    const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
-    const uint64_t generation = std::max(now, loaded + 1);
-    if (absl::Status s = index_.Save(generation, loaded); !s.ok()) return s;
+    absl::StatusOr<uint64_t> generation = index_.SaveNext(loaded);
+    if (!generation.ok()) return generation.status();
     return ReadResult{complete,
-                      "sync1 " + std::to_string(generation) + " " + search_hash_ + "\n" + cookie};
+                      "sync1 " + std::to_string(*generation) + " " + search_hash_ + "\n" + cookie};
   }
 
   const SourceConfig& config_;

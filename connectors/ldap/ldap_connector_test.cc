@@ -12,6 +12,7 @@
 #include <map>
 
 #include "connectors/common/connector_testing.h"
+#include "connectors/ldap/ldap_admin_testing.h"
 #include "connectors/ldap/slapd_testing.h"
 
 using tessera::testing::ConnectorFixture;
@@ -52,57 +53,9 @@ const std::string kLdif =
     Person("fgarcia", "Farid", "Garcia", "employeeNumber: E1006");
 
 // An administrator's connection to the test server, to change the directory.
-class Directory {
- public:
-  explicit Directory(const std::string& uri) {
-    Check(ldap_initialize(&ld_, uri.c_str()), "initialize");
-    int version = LDAP_VERSION3;
-    ldap_set_option(ld_, LDAP_OPT_PROTOCOL_VERSION, &version);
-    std::string pw = SlapdProcess::kRootPassword;
-    berval cred{pw.size(), pw.data()};
-    Check(ldap_sasl_bind_s(ld_, SlapdProcess::kRootDn, LDAP_SASL_SIMPLE, &cred, nullptr, nullptr,
-                           nullptr),
-          "bind");
-  }
-  ~Directory() { ldap_unbind_ext(ld_, nullptr, nullptr); }
-
-  using Attrs = std::map<std::string, std::vector<std::string>>;
-  void Add(const std::string& dn, const Attrs& attrs) { Change(dn, attrs, LDAP_MOD_ADD, true); }
-  void Replace(const std::string& dn, const Attrs& attrs) {
-    Change(dn, attrs, LDAP_MOD_REPLACE, false);
-  }
-  void Delete(const std::string& dn) {
-    Check(ldap_delete_ext_s(ld_, dn.c_str(), nullptr, nullptr), "delete " + dn);
-  }
-  void Rename(const std::string& dn, const std::string& rdn) {
-    Check(ldap_rename_s(ld_, dn.c_str(), rdn.c_str(), nullptr, 1, nullptr, nullptr),
-          "rename " + dn);
-  }
-
- private:
-  void Change(const std::string& dn, const Attrs& attrs, int op, bool add) {
-    std::vector<LDAPMod> mods(attrs.size());
-    std::vector<std::vector<char*>> values(attrs.size());
-    std::vector<LDAPMod*> list;
-    size_t i = 0;
-    for (const auto& [name, vs] : attrs) {
-      for (const std::string& v : vs) values[i].push_back(const_cast<char*>(v.c_str()));
-      values[i].push_back(nullptr);
-      mods[i].mod_op = op;
-      mods[i].mod_type = const_cast<char*>(name.c_str());
-      mods[i].mod_values = values[i].data();
-      list.push_back(&mods[i++]);
-    }
-    list.push_back(nullptr);
-    const int rc = add ? ldap_add_ext_s(ld_, dn.c_str(), list.data(), nullptr, nullptr)
-                       : ldap_modify_ext_s(ld_, dn.c_str(), list.data(), nullptr, nullptr);
-    Check(rc, (add ? "add " : "modify ") + dn);
-  }
-  static void Check(int rc, const std::string& what) {
-    if (rc != LDAP_SUCCESS) throw std::runtime_error(what + ": " + ldap_err2string(rc));
-  }
-
-  LDAP* ld_ = nullptr;
+struct Directory : tessera::testing::LdapAdmin {
+  explicit Directory(const std::string& uri)
+      : LdapAdmin(uri, SlapdProcess::kRootDn, SlapdProcess::kRootPassword) {}
 };
 
 // tesserad, and slapd loaded with kLdif.
@@ -121,33 +74,16 @@ struct LdapFixture : ConnectorFixture {
                                   R"(", )" + credentials + R"(, "base_dn": "dc=example,dc=test")" +
                                   input + "}" + rest + "}");
   }
-  std::string AttrOf(const std::string& identifier, const std::string& name) {
-    auto p = Get(identifier);
-    return p.ok() ? Attr(*p, name) : "<" + p.status().ToString() + ">";
-  }
-  bool Missing(const std::string& identifier) {
-    return Get(identifier).status().code() == absl::StatusCode::kNotFound;
-  }
   // The targets of `from`'s outgoing relations of `type` ("ldap_dn:..." each).
   std::vector<std::string> Targets(const std::string& from, const std::string& type) {
-    tessera::v1::NeighborsRequest req;
-    const size_t colon = from.find(':');
-    req.mutable_identifier()->set_type(from.substr(0, colon));
-    req.mutable_identifier()->set_value(from.substr(colon + 1));
-    req.set_type(type);
-    req.set_direction(tessera::v1::OUT);
     std::vector<std::string> out;
-    auto r = client().Neighbors(req);
+    auto r = Out(from, type);
     if (!r.ok()) return {"<" + r.status().ToString() + ">"};
     for (const auto& e : r->edges()) {
       out.push_back(e.target().type() + ":" + e.target().value() + "#" +
                     std::to_string(e.profile_id()));
     }
     return out;
-  }
-  uint64_t IdOf(const std::string& identifier) {
-    auto p = Get(identifier);
-    return p.ok() ? p->id() : 0;
   }
 
   SlapdProcess slapd;

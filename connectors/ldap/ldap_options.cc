@@ -1,5 +1,6 @@
 #include "connectors/ldap/ldap_options.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -45,7 +46,8 @@ absl::Status ReadPassword(const std::string& path, std::string* out) {
 
 // One key of the input object.
 absl::Status ApplyKey(const SourceConfig& config, const std::string& key, const json& v,
-                      LdapOptions* o, std::string* password_file) {
+                      LdapOptions* o, std::string* password_file,
+                      const std::vector<std::string>& other_keys) {
   if (key == "uri") {
     if (absl::Status s = GetString(v, key, &o->uri); !s.ok()) return s;
     if (o->uri.rfind("ldap://", 0) != 0 && o->uri.rfind("ldaps://", 0) != 0) {
@@ -100,19 +102,26 @@ absl::Status ApplyKey(const SourceConfig& config, const std::string& key, const 
     o->timeout_ms = n;
     return absl::OkStatus();
   }
-  return Bad(key, std::string("unknown key (expected ") + kKeys + ")");
+  std::string expected = kKeys;
+  for (const std::string& k : other_keys) expected += ", " + k;
+  return Bad(key, "unknown key (expected " + expected + ")");
 }
 
 }  // namespace
 
-absl::StatusOr<LdapOptions> ParseLdapOptions(const SourceConfig& config) {
+absl::StatusOr<LdapOptions> ParseLdapOptions(const SourceConfig& config,
+                                             const LdapOptions& defaults,
+                                             const std::vector<std::string>& other_keys) {
   const json in = json::parse(config.input_json, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return absl::InvalidArgumentError("\"input\": must be an object");
-  LdapOptions o;
+  LdapOptions o = defaults;
   std::string password_file;
   bool has_password = false;
   for (const auto& [key, v] : in.items()) {
-    if (absl::Status s = ApplyKey(config, key, v, &o, &password_file); !s.ok()) return s;
+    if (std::find(other_keys.begin(), other_keys.end(), key) != other_keys.end()) continue;
+    if (absl::Status s = ApplyKey(config, key, v, &o, &password_file, other_keys); !s.ok()) {
+      return s;
+    }
     has_password = has_password || key == "password";
   }
   if (o.uri.empty()) return Bad("uri", "is required (ldap://host:port or ldaps://host:port)");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "connectors/common/config.h"
@@ -28,9 +29,12 @@ struct LdapOptions {
   int64_t timeout_ms = 30000;
 };
 
-// Parses and checks `config.input_json`. Errors name the key ("input.page_size: ...");
-// an unknown key is an error. A password file is read here, relative to the
-// configuration file; its trailing line break is dropped.
-absl::StatusOr<LdapOptions> ParseLdapOptions(const SourceConfig& config);
+// Parses and checks `config.input_json` over `defaults`. Errors name the key
+// ("input.page_size: ..."); an unknown key is an error, except the `other_keys` a
+// kind built on this one parses itself. A password file is read here, relative to
+// the configuration file; its trailing line break is dropped.
+absl::StatusOr<LdapOptions> ParseLdapOptions(const SourceConfig& config,
+                                             const LdapOptions& defaults = {},
+                                             const std::vector<std::string>& other_keys = {});
 
 }  // namespace tessera::connect

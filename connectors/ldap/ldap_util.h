@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -114,7 +115,17 @@ inline absl::StatusOr<LdapEntry> ToEntry(LDAP* ld, LDAPMessage* e) {
   for (char* a = ldap_first_attribute(ld, e, &ber); a != nullptr;
        a = ldap_next_attribute(ld, e, ber)) {
     std::string name = AsciiLower(a);
-    name.resize(std::min(name.size(), name.find(';')));
+    const size_t semicolon = name.find(';');
+    if (semicolon != std::string::npos) {
+      // "member;range=0-1499": more values follow from 1500; "member;range=1500-*" is the end.
+      const size_t r = name.find(";range=", semicolon);
+      const size_t dash = r == std::string::npos ? r : name.find('-', r);
+      if (dash != std::string::npos && name.compare(dash + 1, 1, "*") != 0) {
+        const int64_t last = std::strtoll(name.c_str() + dash + 1, nullptr, 10);
+        out.open_ranges.emplace_back(name.substr(0, semicolon), last + 1);
+      }
+      name.resize(semicolon);
+    }
     berval** values = ldap_get_values_len(ld, e, a);
     ldap_memfree(a);
     auto it = std::find_if(out.attributes.begin(), out.attributes.end(),

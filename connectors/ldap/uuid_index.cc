@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,21 @@ UuidIndex::Uuid UuidIndex::ToUuid(std::string_view bytes) {
   Uuid u{};
   std::memcpy(u.data(), bytes.data(), std::min(bytes.size(), u.size()));
   return u;
+}
+
+UuidIndex::UuidIndex(const SourceConfig& config, std::string_view suffix) {
+  std::string p = config.StateFile();
+  if (p.size() > 6 && p.compare(p.size() - 6, 6, ".state") == 0) p.resize(p.size() - 6);
+  prefix_ = p + "." + std::string(suffix);
+}
+
+absl::StatusOr<uint64_t> UuidIndex::SaveNext(uint64_t loaded) const {
+  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  const uint64_t generation = std::max(now, loaded + 1);
+  if (absl::Status s = Save(generation, loaded); !s.ok()) return s;
+  return generation;
 }
 
 std::string UuidIndex::Put(std::string_view uuid, std::string key) {

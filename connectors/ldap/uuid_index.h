@@ -19,7 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "connectors/common/config.h"
 
 namespace tessera::connect {
 
@@ -28,6 +29,8 @@ class UuidIndex {
  public:
   // `prefix`: the generation files' path without ".<n>".
   explicit UuidIndex(std::string prefix) : prefix_(std::move(prefix)) {}
+  // The files of `config`'s source: "<state_dir>/<source>.<suffix>.<n>".
+  UuidIndex(const SourceConfig& config, std::string_view suffix);
 
   // Replaces the contents with generation `generation`. NOT_FOUND when the file is
   // missing, DATA_LOSS when it is damaged (either way: read everything again).
@@ -36,6 +39,9 @@ class UuidIndex {
   // removes every other generation but `keep`, the one the saved cursor names (0 when
   // unknown: then the newest other, as the last run most likely succeeded).
   [[nodiscard]] absl::Status Save(uint64_t generation, uint64_t keep) const;
+  // Saves as a new generation after `loaded` (the time in milliseconds, or loaded + 1
+  // if that is not later) and returns its number, for the cursor to name.
+  absl::StatusOr<uint64_t> SaveNext(uint64_t loaded) const;
 
   void Clear() { entries_.clear(); }
   size_t size() const { return entries_.size(); }
