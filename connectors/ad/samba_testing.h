@@ -45,13 +45,20 @@ class SambaAdDc {
   static bool Available() { return access(kSamba, X_OK) == 0 && access(kSambaTool, X_OK) == 0; }
 
   // `dir` (new or empty) is created; it holds the domain (7 to 14 s to provision), its
-  // smb.conf, the TLS files and the logs.
-  explicit SambaAdDc(std::string dir)
+  // smb.conf, the TLS files and the logs. With `reuse`, `dir` already holds a domain this
+  // class provisioned (the benchmark keeps a loaded one between runs).
+  explicit SambaAdDc(std::string dir, bool reuse = false)
       : dir_(std::filesystem::absolute(dir).lexically_normal().string()),
         ca_file_(dir_ + "/tls/ca.pem") {
     if (!Available()) {
       throw std::runtime_error(
           "samba is not installed (apt-get install samba samba-ad-dc): the AD tests need it");
+    }
+    if (reuse) {
+      if (!std::filesystem::exists(config()) || !std::filesystem::exists(ca_file_)) {
+        throw std::runtime_error(dir_ + " holds no domain provisioned by a test");
+      }
+      return;
     }
     std::filesystem::create_directories(dir_ + "/tls");
     std::filesystem::create_directories(dir_ + "/ncalrpc");
