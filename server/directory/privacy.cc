@@ -358,7 +358,12 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     std::unique_ptr<store::Batch> cleanup = store_->NewBatch();
     std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
     absl::StatusOr<size_t> dropped = index::DropEmptyPostings(*snap, *cleanup, removed);
-    if (dropped.ok() && *dropped > 0) (void)store_->Write(*cleanup);
+    absl::Status cleaned = dropped.status();
+    if (cleaned.ok() && *dropped > 0) cleaned = store_->Write(*cleanup);
+    if (!cleaned.ok()) {
+      return Prefixed(cleaned, "erased, but removing the emptied index entries of their words failed (run admin "
+                               "rebuild): ");
+    }
   }
   return result;
 }
