@@ -5,8 +5,8 @@
 namespace tessera::api {
 
 grpc::Status ToGrpcStatus(const absl::Status& s) {
-  // The codes are the same numbers in both libraries; the switch says so explicitly
-  // and keeps a code the core never means to send from leaking out as itself.
+  // The codes are the same numbers in both libraries and each maps to itself; the
+  // switch says so explicitly, and a number outside the known codes becomes UNKNOWN.
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
   switch (s.code()) {
     case absl::StatusCode::kOk: return grpc::Status::OK;

@@ -91,9 +91,10 @@ struct BatchResult {
   uint64_t sequence = 0;  // change-log sequence after the batch
 };
 
-// A profile named by id or by an identifier as a caller wrote it.
+// Whether a caller may see a profile (identity::ProfileFilter): empty sees every one.
 using KindFilter = identity::ProfileFilter;
 
+// A profile named by id or by an identifier as a caller wrote it.
 struct ProfileRef {
   uint64_t id = 0;
   std::string id_type;  // set with id_value when naming by identifier

@@ -1,6 +1,6 @@
 #pragma once
 
-// FindExperts' knobs, with the defaults README.md ("Expertise ranking") documents. Each
+// FindExperts' knobs, with the defaults server/expertise/README.md ("Ranking") documents. Each
 // is a trade-off an organisation may want to move; tessera-eval measures them.
 
 #include <cstddef>

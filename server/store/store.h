@@ -27,7 +27,7 @@ enum class Cf : uint8_t {
   kNames,       // derived: word prefixes of names, e-mails, handles -> profile
   kConflicts,   // derived: identifier conflicts per profile
   kEvidence,    // derived: evidence items per fragment
-  kPostings,    // derived, reserved for the expertise index
+  kPostings,    // derived: the expertise index, term -> blocks of evidence ids
   kChanges,     // change log: sequence -> changed profile
   kRules,       // manual merge / split rules
   kAudit,       // the audit log: sequence -> who did what, append-only
@@ -138,7 +138,7 @@ class Store {
   // with its own reads and have no parent of its own that is not yet in the database.
   virtual std::unique_ptr<Batch> NewBatch(std::shared_ptr<const Batch> parent = nullptr) const = 0;
   // Writes the batch atomically through the WAL; returns after the write is durable
-  // to the options' level. The batch may be reused after Clear.
+  // to the options' level. The batch keeps its contents: write a new batch next time.
   [[nodiscard]] virtual absl::Status Write(Batch& batch) = 0;
   // Removes every key of the given column families in one atomic write.
   [[nodiscard]] virtual absl::Status Clear(const std::vector<Cf>& cfs) = 0;
