@@ -1033,9 +1033,14 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_the_principals_revoking_tokens) {
   BOOST_TEST(agent.SearchPeople(search).ok());
   std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [{"principal": "x", "roles": ["boss"]}]})";
   BOOST_REQUIRE_EQUAL(kill(server.pid(), SIGHUP), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The reload is done when tesserad says it kept the principals it had.
+  bool kept = false;
+  for (int i = 0; i < 200 && !kept; ++i) {
+    kept = server.Log().find("keeping the current principals") != std::string::npos;
+    if (!kept) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(kept);
   BOOST_TEST(agent.SearchPeople(search).ok());  // the broken file was not taken
-  BOOST_TEST(server.Log().find("keeping the current principals") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(health_is_open_and_plaintext_is_refused) {

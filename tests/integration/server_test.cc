@@ -3,9 +3,11 @@
 
 
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "client/lib/client.h"
 #include "client/lib/ingester.h"
@@ -378,8 +380,10 @@ struct Watched {
 };
 
 // Watches until `changes` change events came (or `progress_to` was reported), or
-// `seconds` passed.
-Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10, uint64_t progress_to = 0) {
+// `seconds` passed. `positioned`, when given, is told the first PROGRESS position: the
+// stream is open and past everything up to it.
+Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10, uint64_t progress_to = 0,
+               std::promise<uint64_t>* positioned = nullptr) {
   Watched w;
   std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(false);
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
@@ -392,6 +396,7 @@ Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int second
       break;
     }
     if (e.op() == v1::ChangeEvent::PROGRESS) {
+      if (positioned != nullptr) std::exchange(positioned, nullptr)->set_value(e.sequence());
       w.progress = e.sequence();
       if (progress_to != 0 && w.progress >= progress_to) break;
     } else {
@@ -450,10 +455,17 @@ BOOST_AUTO_TEST_CASE(watch_delivers_live_changes_and_reports_progress_while_idle
   req.set_from_now(true);
   req.set_progress_interval_ms(100);
   Watched live;
-  std::thread watcher([&] { live = Follow(*client, req, 1); });
-  // The stream is open and idle; the change below arrives on it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Ingest({kOrg[1]});
+  std::promise<uint64_t> positioned;
+  std::future<uint64_t> open = positioned.get_future();
+  std::thread watcher([&] { live = Follow(*client, req, 1, 10, 0, &positioned); });
+  // Once a heartbeat says the stream is open and idle at `start`, the change below
+  // arrives on it.
+  const bool ready = open.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  BOOST_TEST(ready);
+  if (ready) {
+    BOOST_TEST(open.get() == start);
+    Ingest({kOrg[1]});
+  }
   watcher.join();
   BOOST_REQUIRE_MESSAGE(live.events.size() == 1, live.status.error_message());
   BOOST_TEST(live.events[0].sequence() == start + 1);
