@@ -48,7 +48,7 @@ std::string DateOf(int64_t unix_seconds) {
   const time_t t = static_cast<time_t>(unix_seconds);
   tm parts{};
   gmtime_r(&t, &parts);
-  char buf[16];
+  char buf[40];  // room for any int the compiler cannot rule out
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1,
                 parts.tm_mday);
   return buf;

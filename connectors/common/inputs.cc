@@ -220,7 +220,7 @@ absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format) {
   if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1]) return bad();
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   if (month == 2 && day == 29 && !leap) return bad();
-  char out[16];
+  char out[40];  // room for any int the compiler cannot rule out
   snprintf(out, sizeof out, "%04d-%02d-%02d", year, month, day);
   return std::string(out);
 }
