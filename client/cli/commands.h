@@ -62,7 +62,7 @@ int Show(const absl::StatusOr<Resp>& r, const Globals& g, void (*print)(const Re
 // Sets the oneof `id`/`identifier` of a request from a command-line profile name
 // (a profile id or "type:value").
 template <typename Req>
-absl::Status SetProfile(const std::string& text, Req& req) {
+[[nodiscard]] absl::Status SetProfile(const std::string& text, Req& req) {
   absl::StatusOr<client::ProfileName> name = client::ParseProfileName(text);
   if (!name.ok()) return name.status();
   if (name->id != 0) {

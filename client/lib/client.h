@@ -37,11 +37,11 @@ struct ClientOptions {
 
 // Fills `options`' TLS and token fields from files (empty paths: unused); the token
 // file's first line is the token, else $TESSERA_TOKEN. Errors name the file.
-absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
+[[nodiscard]] absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
                              const std::string& key_file, const std::string& token_file);
 
 // absl::Status of a grpc::Status, same code and message.
-absl::Status FromGrpc(const grpc::Status& s);
+[[nodiscard]] absl::Status FromGrpc(const grpc::Status& s);
 
 // Thread-safe: calls may run concurrently on one Client.
 class Client {
@@ -49,9 +49,9 @@ class Client {
   explicit Client(const ClientOptions& options);
 
   // Waits until the channel is connected; UNAVAILABLE naming the server otherwise.
-  absl::Status WaitReady(std::chrono::milliseconds timeout) const;
+  [[nodiscard]] absl::Status WaitReady(std::chrono::milliseconds timeout) const;
   // The standard gRPC health check: OK when tesserad is serving.
-  absl::Status Health() const;
+  [[nodiscard]] absl::Status Health() const;
 
   absl::StatusOr<v1::Profile> GetProfile(const v1::GetProfileRequest& req) const;
   absl::StatusOr<v1::SearchPeopleResponse> SearchPeople(const v1::SearchPeopleRequest& req) const;
@@ -70,7 +70,7 @@ class Client {
   absl::StatusOr<v1::MergeResponse> Merge(const v1::MergeRequest& req) const;
   absl::StatusOr<v1::SplitResponse> Split(const v1::SplitRequest& req) const;
   absl::StatusOr<v1::ListRulesResponse> ListRules() const;
-  absl::Status DeleteRule(uint64_t id) const;
+  [[nodiscard]] absl::Status DeleteRule(uint64_t id) const;
   absl::StatusOr<v1::BackupResponse> Backup(const v1::BackupRequest& req) const;
   // No deadline: a rebuild of a large database takes a while.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;

@@ -23,7 +23,7 @@ struct CredentialFlags {
     app.add_option("--token-file", token_file, "bearer token file (first line); else $TESSERA_TOKEN")
         ->check(CLI::ExistingFile);
   }
-  absl::Status Load(ClientOptions& options) const { return LoadCredentials(options, ca, cert, key, token_file); }
+  [[nodiscard]] absl::Status Load(ClientOptions& options) const { return LoadCredentials(options, ca, cert, key, token_file); }
 };
 
 }  // namespace tessera::client

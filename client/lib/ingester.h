@@ -49,7 +49,7 @@ class Ingester {
 
   // Queues `fragment`; sends a batch when one is full. `tag` (a line number, say)
   // comes back in on_reject.
-  absl::Status Add(v1::Fragment fragment, uint64_t tag);
+  [[nodiscard]] absl::Status Add(v1::Fragment fragment, uint64_t tag);
   // Sends what is left and returns the totals.
   absl::StatusOr<IngestProgress> Finish();
 
@@ -62,13 +62,13 @@ class Ingester {
     std::vector<uint64_t> applied;                            // tags
   };
 
-  absl::Status Send();
+  [[nodiscard]] absl::Status Send();
   // Sends one batch until it is applied or fails (thread-safe: no callbacks).
   Outcome Deliver(v1::IngestBatch batch, std::vector<uint64_t> tags) const;
   // Counts an outcome and runs the callbacks.
-  absl::Status Collect(Outcome o);
+  [[nodiscard]] absl::Status Collect(Outcome o);
   // Collects every batch still on its way; the first error wins.
-  absl::Status Drain();
+  [[nodiscard]] absl::Status Drain();
   absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment) const;
 
   const Client& client_;

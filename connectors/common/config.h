@@ -59,6 +59,6 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
                                         bool (*defaults)(const std::string& kind, Mapping* out));
 
 // Applies a "mapping" JSON object over `m` (exposed for tests).
-absl::Status ApplyMapping(const nlohmann::json& j, Mapping* m);
+[[nodiscard]] absl::Status ApplyMapping(const nlohmann::json& j, Mapping* m);
 
 }  // namespace tessera::connect

@@ -23,13 +23,13 @@ class Sink {
   virtual ~Sink() = default;
   // A record's fragment. An error means the run cannot go on (tesserad unreachable);
   // the connector returns it.
-  virtual absl::Status Emit(v1::Fragment fragment, std::string_view locator) = 0;
+  [[nodiscard]] virtual absl::Status Emit(v1::Fragment fragment, std::string_view locator) = 0;
   // Maps `r` with the source's mapping and emits it; a record that does not map is
   // rejected (reported, skipped). `extend` may add evidence and the like.
-  virtual absl::Status EmitRecord(const Record& r,
+  [[nodiscard]] virtual absl::Status EmitRecord(const Record& r,
                                   const std::function<absl::Status(const Record&, v1::Fragment&)>& extend = {}) = 0;
   // The source says the record with this key is gone (incremental reads).
-  virtual absl::Status Delete(std::string_view external_id, std::string_view locator) = 0;
+  [[nodiscard]] virtual absl::Status Delete(std::string_view external_id, std::string_view locator) = 0;
   // A malformed record: reported with its locator and skipped; the run goes on.
   virtual void Reject(std::string_view locator, std::string_view why) = 0;
   // A record kept without one of its values (a date that cannot be read, say):

@@ -17,7 +17,7 @@ namespace tessera::connect {
 // The names the configuration accepts (ICU's converter names and aliases: "utf-8",
 // "latin1", "iso-8859-1", "windows-1252", "utf-16", ...). INVALID_ARGUMENT for a
 // name ICU does not know.
-absl::Status CheckEncoding(const std::string& name);
+[[nodiscard]] absl::Status CheckEncoding(const std::string& name);
 
 // Whether `name` is UTF-8 (no conversion needed).
 bool IsUtf8Encoding(const std::string& name);

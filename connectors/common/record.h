@@ -31,7 +31,7 @@ struct Record {
 absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings);
 
 // Whether `header` (a record source's field names) has every field the config named.
-absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what);
+[[nodiscard]] absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what);
 
 // `s` without leading and trailing ASCII white space.
 std::string_view Trim(std::string_view s);

@@ -28,7 +28,7 @@ struct SyncState {
 
 // A missing file is an empty state (the first run).
 absl::StatusOr<SyncState> LoadState(const std::string& path);
-absl::Status SaveState(const std::string& path, const SyncState& state);
+[[nodiscard]] absl::Status SaveState(const std::string& path, const SyncState& state);
 
 // 64-bit FNV-1a: stable across processes and builds, enough to notice a change.
 uint64_t ContentHash(std::string_view bytes);

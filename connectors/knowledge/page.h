@@ -34,6 +34,6 @@ absl::StatusOr<Page> ParseHtmlPage(std::string_view content);
 
 // Applies a side file (`<page>.meta.json`, a JSON object of strings, numbers or lists
 // of them; null removes a key) over `page.header`: its keys replace the page's own.
-absl::Status ApplySideFile(std::string_view json, Page& page);
+[[nodiscard]] absl::Status ApplySideFile(std::string_view json, Page& page);
 
 }  // namespace tessera::connect::knowledge

@@ -51,7 +51,7 @@ inline std::string DescribeCall(LDAP* ld, int rc) {
   return s;
 }
 
-inline absl::Status StatusOf(int rc, std::string message) {
+[[nodiscard]] inline absl::Status StatusOf(int rc, std::string message) {
   switch (rc) {
     case LDAP_SERVER_DOWN:
     case LDAP_CONNECT_ERROR:

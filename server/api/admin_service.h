@@ -25,7 +25,7 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
                            v1::ListSourcesResponse* resp) override;
   // The same call for another transport (the JSON API): `caller` goes through the gate.
-  absl::Status Call(const gate::Caller& caller, const v1::ListSourcesRequest& req, v1::ListSourcesResponse* resp);
+  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::ListSourcesRequest& req, v1::ListSourcesResponse* resp);
   absl::Status Call(const gate::Caller& caller, const v1::ListRulesRequest& req, v1::ListRulesResponse* resp);
   grpc::Status ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req, v1::Source* resp) override;
   grpc::Status Stats(grpc::ServerContext* ctx, const v1::StatsRequest* req,

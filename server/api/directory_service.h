@@ -47,9 +47,9 @@ class DirectoryService final : public DirectoryServiceBase {
   grpc::ServerUnaryReactor* CustomerHistory(grpc::CallbackServerContext* ctx, const v1::CustomerHistoryRequest* req,
                                             v1::CustomerHistoryResponse* resp) override;
   // The same reads for another transport (the JSON API): `caller` goes through the gate.
-  absl::Status Call(const gate::Caller& caller, const v1::GetProfileRequest& req, v1::Profile* resp);
+  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::GetProfileRequest& req, v1::Profile* resp);
   absl::Status Call(const gate::Caller& caller, const v1::SearchPeopleRequest& req, v1::SearchPeopleResponse* resp);
-  absl::Status Call(const gate::Caller& caller, const v1::NeighborsRequest& req, v1::NeighborsResponse* resp);
+  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::NeighborsRequest& req, v1::NeighborsResponse* resp);
   absl::Status Call(const gate::Caller& caller, const v1::CustomerHistoryRequest& req,
                     v1::CustomerHistoryResponse* resp);
   // Synchronous: it blocks waiting for changes for as long as the client listens.
@@ -59,13 +59,13 @@ class DirectoryService final : public DirectoryServiceBase {
  private:
   // `who` is the caller (nullptr when authentication is off).
   // Each notes on `log` the profiles of audited kinds it returns.
-  absl::Status DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req, v1::Profile* resp,
+  [[nodiscard]] absl::Status DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req, v1::Profile* resp,
                             gate::CallLog& log);
-  absl::Status DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
+  [[nodiscard]] absl::Status DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
                               v1::SearchPeopleResponse* resp, gate::CallLog& log);
-  absl::Status DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
+  [[nodiscard]] absl::Status DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
                            v1::NeighborsResponse* resp, gate::CallLog& log);
-  absl::Status DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
+  [[nodiscard]] absl::Status DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
                                  v1::CustomerHistoryResponse* resp, gate::CallLog& log);
   // Whether reading a profile of these kinds goes to the audit log.
   bool Audited(const std::vector<std::string>& kinds) const;

@@ -25,14 +25,14 @@ class ExpertiseService final : public ExpertiseServiceBase {
                              v1::RecordOutcomeResponse* resp) override;
 
   // The same calls for another transport (the JSON API): `caller` goes through the gate.
-  absl::Status Call(const gate::Caller& caller, const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp);
+  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::FindExpertsRequest& req, v1::FindExpertsResponse* resp);
   absl::Status Call(const gate::Caller& caller, const v1::RecordOutcomeRequest& req, v1::RecordOutcomeResponse* resp);
 
  private:
   // `who` is the caller (nullptr when authentication is off): its visibility filters the answer.
-  absl::Status DoFindExperts(const access::Principal* who, const v1::FindExpertsRequest& req,
+  [[nodiscard]] absl::Status DoFindExperts(const access::Principal* who, const v1::FindExpertsRequest& req,
                              v1::FindExpertsResponse* resp);
-  absl::Status DoRecordOutcome(const access::Principal* who, const v1::RecordOutcomeRequest& req,
+  [[nodiscard]] absl::Status DoRecordOutcome(const access::Principal* who, const v1::RecordOutcomeRequest& req,
                                v1::RecordOutcomeResponse* resp);
 
   directory::Directory& dir_;

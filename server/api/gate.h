@@ -41,7 +41,7 @@ class CallLog : public gate::CallLog {
 // log finishes it (audit record, metrics, log line). gRPC handlers and the JSON API
 // (json_api.h) both answer through it.
 template <typename Work>
-absl::Status RunCall(const Gate& gate, std::string_view method, gate::Caller caller, Work work) {
+[[nodiscard]] absl::Status RunCall(const Gate& gate, std::string_view method, gate::Caller caller, Work work) {
   gate::CallLog log(method, std::move(caller));
   absl::StatusOr<const access::Principal*> who = gate.Admit(log);
   return log.Finish(who.ok() ? work(*who, log) : who.status());

@@ -71,7 +71,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<SplitResult> Split(uint64_t id, const std::vector<FragmentName>& fragments,
                                     const std::string& reason, int64_t now_ms) override;
   std::vector<RuleView> ListRules() const override;
-  absl::Status DeleteRule(uint64_t id) override;
+  [[nodiscard]] absl::Status DeleteRule(uint64_t id) override;
   absl::Status AppendAudit(AuditEntry entry) override;
   absl::StatusOr<AuditPage> ReadAudit(uint64_t after, size_t limit) const override;
   absl::StatusOr<uint64_t> TrimAudit(int64_t before_ms) override;
@@ -79,7 +79,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<uint64_t> Backup(const std::string& path) override;
   absl::StatusOr<RebuildResult> Rebuild() override;
   absl::StatusOr<std::string> DerivedDigest() const override;
-  absl::Status Compact() override { return store_->CompactAll(); }
+  [[nodiscard]] absl::Status Compact() override { return store_->CompactAll(); }
 
  private:
   // The people holding case `case_id` (expertise/cases.h Holds), by id.
@@ -99,7 +99,7 @@ class DirectoryImpl final : public Directory {
   };
 
   // ingest.cc
-  absl::Status ApplyOne(WriteContext& ctx, identity::Fragment& f, uint32_t source_num,
+  [[nodiscard]] absl::Status ApplyOne(WriteContext& ctx, identity::Fragment& f, uint32_t source_num,
                         Outcome* outcome, uint64_t* profile_id);
   // Links `changes` and derives the graph, indexes and change log from the result.
   absl::StatusOr<identity::LinkResult> Relink(WriteContext& ctx,
@@ -216,7 +216,7 @@ class DirectoryImpl final : public Directory {
 };
 
 // "fragment 3: " style context on a status.
-absl::Status Prefixed(const absl::Status& s, const std::string& context);
+[[nodiscard]] absl::Status Prefixed(const absl::Status& s, const std::string& context);
 // Puts (or deletes, for a row without a value) side rows into store::Cf::kScim.
 void AddSideWrites(store::Batch& batch, const std::vector<SideWrite>& rows);
 

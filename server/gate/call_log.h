@@ -54,7 +54,7 @@ class CallLog {
 
   // Ends the call. A successful call whose audit record cannot be written fails with
   // UNAVAILABLE instead: nothing audited is answered unrecorded.
-  absl::Status Finish(const absl::Status& s);
+  [[nodiscard]] absl::Status Finish(const absl::Status& s);
 
  private:
   std::string_view method_;

@@ -69,6 +69,6 @@ class Gate {
 
 // For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is
 // null (authentication off), an admin, or a connector bound to `source`.
-absl::Status MayWrite(const access::Principal* who, std::string_view source);
+[[nodiscard]] absl::Status MayWrite(const access::Principal* who, std::string_view source);
 
 }  // namespace tessera::gate

@@ -86,7 +86,7 @@ std::shared_ptr<const store::MergeOperator> PostingsMergeOperator();
 class BlockView {
  public:
   // DATA_LOSS when `value` is not a block; `block` makes document ids absolute.
-  absl::Status Parse(std::string_view value, uint64_t block);
+  [[nodiscard]] absl::Status Parse(std::string_view value, uint64_t block);
   size_t size() const { return size_; }
   uint32_t max_tf() const { return max_tf_; }
   uint32_t min_length() const { return min_length_; }
@@ -114,7 +114,7 @@ class BlockView {
 };
 
 // Decodes a stored block entirely (document ids made absolute with `block`).
-absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out);
+[[nodiscard]] absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out);
 // The document frequency stored under DfKey (0 when absent).
 absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term);
 

@@ -31,7 +31,7 @@ struct Limits {
 // The scimType of an error, carried as a payload of the status.
 inline constexpr char kScimTypePayload[] = "type.tessera.dev/scim-type";
 // A status with a scimType: 400 for INVALID_ARGUMENT, 409 ALREADY_EXISTS...
-absl::Status ScimError(absl::StatusCode code, std::string_view scim_type, std::string detail);
+[[nodiscard]] absl::Status ScimError(absl::StatusCode code, std::string_view scim_type, std::string detail);
 std::string ScimTypeOf(const absl::Status& s);
 
 // Member changes a request asks for, in order.
@@ -52,6 +52,6 @@ absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits&
 
 // Applies a PatchOp body to `resource` (canonical, members aside) atomically: on error
 // `resource` is unchanged. Member operations of a group go to `members`.
-absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource, MemberOps& members);
+[[nodiscard]] absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource, MemberOps& members);
 
 }  // namespace tessera::scim

@@ -104,7 +104,7 @@ class Service {
  private:
   class Write;
   absl::Mutex& SourceLock(std::string_view source) const;
-  absl::Status CheckSource(std::string_view source, std::string* kind) const;
+  [[nodiscard]] absl::Status CheckSource(std::string_view source, std::string* kind) const;
   // The fragment of a resource; a user's carries `groups` as member_of relations.
   absl::StatusOr<identity::Fragment> DeriveFragment(const std::string& source, const std::string& kind, Resource r,
                                                     std::string_view id, const Record& rec,
