@@ -41,7 +41,8 @@ class SambaAdDc {
   static constexpr char kAdminPrincipal[] = "Administrator@lumen.example";  // binds too
   static constexpr char kAdminPassword[] = "Tessera-Admin-1!";
 
-  // Whether samba and samba-tool are installed (tests skip without them).
+  // Whether samba and samba-tool are installed (without them the constructor throws,
+  // naming the packages).
   static bool Available() { return access(kSamba, X_OK) == 0 && access(kSambaTool, X_OK) == 0; }
 
   // `dir` (new or empty) is created; it holds the domain (7 to 14 s to provision), its
