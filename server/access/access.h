@@ -1,7 +1,8 @@
 #pragma once
 
-// Who may call what. Plain C++: server/api maps a call's credentials (bearer token or
-// mutual-TLS certificate) and method onto these types and enforces the answer.
+// Who may call what. Plain C++: server/gate maps a call's credentials (bearer token or
+// mutual-TLS certificate) and method onto these types and enforces the answer, for
+// gRPC (server/api) and HTTP (server/http) alike.
 //
 // Principals come from one JSON file (the "principals file"):
 //
@@ -60,7 +61,7 @@ std::string Sha256Hex(std::string_view data);
 //    profile when one of its roles may see one of the profile's kinds.
 //  - By relationship: a principal with a `person` also sees profiles of a kind that are
 //    linked to that person by one of the kind's relations (a customer and their own
-//    account manager). server/api checks the edge.
+//    account manager). server/gate checks the edge.
 //  - Sensitive fields (attribute names or identifier types, per kind; "*": every kind)
 //    are redacted for principals without one of the see-sensitive roles.
 // Profiles a caller may not see read as absent. Defaults: reader sees employees and
