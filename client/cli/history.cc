@@ -17,8 +17,8 @@ std::string Names(const google::protobuf::RepeatedPtrField<v1::ProfileSummary>& 
 
 void PrintHistory(const v1::CustomerHistoryResponse& r) {
   const v1::ProfileSummary& c = r.customer();
-  printf("%s (profile %llu, %s)\n", c.display_name().c_str(), static_cast<unsigned long long>(c.id()),
-         c.kind().c_str());
+  printf("%s (profile %llu, %s)\n", c.display_name().c_str(),
+         static_cast<unsigned long long>(c.id()), c.kind().c_str());
   printf("account manager: %s\n", Names(r.account_managers()).c_str());
   std::string channels;
   for (const std::string& ch : r.channels()) channels += (channels.empty() ? "" : ", ") + ch;
@@ -28,16 +28,18 @@ void PrintHistory(const v1::CustomerHistoryResponse& r) {
     return;
   }
   printf("\n");
-  std::vector<std::vector<std::string>> rows = {{"DATE", "KIND", "CHANNEL", "STATUS", "TITLE", "HANDLED BY"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"DATE", "KIND", "CHANNEL", "STATUS", "TITLE", "HANDLED BY"}};
   for (const v1::HistoryItem& i : r.items()) {
-    rows.push_back({client::FormatTime(i.time_unix_ms()).substr(0, 10), i.kind(), i.channel().empty() ? "-" : i.channel(),
-                    i.status().empty() ? "-" : i.status(), i.title(), Names(i.handled_by())});
+    rows.push_back({client::FormatTime(i.time_unix_ms()).substr(0, 10), i.kind(),
+                    i.channel().empty() ? "-" : i.channel(), i.status().empty() ? "-" : i.status(),
+                    i.title(), Names(i.handled_by())});
   }
   PrintTable(rows);
   printf("\n");
   for (const v1::HistoryItem& i : r.items()) {
-    printf("%s %s/%s: %s\n", client::FormatTime(i.time_unix_ms()).substr(0, 10).c_str(), i.record().source().c_str(),
-           i.record().external_id().c_str(), i.excerpt().c_str());
+    printf("%s %s/%s: %s\n", client::FormatTime(i.time_unix_ms()).substr(0, 10).c_str(),
+           i.record().source().c_str(), i.record().external_id().c_str(), i.excerpt().c_str());
   }
   if (r.truncated()) printf("(more: --limit N, up to 200)\n");
 }
@@ -51,19 +53,25 @@ Command AddHistory(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand(
-      "history", "A customer's history, for the social team: who they are, their account manager, the\n"
-                 "channels they use, and their cases and conversations, newest first, with who handled\n"
-                 "each. Audited like any read of a customer.");
+      "history",
+      "A customer's history, for the social team: who they are, their account manager, the\n"
+      "channels they use, and their cases and conversations, newest first, with who handled\n"
+      "each. Audited like any read of a customer.");
   sub->add_option("customer", a->customer,
-                  "a profile id, type:value (whatsapp:+33..., customer_id:...), or what you have: an e-mail, a "
+                  "a profile id, type:value (whatsapp:+33..., customer_id:...), or what you have: "
+                  "an e-mail, a "
                   "phone number, an @handle")
       ->required();
-  sub->add_option("--channel", a->channel, "the platform of a bare @handle (twitter, instagram, facebook)");
-  sub->add_option("--limit", a->limit, "items to show")->capture_default_str()->check(CLI::Range(1, 200));
+  sub->add_option("--channel", a->channel,
+                  "the platform of a bare @handle (twitter, instagram, facebook)");
+  sub->add_option("--limit", a->limit, "items to show")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 200));
   return {sub, [a](const client::Client& c, const Globals& g) {
             v1::CustomerHistoryRequest req;
             const std::string& s = a->customer;
-            const bool id = !s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos &&
+            const bool id = !s.empty() && s.size() <= 9 &&
+                            s.find_first_not_of("0123456789") == std::string::npos &&
                             s.front() != '0';
             if (id) {
               req.set_id(std::stoull(s));

@@ -31,13 +31,16 @@ class Progress {
   Progress() : tty_(isatty(STDERR_FILENO) != 0), start_(Clock::now()), last_(start_) {}
   void Update(const client::IngestProgress& p, bool force = false) {
     const auto now = Clock::now();
-    if (!force && now - last_ < (tty_ ? std::chrono::milliseconds(500) : std::chrono::seconds(10))) return;
-    if (force && !shown_ && now - start_ < std::chrono::seconds(2)) return;  // short runs: summary only
+    if (!force && now - last_ < (tty_ ? std::chrono::milliseconds(500) : std::chrono::seconds(10)))
+      return;
+    if (force && !shown_ && now - start_ < std::chrono::seconds(2))
+      return;  // short runs: summary only
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
     fprintf(stderr, "%singest: %llu fragments in %llu batches, %.0f/s%s", tty_ ? "\r" : "",
-            static_cast<unsigned long long>(p.fragments()), static_cast<unsigned long long>(p.batches),
-            secs > 0 ? p.fragments() / secs : 0.0, tty_ ? "" : "\n");
+            static_cast<unsigned long long>(p.fragments()),
+            static_cast<unsigned long long>(p.batches), secs > 0 ? p.fragments() / secs : 0.0,
+            tty_ ? "" : "\n");
     shown_ = true;
   }
   void Done() {
@@ -57,7 +60,8 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
   options.batch_size = args.batch_size;
   if (!args.batch_time.empty()) {
     absl::StatusOr<int64_t> t = client::ParseTime(args.batch_time);
-    if (!t.ok()) return Fail(absl::InvalidArgumentError("--batch-time: " + std::string(t.status().message())));
+    if (!t.ok())
+      return Fail(absl::InvalidArgumentError("--batch-time: " + std::string(t.status().message())));
     options.batch_time_ms = *t;
   }
   Progress progress;
@@ -92,7 +96,8 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
                                            : client::ParseFragmentJson(line);
       if (!f.ok()) {
         ++local_rejects;
-        fprintf(stderr, "%s: rejected: %s\n", where(this_tag).c_str(), std::string(f.status().message()).c_str());
+        fprintf(stderr, "%s: rejected: %s\n", where(this_tag).c_str(),
+                std::string(f.status().message()).c_str());
         continue;
       }
       if (absl::Status s = ingester.Add(*std::move(f), this_tag); !s.ok()) return Fail(s);
@@ -105,20 +110,22 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
   client::IngestProgress p = *done;
   p.rejected += local_rejects;
   if (g.json) {
-    nlohmann::json j = {{"added", p.added},     {"updated", p.updated}, {"unchanged", p.unchanged},
-                        {"stale", p.stale},     {"deleted", p.deleted}, {"rejected", p.rejected},
-                        {"suppressed", p.suppressed},
-                        {"batches", p.batches}, {"sequence", p.sequence}};
+    nlohmann::json j = {
+        {"added", p.added},           {"updated", p.updated}, {"unchanged", p.unchanged},
+        {"stale", p.stale},           {"deleted", p.deleted}, {"rejected", p.rejected},
+        {"suppressed", p.suppressed}, {"batches", p.batches}, {"sequence", p.sequence}};
     printf("%s\n", j.dump(2).c_str());
   } else {
-    printf("added %llu, updated %llu, unchanged %llu, stale %llu, deleted %llu, rejected %llu, suppressed %llu "
-           "(%llu fragments in %llu batches, %.1f s)\n",
-           static_cast<unsigned long long>(p.added), static_cast<unsigned long long>(p.updated),
-           static_cast<unsigned long long>(p.unchanged), static_cast<unsigned long long>(p.stale),
-           static_cast<unsigned long long>(p.deleted), static_cast<unsigned long long>(p.rejected),
-           static_cast<unsigned long long>(p.suppressed),
-           static_cast<unsigned long long>(p.fragments()), static_cast<unsigned long long>(p.batches),
-           progress.Seconds());
+    printf(
+        "added %llu, updated %llu, unchanged %llu, stale %llu, deleted %llu, rejected %llu, "
+        "suppressed %llu "
+        "(%llu fragments in %llu batches, %.1f s)\n",
+        static_cast<unsigned long long>(p.added), static_cast<unsigned long long>(p.updated),
+        static_cast<unsigned long long>(p.unchanged), static_cast<unsigned long long>(p.stale),
+        static_cast<unsigned long long>(p.deleted), static_cast<unsigned long long>(p.rejected),
+        static_cast<unsigned long long>(p.suppressed),
+        static_cast<unsigned long long>(p.fragments()), static_cast<unsigned long long>(p.batches),
+        progress.Seconds());
   }
   return p.rejected == 0 ? 0 : 1;
 }
@@ -131,13 +138,16 @@ Command AddIngest(CLI::App& app) {
       "ingest",
       "Load fragments from JSON-lines files ('-' for stdin), one fragment per line, in batches.\n"
       "A line the server rejects is reported with its file:line and skipped; the rest goes in.\n"
-      "Prints added/updated/unchanged/stale/deleted/rejected/suppressed; exits 1 if anything was rejected.");
-  sub->add_option("files", args->files, "JSONL files (README.md: \"Fragment JSONL format\")")->required();
+      "Prints added/updated/unchanged/stale/deleted/rejected/suppressed; exits 1 if anything was "
+      "rejected.");
+  sub->add_option("files", args->files, "JSONL files (README.md: \"Fragment JSONL format\")")
+      ->required();
   sub->add_option("--batch-size", args->batch_size, "fragments per batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 5000));
   sub->add_option("--batch-time", args->batch_time,
-                  "batch time (RFC 3339) for fragments without updated_at; default: when the server receives them");
+                  "batch time (RFC 3339) for fragments without updated_at; default: when the "
+                  "server receives them");
   return {sub, [args](const client::Client& c, const Globals& g) { return Run(*args, c, g); }};
 }
 

@@ -12,9 +12,11 @@ namespace {
 constexpr char kDescription[] =
     "tessera - look people up in a Tessera directory and keep it in sync.\n\n"
     "Examples:\n"
-    "  tessera experts \"Ma carte est bloquée\" --customer twitter:@bob   who can solve this, and why\n"
+    "  tessera experts \"Ma carte est bloquée\" --customer twitter:@bob   who can solve this, and "
+    "why\n"
     "  tessera ingest hr.jsonl ldap.jsonl       load fragments (one JSON object per line)\n"
-    "  tessera get email:alice@example.com      one unified profile (--provenance: where each value came from)\n"
+    "  tessera get email:alice@example.com      one unified profile (--provenance: where each "
+    "value came from)\n"
     "  tessera search ali mar                   people whose names, e-mails or handles start so\n"
     "  tessera neighbors 12 --type reports_to   walk the graph\n"
     "  tessera watch --after 1200 --profiles    follow profile changes as they happen\n"
@@ -30,7 +32,8 @@ constexpr char kDescription[] =
 int main(int argc, char** argv) {
   using namespace tessera::cli;
   Globals g;
-  if (const char* env = std::getenv("TESSERA_SERVER"); env != nullptr && *env != '\0') g.client.server = env;
+  if (const char* env = std::getenv("TESSERA_SERVER"); env != nullptr && *env != '\0')
+    g.client.server = env;
   CLI::App app{kDescription, "tessera"};
   app.require_subcommand(1);
   app.fallthrough();
@@ -44,9 +47,9 @@ int main(int argc, char** argv) {
   tessera::client::CredentialFlags credentials;
   credentials.Add(app, "client");
 
-  std::vector<Command> commands = {AddExperts(app), AddIngest(app), AddGet(app),    AddSearch(app),
-                                   AddNeighbors(app), AddWatch(app), AddOutcome(app), AddHistory(app),
-                                   AddHealth(app)};
+  std::vector<Command> commands = {AddExperts(app), AddIngest(app),    AddGet(app),
+                                   AddSearch(app),  AddNeighbors(app), AddWatch(app),
+                                   AddOutcome(app), AddHistory(app),   AddHealth(app)};
   for (Command& c : AddAdmin(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);

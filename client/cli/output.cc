@@ -12,7 +12,8 @@ namespace tessera::cli {
 // Pads by code points, so accented names line up.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   auto width = [](const std::string& s) {
-    return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+    return static_cast<size_t>(
+        std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
   };
   std::vector<size_t> w;
   for (const auto& row : rows) {
@@ -82,15 +83,16 @@ void PrintProfile(const v1::Profile& p, bool provenance) {
   for (const auto& k : p.kinds()) {
     if (k != p.kind()) kinds += (kinds.empty() ? "; also " : ", ") + k;
   }
-  printf("Profile %llu  %s  (%s%s)\n", static_cast<unsigned long long>(p.id()), p.display_name().c_str(),
-         p.kind().c_str(), kinds.c_str());
+  printf("Profile %llu  %s  (%s%s)\n", static_cast<unsigned long long>(p.id()),
+         p.display_name().c_str(), p.kind().c_str(), kinds.c_str());
   printf("  updated %s\n", client::FormatTime(p.updated_at_unix_ms()).c_str());
   printf("Attributes\n");
   std::vector<std::vector<std::string>> rows;
   for (const auto& a : p.attributes()) {
     rows.push_back({"  " + a.name(), a.value()});
     if (!provenance) continue;
-    for (const auto& v : a.values()) rows.push_back({"", "  " + v.value() + "  <- " + Prov(v.provenance())});
+    for (const auto& v : a.values())
+      rows.push_back({"", "  " + v.value() + "  <- " + Prov(v.provenance())});
   }
   PrintTable(rows);
   printf("Identifiers\n");
@@ -115,9 +117,11 @@ void PrintProfile(const v1::Profile& p, bool provenance) {
 }
 
 void PrintSearch(const v1::SearchPeopleResponse& r) {
-  std::vector<std::vector<std::string>> rows = {{"ID", "KIND", "NAME", "EMAIL", "TEAM", "TITLE", "LOCATION"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "KIND", "NAME", "EMAIL", "TEAM", "TITLE", "LOCATION"}};
   for (const auto& s : r.people()) {
-    rows.push_back({std::to_string(s.id()), s.kind(), s.display_name(), s.email(), s.team(), s.title(), s.location()});
+    rows.push_back({std::to_string(s.id()), s.kind(), s.display_name(), s.email(), s.team(),
+                    s.title(), s.location()});
   }
   PrintTable(rows);
   if (r.people_size() == 0) printf("(no match)\n");
@@ -126,7 +130,8 @@ void PrintSearch(const v1::SearchPeopleResponse& r) {
 }
 
 void PrintNeighbors(const v1::NeighborsResponse& r) {
-  std::vector<std::vector<std::string>> rows = {{"DIR", "TYPE", "PROFILE", "NAME", "VIA", "STATED BY"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"DIR", "TYPE", "PROFILE", "NAME", "VIA", "STATED BY"}};
   for (const auto& e : r.edges()) {
     std::string by;
     for (const auto& f : e.stated_by()) by += (by.empty() ? "" : ", ") + FragmentText(f);
@@ -146,7 +151,8 @@ void PrintStats(const v1::StatsResponse& s) {
       {"profiles", std::to_string(s.profiles())},
       {"  from several fragments", std::to_string(s.linked_profiles())},
   };
-  std::vector<std::pair<std::string, uint64_t>> kinds(s.profiles_by_kind().begin(), s.profiles_by_kind().end());
+  std::vector<std::pair<std::string, uint64_t>> kinds(s.profiles_by_kind().begin(),
+                                                      s.profiles_by_kind().end());
   std::sort(kinds.begin(), kinds.end());
   for (const auto& [k, n] : kinds) rows.push_back({"  " + k, std::to_string(n)});
   rows.push_back({"conflicts", std::to_string(s.conflicts())});
@@ -167,20 +173,22 @@ void PrintConflicts(const v1::ListConflictsResponse& r) {
 }
 
 void PrintSources(const v1::ListSourcesResponse& r) {
-  std::vector<std::vector<std::string>> rows = {
-      {"SOURCE", "KIND", "PRIORITY", "FRAGMENTS", "LAST RUN", "STATE", "READ/ADD/UPD/SAME/DEL/REJ/SUP", "DESCRIPTION"}};
+  std::vector<std::vector<std::string>> rows = {{"SOURCE", "KIND", "PRIORITY", "FRAGMENTS",
+                                                 "LAST RUN", "STATE",
+                                                 "READ/ADD/UPD/SAME/DEL/REJ/SUP", "DESCRIPTION"}};
   for (const auto& s : r.sources()) {
     std::string when = "never", state = "-", counts = "-";
     if (s.has_last_run()) {
       const v1::SyncRun& run = s.last_run();
       when = client::FormatTime(run.finished_unix_ms()) + " " + run.mode();
       state = run.state();
-      counts = std::to_string(run.read()) + "/" + std::to_string(run.added()) + "/" + std::to_string(run.updated()) +
-               "/" + std::to_string(run.unchanged()) + "/" + std::to_string(run.deleted()) + "/" +
-               std::to_string(run.rejected()) + "/" + std::to_string(run.suppressed());
+      counts = std::to_string(run.read()) + "/" + std::to_string(run.added()) + "/" +
+               std::to_string(run.updated()) + "/" + std::to_string(run.unchanged()) + "/" +
+               std::to_string(run.deleted()) + "/" + std::to_string(run.rejected()) + "/" +
+               std::to_string(run.suppressed());
     }
-    rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()), when, state, counts,
-                    s.description()});
+    rows.push_back({s.id(), s.kind(), std::to_string(s.priority()), std::to_string(s.fragments()),
+                    when, state, counts, s.description()});
   }
   PrintTable(rows);
   // Why the last runs were not clean, one line each.
@@ -189,11 +197,12 @@ void PrintSources(const v1::ListSourcesResponse& r) {
     const v1::SyncRun& run = s.last_run();
     if (!run.failure().empty()) printf("%s: failed: %s\n", s.id().c_str(), run.failure().c_str());
     if (!run.errors().empty()) {
-      printf("%s: %d error%s, first: %s\n", s.id().c_str(), run.errors_size(), run.errors_size() > 1 ? "s" : "",
-             run.errors(0).c_str());
+      printf("%s: %d error%s, first: %s\n", s.id().c_str(), run.errors_size(),
+             run.errors_size() > 1 ? "s" : "", run.errors(0).c_str());
     }
     if (run.state() != "ok" && s.last_success_unix_ms() > 0) {
-      printf("%s: last clean run %s\n", s.id().c_str(), client::FormatTime(s.last_success_unix_ms()).c_str());
+      printf("%s: last clean run %s\n", s.id().c_str(),
+             client::FormatTime(s.last_success_unix_ms()).c_str());
     }
   }
 }
@@ -207,7 +216,8 @@ void PrintRules(const v1::ListRulesResponse& r) {
     if (rule.type() == v1::Rule::MERGE) {
       printf("%llu  merge  %s", static_cast<unsigned long long>(rule.id()), a.c_str());
     } else {
-      printf("%llu  split  %s  apart from  %s", static_cast<unsigned long long>(rule.id()), a.c_str(), b.c_str());
+      printf("%llu  split  %s  apart from  %s", static_cast<unsigned long long>(rule.id()),
+             a.c_str(), b.c_str());
     }
     printf("%s%s\n", rule.reason().empty() ? "" : "  reason: ", rule.reason().c_str());
   }
@@ -219,7 +229,8 @@ void PrintFragment(const v1::GetFragmentResponse& r) {
          static_cast<unsigned long long>(f.version()), r.deleted() ? " (deleted)" : "",
          static_cast<unsigned long long>(r.profile_id()));
   if (r.deleted()) return;
-  printf("  kind %s, updated %s\n", f.kind().c_str(), client::FormatTime(f.updated_at_unix_ms()).c_str());
+  printf("  kind %s, updated %s\n", f.kind().c_str(),
+         client::FormatTime(f.updated_at_unix_ms()).c_str());
   for (const auto& a : f.attributes()) printf("  %s = %s\n", a.name().c_str(), a.value().c_str());
   for (const auto& id : f.identifiers()) printf("  %s\n", IdentifierText(id).c_str());
   for (const auto& rel : f.relations()) {
@@ -227,7 +238,8 @@ void PrintFragment(const v1::GetFragmentResponse& r) {
   }
   for (const auto& e : f.evidence()) {
     printf("  evidence %s%s%s: %s\n", e.kind().c_str(), e.role().empty() ? "" : " for ",
-           e.role().c_str(), e.title().empty() ? e.text().substr(0, 80).c_str() : e.title().c_str());
+           e.role().c_str(),
+           e.title().empty() ? e.text().substr(0, 80).c_str() : e.title().c_str());
   }
 }
 

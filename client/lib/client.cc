@@ -38,8 +38,9 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
-absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
-                             const std::string& key_file, const std::string& token_file) {
+absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file,
+                             const std::string& cert_file, const std::string& key_file,
+                             const std::string& token_file) {
   auto read = [](const std::string& path, const char* what, std::string* out) -> absl::Status {
     if (path.empty()) return absl::OkStatus();
     std::ifstream in(path);
@@ -49,17 +50,21 @@ absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file,
     *out = ss.str();
     return absl::OkStatus();
   };
-  if (cert_file.empty() != key_file.empty()) return absl::InvalidArgumentError("--cert and --key go together");
+  if (cert_file.empty() != key_file.empty())
+    return absl::InvalidArgumentError("--cert and --key go together");
   if (!cert_file.empty() && ca_file.empty()) {
     return absl::InvalidArgumentError("--cert needs --ca (the CA of tesserad's certificate)");
   }
-  for (absl::Status s : {read(ca_file, "CA file", &options.ca_pem), read(cert_file, "certificate", &options.cert_pem),
-                         read(key_file, "key", &options.key_pem), read(token_file, "token file", &options.token)}) {
+  for (absl::Status s :
+       {read(ca_file, "CA file", &options.ca_pem),
+        read(cert_file, "certificate", &options.cert_pem), read(key_file, "key", &options.key_pem),
+        read(token_file, "token file", &options.token)}) {
     if (!s.ok()) return s;
   }
   if (!token_file.empty()) {
     options.token = options.token.substr(0, options.token.find_first_of("\r\n"));
-    if (options.token.empty()) return absl::InvalidArgumentError("token file '" + token_file + "' is empty");
+    if (options.token.empty())
+      return absl::InvalidArgumentError("token file '" + token_file + "' is empty");
   } else if (const char* env = std::getenv("TESSERA_TOKEN"); env != nullptr && *env != '\0') {
     options.token = env;
   }
@@ -89,13 +94,15 @@ std::unique_ptr<grpc::ClientContext> Client::NewContext(bool deadline) const {
   if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
   if (!options_.reason.empty()) ctx->AddMetadata("tessera-reason", options_.reason);
   if (deadline && options_.timeout_ms > 0) {
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(options_.timeout_ms));
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(options_.timeout_ms));
   }
   return ctx;
 }
 
 absl::Status Client::WaitReady(std::chrono::milliseconds timeout) const {
-  if (channel_->WaitForConnected(std::chrono::system_clock::now() + timeout)) return absl::OkStatus();
+  if (channel_->WaitForConnected(std::chrono::system_clock::now() + timeout))
+    return absl::OkStatus();
   return absl::UnavailableError("cannot reach tesserad at " + options_.server + " within " +
                                 std::to_string(timeout.count()) + " ms (is it running?)");
 }
@@ -114,12 +121,14 @@ absl::Status Client::Health() const {
       channel_.get(), kCheck, ctx.get(), request, &response);
   if (!s.ok()) {
     if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      return absl::UnavailableError("cannot reach tesserad at " + options_.server + ": " + s.error_message());
+      return absl::UnavailableError("cannot reach tesserad at " + options_.server + ": " +
+                                    s.error_message());
     }
     return FromGrpc(s);
   }
   grpc::Slice slice;
-  if (!response.DumpToSingleSlice(&slice).ok()) return absl::InternalError("unreadable health reply");
+  if (!response.DumpToSingleSlice(&slice).ok())
+    return absl::InternalError("unreadable health reply");
   const std::string bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
   if (bytes != std::string("\x08\x01", 2)) {
     return absl::UnavailableError("tesserad at " + options_.server + " is not serving");
@@ -130,20 +139,24 @@ absl::Status Client::Health() const {
 absl::StatusOr<v1::Profile> Client::GetProfile(const v1::GetProfileRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::GetProfile, req);
 }
-absl::StatusOr<v1::SearchPeopleResponse> Client::SearchPeople(const v1::SearchPeopleRequest& req) const {
+absl::StatusOr<v1::SearchPeopleResponse> Client::SearchPeople(
+    const v1::SearchPeopleRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::SearchPeople, req);
 }
 absl::StatusOr<v1::NeighborsResponse> Client::Neighbors(const v1::NeighborsRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::Neighbors, req);
 }
 
-absl::StatusOr<v1::CustomerHistoryResponse> Client::CustomerHistory(const v1::CustomerHistoryRequest& req) const {
+absl::StatusOr<v1::CustomerHistoryResponse> Client::CustomerHistory(
+    const v1::CustomerHistoryRequest& req) const {
   return Unary(*this, *directory_, &v1::Directory::Stub::CustomerHistory, req);
 }
-absl::StatusOr<v1::FindExpertsResponse> Client::FindExperts(const v1::FindExpertsRequest& req) const {
+absl::StatusOr<v1::FindExpertsResponse> Client::FindExperts(
+    const v1::FindExpertsRequest& req) const {
   return Unary(*this, *expertise_, &v1::Expertise::Stub::FindExperts, req);
 }
-absl::StatusOr<v1::RecordOutcomeResponse> Client::RecordOutcome(const v1::RecordOutcomeRequest& req) const {
+absl::StatusOr<v1::RecordOutcomeResponse> Client::RecordOutcome(
+    const v1::RecordOutcomeRequest& req) const {
   return Unary(*this, *expertise_, &v1::Expertise::Stub::RecordOutcome, req);
 }
 absl::StatusOr<v1::Source> Client::PutSource(const v1::Source& req) const {
@@ -158,7 +171,8 @@ absl::StatusOr<v1::ListSourcesResponse> Client::ListSources() const {
 absl::StatusOr<v1::StatsResponse> Client::Stats() const {
   return Unary(*this, *admin_, &v1::Admin::Stub::Stats, v1::StatsRequest());
 }
-absl::StatusOr<v1::ListConflictsResponse> Client::ListConflicts(const v1::ListConflictsRequest& req) const {
+absl::StatusOr<v1::ListConflictsResponse> Client::ListConflicts(
+    const v1::ListConflictsRequest& req) const {
   return Unary(*this, *admin_, &v1::Admin::Stub::ListConflicts, req);
 }
 absl::StatusOr<v1::GetFragmentResponse> Client::GetFragment(const v1::FragmentRef& req) const {

@@ -37,8 +37,10 @@ struct ClientOptions {
 
 // Fills `options`' TLS and token fields from files (empty paths: unused); the token
 // file's first line is the token, else $TESSERA_TOKEN. Errors name the file.
-[[nodiscard]] absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file, const std::string& cert_file,
-                             const std::string& key_file, const std::string& token_file);
+[[nodiscard]] absl::Status LoadCredentials(ClientOptions& options, const std::string& ca_file,
+                                           const std::string& cert_file,
+                                           const std::string& key_file,
+                                           const std::string& token_file);
 
 // absl::Status of a grpc::Status, same code and message.
 [[nodiscard]] absl::Status FromGrpc(const grpc::Status& s);
@@ -56,16 +58,19 @@ class Client {
   absl::StatusOr<v1::Profile> GetProfile(const v1::GetProfileRequest& req) const;
   absl::StatusOr<v1::SearchPeopleResponse> SearchPeople(const v1::SearchPeopleRequest& req) const;
   absl::StatusOr<v1::NeighborsResponse> Neighbors(const v1::NeighborsRequest& req) const;
-  absl::StatusOr<v1::CustomerHistoryResponse> CustomerHistory(const v1::CustomerHistoryRequest& req) const;
+  absl::StatusOr<v1::CustomerHistoryResponse> CustomerHistory(
+      const v1::CustomerHistoryRequest& req) const;
 
   absl::StatusOr<v1::FindExpertsResponse> FindExperts(const v1::FindExpertsRequest& req) const;
-  absl::StatusOr<v1::RecordOutcomeResponse> RecordOutcome(const v1::RecordOutcomeRequest& req) const;
+  absl::StatusOr<v1::RecordOutcomeResponse> RecordOutcome(
+      const v1::RecordOutcomeRequest& req) const;
 
   absl::StatusOr<v1::Source> PutSource(const v1::Source& req) const;
   absl::StatusOr<v1::ListSourcesResponse> ListSources() const;
   absl::StatusOr<v1::Source> ReportSync(const v1::ReportSyncRequest& req) const;
   absl::StatusOr<v1::StatsResponse> Stats() const;
-  absl::StatusOr<v1::ListConflictsResponse> ListConflicts(const v1::ListConflictsRequest& req) const;
+  absl::StatusOr<v1::ListConflictsResponse> ListConflicts(
+      const v1::ListConflictsRequest& req) const;
   absl::StatusOr<v1::GetFragmentResponse> GetFragment(const v1::FragmentRef& req) const;
   absl::StatusOr<v1::MergeResponse> Merge(const v1::MergeRequest& req) const;
   absl::StatusOr<v1::SplitResponse> Split(const v1::SplitRequest& req) const;

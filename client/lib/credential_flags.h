@@ -19,11 +19,15 @@ struct CredentialFlags {
         ->check(CLI::ExistingFile);
     app.add_option("--cert", cert, "mutual TLS: this " + who + "'s certificate (PEM; with --key)")
         ->check(CLI::ExistingFile);
-    app.add_option("--key", key, "mutual TLS: this " + who + "'s private key (PEM)")->check(CLI::ExistingFile);
-    app.add_option("--token-file", token_file, "bearer token file (first line); else $TESSERA_TOKEN")
+    app.add_option("--key", key, "mutual TLS: this " + who + "'s private key (PEM)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--token-file", token_file,
+                   "bearer token file (first line); else $TESSERA_TOKEN")
         ->check(CLI::ExistingFile);
   }
-  [[nodiscard]] absl::Status Load(ClientOptions& options) const { return LoadCredentials(options, ca, cert, key, token_file); }
+  [[nodiscard]] absl::Status Load(ClientOptions& options) const {
+    return LoadCredentials(options, ca, cert, key, token_file);
+  }
 };
 
 }  // namespace tessera::client

@@ -22,14 +22,16 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string>* fields) {
     const int c = in_.get();
     if (c == std::char_traits<char>::eof()) {
       if (quoted) {
-        return absl::InvalidArgumentError("line " + std::to_string(record_line_) + ": a quoted field is never closed");
+        return absl::InvalidArgumentError("line " + std::to_string(record_line_) +
+                                          ": a quoted field is never closed");
       }
       fields->push_back(std::move(field));
       return true;
     }
     if (field.size() > max_field_) {
-      return absl::InvalidArgumentError("line " + std::to_string(record_line_) + ": a field is longer than " +
-                                        std::to_string(max_field_) + " bytes");
+      return absl::InvalidArgumentError("line " + std::to_string(record_line_) +
+                                        ": a field is longer than " + std::to_string(max_field_) +
+                                        " bytes");
     }
     if (quoted) {
       if (c == '"') {

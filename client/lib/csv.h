@@ -1,8 +1,8 @@
 #pragma once
 
-// RFC 4180 CSV: comma-separated (or another one-byte delimiter: ';', tab), fields optionally in double quotes (a quote inside
-// doubled), quoted fields may span lines, CRLF or LF line ends, a UTF-8 byte-order
-// mark at the start ignored.
+// RFC 4180 CSV: comma-separated (or another one-byte delimiter: ';', tab), fields optionally in
+// double quotes (a quote inside doubled), quoted fields may span lines, CRLF or LF line ends, a
+// UTF-8 byte-order mark at the start ignored.
 
 #include <cstddef>
 #include <istream>

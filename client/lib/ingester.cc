@@ -39,9 +39,10 @@ absl::Status Ingester::Send() {
       return s;
     }
   }
-  pending_.push_back(std::async(std::launch::async, [this, b = std::move(batch), t = std::move(tags)]() mutable {
-    return Deliver(std::move(b), std::move(t));
-  }));
+  pending_.push_back(
+      std::async(std::launch::async, [this, b = std::move(batch), t = std::move(tags)]() mutable {
+        return Deliver(std::move(b), std::move(t));
+      }));
   return absl::OkStatus();
 }
 
@@ -62,11 +63,13 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
     v1::IngestResponse resp;
     int bad = -1;
     absl::Status s = SendOnce(batch, &resp, &bad);
-    if (s.ok() && (resp.batches_size() != 1 || resp.batches(0).outcomes_size() != batch.fragments_size())) {
+    if (s.ok() &&
+        (resp.batches_size() != 1 || resp.batches(0).outcomes_size() != batch.fragments_size())) {
       // Every fragment sent gets an outcome; a server that answers for fewer lost some.
       const int answered = resp.batches_size() == 0 ? 0 : resp.batches(0).outcomes_size();
-      o.status = absl::DataLossError("tesserad acknowledged " + std::to_string(answered) + " of the " +
-                                     std::to_string(batch.fragments_size()) + " fragments sent in one batch");
+      o.status = absl::DataLossError("tesserad acknowledged " + std::to_string(answered) +
+                                     " of the " + std::to_string(batch.fragments_size()) +
+                                     " fragments sent in one batch");
       return o;
     }
     if (s.ok()) {
@@ -81,26 +84,28 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
       o.applied = std::move(tags);
       return o;
     }
-    if (s.code() == absl::StatusCode::kInvalidArgument && bad >= 0 && bad < batch.fragments_size()) {
+    if (s.code() == absl::StatusCode::kInvalidArgument && bad >= 0 &&
+        bad < batch.fragments_size()) {
       // The tag says which record; drop the server's "batch 0: fragment N: " prefix.
       std::string why(s.message());
       const std::string prefix = "fragment " + std::to_string(bad) + ": ";
-      if (const size_t at = why.find(prefix); at != std::string::npos) why.erase(0, at + prefix.size());
+      if (const size_t at = why.find(prefix); at != std::string::npos)
+        why.erase(0, at + prefix.size());
       o.rejected.emplace_back(tags[bad], absl::Status(s.code(), why));
       batch.mutable_fragments()->DeleteSubrange(bad, 1);
       tags.erase(tags.begin() + bad);
       continue;
     }
     // Ingest is idempotent by version, so a batch whose fate is unknown is simply sent again.
-    const bool transient =
-        s.code() == absl::StatusCode::kUnavailable || s.code() == absl::StatusCode::kDeadlineExceeded;
+    const bool transient = s.code() == absl::StatusCode::kUnavailable ||
+                           s.code() == absl::StatusCode::kDeadlineExceeded;
     if (transient && attempt < options_.retries) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt++));
       continue;
     }
     if (transient) {
-      o.status = absl::UnavailableError("cannot reach tesserad at " + client_.options().server + ": " +
-                                        std::string(s.message()));
+      o.status = absl::UnavailableError("cannot reach tesserad at " + client_.options().server +
+                                        ": " + std::string(s.message()));
     } else {
       o.status = s;
     }
@@ -128,10 +133,12 @@ absl::Status Ingester::Collect(Outcome o) {
   return absl::OkStatus();
 }
 
-absl::Status Ingester::SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment) const {
+absl::Status Ingester::SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp,
+                                int* bad_fragment) const {
   *bad_fragment = -1;
   std::unique_ptr<grpc::ClientContext> ctx = client_.NewContext();
-  std::unique_ptr<grpc::ClientWriter<v1::IngestBatch>> writer = client_.directory().Ingest(ctx.get(), resp);
+  std::unique_ptr<grpc::ClientWriter<v1::IngestBatch>> writer =
+      client_.directory().Ingest(ctx.get(), resp);
   writer->Write(batch);
   writer->WritesDone();
   const grpc::Status s = writer->Finish();
@@ -142,6 +149,5 @@ absl::Status Ingester::SendOnce(const v1::IngestBatch& batch, v1::IngestResponse
   }
   return FromGrpc(s);
 }
-
 
 }  // namespace tessera::client

@@ -24,11 +24,13 @@ struct IngestProgress {
   uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, rejected = 0;
   uint64_t suppressed = 0;  // naming an erased person: refused by the server, not an error
   uint64_t sequence = 0;    // the server's change-log sequence after the last batch
-  uint64_t fragments() const { return added + updated + unchanged + stale + deleted + rejected + suppressed; }
+  uint64_t fragments() const {
+    return added + updated + unchanged + stale + deleted + rejected + suppressed;
+  }
 };
 
 struct IngestOptions {
-  size_t batch_size = 1000;  // fragments per batch, at most the server's limit (5,000)
+  size_t batch_size = 1000;   // fragments per batch, at most the server's limit (5,000)
   int64_t batch_time_ms = 0;  // 0: tesserad stamps the receipt time
   int retries = 4;  // attempts after UNAVAILABLE or DEADLINE_EXCEEDED, doubling backoff from 250 ms
   // Batches on their way at once. 1: Add waits for each batch's answer. More: batches
@@ -57,7 +59,8 @@ class Ingester {
   // What became of one batch, gathered off the caller's thread.
   struct Outcome {
     absl::Status status;
-    uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, suppressed = 0, sequence = 0;
+    uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, suppressed = 0,
+             sequence = 0;
     std::vector<std::pair<uint64_t, absl::Status>> rejected;  // tag, why
     std::vector<uint64_t> applied;                            // tags
   };
@@ -69,7 +72,8 @@ class Ingester {
   [[nodiscard]] absl::Status Collect(Outcome o);
   // Collects every batch still on its way; the first error wins.
   [[nodiscard]] absl::Status Drain();
-  absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp, int* bad_fragment) const;
+  absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp,
+                        int* bad_fragment) const;
 
   const Client& client_;
   IngestOptions options_;

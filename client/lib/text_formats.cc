@@ -31,7 +31,8 @@ absl::StatusOr<std::string> String(const json& v, const std::string& field) {
 
 absl::StatusOr<int64_t> Time(const json& v, const std::string& field) {
   if (v.is_number_integer()) return v.get<int64_t>();
-  if (!v.is_string()) return Bad(field, "expected an RFC 3339 time or milliseconds, got " + v.dump());
+  if (!v.is_string())
+    return Bad(field, "expected an RFC 3339 time or milliseconds, got " + v.dump());
   absl::StatusOr<int64_t> t = ParseTime(v.get<std::string>());
   if (!t.ok()) return Bad(field, std::string(t.status().message()));
   return t;
@@ -89,7 +90,8 @@ absl::Status Relations(const json& v, v1::Fragment& f) {
         if (!s.ok()) return s.status();
         rel->set_type(*s);
       } else if (k == "target") {
-        if (absl::Status s = AddIdentifier(x, field + ".target", rel->mutable_target()); !s.ok()) return s;
+        if (absl::Status s = AddIdentifier(x, field + ".target", rel->mutable_target()); !s.ok())
+          return s;
       } else {
         return Bad(field, "unknown key '" + k + "'");
       }
@@ -111,9 +113,12 @@ absl::Status EvidenceItems(const json& v, v1::Fragment& f) {
         e->set_time_unix_ms(*t);
         continue;
       }
-      std::string* target = k == "kind" ? e->mutable_kind() : k == "role" ? e->mutable_role()
-                          : k == "title" ? e->mutable_title() : k == "text" ? e->mutable_text()
-                          : k == "language" ? e->mutable_language() : nullptr;
+      std::string* target = k == "kind"       ? e->mutable_kind()
+                            : k == "role"     ? e->mutable_role()
+                            : k == "title"    ? e->mutable_title()
+                            : k == "text"     ? e->mutable_text()
+                            : k == "language" ? e->mutable_language()
+                                              : nullptr;
       if (target == nullptr) return Bad(field, "unknown key '" + k + "'");
       absl::StatusOr<std::string> s = String(x, field + "." + k);
       if (!s.ok()) return s.status();
@@ -131,7 +136,8 @@ absl::Status Field(const std::string& key, const json& v, v1::Fragment& f) {
     if (key == "external_id") f.set_external_id(*s);
     if (key == "kind") f.set_kind(*s);
   } else if (key == "version") {
-    if (!v.is_number_unsigned()) return Bad("version", "expected a positive integer, got " + v.dump());
+    if (!v.is_number_unsigned())
+      return Bad("version", "expected a positive integer, got " + v.dump());
     f.set_version(v.get<uint64_t>());
   } else if (key == "updated_at") {
     absl::StatusOr<int64_t> t = Time(v, key);
@@ -145,7 +151,8 @@ absl::Status Field(const std::string& key, const json& v, v1::Fragment& f) {
   } else if (key == "identifiers") {
     if (!v.is_array()) return Bad("identifiers", "expected an array of \"type:value\"");
     for (size_t i = 0; i < v.size(); ++i) {
-      if (absl::Status s = AddIdentifier(v[i], "identifiers[" + std::to_string(i) + "]", f.add_identifiers());
+      if (absl::Status s =
+              AddIdentifier(v[i], "identifiers[" + std::to_string(i) + "]", f.add_identifiers());
           !s.ok()) {
         return s;
       }
@@ -155,8 +162,9 @@ absl::Status Field(const std::string& key, const json& v, v1::Fragment& f) {
   } else if (key == "evidence") {
     return EvidenceItems(v, f);
   } else {
-    return Bad(key, "unknown key (known: source, external_id, version, kind, updated_at, "
-                    "attributes, identifiers, relations, evidence, tombstone)");
+    return Bad(key,
+               "unknown key (known: source, external_id, version, kind, updated_at, "
+               "attributes, identifiers, relations, evidence, tombstone)");
   }
   return absl::OkStatus();
 }
@@ -166,8 +174,9 @@ absl::Status Field(const std::string& key, const json& v, v1::Fragment& f) {
 absl::StatusOr<v1::Identifier> ParseIdentifier(std::string_view text) {
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    return absl::InvalidArgumentError("'" + std::string(text) +
-                                      "' is not an identifier: expected type:value, e.g. email:alice@example.com");
+    return absl::InvalidArgumentError(
+        "'" + std::string(text) +
+        "' is not an identifier: expected type:value, e.g. email:alice@example.com");
   }
   v1::Identifier id;
   id.set_type(std::string(text.substr(0, colon)));
@@ -178,15 +187,17 @@ absl::StatusOr<v1::Identifier> ParseIdentifier(std::string_view text) {
 absl::StatusOr<ProfileName> ParseProfileName(std::string_view text) {
   ProfileName name;
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
-    if (text.size() > 19) return absl::InvalidArgumentError("profile id '" + std::string(text) + "' is too large");
+    if (text.size() > 19)
+      return absl::InvalidArgumentError("profile id '" + std::string(text) + "' is too large");
     name.id = std::stoull(std::string(text));
     if (name.id == 0) return absl::InvalidArgumentError("profile ids start at 1");
     return name;
   }
   absl::StatusOr<v1::Identifier> id = ParseIdentifier(text);
   if (!id.ok()) {
-    return absl::InvalidArgumentError("'" + std::string(text) +
-                                      "' is neither a profile id nor an identifier like email:alice@example.com");
+    return absl::InvalidArgumentError(
+        "'" + std::string(text) +
+        "' is neither a profile id nor an identifier like email:alice@example.com");
   }
   name.identifier = *std::move(id);
   return name;
@@ -246,12 +257,13 @@ std::string FormatTime(int64_t ms) {
   char buf[64];
   const int64_t secs = rem / 1000, millis = rem % 1000;
   if (millis != 0) {
-    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
-             static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-             static_cast<long long>(secs % 60), static_cast<long long>(millis));
+    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+             static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+             static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+             static_cast<long long>(millis));
   } else {
-    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
-             static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+    snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y),
+             m, d, static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
              static_cast<long long>(secs % 60));
   }
   return buf;

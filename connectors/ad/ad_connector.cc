@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iterator>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -27,15 +27,15 @@ namespace {
 using json = nlohmann::json;
 
 // Record fields derived from several AD attributes (no AD attribute holds '_').
-constexpr char kGuidField[] = "objectguid";               // canonical string form
-constexpr char kDnField[] = "dn";                         // plain DN
-constexpr char kDisplayNameField[] = "display_name";      // displayName, else cn
-constexpr char kUpnField[] = "upn";                       // UPN, else sAMAccountName@domain
-constexpr char kEmailsField[] = "email_addresses";        // mail, then proxyAddresses SMTP
-constexpr char kEmployeeIdField[] = "employee_id";        // employeeID, else employeeNumber
-constexpr char kEndDateField[] = "end_date";              // the leaver rule
-constexpr char kManagerField[] = "manager_guid";          // manager's objectGUID
-constexpr char kMemberOfField[] = "member_of_guids";      // memberOf's objectGUIDs
+constexpr char kGuidField[] = "objectguid";           // canonical string form
+constexpr char kDnField[] = "dn";                     // plain DN
+constexpr char kDisplayNameField[] = "display_name";  // displayName, else cn
+constexpr char kUpnField[] = "upn";                   // UPN, else sAMAccountName@domain
+constexpr char kEmailsField[] = "email_addresses";    // mail, then proxyAddresses SMTP
+constexpr char kEmployeeIdField[] = "employee_id";    // employeeID, else employeeNumber
+constexpr char kEndDateField[] = "end_date";          // the leaver rule
+constexpr char kManagerField[] = "manager_guid";      // manager's objectGUID
+constexpr char kMemberOfField[] = "member_of_guids";  // memberOf's objectGUIDs
 
 // What changes are discovered with: users and groups, whatever the configured filters
 // (a deleted object keeps its objectClass but loses objectCategory).
@@ -57,12 +57,9 @@ Mapping AdMapping() {
                   {"language", "preferredlanguage"},
                   {"uid", "samaccountname"},
                   {"end_date", kEndDateField}};
-  m.identifiers = {{"ad_guid", kGuidField},
-                   {"upn", kUpnField},
-                   {"email", kEmailsField},
-                   {"employee_id", kEmployeeIdField},
-                   {"phone", "telephonenumber"},
-                   {"phone", "mobile"},
+  m.identifiers = {{"ad_guid", kGuidField},      {"upn", kUpnField},
+                   {"email", kEmailsField},      {"employee_id", kEmployeeIdField},
+                   {"phone", "telephonenumber"}, {"phone", "mobile"},
                    {"ldap_dn", kDnField}};
   m.relations = {{"reports_to", kManagerField, "ad_guid"},
                  {"member_of", kMemberOfField, "ad_guid"}};
@@ -114,8 +111,8 @@ absl::StatusOr<AdOptions> ParseAdOptions(const SourceConfig& config) {
       if (!v.is_boolean()) return BadKey(key, "must be true or false");
       o.groups = v.get<bool>();
     } else if (key == "group_filter") {
-      if (!v.is_string() || v.get<std::string>().size() < 2 || v.get<std::string>().front() != '(' ||
-          v.get<std::string>().back() != ')') {
+      if (!v.is_string() || v.get<std::string>().size() < 2 ||
+          v.get<std::string>().front() != '(' || v.get<std::string>().back() != ')') {
         return BadKey(key, "must be an RFC 4515 filter in parentheses");
       }
       o.group_filter = v.get<std::string>();
@@ -161,8 +158,8 @@ struct Cursor {
   bool valid = false;
   uint64_t generation = 0;
   bool dirsync = false;
-  std::string cookie;          // DirSync, bytes
-  std::string invocation_id;   // USN: the DC the watermark belongs to
+  std::string cookie;         // DirSync, bytes
+  std::string invocation_id;  // USN: the DC the watermark belongs to
   int64_t usn = 0;
 };
 
@@ -344,8 +341,8 @@ class AdConnector final : public Connector {
 
   // The record of an AD object: its attributes plus the derived fields. Errors: no
   // objectGUID, a value that is not UTF-8.
-  absl::StatusOr<Record> ToRecord(const LdapEntry& e,
-                                  const std::map<std::string, std::set<std::string>>& fields) const {
+  absl::StatusOr<Record> ToRecord(
+      const LdapEntry& e, const std::map<std::string, std::set<std::string>>& fields) const {
     Record r;
     const ad::ExtendedDn self = ad::ParseExtendedDn(e.dn);
     r.locator = self.dn;
@@ -466,8 +463,10 @@ class AdConnector final : public Connector {
     s.base = std::move(base);
     s.scope = scope;
     s.filter = options_.group_filter;
-    s.attributes = {"objectguid", "cn", "displayname", "description", "mail", "proxyaddresses",
-                    "memberof", "member;range=0-" + std::to_string(kRangeStep - 1)};
+    s.attributes = {"objectguid",  "cn",
+                    "displayname", "description",
+                    "mail",        "proxyaddresses",
+                    "memberof",    "member;range=0-" + std::to_string(kRangeStep - 1)};
     s.extended_dn = true;
     return s;
   }
@@ -541,11 +540,10 @@ class AdConnector final : public Connector {
     if (options_.tracking != Tracking::kUsn && dse.dirsync) {
       uint64_t n = 0;
       absl::StatusOr<std::string> cookie =
-          session.DirSync(dse.naming_context, kChangeFilter, {"objectGUID"}, "",
-                          [&](LdapEntry&&) {
-                            if (++n % 10000 == 0) sink.Note(std::to_string(n) + " objects scanned");
-                            return absl::OkStatus();
-                          });
+          session.DirSync(dse.naming_context, kChangeFilter, {"objectGUID"}, "", [&](LdapEntry&&) {
+            if (++n % 10000 == 0) sink.Note(std::to_string(n) + " objects scanned");
+            return absl::OkStatus();
+          });
       if (cookie.ok()) {
         next.dirsync = true;
         next.cookie = *cookie;
@@ -564,11 +562,11 @@ class AdConnector final : public Connector {
     group_index_.Clear();
     emitted_.clear();
     uint64_t n = 0;
-    absl::Status s = session.Search(UserSearch(options_.ldap.base_dn, options_.ldap.scope),
-                                    [&](LdapEntry&& e) {
-                                      Progress(++n, " users", sink);
-                                      return EmitUser(session, std::move(e), sink);
-                                    });
+    absl::Status s =
+        session.Search(UserSearch(options_.ldap.base_dn, options_.ldap.scope), [&](LdapEntry&& e) {
+          Progress(++n, " users", sink);
+          return EmitUser(session, std::move(e), sink);
+        });
     if (!s.ok()) return s;
     sink.Note(std::to_string(n) + " users");
     if (options_.groups) {
@@ -576,7 +574,8 @@ class AdConnector final : public Connector {
       s = session.Search(GroupSearch(options_.ldap.base_dn, options_.ldap.scope),
                          [&](LdapEntry&& e) -> absl::Status {
                            const std::vector<std::string>* raw = e.Values("objectguid");
-                           const std::string bytes = raw == nullptr || raw->empty() ? "" : raw->front();
+                           const std::string bytes =
+                               raw == nullptr || raw->empty() ? "" : raw->front();
                            absl::StatusOr<std::optional<std::vector<std::string>>> members =
                                EmitGroup(session, std::move(e), sink);
                            if (!members.ok()) return members.status();
@@ -605,7 +604,8 @@ class AdConnector final : public Connector {
       const std::optional<std::string> guid = ad::GuidString(raw->front());
       if (!guid.has_value()) return absl::OkStatus();
       const std::vector<std::string>* gone = e.Values("isdeleted");
-      const bool is_deleted = gone != nullptr && !gone->empty() && AsciiLower(gone->front()) == "true";
+      const bool is_deleted =
+          gone != nullptr && !gone->empty() && AsciiLower(gone->front()) == "true";
       (is_deleted ? deleted : changed).insert(*guid);
       return absl::OkStatus();
     };
@@ -615,8 +615,8 @@ class AdConnector final : public Connector {
       // changes.
       std::vector<std::string> watched = user_attributes_;
       watched.insert(watched.end(), {"isDeleted", "name", "member", "description", "displayName"});
-      absl::StatusOr<std::string> cookie = session.DirSync(dse.naming_context, kChangeFilter,
-                                                           watched, cursor.cookie, collect);
+      absl::StatusOr<std::string> cookie =
+          session.DirSync(dse.naming_context, kChangeFilter, watched, cursor.cookie, collect);
       if (!cookie.ok()) {
         if (cookie.status().code() == absl::StatusCode::kUnavailable ||
             cookie.status().code() == absl::StatusCode::kDeadlineExceeded) {
@@ -678,7 +678,8 @@ class AdConnector final : public Connector {
       absl::StatusOr<std::optional<LdapEntry>> e =
           session.Lookup(UserSearch("<GUID=" + guid + ">", LdapScope::kBase));
       if (!e.ok()) return e.status();
-      if (!e->has_value() || !ad::DnWithin(ad::ParseExtendedDn((*e)->dn).dn, options_.ldap.base_dn)) {
+      if (!e->has_value() ||
+          !ad::DnWithin(ad::ParseExtendedDn((*e)->dn).dn, options_.ldap.base_dn)) {
         continue;
       }
       if (absl::Status s = EmitUser(session, **std::move(e), sink); !s.ok()) return s;
@@ -696,7 +697,8 @@ class AdConnector final : public Connector {
   absl::StatusOr<bool> Reread(LdapSession& session, const std::string& guid, Sink& sink,
                               std::set<std::string>* affected) {
     const std::string base = "<GUID=" + guid + ">";
-    absl::StatusOr<std::optional<LdapEntry>> user = session.Lookup(UserSearch(base, LdapScope::kBase));
+    absl::StatusOr<std::optional<LdapEntry>> user =
+        session.Lookup(UserSearch(base, LdapScope::kBase));
     if (!user.ok()) return user.status();
     if (user->has_value()) {
       if (!ad::DnWithin(ad::ParseExtendedDn((*user)->dn).dn, options_.ldap.base_dn)) return false;
@@ -750,8 +752,8 @@ class AdConnector final : public Connector {
   std::map<std::string, std::set<std::string>> fields_;  // lower-cased field -> spellings
   std::vector<std::string> user_attributes_;
   std::string search_hash_;
-  UuidIndex group_index_;            // group objectGUID -> its members' objectGUIDs
-  std::set<std::string> emitted_;    // users emitted in this run
+  UuidIndex group_index_;          // group objectGUID -> its members' objectGUIDs
+  std::set<std::string> emitted_;  // users emitted in this run
 };
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeAd(const SourceConfig& c) {

@@ -64,7 +64,8 @@ class Admin : public tessera::testing::LdapAdmin {
     attrs.emplace("userAccountControl", std::vector<std::string>{"544"});  // enabled, no password
     Add(dn, attrs);
   }
-  void Group(const std::string& dn, const std::string& sam, const std::vector<std::string>& members) {
+  void Group(const std::string& dn, const std::string& sam,
+             const std::vector<std::string>& members) {
     Attrs attrs = {{"objectClass", {"group"}}, {"sAMAccountName", {sam}}};
     if (!members.empty()) attrs["member"] = members;
     Add(dn, attrs);
@@ -135,24 +136,27 @@ BOOST_FIXTURE_TEST_CASE(full_sync_maps_users_and_groups_and_reads_large_groups_i
   const std::string ou = std::string("OU=Full,") + kBase;
   admin.Ou(ou);
   const std::string ann = "CN=Ann Martin," + ou, bob = "CN=Bob Leroy," + ou;
-  admin.User(ann, "annm",
-             {{"displayName", {"Ann Martin"}},
-              {"givenName", {"Ann"}},
-              {"sn", {"Martin"}},
-              {"userPrincipalName", {"ann.martin@lumen.example"}},
-              {"mail", {"Ann.Martin@Lumen.example"}},
-              {"proxyAddresses", {"SMTP:Ann.Martin@Lumen.example", "smtp:amartin@old.example",
-                                  "X500:/o=Lumen/cn=amartin"}},
-              {"employeeID", {"E1001"}},
-              {"employeeNumber", {"9999"}},
-              {"telephoneNumber", {"+33 1 42 68 53 00"}},
-              {"mobile", {"+33 6 12 34 56 78"}},
-              {"title", {"Head of Payments"}},
-              {"department", {"Payments"}},
-              {"company", {"Banque Lumen"}},
-              {"physicalDeliveryOfficeName", {"Paris"}}});
+  admin.User(
+      ann, "annm",
+      {{"displayName", {"Ann Martin"}},
+       {"givenName", {"Ann"}},
+       {"sn", {"Martin"}},
+       {"userPrincipalName", {"ann.martin@lumen.example"}},
+       {"mail", {"Ann.Martin@Lumen.example"}},
+       {"proxyAddresses",
+        {"SMTP:Ann.Martin@Lumen.example", "smtp:amartin@old.example", "X500:/o=Lumen/cn=amartin"}},
+       {"employeeID", {"E1001"}},
+       {"employeeNumber", {"9999"}},
+       {"telephoneNumber", {"+33 1 42 68 53 00"}},
+       {"mobile", {"+33 6 12 34 56 78"}},
+       {"title", {"Head of Payments"}},
+       {"department", {"Payments"}},
+       {"company", {"Banque Lumen"}},
+       {"physicalDeliveryOfficeName", {"Paris"}}});
   admin.User(bob, "bobleroy",
-             {{"givenName", {"Bob"}}, {"sn", {"Leroy"}}, {"employeeNumber", {"E1002"}},
+             {{"givenName", {"Bob"}},
+              {"sn", {"Leroy"}},
+              {"employeeNumber", {"E1002"}},
               {"manager", {ann}}});
   admin.Group("CN=Payments," + ou, "payments", {ann, bob});
   // 1,600 members: more than one range (AD sends 1,500 values at a time).
@@ -207,7 +211,8 @@ BOOST_FIXTURE_TEST_CASE(full_sync_maps_users_and_groups_and_reads_large_groups_i
   r = Connect("--config " + config + " --incremental");
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
-  BOOST_TEST(Has(r.out, "ad incremental sync ok: read 2, added 0, updated 1, unchanged 1"), r.out);  // the member; the group
+  BOOST_TEST(Has(r.out, "ad incremental sync ok: read 2, added 0, updated 1, unchanged 1"),
+             r.out);  // the member; the group
   BOOST_TEST(Others("email:member1550@lumen.example", "member_of").empty());
   BOOST_TEST(Others("email:member1549@lumen.example", "member_of") ==
              std::vector<std::string>{"Everyone Full"});
@@ -226,8 +231,7 @@ BOOST_DATA_TEST_CASE_F(AdFixture, incremental_runs_follow_renames_leavers_deleti
   auto mail = [&](const std::string& who) { return "email:" + who + "-" + t + "@lumen.example"; };
   for (const char* who : {"carl", "dora", "eve", "fred"}) {
     admin.User(dn(who), std::string(who) + "-" + t,
-               {{"mail", {std::string(who) + "-" + t + "@lumen.example"}},
-                {"displayName", {who}}});
+               {{"mail", {std::string(who) + "-" + t + "@lumen.example"}}, {"displayName", {who}}});
   }
   admin.Group(dn("Team"), "team-" + t, {dn("carl")});
   const std::string config = Config(ou, R"(, "change_tracking": ")" + t + "\"");
@@ -242,8 +246,9 @@ BOOST_DATA_TEST_CASE_F(AdFixture, incremental_runs_follow_renames_leavers_deleti
   r = Connect("--config " + config + " --incremental");
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
-  BOOST_TEST(Has(r.out, "ad incremental sync ok: read 0, added 0, updated 0, unchanged 0, deleted 0"),
-             r.out);
+  BOOST_TEST(
+      Has(r.out, "ad incremental sync ok: read 0, added 0, updated 0, unchanged 0, deleted 0"),
+      r.out);
 
   // Carl is renamed and moved; Dora is disabled; Eve's account expired; Fred is
   // deleted; Dora joins the team and Carl leaves it.
@@ -292,7 +297,8 @@ BOOST_FIXTURE_TEST_CASE(leaver_rule_is_configurable, AdFixture) {
   Admin admin;
   const std::string ou = std::string("OU=Rule,") + kBase;
   admin.Ou(ou);
-  admin.User("CN=Gil," + ou, "gil", {{"mail", {"gil@lumen.example"}}, {"userAccountControl", {"546"}}});
+  admin.User("CN=Gil," + ou, "gil",
+             {{"mail", {"gil@lumen.example"}}, {"userAccountControl", {"546"}}});
   auto r = Connect("--config " + Config(ou, R"(, "left_when": ["expired"])"));
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
@@ -305,19 +311,19 @@ BOOST_FIXTURE_TEST_CASE(leaver_rule_is_configurable, AdFixture) {
 
 BOOST_FIXTURE_TEST_CASE(errors_say_what_to_do, AdFixture) {
   // A plain simple bind is refused by AD: the message says how to fix it.
-  std::string config = Write(
-      "plain.json", R"({"source": {"id": "ad", "kind": "ad"}, "input": {"uri": ")" +
-                        Dc().ldap_uri() + R"(", "bind_dn": ")" + SambaAdDc::kAdminDn +
-                        R"(", "password": "x", "base_dn": ")" + kBase + R"("}})");
+  std::string config =
+      Write("plain.json", R"({"source": {"id": "ad", "kind": "ad"}, "input": {"uri": ")" +
+                              Dc().ldap_uri() + R"(", "bind_dn": ")" + SambaAdDc::kAdminDn +
+                              R"(", "password": "x", "base_dn": ")" + kBase + R"("}})");
   auto r = Connect("--config " + config);
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(Has(r.err, "use ldaps:// or start_tls"), r.err);
   // StartTLS with the CA works.
-  config = Write("starttls.json",
-                 R"({"source": {"id": "ad", "kind": "ad"}, "input": {"uri": ")" + Dc().ldap_uri() +
-                     R"(", "start_tls": true, "ca_file": ")" + Dc().ca_file() +
-                     R"(", "bind_dn": ")" + SambaAdDc::kAdminDn + R"(", "password": ")" +
-                     SambaAdDc::kAdminPassword + R"(", "base_dn": "OU=Nobody,)" + kBase + R"("}})");
+  config = Write("starttls.json", R"({"source": {"id": "ad", "kind": "ad"}, "input": {"uri": ")" +
+                                      Dc().ldap_uri() + R"(", "start_tls": true, "ca_file": ")" +
+                                      Dc().ca_file() + R"(", "bind_dn": ")" + SambaAdDc::kAdminDn +
+                                      R"(", "password": ")" + SambaAdDc::kAdminPassword +
+                                      R"(", "base_dn": "OU=Nobody,)" + kBase + R"("}})");
   r = Connect("--config " + config + " --allow-empty");
   BOOST_TEST(Has(r.err, "OU=Nobody"), r.err);  // the base does not exist: named
   BOOST_TEST(r.exit == 1);
@@ -334,7 +340,8 @@ BOOST_FIXTURE_TEST_CASE(errors_say_what_to_do, AdFixture) {
                                  R"(", "left_when": ["fired"]}})");
   r = Connect("--config " + config);
   BOOST_TEST(r.exit == 2);
-  BOOST_TEST(Has(r.err, "\"input.left_when\": '\"fired\"' is not \"disabled\" or \"expired\""), r.err);
+  BOOST_TEST(Has(r.err, "\"input.left_when\": '\"fired\"' is not \"disabled\" or \"expired\""),
+             r.err);
 }
 
 // The sample organisation's LDIF as entries: DN and attributes (base64 values decoded).
@@ -357,7 +364,8 @@ std::vector<Entry> ParseLdif(const std::string& text) {
     if (colon == std::string::npos || line[0] == '#') continue;
     std::string name = line.substr(0, colon), value;
     if (line.compare(colon, 2, "::") == 0) {
-      if (!absl::Base64Unescape(std::string(tessera::connect::Trim(line.substr(colon + 2))), &value)) {
+      if (!absl::Base64Unescape(std::string(tessera::connect::Trim(line.substr(colon + 2))),
+                                &value)) {
         throw std::runtime_error("bad base64 in: " + line);
       }
     } else {
@@ -391,7 +399,8 @@ std::string Summary(AdFixture& f, const std::string& email) {
   }
   std::sort(ids.begin(), ids.end());
   for (const std::string& i : ids) out += i + "\n";
-  for (const std::string& m : f.Others("email:" + email, "reports_to")) out += "manager=" + m + "\n";
+  for (const std::string& m : f.Others("email:" + email, "reports_to"))
+    out += "manager=" + m + "\n";
   for (std::string g : f.Others("email:" + email, "member_of")) {
     // slapd's groups are not read (an edge to "cn=cards,ou=groups,..."); AD's are teams.
     if (g.rfind("?cn=", 0) == 0) g = g.substr(4, g.find(',') - 4);
@@ -408,8 +417,8 @@ BOOST_AUTO_TEST_CASE(sample_organisation_from_ad_equals_the_same_from_slapd) {
 
   // slapd's copy, under the test server's suffix.
   AdFixture from_ldap;
-  std::string ldif = SlapdProcess::ReadFile(std::string(TESSERA_SOURCE_DIR) +
-                                            "/tests/data/sample/ldap.ldif");
+  std::string ldif =
+      SlapdProcess::ReadFile(std::string(TESSERA_SOURCE_DIR) + "/tests/data/sample/ldap.ldif");
   for (size_t at; (at = ldif.find(suffix)) != std::string::npos;) {
     ldif.replace(at, suffix.size(), SlapdProcess::kSuffix);
   }
@@ -427,16 +436,17 @@ BOOST_AUTO_TEST_CASE(sample_organisation_from_ad_equals_the_same_from_slapd) {
   SlapdProcess slapd(from_ldap.tmp.Sub("slapd"));
   slapd.Load(from_ldap.Write("people.ldif", people));
   slapd.Start();
-  BOOST_REQUIRE(SlapdProcess::Run({"/usr/bin/ldapadd", "-x", "-H", slapd.uri(), "-D",
-                                   SlapdProcess::kRootDn, "-w", SlapdProcess::kRootPassword, "-f",
-                                   from_ldap.Write("groups.ldif", groups)},
-                                  from_ldap.tmp.Sub("ldapadd.log")) == 0);
+  BOOST_REQUIRE(SlapdProcess::Run(
+                    {"/usr/bin/ldapadd", "-x", "-H", slapd.uri(), "-D", SlapdProcess::kRootDn, "-w",
+                     SlapdProcess::kRootPassword, "-f", from_ldap.Write("groups.ldif", groups)},
+                    from_ldap.tmp.Sub("ldapadd.log")) == 0);
   auto r = from_ldap.Connect(
       "--config " +
-      from_ldap.Write("ldap.json", R"({"source": {"id": "ldap", "kind": "ldap"}, "input": {"uri": ")" +
-                                       slapd.uri() + R"(", "bind_dn": ")" + SlapdProcess::kRootDn +
-                                       R"(", "password": ")" + SlapdProcess::kRootPassword +
-                                       R"(", "base_dn": ")" + SlapdProcess::kSuffix + R"("}})"));
+      from_ldap.Write("ldap.json",
+                      R"({"source": {"id": "ldap", "kind": "ldap"}, "input": {"uri": ")" +
+                          slapd.uri() + R"(", "bind_dn": ")" + SlapdProcess::kRootDn +
+                          R"(", "password": ")" + SlapdProcess::kRootPassword +
+                          R"(", "base_dn": ")" + SlapdProcess::kSuffix + R"("}})"));
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE ad_values
-#include <boost/test/unit_test.hpp>
-
 #include "connectors/ad/ad_values.h"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace tessera::connect::ad;
 
@@ -54,8 +54,8 @@ BOOST_AUTO_TEST_CASE(leaver_rule_takes_the_earlier_date_and_can_be_turned_off) {
 
 BOOST_AUTO_TEST_CASE(proxy_addresses_give_primary_first_and_skip_other_types) {
   const std::vector<std::string> got =
-      SmtpAddresses({"smtp:ann@old.example", "X500:/o=ExchangeLabs/cn=ann", "SMTP:ann@lumen.example",
-                     "sip:ann@lumen.example"});
+      SmtpAddresses({"smtp:ann@old.example", "X500:/o=ExchangeLabs/cn=ann",
+                     "SMTP:ann@lumen.example", "sip:ann@lumen.example"});
   BOOST_TEST(got == (std::vector<std::string>{"ann@lumen.example", "ann@old.example"}),
              boost::test_tools::per_element());
 }

@@ -42,19 +42,25 @@ bool TestDefaults(const std::string& kind, Mapping* m) {
 
 BOOST_AUTO_TEST_CASE(config_errors_name_the_key) {
   TempDir d;
-  auto load = [&](const std::string& text) { return LoadConfig(d.Write("c.json", text), &TestDefaults); };
+  auto load = [&](const std::string& text) {
+    return LoadConfig(d.Write("c.json", text), &TestDefaults);
+  };
   BOOST_TEST(load(R"({"source": {"id": "hr", "kind": "people"}})").ok());
   absl::StatusOr<SourceConfig> c = load(R"({"source": {"id": "hr", "kind": "nope"}})");
   BOOST_TEST(!c.ok());
-  BOOST_TEST(std::string(c.status().message()).find("unknown connector kind 'nope'") != std::string::npos);
+  BOOST_TEST(std::string(c.status().message()).find("unknown connector kind 'nope'") !=
+             std::string::npos);
   c = load(R"({"source": {"id": "hr", "kind": "people"}, "batch_size": 9000})");
   BOOST_TEST(std::string(c.status().message()).find("\"batch_size\"") != std::string::npos);
   c = load(R"({"source": {"id": "hr", "kind": "people"}, "colour": 1})");
-  BOOST_TEST(std::string(c.status().message()).find("\"colour\": unknown key") != std::string::npos);
+  BOOST_TEST(std::string(c.status().message()).find("\"colour\": unknown key") !=
+             std::string::npos);
   c = load(R"({"source": {"kind": "people"}})");
   BOOST_TEST(std::string(c.status().message()).find("source.id") != std::string::npos);
-  c = load(R"({"source": {"id": "hr", "kind": "people"}, "mapping": {"relations": {"reports_to": 3}}})");
-  BOOST_TEST(std::string(c.status().message()).find("mapping.relations.reports_to") != std::string::npos);
+  c = load(
+      R"({"source": {"id": "hr", "kind": "people"}, "mapping": {"relations": {"reports_to": 3}}})");
+  BOOST_TEST(std::string(c.status().message()).find("mapping.relations.reports_to") !=
+             std::string::npos);
   c = load("{ not json");
   BOOST_TEST(std::string(c.status().message()).find("not a JSON object") != std::string::npos);
 }
@@ -69,9 +75,9 @@ BOOST_AUTO_TEST_CASE(mapping_overrides_and_paths) {
   absl::StatusOr<SourceConfig> c = LoadConfig(file, &TestDefaults);
   BOOST_REQUIRE(c.ok());
   BOOST_TEST(c->priority == 70);
-  BOOST_TEST(c->mapping.external_id == "id");          // kept from the defaults
-  BOOST_TEST(c->mapping.identifiers.size() == 1u);     // kept
-  BOOST_TEST(c->mapping.attributes.size() == 1u);      // replaced
+  BOOST_TEST(c->mapping.external_id == "id");       // kept from the defaults
+  BOOST_TEST(c->mapping.identifiers.size() == 1u);  // kept
+  BOOST_TEST(c->mapping.attributes.size() == 1u);   // replaced
   BOOST_TEST(c->StateFile() == (d.path / "state" / "hr.state").string());
   BOOST_TEST(c->Resolve("x.csv") == (d.path / "x.csv").string());
   // Fields the config names must exist in the export.
@@ -124,7 +130,9 @@ BOOST_AUTO_TEST_CASE(records_map_to_fragments) {
 
 BOOST_AUTO_TEST_CASE(json_records_flatten) {
   Record r;
-  BOOST_REQUIRE(RecordFromJson(R"({"a": "x", "n": 3, "l": ["p", "q"], "o": {"k": true}, "m": [{"t": 1}]})", &r).ok());
+  BOOST_REQUIRE(RecordFromJson(
+                    R"({"a": "x", "n": 3, "l": ["p", "q"], "o": {"k": true}, "m": [{"t": 1}]})", &r)
+                    .ok());
   BOOST_TEST(r.First("a") == "x");
   BOOST_TEST(r.First("n") == "3");
   BOOST_TEST(r.fields["l"].size() == 2u);

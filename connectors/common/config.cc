@@ -25,7 +25,8 @@ absl::StatusOr<std::string> String(const json& j, const std::string& key) {
 }
 
 // A "name": "field" object, in file order.
-absl::Status Pairs(const json& j, const std::string& key, std::vector<std::pair<std::string, std::string>>* out,
+absl::Status Pairs(const json& j, const std::string& key,
+                   std::vector<std::pair<std::string, std::string>>* out,
                    std::vector<std::string>* fields) {
   if (!j.is_object()) return Bad(key, "must be an object of \"name\": \"field\"");
   out->clear();
@@ -54,7 +55,9 @@ absl::Status ApplyMapping(const json& j, Mapping* m) {
     } else if (key == "identifiers") {
       if (absl::Status s = Pairs(v, where, &m->identifiers, &m->required_fields); !s.ok()) return s;
     } else if (key == "relations") {
-      if (!v.is_object()) return Bad(where, "must be an object of \"type\": \"field\" or {\"field\", \"target_type\"}");
+      if (!v.is_object())
+        return Bad(where,
+                   "must be an object of \"type\": \"field\" or {\"field\", \"target_type\"}");
       m->relations.clear();
       for (const auto& [type, spec] : v.items()) {
         RelationSpec r{type, "", ""};
@@ -63,18 +66,21 @@ absl::Status ApplyMapping(const json& j, Mapping* m) {
         } else if (spec.is_object() && spec.contains("field") && spec["field"].is_string()) {
           r.field = spec["field"].get<std::string>();
           if (spec.contains("target_type")) {
-            absl::StatusOr<std::string> t = String(spec["target_type"], where + "." + type + ".target_type");
+            absl::StatusOr<std::string> t =
+                String(spec["target_type"], where + "." + type + ".target_type");
             if (!t.ok()) return t.status();
             r.target_type = *t;
           }
         } else {
-          return Bad(where + "." + type, "must be a field name or {\"field\": ..., \"target_type\": ...}");
+          return Bad(where + "." + type,
+                     "must be a field name or {\"field\": ..., \"target_type\": ...}");
         }
         m->required_fields.push_back(r.field);
         m->relations.push_back(std::move(r));
       }
     } else {
-      return Bad(where, "unknown key (expected kind, external_id, attributes, identifiers, relations)");
+      return Bad(where,
+                 "unknown key (expected kind, external_id, attributes, identifiers, relations)");
     }
   }
   return absl::OkStatus();
@@ -92,7 +98,9 @@ std::string SourceConfig::StateFile() const {
 
 absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
                                         bool (*defaults)(const std::string& kind, Mapping* out)) {
-  auto fail = [&](const absl::Status& s) { return absl::Status(s.code(), file + ": " + std::string(s.message())); };
+  auto fail = [&](const absl::Status& s) {
+    return absl::Status(s.code(), file + ": " + std::string(s.message()));
+  };
   std::error_code ec;
   const uintmax_t size = fs::file_size(file, ec);
   if (ec) return absl::NotFoundError(file + ": cannot read the configuration: " + ec.message());
@@ -100,8 +108,10 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
   std::ifstream in(file);
   std::stringstream text;
   text << in.rdbuf();
-  const json j = json::parse(text.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (j.is_discarded() || !j.is_object()) return fail(absl::InvalidArgumentError("not a JSON object"));
+  const json j =
+      json::parse(text.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (j.is_discarded() || !j.is_object())
+    return fail(absl::InvalidArgumentError("not a JSON object"));
 
   SourceConfig c;
   c.file = file;
@@ -109,7 +119,8 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
   json mapping;
   for (const auto& [key, v] : j.items()) {
     if (key == "source") {
-      if (!v.is_object()) return fail(Bad("source", "must be an object with id, kind, priority, description"));
+      if (!v.is_object())
+        return fail(Bad("source", "must be an object with id, kind, priority, description"));
       for (const auto& [k, sv] : v.items()) {
         const std::string where = "source." + k;
         if (k == "id" || k == "kind" || k == "description") {
@@ -141,7 +152,8 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
       c.timeout_ms = v.get<int64_t>();
     } else if (key == "max_delete_share") {
       if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1) {
-        return fail(Bad(key, "must be a number in 0..1 (0.2: at most 20% of the records may go in one run)"));
+        return fail(Bad(
+            key, "must be a number in 0..1 (0.2: at most 20% of the records may go in one run)"));
       }
       c.max_delete_share = v.get<double>();
     } else if (key == "input") {
@@ -151,20 +163,25 @@ absl::StatusOr<SourceConfig> LoadConfig(const std::string& file,
       have_mapping = true;
       mapping = v;
     } else {
-      return fail(Bad(key, "unknown key (expected source, server, state_dir, batch_size, timeout_ms, max_delete_share, input, "
-                                "mapping)"));
+      return fail(Bad(key,
+                      "unknown key (expected source, server, state_dir, batch_size, timeout_ms, "
+                      "max_delete_share, input, "
+                      "mapping)"));
     }
   }
   if (c.id.empty()) return fail(Bad("source.id", "is required"));
   if (c.kind.empty()) return fail(Bad("source.kind", "is required"));
   if (!defaults(c.kind, &c.mapping)) {
-    return fail(Bad("source.kind", "unknown connector kind '" + c.kind + "' (tessera-connect --help lists them)"));
+    return fail(Bad("source.kind",
+                    "unknown connector kind '" + c.kind + "' (tessera-connect --help lists them)"));
   }
   if (have_mapping) {
     if (absl::Status s = ApplyMapping(mapping, &c.mapping); !s.ok()) return fail(s);
   }
-  if (c.mapping.kind.empty()) return fail(Bad("mapping.kind", "is required for this connector kind"));
-  if (c.mapping.external_id.empty()) return fail(Bad("mapping.external_id", "is required for this connector kind"));
+  if (c.mapping.kind.empty())
+    return fail(Bad("mapping.kind", "is required for this connector kind"));
+  if (c.mapping.external_id.empty())
+    return fail(Bad("mapping.external_id", "is required for this connector kind"));
   if (!c.state_dir.empty()) c.state_dir = c.Resolve(c.state_dir);
   return c;
 }

@@ -26,10 +26,12 @@ class Sink {
   [[nodiscard]] virtual absl::Status Emit(v1::Fragment fragment, std::string_view locator) = 0;
   // Maps `r` with the source's mapping and emits it; a record that does not map is
   // rejected (reported, skipped). `extend` may add evidence and the like.
-  [[nodiscard]] virtual absl::Status EmitRecord(const Record& r,
-                                  const std::function<absl::Status(const Record&, v1::Fragment&)>& extend = {}) = 0;
+  [[nodiscard]] virtual absl::Status EmitRecord(
+      const Record& r,
+      const std::function<absl::Status(const Record&, v1::Fragment&)>& extend = {}) = 0;
   // The source says the record with this key is gone (incremental reads).
-  [[nodiscard]] virtual absl::Status Delete(std::string_view external_id, std::string_view locator) = 0;
+  [[nodiscard]] virtual absl::Status Delete(std::string_view external_id,
+                                            std::string_view locator) = 0;
   // A malformed record: reported with its locator and skipped; the run goes on.
   virtual void Reject(std::string_view locator, std::string_view why) = 0;
   // A record kept without one of its values (a date that cannot be read, say):
@@ -72,7 +74,7 @@ std::vector<const ConnectorKind*> AllConnectors();
 // LoadConfig's `defaults` argument, backed by the registry.
 bool DefaultMapping(const std::string& kind, Mapping* out);
 
-#define TESSERA_REGISTER_CONNECTOR(ident, ...) \
+#define TESSERA_REGISTER_CONNECTOR(ident, ...)                              \
   [[maybe_unused]] static const bool tessera_connector_registered_##ident = \
       ::tessera::connect::RegisterConnector(__VA_ARGS__)
 

@@ -48,7 +48,8 @@ class ConnectorFixture {
   ConnectResult Connect(const std::string& args, const std::string& server = "") const {
     const std::string out = tmp.Sub("connect.out"), err = tmp.Sub("connect.err");
     const std::string cmd = std::string(TESSERA_CONNECT_PATH) + " --quiet --server " +
-                            (server.empty() ? server_.address() : server) + " " + args + " >" + out + " 2>" + err;
+                            (server.empty() ? server_.address() : server) + " " + args + " >" +
+                            out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(out), Read(err)};
   }
@@ -56,15 +57,16 @@ class ConnectorFixture {
   // as source "hr"; throws when the sync fails.
   void SyncEmployees(const std::string& csv) const {
     Write("people.csv", csv);
-    const ConnectResult hr = Connect("--config " + Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
+    const ConnectResult hr =
+        Connect("--config " + Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"},
       "input": {"path": "people.csv"}})"));
     if (hr.exit != 0) throw std::runtime_error("HR sync failed: " + hr.err);
   }
   // Runs the tessera CLI.
   ConnectResult Cli(const std::string& args) const {
     const std::string out = tmp.Sub("cli.out"), err = tmp.Sub("cli.err");
-    const std::string cmd =
-        std::string(TESSERA_CLI_PATH) + " --server " + server_.address() + " " + args + " >" + out + " 2>" + err;
+    const std::string cmd = std::string(TESSERA_CLI_PATH) + " --server " + server_.address() + " " +
+                            args + " >" + out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(out), Read(err)};
   }
@@ -90,7 +92,8 @@ class ConnectorFixture {
     return p.ok() ? p->id() : 0;
   }
   // The outgoing edges of type `type` of the profile `from` ("email:x").
-  absl::StatusOr<v1::NeighborsResponse> Out(const std::string& from, const std::string& type) const {
+  absl::StatusOr<v1::NeighborsResponse> Out(const std::string& from,
+                                            const std::string& type) const {
     v1::NeighborsRequest req;
     const size_t colon = from.find(':');
     req.mutable_identifier()->set_type(from.substr(0, colon));
@@ -106,7 +109,8 @@ class ConnectorFixture {
     absl::StatusOr<v1::FindExpertsResponse> r = client_->FindExperts(req);
     if (!r.ok()) return r.status().ToString();
     std::string names;
-    for (const v1::Expert& e : r->experts()) names += (names.empty() ? "" : ", ") + e.person().display_name();
+    for (const v1::Expert& e : r->experts())
+      names += (names.empty() ? "" : ", ") + e.person().display_name();
     return names;
   }
   // The stored fragment `source`/`external_id` (empty when absent).

@@ -12,7 +12,8 @@ namespace {
 std::string Canonical(const std::string& name) {
   std::string out;
   for (char c : name) {
-    if (c != '-' && c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (c != '-' && c != '_')
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   return out;
 }
@@ -61,8 +62,9 @@ class Utf8Reader::Converter final : public std::streambuf {
       char* target = out_;
       const char* source = src_ + src_pos_;
       UErrorCode err = U_ZERO_ERROR;
-      ucnv_convertEx(to_.get(), from_.get(), &target, out_ + sizeof out_, &source, src_ + src_len_, pivot_,
-                     &pivot_source_, &pivot_target_, pivot_ + kPivot, /*reset=*/first_, /*flush=*/eof_, &err);
+      ucnv_convertEx(to_.get(), from_.get(), &target, out_ + sizeof out_, &source, src_ + src_len_,
+                     pivot_, &pivot_source_, &pivot_target_, pivot_ + kPivot, /*reset=*/first_,
+                     /*flush=*/eof_, &err);
       first_ = false;
       src_pos_ = static_cast<size_t>(source - src_);
       if (err == U_BUFFER_OVERFLOW_ERROR) err = U_ZERO_ERROR;  // the rest comes next time
@@ -88,7 +90,8 @@ class Utf8Reader::Converter final : public std::streambuf {
   char out_[65536];
 };
 
-absl::StatusOr<std::unique_ptr<Utf8Reader>> Utf8Reader::Open(const std::string& path, const std::string& encoding) {
+absl::StatusOr<std::unique_ptr<Utf8Reader>> Utf8Reader::Open(const std::string& path,
+                                                             const std::string& encoding) {
   if (absl::Status s = CheckEncoding(encoding); !s.ok()) return s;
   std::unique_ptr<Utf8Reader> r(new Utf8Reader());
   r->file_.open(path, std::ios::binary);
@@ -99,7 +102,8 @@ absl::StatusOr<std::unique_ptr<Utf8Reader>> Utf8Reader::Open(const std::string& 
   }
   char bom[3] = {0, 0, 0};
   r->file_.read(bom, 3);
-  const bool utf8_bom = r->file_.gcount() == 3 && bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF';
+  const bool utf8_bom =
+      r->file_.gcount() == 3 && bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF';
   r->file_.clear();
   r->file_.seekg(0);
   r->encoding_ = utf8_bom ? "utf-8" : encoding;
@@ -108,7 +112,8 @@ absl::StatusOr<std::unique_ptr<Utf8Reader>> Utf8Reader::Open(const std::string& 
     return r;
   }
   ConverterPtr from = OpenConverter(r->encoding_), to = OpenConverter("utf-8");
-  if (!from || !to) return absl::InternalError("ICU cannot open the converters for " + r->encoding_);
+  if (!from || !to)
+    return absl::InternalError("ICU cannot open the converters for " + r->encoding_);
   r->converter_ = std::make_unique<Converter>(r->file_, std::move(from), std::move(to));
   r->owned_ = std::make_unique<std::istream>(r->converter_.get());
   r->stream_ = r->owned_.get();

@@ -26,7 +26,8 @@ bool IsUtf8Encoding(const std::string& name);
 // mark is read as UTF-8 whatever `encoding` says (the mark is kept; readers skip it).
 class Utf8Reader {
  public:
-  static absl::StatusOr<std::unique_ptr<Utf8Reader>> Open(const std::string& path, const std::string& encoding);
+  static absl::StatusOr<std::unique_ptr<Utf8Reader>> Open(const std::string& path,
+                                                          const std::string& encoding);
   ~Utf8Reader();
 
   std::istream& stream() { return *stream_; }

@@ -29,8 +29,8 @@ absl::Status Flatten(const json& j, const std::string& prefix, Record* out, int 
       if (absl::Status s = Flatten(v, name, out, depth + 1); !s.ok()) return s;
     } else if (v.is_array()) {
       if (v.size() > kMaxFieldValues) {
-        return absl::InvalidArgumentError("field '" + name + "' has more than " + std::to_string(kMaxFieldValues) +
-                                          " values");
+        return absl::InvalidArgumentError("field '" + name + "' has more than " +
+                                          std::to_string(kMaxFieldValues) + " values");
       }
       auto& values = out->fields[name];
       for (const json& e : v) {
@@ -74,7 +74,8 @@ absl::StatusOr<CsvFormat> CsvFormatFrom(const json& input) {
     } else if (d == "auto") {
       f.delimiter = 0;
     } else {
-      return absl::InvalidArgumentError("\"input.delimiter\": must be \",\", \";\", \"tab\" or \"auto\"");
+      return absl::InvalidArgumentError(
+          "\"input.delimiter\": must be \",\", \";\", \"tab\" or \"auto\"");
     }
   }
   if (auto it = input.find("encoding"); it != input.end()) {
@@ -120,8 +121,8 @@ absl::StatusOr<std::string> FirstLine(const std::string& path, const std::string
 
 }  // namespace
 
-absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Mapping& mapping, Sink& sink,
-                     const std::function<absl::Status(Record&)>& fn) {
+absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Mapping& mapping,
+                     Sink& sink, const std::function<absl::Status(Record&)>& fn) {
   char delimiter = format.delimiter;
   if (delimiter == 0) {
     absl::StatusOr<std::string> first = FirstLine(path, format.encoding);
@@ -133,21 +134,24 @@ absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Map
   client::CsvReader csv((*in)->stream(), kMaxLineBytes, delimiter);
   std::vector<std::string> header, row;
   absl::StatusOr<bool> more = csv.Next(&header);
-  if (!more.ok()) return absl::InvalidArgumentError(path + ": " + std::string(more.status().message()));
+  if (!more.ok())
+    return absl::InvalidArgumentError(path + ": " + std::string(more.status().message()));
   if (!*more) return absl::OkStatus();  // an empty file: no records
   for (std::string& h : header) {
     while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.pop_back();
     while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.erase(h.begin());
     if (!IsUtf8Text(h)) {
-      return absl::InvalidArgumentError(path + ": line 1: the header is not UTF-8 (set input.encoding?)");
+      return absl::InvalidArgumentError(path +
+                                        ": line 1: the header is not UTF-8 (set input.encoding?)");
     }
   }
   if (header.size() == 1) {
     // Read as one field: most likely the export uses another delimiter.
     for (char d : kDelimiters) {
       if (d != delimiter && header[0].find(d) != std::string::npos) {
-        return absl::InvalidArgumentError(path + ": the header has one field; delimiter '" + DelimiterName(d) +
-                                          "'? (set input.delimiter to \"" + DelimiterName(d) + "\" or \"auto\")");
+        return absl::InvalidArgumentError(path + ": the header has one field; delimiter '" +
+                                          DelimiterName(d) + "'? (set input.delimiter to \"" +
+                                          DelimiterName(d) + "\" or \"auto\")");
       }
     }
   }
@@ -168,7 +172,8 @@ absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Map
       continue;
     }
     if (!std::all_of(row.begin(), row.end(), [](const std::string& v) { return IsUtf8Text(v); })) {
-      sink.Reject(r.locator, "line " + std::to_string(csv.line()) + ": not UTF-8 (set input.encoding?)");
+      sink.Reject(r.locator,
+                  "line " + std::to_string(csv.line()) + ": not UTF-8 (set input.encoding?)");
       continue;
     }
     for (size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = {std::move(row[i])};
@@ -184,14 +189,18 @@ absl::StatusOr<DateFormat> DateFormatFrom(const json& input) {
   if (f == "iso" || f == "yyyy-mm-dd") return DateFormat::kIso;
   if (f == "dd/mm/yyyy") return DateFormat::kDayMonthYear;
   if (f == "mm/dd/yyyy") return DateFormat::kMonthDayYear;
-  return absl::InvalidArgumentError("\"input.date_format\": must be \"iso\", \"dd/mm/yyyy\" or \"mm/dd/yyyy\"");
+  return absl::InvalidArgumentError(
+      "\"input.date_format\": must be \"iso\", \"dd/mm/yyyy\" or \"mm/dd/yyyy\"");
 }
 
 absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format) {
   const char* name = format == DateFormat::kIso            ? "YYYY-MM-DD"
                      : format == DateFormat::kDayMonthYear ? "dd/mm/yyyy"
                                                            : "mm/dd/yyyy";
-  auto bad = [&] { return absl::InvalidArgumentError("'" + std::string(v.substr(0, 40)) + "' is not a " + name + " date"); };
+  auto bad = [&] {
+    return absl::InvalidArgumentError("'" + std::string(v.substr(0, 40)) + "' is not a " + name +
+                                      " date");
+  };
   // Three numbers: the year's place depends on the format.
   int parts[3] = {0, 0, 0}, digits[3] = {0, 0, 0}, k = 0;
   for (char c : v) {
@@ -225,7 +234,8 @@ absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format) {
   return std::string(out);
 }
 
-absl::Status ReadJsonLines(const std::string& path, Sink& sink, const std::function<absl::Status(Record&)>& fn) {
+absl::Status ReadJsonLines(const std::string& path, Sink& sink,
+                           const std::function<absl::Status(Record&)>& fn) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return OpenError(path);
   std::string line;

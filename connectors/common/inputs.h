@@ -33,8 +33,9 @@ absl::StatusOr<CsvFormat> CsvFormatFrom(const nlohmann::json& input);
 // delimiter is an error with the hint. A row that is not valid UTF-8 (after the
 // encoding's conversion) is rejected: "not UTF-8 (set input.encoding?)". `fn` errors
 // stop the read.
-[[nodiscard]] absl::Status ReadCsv(const std::string& path, const CsvFormat& format, const Mapping& mapping, Sink& sink,
-                     const std::function<absl::Status(Record&)>& fn);
+[[nodiscard]] absl::Status ReadCsv(const std::string& path, const CsvFormat& format,
+                                   const Mapping& mapping, Sink& sink,
+                                   const std::function<absl::Status(Record&)>& fn);
 
 // How dates are written in an export: ISO (YYYY-MM-DD), dd/mm/yyyy or mm/dd/yyyy.
 enum class DateFormat { kIso, kDayMonthYear, kMonthDayYear };
@@ -48,7 +49,8 @@ absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format);
 
 // Calls `fn` with one record per JSON object line. Scalars become one value; arrays of
 // scalars several values; nested objects are flattened as "outer.inner".
-[[nodiscard]] absl::Status ReadJsonLines(const std::string& path, Sink& sink, const std::function<absl::Status(Record&)>& fn);
+[[nodiscard]] absl::Status ReadJsonLines(const std::string& path, Sink& sink,
+                                         const std::function<absl::Status(Record&)>& fn);
 
 // Parses a JSON object text into a record (the same flattening as ReadJsonLines).
 [[nodiscard]] absl::Status RecordFromJson(std::string_view text, Record* out);

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
-
 namespace tessera::connect {
 
 std::string_view Record::First(std::string_view field) const {
   auto it = fields.find(field);
-  return it == fields.end() || it->second.empty() ? std::string_view() : std::string_view(it->second.front());
+  return it == fields.end() || it->second.empty() ? std::string_view()
+                                                  : std::string_view(it->second.front());
 }
 
 void Record::Add(std::string_view field, std::string value) {
@@ -17,7 +17,9 @@ void Record::Add(std::string_view field, std::string value) {
 }
 
 std::string_view Trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+  };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
@@ -33,7 +35,7 @@ std::string AsciiLower(std::string_view s) {
 
 std::string ClipText(std::string_view s, size_t max_bytes) {
   constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // "…"
-  constexpr size_t kWordSlackBytes = 64;  // cut at a space this close to the limit
+  constexpr size_t kWordSlackBytes = 64;                  // cut at a space this close to the limit
   if (s.size() <= max_bytes) return std::string(s);
   size_t cut = max_bytes - kEllipsis.size();
   // s[cut] is the first byte left out: it must start a character.
@@ -41,7 +43,8 @@ std::string ClipText(std::string_view s, size_t max_bytes) {
   const size_t space = s.substr(0, cut + 1).find_last_of(" \t\n");
   if (space != std::string_view::npos && space + kWordSlackBytes >= cut) cut = space;
   std::string out(s.substr(0, cut));
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\t' || out.back() == '\n')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t' || out.back() == '\n'))
+    out.pop_back();
   return out + std::string(kEllipsis);
 }
 
@@ -55,15 +58,18 @@ bool IsLanguageTag(std::string_view t) {
 absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view what) {
   v = Trim(v);
   const size_t colon = v.find(':'), at = v.find('@');
-  if (colon != std::string_view::npos && colon > 0 && (at == std::string_view::npos || colon < at)) {
+  if (colon != std::string_view::npos && colon > 0 &&
+      (at == std::string_view::npos || colon < at)) {
     const std::string type = AsciiLower(Trim(v.substr(0, colon)));
     const std::string_view value = Trim(v.substr(colon + 1));
-    const bool word = std::all_of(type.begin(), type.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    const bool word = std::all_of(type.begin(), type.end(),
+                                  [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
     if (type == "mailto") return PersonTarget(value, what);
     if (word && !value.empty()) return type + ":" + std::string(value);
   }
   const size_t lt = v.find('<'), gt = v.rfind('>');
-  if (lt != std::string_view::npos && gt != std::string_view::npos && lt < gt) v = v.substr(lt + 1, gt - lt - 1);
+  if (lt != std::string_view::npos && gt != std::string_view::npos && lt < gt)
+    v = v.substr(lt + 1, gt - lt - 1);
   if (PlausibleEmail(v)) return "email:" + std::string(v);
   return absl::InvalidArgumentError(std::string(what) + " '" + std::string(v.substr(0, 80)) +
                                     "' is neither type:value nor an e-mail address");
@@ -103,20 +109,24 @@ bool IsUtf8Text(std::string_view s) {
 
 bool PlausibleEmail(std::string_view e) {
   const size_t at = e.find('@');
-  return at != std::string_view::npos && at > 0 && at + 1 < e.size() && e.find('@', at + 1) == std::string_view::npos &&
+  return at != std::string_view::npos && at > 0 && at + 1 < e.size() &&
+         e.find('@', at + 1) == std::string_view::npos &&
          e.find_first_of(" \t,;<>") == std::string_view::npos;
 }
 
-absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what) {
+absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header,
+                         std::string_view what) {
   for (const std::string& f : m.required_fields) {
     if (std::find(header.begin(), header.end(), f) == header.end()) {
-      return absl::InvalidArgumentError(std::string(what) + " has no field '" + f + "' named by the mapping");
+      return absl::InvalidArgumentError(std::string(what) + " has no field '" + f +
+                                        "' named by the mapping");
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings) {
+absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
+                                       std::vector<std::string>* warnings) {
   v1::Fragment f;
   const std::string id(Trim(r.First(m.external_id)));
   if (id.empty()) return absl::InvalidArgumentError("no " + m.external_id + " (the record key)");
@@ -164,9 +174,11 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::v
       // "type:value" names its own type; a bare value has the spec's target type.
       const size_t colon = t.find(':');
       const bool typed = colon != std::string_view::npos && colon > 0 && colon + 1 < t.size() &&
-                         std::all_of(t.begin(), t.begin() + colon, [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
-      const std::string_view email = typed ? (t.substr(0, colon) == "email" ? t.substr(colon + 1) : std::string_view())
-                                           : (spec.target_type == "email" ? t : std::string_view());
+                         std::all_of(t.begin(), t.begin() + colon,
+                                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+      const std::string_view email =
+          typed ? (t.substr(0, colon) == "email" ? t.substr(colon + 1) : std::string_view())
+                : (spec.target_type == "email" ? t : std::string_view());
       if (!email.empty() && !PlausibleEmail(email)) {
         f.mutable_relations()->RemoveLast();
         warnings->push_back(r.locator + ": " + spec.field + " '" + std::string(t.substr(0, 80)) +
@@ -179,8 +191,9 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::v
         continue;
       }
       if (!typed) {
-        return absl::InvalidArgumentError(spec.field + " '" + std::string(t.substr(0, 80)) +
-                                          "' is not type:value (or set target_type in the mapping)");
+        return absl::InvalidArgumentError(
+            spec.field + " '" + std::string(t.substr(0, 80)) +
+            "' is not type:value (or set target_type in the mapping)");
       }
       rel->mutable_target()->set_type(AsciiLower(t.substr(0, colon)));
       rel->mutable_target()->set_value(std::string(t.substr(colon + 1)));

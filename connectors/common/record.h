@@ -25,13 +25,16 @@ struct Record {
 };
 
 // Builds the fragment of `r`: kind, external id, attributes (a field with several
-// values gives the attribute several times), identifiers and relations. Empty values are skipped; an
-// e-mail (identifier or relation target) that cannot be an address is left out and
-// named in `*warnings` rather than losing the whole record. Error (the record is skipped) when the external id is empty.
-absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r, std::vector<std::string>* warnings);
+// values gives the attribute several times), identifiers and relations. Empty values are skipped;
+// an e-mail (identifier or relation target) that cannot be an address is left out and named in
+// `*warnings` rather than losing the whole record. Error (the record is skipped) when the external
+// id is empty.
+absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
+                                       std::vector<std::string>* warnings);
 
 // Whether `header` (a record source's field names) has every field the config named.
-[[nodiscard]] absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header, std::string_view what);
+[[nodiscard]] absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header,
+                                       std::string_view what);
 
 // `s` without leading and trailing ASCII white space.
 std::string_view Trim(std::string_view s);

@@ -55,7 +55,8 @@ absl::StatusOr<SyncState> LoadState(const std::string& path) {
     return Corrupt(path, 1, "not a tessera-connect state file");
   }
   const bool with_names = line == kMagic;
-  if (!std::getline(in, line) || line.rfind("cursor ", 0) != 0) return Corrupt(path, 2, "no cursor line");
+  if (!std::getline(in, line) || line.rfind("cursor ", 0) != 0)
+    return Corrupt(path, 2, "no cursor line");
   if (!absl::Base64Unescape(line.substr(7), &st.cursor)) return Corrupt(path, 2, "bad cursor");
   for (size_t n = 3; std::getline(in, line); ++n) {
     RecordState r;
@@ -95,7 +96,8 @@ absl::Status SaveState(const std::string& path, const SyncState& state) {
     out += '\n';
   }
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return absl::PermissionDeniedError("cannot write " + tmp + ": " + std::strerror(errno));
+  if (fd < 0)
+    return absl::PermissionDeniedError("cannot write " + tmp + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < out.size()) {
     const ssize_t n = ::write(fd, out.data() + done, out.size() - done);
@@ -109,7 +111,8 @@ absl::Status SaveState(const std::string& path, const SyncState& state) {
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) return absl::DataLossError("cannot sync " + tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::PermissionDeniedError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    return absl::PermissionDeniedError("cannot rename " + tmp + " to " + path + ": " +
+                                       std::strerror(errno));
   }
   return absl::OkStatus();
 }

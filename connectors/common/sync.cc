@@ -15,14 +15,16 @@ constexpr size_t kMaxReportedErrors = 20;
 constexpr size_t kMaxErrorBytes = 512;
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 std::string Clip(std::string s, size_t n) {
   if (s.size() <= n) return s;
   s.resize(n - 3);
-  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();  // whole UTF-8
+  while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80)
+    s.pop_back();  // whole UTF-8
   if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
   return s + "...";
 }
@@ -40,7 +42,8 @@ uint64_t HashOf(const v1::Fragment& f) {
 
 class Runner final : public Sink {
  public:
-  Runner(const SourceConfig& config, const client::Client& client, const SyncOptions& options, SyncState state)
+  Runner(const SourceConfig& config, const client::Client& client, const SyncOptions& options,
+         SyncState state)
       : config_(config), options_(options), old_(std::move(state)) {
     run_.set_mode(options.incremental ? "incremental" : "full");
     run_.set_started_unix_ms(NowMs());
@@ -82,7 +85,8 @@ class Runner final : public Sink {
       return absl::OkStatus();
     }
     if (!seen_.insert(f.external_id()).second) {
-      Reject(locator, "key '" + Clip(f.external_id(), 80) + "' appears twice in this read; the later one is skipped");
+      Reject(locator, "key '" + Clip(f.external_id(), 80) +
+                          "' appears twice in this read; the later one is skipped");
       return absl::OkStatus();
     }
     ++read_;
@@ -110,8 +114,9 @@ class Runner final : public Sink {
     return Send(std::move(f), locator, {f.version(), hash, std::move(name)}, /*deleted=*/false);
   }
 
-  absl::Status EmitRecord(const Record& r,
-                          const std::function<absl::Status(const Record&, v1::Fragment&)>& extend) override {
+  absl::Status EmitRecord(
+      const Record& r,
+      const std::function<absl::Status(const Record&, v1::Fragment&)>& extend) override {
     std::vector<std::string> warnings;
     absl::StatusOr<v1::Fragment> f = MapRecord(config_.mapping, r, &warnings);
     for (const std::string& w : warnings) Warn(w);
@@ -149,9 +154,10 @@ class Runner final : public Sink {
   // After a complete read: every key sent before and not seen now is gone.
   absl::Status DeleteUnseen() {
     if (seen_.empty() && !old_.records.empty() && !options_.allow_empty) {
-      return absl::FailedPreconditionError(
-          "the source yielded no records but " + std::to_string(old_.records.size()) +
-          " were synced before; refusing to delete them all (run with --allow-empty if the source is really empty)");
+      return absl::FailedPreconditionError("the source yielded no records but " +
+                                           std::to_string(old_.records.size()) +
+                                           " were synced before; refusing to delete them all (run "
+                                           "with --allow-empty if the source is really empty)");
     }
     std::vector<std::pair<std::string, const RecordState*>> gone;
     for (const auto& [key, r] : old_.records) {
@@ -177,8 +183,9 @@ class Runner final : public Sink {
     char pct[32];
     snprintf(pct, sizeof pct, "%.0f%% > %.0f%%", share * 100, config_.max_delete_share * 100);
     return absl::FailedPreconditionError(
-        "this run would delete " + std::to_string(deletions) + " of the " + std::to_string(old_.records.size()) +
-        " records synced before (" + pct + ", the source's max_delete_share); nothing was deleted. A truncated "
+        "this run would delete " + std::to_string(deletions) + " of the " +
+        std::to_string(old_.records.size()) + " records synced before (" + pct +
+        ", the source's max_delete_share); nothing was deleted. A truncated "
         "export? If they are really gone, run again with --allow-deletes");
   }
 
@@ -251,7 +258,8 @@ class Runner final : public Sink {
     if (options_.on_error) options_.on_error(w);
   }
   void Error(const std::string& e) {
-    if (run_.errors_size() < static_cast<int>(kMaxReportedErrors)) run_.add_errors(Clip(e, kMaxErrorBytes));
+    if (run_.errors_size() < static_cast<int>(kMaxReportedErrors))
+      run_.add_errors(Clip(e, kMaxErrorBytes));
     if (options_.on_error) options_.on_error(e);
   }
 
@@ -271,7 +279,8 @@ class Runner final : public Sink {
   std::unordered_map<uint64_t, Pending> pending_;
   std::unordered_set<std::string> seen_;
   uint64_t next_tag_ = 0, read_ = 0;
-  uint64_t local_unchanged_ = 0, local_rejected_ = 0, local_added_ = 0, local_updated_ = 0, local_deleted_ = 0;
+  uint64_t local_unchanged_ = 0, local_rejected_ = 0, local_added_ = 0, local_updated_ = 0,
+           local_deleted_ = 0;
   client::IngestProgress sent_;
   v1::SyncRun run_;
   std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
@@ -279,8 +288,8 @@ class Runner final : public Sink {
 
 }  // namespace
 
-absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector, const client::Client& client,
-                                    const SyncOptions& options) {
+absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector,
+                                    const client::Client& client, const SyncOptions& options) {
   absl::StatusOr<SyncState> state = LoadState(config.StateFile());
   if (!state.ok()) return state.status();
   if (!options.dry_run) {
@@ -291,11 +300,13 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
     src.set_propose_priority(true);
     src.set_description(config.description);
     absl::StatusOr<v1::Source> put = client.PutSource(src);
-    if (!put.ok()) return absl::Status(put.status().code(), "register source '" + config.id + "': " +
-                                                                std::string(put.status().message()));
+    if (!put.ok())
+      return absl::Status(put.status().code(), "register source '" + config.id +
+                                                   "': " + std::string(put.status().message()));
     if (put->priority() != config.priority && options.on_error) {
       options.on_error("priority " + std::to_string(config.priority) + " in " + config.file + ", " +
-                       std::to_string(put->priority()) + " in tesserad's registry: the registry's is kept (" +
+                       std::to_string(put->priority()) +
+                       " in tesserad's registry: the registry's is kept (" +
                        "`tessera admin source " + config.id + " --priority N` changes it)");
     }
   }
@@ -312,11 +323,12 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
 
   v1::SyncRun& run = runner.run();
   run.set_finished_unix_ms(std::max<int64_t>(NowMs(), run.started_unix_ms()));
-  const uint64_t accounted =
-      run.added() + run.updated() + run.unchanged() + run.deleted() + run.rejected() + run.suppressed();
+  const uint64_t accounted = run.added() + run.updated() + run.unchanged() + run.deleted() +
+                             run.rejected() + run.suppressed();
   if (failure.ok() && accounted != run.read()) {
-    failure = absl::DataLossError("counts do not add up: read " + std::to_string(run.read()) + ", but " +
-                                  std::to_string(accounted) + " have an outcome (added, updated, unchanged, deleted, "
+    failure = absl::DataLossError("counts do not add up: read " + std::to_string(run.read()) +
+                                  ", but " + std::to_string(accounted) +
+                                  " have an outcome (added, updated, unchanged, deleted, "
                                   "rejected, suppressed); the run is not trusted");
   }
   if (!failure.ok()) {
@@ -347,10 +359,13 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
 
 std::string FormatCounts(const v1::SyncRun& r) {
   std::string out;
-  const std::pair<const char*, uint64_t> counts[] = {
-      {"read", r.read()},         {"added", r.added()},       {"updated", r.updated()},
-      {"unchanged", r.unchanged()}, {"deleted", r.deleted()}, {"rejected", r.rejected()},
-      {"suppressed", r.suppressed()}};
+  const std::pair<const char*, uint64_t> counts[] = {{"read", r.read()},
+                                                     {"added", r.added()},
+                                                     {"updated", r.updated()},
+                                                     {"unchanged", r.unchanged()},
+                                                     {"deleted", r.deleted()},
+                                                     {"rejected", r.rejected()},
+                                                     {"suppressed", r.suppressed()}};
   for (const auto& [name, n] : counts) {
     if (!out.empty()) out += ", ";
     out += std::string(name) + " " + std::to_string(n);

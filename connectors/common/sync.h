@@ -46,8 +46,8 @@ struct SyncOptions {
 // The source is registered with its configured priority as a proposal: tesserad's
 // registry keeps the priority of a registered source, and `on_error` is told when the
 // two differ.
-absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector, const client::Client& client,
-                                    const SyncOptions& options);
+absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& connector,
+                                    const client::Client& client, const SyncOptions& options);
 
 // "read 3, added 1, updated 0, unchanged 1, deleted 0, rejected 1, suppressed 0".
 std::string FormatCounts(const v1::SyncRun& run);

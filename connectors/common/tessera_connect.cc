@@ -8,8 +8,8 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "client/lib/credential_flags.h"
 #include "client/lib/client.h"
+#include "client/lib/credential_flags.h"
 #include "connectors/common/config.h"
 #include "connectors/common/connector.h"
 #include "connectors/common/sync.h"
@@ -31,7 +31,8 @@ std::string Description() {
       "The checkpoint (<source id>.state) is kept in state_dir, by default beside the file.\n\n"
       "Connector kinds:\n";
   for (const connect::ConnectorKind* k : connect::AllConnectors()) {
-    d += "  " + k->name + std::string(k->name.size() < 10 ? 10 - k->name.size() : 1, ' ') + k->help + "\n";
+    d += "  " + k->name + std::string(k->name.size() < 10 ? 10 - k->name.size() : 1, ' ') +
+         k->help + "\n";
   }
   d += "\nExit status: 0 when every record was applied, 3 when the run finished but some\n"
        "records were rejected (listed on stderr and in `tessera admin sources`), 1 when the\n"
@@ -43,22 +44,32 @@ std::string Description() {
 
 int main(int argc, char** argv) {
   std::string config_file, server, state_dir;
-  bool full = false, incremental = false, dry_run = false, allow_empty = false, allow_deletes = false, quiet = false;
+  bool full = false, incremental = false, dry_run = false, allow_empty = false,
+       allow_deletes = false, quiet = false;
   int timeout_ms = 0;
   CLI::App app{Description(), "tessera-connect"};
-  app.add_option("--config", config_file, "the source's configuration file (JSON)")->required()->check(CLI::ExistingFile);
-  auto* f = app.add_flag("--full", full, "read everything; records gone from the source are deleted (the default)");
-  app.add_flag("--incremental", incremental, "send only what changed since the last run")->excludes(f);
+  app.add_option("--config", config_file, "the source's configuration file (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* f = app.add_flag("--full", full,
+                         "read everything; records gone from the source are deleted (the default)");
+  app.add_flag("--incremental", incremental, "send only what changed since the last run")
+      ->excludes(f);
   app.add_flag("--dry-run", dry_run,
-               "compare with the last run; list who would be added, updated and deleted (external id and name) "
+               "compare with the last run; list who would be added, updated and deleted (external "
+               "id and name) "
                "and print the counts; change nothing");
-  app.add_flag("--allow-empty", allow_empty, "let a source that yields no records delete everything it sent before");
+  app.add_flag("--allow-empty", allow_empty,
+               "let a source that yields no records delete everything it sent before");
   app.add_flag("--allow-deletes", allow_deletes,
-               "let this run delete more than the source's max_delete_share (default 20%) of the records synced "
+               "let this run delete more than the source's max_delete_share (default 20%) of the "
+               "records synced "
                "before");
-  app.add_option("--server", server, "tesserad host:port (overrides the file; else $TESSERA_SERVER)");
+  app.add_option("--server", server,
+                 "tesserad host:port (overrides the file; else $TESSERA_SERVER)");
   app.add_option("--state-dir", state_dir, "where the checkpoint lives (overrides the file)");
-  app.add_option("--timeout-ms", timeout_ms, "deadline of each call to tesserad")->check(CLI::Range(100, 3'600'000));
+  app.add_option("--timeout-ms", timeout_ms, "deadline of each call to tesserad")
+      ->check(CLI::Range(100, 3'600'000));
   app.add_flag("-q,--quiet", quiet, "no progress line");
   client::CredentialFlags credentials;
   credentials.Add(app, "connector");
@@ -68,12 +79,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  absl::StatusOr<connect::SourceConfig> config = connect::LoadConfig(config_file, &connect::DefaultMapping);
+  absl::StatusOr<connect::SourceConfig> config =
+      connect::LoadConfig(config_file, &connect::DefaultMapping);
   if (!config.ok()) {
     fprintf(stderr, "tessera-connect: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  if (const char* env = std::getenv("TESSERA_SERVER"); env != nullptr && *env != '\0' && server.empty()) server = env;
+  if (const char* env = std::getenv("TESSERA_SERVER");
+      env != nullptr && *env != '\0' && server.empty())
+    server = env;
   if (!server.empty()) config->server = server;
   if (!state_dir.empty()) config->state_dir = state_dir;
   if (timeout_ms > 0) config->timeout_ms = timeout_ms;
@@ -81,7 +95,8 @@ int main(int argc, char** argv) {
   const connect::ConnectorKind* kind = connect::FindConnector(config->kind);
   absl::StatusOr<std::unique_ptr<connect::Connector>> connector = kind->make(*config);
   if (!connector.ok()) {
-    fprintf(stderr, "tessera-connect: %s: %s\n", config_file.c_str(), std::string(connector.status().message()).c_str());
+    fprintf(stderr, "tessera-connect: %s: %s\n", config_file.c_str(),
+            std::string(connector.status().message()).c_str());
     return 2;
   }
 
@@ -111,15 +126,15 @@ int main(int argc, char** argv) {
     // What would change, one line each, before the counts.
     options.on_planned = [](char op, std::string_view id, std::string_view name) {
       const char* what = op == '+' ? "add" : op == '~' ? "update" : "delete";
-      printf("would %-6s %.*s%s%.*s\n", what, static_cast<int>(id.size()), id.data(), name.empty() ? "" : "  ",
-             static_cast<int>(name.size()), name.data());
+      printf("would %-6s %.*s%s%.*s\n", what, static_cast<int>(id.size()), id.data(),
+             name.empty() ? "" : "  ", static_cast<int>(name.size()), name.data());
     };
   }
   size_t errors_shown = 0;
   options.on_error = [&](std::string_view e) {
     if (++errors_shown <= 50) {
-      fprintf(stderr, "%s%s: %.*s\n", tty && !quiet ? "\r\033[K" : "", config->id.c_str(), static_cast<int>(e.size()),
-              e.data());
+      fprintf(stderr, "%s%s: %.*s\n", tty && !quiet ? "\r\033[K" : "", config->id.c_str(),
+              static_cast<int>(e.size()), e.data());
     } else if (errors_shown == 51) {
       fprintf(stderr, "%s: more errors not shown\n", config->id.c_str());
     }
@@ -132,20 +147,21 @@ int main(int argc, char** argv) {
       if (!tty && now - last_line < std::chrono::seconds(10)) return;
       last_line = now;
       fprintf(stderr, "%s%s: %s%s%.*s%s", tty ? "\r\033[K" : "", config->id.c_str(),
-              connect::FormatCounts(r).c_str(), note.empty() ? "" : " - ", static_cast<int>(note.size()), note.data(),
-              tty ? "" : "\n");
+              connect::FormatCounts(r).c_str(), note.empty() ? "" : " - ",
+              static_cast<int>(note.size()), note.data(), tty ? "" : "\n");
     };
   }
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<v1::SyncRun> run = connect::RunSync(*config, **connector, client, options);
   if (tty && !quiet) fprintf(stderr, "\r\033[K");
   if (!run.ok()) {
-    fprintf(stderr, "tessera-connect: %s: %s\n", config->id.c_str(), std::string(run.status().message()).c_str());
+    fprintf(stderr, "tessera-connect: %s: %s\n", config->id.c_str(),
+            std::string(run.status().message()).c_str());
     return 1;
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  printf("%s%s %s sync %s: %s in %.1f s\n", dry_run ? "(dry run) " : "", config->id.c_str(), run->mode().c_str(),
-         run->state().c_str(), connect::FormatCounts(*run).c_str(), secs);
+  printf("%s%s %s sync %s: %s in %.1f s\n", dry_run ? "(dry run) " : "", config->id.c_str(),
+         run->mode().c_str(), run->state().c_str(), connect::FormatCounts(*run).c_str(), secs);
   if (run->state() == "failed") {
     fprintf(stderr, "tessera-connect: %s: %s\n", config->id.c_str(), run->failure().c_str());
     return 1;

@@ -17,11 +17,12 @@ Mapping CustomerMapping() {
   Mapping m;
   m.kind = "customer";
   m.external_id = "customer_id";
-  for (const char* a : {"display_name", "given_name", "family_name", "company", "segment", "city", "country",
-                        "language"}) {
+  for (const char* a : {"display_name", "given_name", "family_name", "company", "segment", "city",
+                        "country", "language"}) {
     m.attributes.emplace_back(a, a);
   }
-  for (const char* i : {"customer_id", "email", "phone", "mobile", "twitter", "facebook", "instagram", "whatsapp"}) {
+  for (const char* i : {"customer_id", "email", "phone", "mobile", "twitter", "facebook",
+                        "instagram", "whatsapp"}) {
     m.identifiers.emplace_back(std::string(i) == "mobile" ? "phone" : i, i);
   }
   m.relations.push_back({"account_manager", "account_manager", "email"});
@@ -35,7 +36,8 @@ class CrmConnector final : public Connector {
       : config_(c), path_(std::move(path)), csv_(csv), format_(std::move(format)) {}
   absl::StatusOr<ReadResult> Read(const ReadRequest&, Sink& sink) override {
     auto emit = [&](Record& r) { return sink.EmitRecord(r); };
-    absl::Status s = csv_ ? ReadCsv(path_, format_, config_.mapping, sink, emit) : ReadJsonLines(path_, sink, emit);
+    absl::Status s = csv_ ? ReadCsv(path_, format_, config_.mapping, sink, emit)
+                          : ReadJsonLines(path_, sink, emit);
     if (!s.ok()) return s;
     return ReadResult{true, ""};
   }
@@ -57,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeCrm(const SourceConfig& c) {
       }
       format = v.get<std::string>();
     } else if (key != "path" && key != "delimiter" && key != "encoding") {
-      return absl::InvalidArgumentError("\"input." + key +
-                                        "\": unknown key (expected path, format, delimiter, encoding)");
+      return absl::InvalidArgumentError(
+          "\"input." + key + "\": unknown key (expected path, format, delimiter, encoding)");
     }
   }
   if (!in.contains("path") || !in["path"].is_string()) {
@@ -74,8 +76,10 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeCrm(const SourceConfig& c) {
   return std::make_unique<CrmConnector>(c, path, format == "csv", *std::move(csv_format));
 }
 
-TESSERA_REGISTER_CONNECTOR(crm, ConnectorKind{"crm", "customers and their account managers (CSV or JSON lines)",
-                                              CustomerMapping, MakeCrm});
+TESSERA_REGISTER_CONNECTOR(crm,
+                           ConnectorKind{"crm",
+                                         "customers and their account managers (CSV or JSON lines)",
+                                         CustomerMapping, MakeCrm});
 
 }  // namespace
 }  // namespace tessera::connect

@@ -17,8 +17,9 @@ Mapping HrMapping() {
   Mapping m;
   m.kind = "employee";
   m.external_id = "employee_id";
-  for (const char* a : {"display_name", "given_name", "family_name", "title", "team", "department", "location",
-                        "start_date", "end_date", "availability", "language", "skills"}) {
+  for (const char* a :
+       {"display_name", "given_name", "family_name", "title", "team", "department", "location",
+        "start_date", "end_date", "availability", "language", "skills"}) {
     m.attributes.emplace_back(a, a);
   }
   for (const char* i : {"employee_id", "email", "phone", "mobile", "upn"}) {
@@ -56,8 +57,9 @@ class HrConnector final : public Connector {
       if (iso.ok()) {
         it->second = {*iso};
       } else {
-        sink.Warn(r.locator, field + " " + std::string(iso.status().message()) +
-                                 " (input.date_format); the field is left out, the rest of the record kept");
+        sink.Warn(r.locator,
+                  field + " " + std::string(iso.status().message()) +
+                      " (input.date_format); the field is left out, the rest of the record kept");
         r.fields.erase(it);
       }
     }
@@ -76,19 +78,22 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeHr(const SourceConfig& c) {
   }
   for (const auto& [key, v] : in.items()) {
     if (key != "path" && key != "date_format" && key != "delimiter" && key != "encoding") {
-      return absl::InvalidArgumentError("\"input." + key +
-                                        "\": unknown key (expected path, delimiter, encoding, date_format)");
+      return absl::InvalidArgumentError(
+          "\"input." + key + "\": unknown key (expected path, delimiter, encoding, date_format)");
     }
   }
   absl::StatusOr<CsvFormat> format = CsvFormatFrom(in);
   if (!format.ok()) return format.status();
   absl::StatusOr<DateFormat> dates = DateFormatFrom(in);
   if (!dates.ok()) return dates.status();
-  return std::make_unique<HrConnector>(c, c.Resolve(in["path"].get<std::string>()), *std::move(format), *dates);
+  return std::make_unique<HrConnector>(c, c.Resolve(in["path"].get<std::string>()),
+                                       *std::move(format), *dates);
 }
 
-TESSERA_REGISTER_CONNECTOR(csv, ConnectorKind{"csv", "HR export: employees from a header-mapped CSV (input.path)",
-                                              HrMapping, MakeHr});
+TESSERA_REGISTER_CONNECTOR(csv,
+                           ConnectorKind{
+                               "csv", "HR export: employees from a header-mapped CSV (input.path)",
+                               HrMapping, MakeHr});
 
 }  // namespace
 }  // namespace tessera::connect

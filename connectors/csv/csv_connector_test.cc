@@ -25,8 +25,10 @@ BOOST_FIXTURE_TEST_CASE(full_then_changed_export, ConnectorFixture) {
   const std::string config = Write("hr.json", kConfig);
   // A BOM, a quoted field with a comma and a line break, a manager, a leaver.
   Write("people.csv",
-        "\xEF\xBB\xBF" "employee_id,display_name,email,team,title,location,start_date,end_date,manager\n"
-        "E1,Alice Martin,Alice.Martin@Example.com,Payments,\"Head of Payments, Paris\",Paris,2017-03-13,,\n"
+        "\xEF\xBB\xBF"
+        "employee_id,display_name,email,team,title,location,start_date,end_date,manager\n"
+        "E1,Alice Martin,Alice.Martin@Example.com,Payments,\"Head of Payments, "
+        "Paris\",Paris,2017-03-13,,\n"
         "E2,Karim Benali,karim@example.com,Cards,\"Card\nspecialist\",Paris,2016-11-07,,E1\n"
         "E3,Old Timer,old@example.com,Cards,Engineer,,2001-01-01,2020-01-31,E1\n");
   auto r = Connect("--config " + config);
@@ -63,16 +65,19 @@ BOOST_FIXTURE_TEST_CASE(full_then_changed_export, ConnectorFixture) {
   BOOST_TEST(r.out.find("would add    E6  Sam Ok\n") != std::string::npos);
   BOOST_TEST(r.out.find("would update E1  Alice Martin\n") != std::string::npos);
   BOOST_TEST(r.out.find("would delete E2  Karim Benali\n") != std::string::npos);
-  BOOST_TEST(r.out.find("E3") == std::string::npos);  // unchanged: not listed
+  BOOST_TEST(r.out.find("E3") == std::string::npos);               // unchanged: not listed
   BOOST_TEST(Attr(*Get("employee_id:E1"), "team") == "Payments");  // the dry run changed nothing
 
   r = Connect("--config " + config);
   BOOST_TEST(r.exit == 3);  // finished, with a rejected record
-  BOOST_TEST(r.out.find("read 6, added 2, updated 1, unchanged 1, deleted 1, rejected 1, suppressed 0") !=
-             std::string::npos);
+  BOOST_TEST(
+      r.out.find("read 6, added 2, updated 1, unchanged 1, deleted 1, rejected 1, suppressed 0") !=
+      std::string::npos);
   // A date in another format loses the field, not the person.
-  BOOST_TEST(r.err.find("people.csv:4: start_date '31/12/2026' is not a YYYY-MM-DD date (input.date_format); "
-                        "the field is left out") != std::string::npos);
+  BOOST_TEST(
+      r.err.find(
+          "people.csv:4: start_date '31/12/2026' is not a YYYY-MM-DD date (input.date_format); "
+          "the field is left out") != std::string::npos);
   BOOST_TEST(r.err.find("people.csv:5: has 2 fields, the header has 9") != std::string::npos);
   BOOST_TEST(Attr(*Get("employee_id:E1"), "team") == "Cards");
   BOOST_TEST(Get("employee_id:E2").status().code() == absl::StatusCode::kNotFound);
@@ -104,7 +109,8 @@ BOOST_FIXTURE_TEST_CASE(full_then_changed_export, ConnectorFixture) {
   r = Connect("--config " + config + " --incremental");
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
-  BOOST_TEST(r.out.find("incremental sync ok: read 4, added 0, updated 1, unchanged 3") != std::string::npos);
+  BOOST_TEST(r.out.find("incremental sync ok: read 4, added 0, updated 1, unchanged 3") !=
+             std::string::npos);
   BOOST_TEST(Attr(*Get("employee_id:E4"), "start_date") == "2026-12-31");
   BOOST_TEST(Get("employee_id:E4").ok());
   BOOST_TEST(Source("hr").last_run().state() == "ok");
@@ -128,7 +134,8 @@ BOOST_FIXTURE_TEST_CASE(an_empty_export_does_not_wipe_the_source, ConnectorFixtu
 // Excel on a French Windows: Latin-1 bytes, ';' between fields, dates as dd/mm/yyyy.
 const std::string kLatin1Export =
     "employee_id;display_name;email;location;start_date\n"
-    "E1;H\xE9l\xE8ne Garnier;helene@example.com;Orl\xE9" "ans;13/03/2017\n"
+    "E1;H\xE9l\xE8ne Garnier;helene@example.com;Orl\xE9"
+    "ans;13/03/2017\n"
     "E2;Bruno Petit;bruno@example.com;Paris;07/11/2016\n";
 
 BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture) {
@@ -140,9 +147,11 @@ BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture
   auto r = Connect("--config " + config);
   BOOST_TEST_INFO(r.out << r.err);
   BOOST_TEST(r.exit == 3);
-  BOOST_TEST(r.out.find("sync partial: read 2, added 1, updated 0, unchanged 0, deleted 0, rejected 1, "
-                        "suppressed 0") != std::string::npos);
-  BOOST_TEST(r.err.find("people.csv:2: line 2: not UTF-8 (set input.encoding?)") != std::string::npos);
+  BOOST_TEST(
+      r.out.find("sync partial: read 2, added 1, updated 0, unchanged 0, deleted 0, rejected 1, "
+                 "suppressed 0") != std::string::npos);
+  BOOST_TEST(r.err.find("people.csv:2: line 2: not UTF-8 (set input.encoding?)") !=
+             std::string::npos);
   BOOST_TEST(Get("employee_id:E1").status().code() == absl::StatusCode::kNotFound);
   BOOST_TEST(Attr(*Get("employee_id:E2"), "start_date") == "2016-11-07");
   BOOST_TEST(Source("hr").last_run().state() == "partial");
@@ -157,7 +166,9 @@ BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture
   auto helene = Get("employee_id:E1");
   BOOST_REQUIRE(helene.ok());
   BOOST_TEST(Attr(*helene, "display_name") == "H\u00e9l\u00e8ne Garnier");
-  BOOST_TEST(Attr(*helene, "location") == "Orl\u00e9" "ans");
+  BOOST_TEST(Attr(*helene, "location") ==
+             "Orl\u00e9"
+             "ans");
   BOOST_TEST(Attr(*helene, "start_date") == "2017-03-13");
 
   // Windows-1252 has characters Latin-1 lacks (the euro sign, curly quotes).
@@ -171,7 +182,9 @@ BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture
   BOOST_TEST(Attr(*Get("employee_id:E3"), "display_name") == "Zo\u00e9 \u201cZed\u201d Roux");
 
   // A UTF-8 export with a BOM is read as UTF-8 even when the config says latin1.
-  Write("people.csv", "\xEF\xBB\xBF" "employee_id,display_name\nE3,Zo\xC3\xA9 Roux\n");
+  Write("people.csv",
+        "\xEF\xBB\xBF"
+        "employee_id,display_name\nE3,Zo\xC3\xA9 Roux\n");
   config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "max_delete_share": 1,
     "input": {"path": "people.csv", "encoding": "latin1"}})");
   BOOST_REQUIRE(Connect("--config " + config).exit == 0);
@@ -181,12 +194,16 @@ BOOST_FIXTURE_TEST_CASE(a_latin1_export_is_never_lost_silently, ConnectorFixture
 BOOST_FIXTURE_TEST_CASE(the_delimiter_is_named_or_detected, ConnectorFixture) {
   Write("people.csv", "employee_id;display_name;email\nE1;Alice Martin;alice@example.com\n");
   // Read with ',' the header is one field: the error says which delimiter it holds.
-  std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
+  std::string config = Write(
+      "hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
   auto r = Connect("--config " + config);
   BOOST_TEST(r.exit == 1);
-  BOOST_TEST(r.err.find("the header has one field; delimiter ';'? (set input.delimiter to \";\" or \"auto\")") !=
-             std::string::npos);
-  config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv",
+  BOOST_TEST(
+      r.err.find(
+          "the header has one field; delimiter ';'? (set input.delimiter to \";\" or \"auto\")") !=
+      std::string::npos);
+  config =
+      Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv",
     "delimiter": "auto"}})");
   r = Connect("--config " + config);
   BOOST_TEST_INFO(r.err);
@@ -198,9 +215,12 @@ BOOST_FIXTURE_TEST_CASE(the_delimiter_is_named_or_detected, ConnectorFixture) {
   BOOST_TEST(r.exit == 0);
   BOOST_TEST(Attr(*Get("employee_id:E2"), "display_name") == "Bruno, Petit");
   // Bad settings name the key.
-  for (const char* bad : {R"("delimiter": "|")", R"("encoding": "klingon-8")", R"("date_format": "yy.mm.dd")"}) {
-    config = Write("bad.json", std::string(R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv", )") +
-                                   bad + "}}");
+  for (const char* bad :
+       {R"("delimiter": "|")", R"("encoding": "klingon-8")", R"("date_format": "yy.mm.dd")"}) {
+    config = Write(
+        "bad.json",
+        std::string(R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv", )") +
+            bad + "}}");
     r = Connect("--config " + config);
     BOOST_TEST(r.exit == 2);
     const std::string key = std::string(bad).substr(1, std::string(bad).find('"', 1) - 1);
@@ -210,13 +230,16 @@ BOOST_FIXTURE_TEST_CASE(the_delimiter_is_named_or_detected, ConnectorFixture) {
 
 BOOST_FIXTURE_TEST_CASE(a_truncated_export_needs_allow_deletes, ConnectorFixture) {
   std::string csv = "employee_id,display_name\n";
-  for (int i = 0; i < 10; ++i) csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
+  for (int i = 0; i < 10; ++i)
+    csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
   Write("people.csv", csv);
-  const std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
+  const std::string config = Write(
+      "hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
   BOOST_REQUIRE(Connect("--config " + config).exit == 0);
   // Two leave: 20%, within the default max_delete_share.
   csv = "employee_id,display_name\n";
-  for (int i = 0; i < 8; ++i) csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
+  for (int i = 0; i < 8; ++i)
+    csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + "\n";
   Write("people.csv", csv);
   auto r = Connect("--config " + config);
   BOOST_TEST(r.exit == 0);
@@ -225,7 +248,8 @@ BOOST_FIXTURE_TEST_CASE(a_truncated_export_needs_allow_deletes, ConnectorFixture
   Write("people.csv", "employee_id,display_name\nE0,Person 0\nE1,Person 1\nE2,Person 2\n");
   r = Connect("--config " + config);
   BOOST_TEST(r.exit == 1);
-  BOOST_TEST(r.err.find("this run would delete 5 of the 8 records synced before (62% > 20%") != std::string::npos,
+  BOOST_TEST(r.err.find("this run would delete 5 of the 8 records synced before (62% > 20%") !=
+                 std::string::npos,
              r.err);
   BOOST_TEST(r.err.find("--allow-deletes") != std::string::npos);
   BOOST_TEST(Source("hr").fragments() == 8u);
@@ -239,7 +263,8 @@ BOOST_FIXTURE_TEST_CASE(a_truncated_export_needs_allow_deletes, ConnectorFixture
 // that its configuration proposes another.
 BOOST_FIXTURE_TEST_CASE(the_registry_owns_the_priority, ConnectorFixture) {
   Write("people.csv", "employee_id,display_name\nE1,Alice\n");
-  const std::string config = Write("hr.json", R"({"source": {"id": "rh-paie", "kind": "csv", "priority": 85},
+  const std::string config =
+      Write("hr.json", R"({"source": {"id": "rh-paie", "kind": "csv", "priority": 85},
     "input": {"path": "people.csv"}})");
   BOOST_REQUIRE(Connect("--config " + config).exit == 0);
   BOOST_TEST(Source("rh-paie").priority() == 85);  // proposed at first registration
@@ -249,8 +274,9 @@ BOOST_FIXTURE_TEST_CASE(the_registry_owns_the_priority, ConnectorFixture) {
   auto r = Connect("--config " + config);
   BOOST_TEST(r.exit == 0);
   BOOST_TEST(Source("rh-paie").priority() == 95);
-  BOOST_TEST(r.err.find("priority 85 in " + config + ", 95 in tesserad's registry: the registry's is kept") !=
-             std::string::npos, r.err);
+  BOOST_TEST(r.err.find("priority 85 in " + config +
+                        ", 95 in tesserad's registry: the registry's is kept") != std::string::npos,
+             r.err);
 }
 
 BOOST_FIXTURE_TEST_CASE(clear_errors, ConnectorFixture) {
@@ -265,18 +291,21 @@ BOOST_FIXTURE_TEST_CASE(clear_errors, ConnectorFixture) {
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("people.csv's header has no field 'cc'") != std::string::npos);
 
-  const std::string missing = Write("m.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "nope.csv"}})");
+  const std::string missing =
+      Write("m.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "nope.csv"}})");
   r = Connect("--config " + missing);
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("nope.csv: no such file") != std::string::npos);
 
-  const std::string no_path = Write("p.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {}})");
+  const std::string no_path =
+      Write("p.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {}})");
   r = Connect("--config " + no_path);
   BOOST_TEST(r.exit == 2);
   BOOST_TEST(r.err.find("input.path") != std::string::npos);
 
   Write("people.csv", "employee_id,display_name\nE1,Alice\n");
-  const std::string ok = Write("ok.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
+  const std::string ok = Write(
+      "ok.json", R"({"source": {"id": "hr", "kind": "csv"}, "input": {"path": "people.csv"}})");
   r = Connect("--config " + ok, "127.0.0.1:1");
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("cannot reach tesserad at 127.0.0.1:1") != std::string::npos);
@@ -294,15 +323,18 @@ BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
   std::string csv = "employee_id,display_name,email\n";
   constexpr int kRows = 3000;
   for (int i = 0; i < kRows; ++i) {
-    csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + ",p" + std::to_string(i) + "@example.com\n";
+    csv += "E" + std::to_string(i) + ",Person " + std::to_string(i) + ",p" + std::to_string(i) +
+           "@example.com\n";
   }
   Write("people.csv", csv);
-  const std::string config = Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "batch_size": 50,
+  const std::string config =
+      Write("hr.json", R"({"source": {"id": "hr", "kind": "csv"}, "batch_size": 50,
     "input": {"path": "people.csv"}})");
   // A short pause: the retries (250 ms, 500 ms, ...) ride it out.
   const std::string out = tmp.Sub("bg.out");
-  const std::string cmd = std::string(TESSERA_CONNECT_PATH) + " --quiet --timeout-ms 300 --server " + address() +
-                          " --config " + config + " >" + out + " 2>&1";
+  const std::string cmd = std::string(TESSERA_CONNECT_PATH) +
+                          " --quiet --timeout-ms 300 --server " + address() + " --config " +
+                          config + " >" + out + " 2>&1";
   std::thread connector([&] { BOOST_TEST(std::system(cmd.c_str()) == 0); });
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   kill(server().pid(), SIGSTOP);
@@ -318,7 +350,8 @@ BOOST_FIXTURE_TEST_CASE(retries_and_resumes, ConnectorFixture) {
   // A long outage: the run fails part-way and says so; the next one completes.
   // Enough new rows that the sync is still running when tesserad stops.
   constexpr int kMore = 30000;
-  for (int i = 0; i < kMore; ++i) csv += "F" + std::to_string(i) + ",Other " + std::to_string(i) + ",\n";
+  for (int i = 0; i < kMore; ++i)
+    csv += "F" + std::to_string(i) + ",Other " + std::to_string(i) + ",\n";
   Write("people.csv", csv);
   // Stop tesserad once the run has applied some of the new rows, however slow the machine.
   std::thread stopper([&] {

@@ -16,15 +16,16 @@
 namespace tessera::connect {
 namespace {
 
-constexpr size_t kMaxTitleBytes = 500;     // evidence title limit
-constexpr size_t kMaxTextBytes = 16000;    // evidence text kept per case
+constexpr size_t kMaxTitleBytes = 500;   // evidence title limit
+constexpr size_t kMaxTextBytes = 16000;  // evidence text kept per case
 constexpr size_t kMaxAttributeBytes = 4000;
 
 Mapping CaseMapping() {
   Mapping m;
   m.kind = "case";
   m.external_id = "case_id";
-  for (const char* a : {"status", "channel", "priority", "product", "language"}) m.attributes.emplace_back(a, a);
+  for (const char* a : {"status", "channel", "priority", "product", "language"})
+    m.attributes.emplace_back(a, a);
   m.identifiers.emplace_back("case", "case_id");
   m.relations.push_back({"resolved_by", "resolved_by", "email"});
   m.relations.push_back({"assigned_to", "assigned_to", "email"});
@@ -36,8 +37,9 @@ absl::StatusOr<int64_t> TimeField(const Record& r, const char* field) {
   const std::string_view v = Trim(r.First(field));
   if (v.empty()) return 0;
   absl::StatusOr<int64_t> t = client::ParseTime(v);
-  if (!t.ok()) return absl::InvalidArgumentError(std::string(field) + " '" + std::string(v.substr(0, 40)) + "': " +
-                                                 std::string(t.status().message()));
+  if (!t.ok())
+    return absl::InvalidArgumentError(std::string(field) + " '" + std::string(v.substr(0, 40)) +
+                                      "': " + std::string(t.status().message()));
   return t;
 }
 
@@ -68,7 +70,8 @@ absl::Status AddCase(const Record& r, v1::Fragment& f) {
   e->set_role("resolved_by");
   e->set_title(ClipText(title, kMaxTitleBytes));
   e->set_text(ClipText(body, kMaxTextBytes));
-  if (const std::string_view lang = Trim(r.First("language")); !lang.empty()) e->set_language(std::string(lang));
+  if (const std::string_view lang = Trim(r.First("language")); !lang.empty())
+    e->set_language(std::string(lang));
   e->set_time_unix_ms(when);
   return absl::OkStatus();
 }
@@ -77,7 +80,8 @@ class HelpdeskConnector final : public Connector {
  public:
   explicit HelpdeskConnector(std::string path) : path_(std::move(path)) {}
   absl::StatusOr<ReadResult> Read(const ReadRequest&, Sink& sink) override {
-    absl::Status s = ReadJsonLines(path_, sink, [&](Record& r) { return sink.EmitRecord(r, AddCase); });
+    absl::Status s =
+        ReadJsonLines(path_, sink, [&](Record& r) { return sink.EmitRecord(r, AddCase); });
     if (!s.ok()) return s;
     return ReadResult{true, ""};
   }
@@ -89,7 +93,8 @@ class HelpdeskConnector final : public Connector {
 absl::StatusOr<std::unique_ptr<Connector>> MakeHelpdesk(const SourceConfig& c) {
   const nlohmann::json in = nlohmann::json::parse(c.input_json);
   for (const auto& [key, v] : in.items()) {
-    if (key != "path") return absl::InvalidArgumentError("\"input." + key + "\": unknown key (expected path)");
+    if (key != "path")
+      return absl::InvalidArgumentError("\"input." + key + "\": unknown key (expected path)");
   }
   if (!in.contains("path") || !in["path"].is_string()) {
     return absl::InvalidArgumentError("\"input.path\": the cases file (JSON lines) is required");
@@ -97,9 +102,10 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeHelpdesk(const SourceConfig& c) {
   return std::make_unique<HelpdeskConnector>(c.Resolve(in["path"].get<std::string>()));
 }
 
-TESSERA_REGISTER_CONNECTOR(helpdesk, ConnectorKind{"helpdesk",
-                                                   "cases (JSON lines): evidence for who resolved them, load, raised_by",
-                                                   CaseMapping, MakeHelpdesk});
+TESSERA_REGISTER_CONNECTOR(
+    helpdesk,
+    ConnectorKind{"helpdesk", "cases (JSON lines): evidence for who resolved them, load, raised_by",
+                  CaseMapping, MakeHelpdesk});
 
 }  // namespace
 }  // namespace tessera::connect

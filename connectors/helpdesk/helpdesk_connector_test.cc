@@ -12,8 +12,10 @@ using tessera::testing::ConnectorFixture;
 
 namespace {
 
-constexpr char kHrConfig[] = R"({"source": {"id": "hr", "kind": "csv", "priority": 90}, "input": {"path": "people.csv"}})";
-constexpr char kCasesConfig[] = R"({"source": {"id": "helpdesk", "kind": "helpdesk", "priority": 50},
+constexpr char kHrConfig[] =
+    R"({"source": {"id": "hr", "kind": "csv", "priority": 90}, "input": {"path": "people.csv"}})";
+constexpr char kCasesConfig[] =
+    R"({"source": {"id": "helpdesk", "kind": "helpdesk", "priority": 50},
   "max_delete_share": 0.5, "input": {"path": "cases.jsonl"}})";
 constexpr char kPeople[] =
     "employee_id,display_name,email,team,title,location,start_date,end_date\n"
@@ -50,15 +52,22 @@ BOOST_FIXTURE_TEST_CASE(cases_feed_expertise_load_and_relationships, ConnectorFi
   BOOST_REQUIRE(Connect("--config " + hr).exit == 0);
   Write("customers.csv", "customer_id,display_name\nC-1,Julie Blanc\n");
   BOOST_REQUIRE(Connect("--config " + Write("crm.json", R"({"source": {"id": "crm", "kind": "crm"},
-    "input": {"path": "customers.csv"}})")).exit == 0);
+    "input": {"path": "customers.csv"}})"))
+                    .exit == 0);
   // The expertise-numpy line format as is, then the optional fields.
-  Write("cases.jsonl",
-        R"({"case_id": "c1", "title": "SEPA transfer rejected by the beneficiary bank", "body": "Transfer returned with reason AC04, account closed; refunded and re-sent.", "resolved_by": ["lea@bank.example"], "closed_at": "2026-01-12T09:14:00Z", "paths": ["a/b.py"]})" "\n"
-        R"({"case_id": "c2", "title": "Carte bloquée après trois codes faux", "body": "Le client a saisi trois fois un mauvais code ; carte débloquée en agence.", "resolved_by": ["marc@bank.example"], "closed_at": "2026-02-01T10:00:00Z", "customer": "customer_id:C-1"})" "\n"
-        R"({"case_id": "c3", "title": "Carte bloquée à l'étranger", "body": "Paiement refusé, carte bloquée par la détection de fraude.", "status": "open", "assigned_to": "employee_id:E3", "opened_at": "2026-11-20T08:00:00Z", "customer": ["customer_id:C-1"]})" "\n"
-        R"({"case_id": "c5", "title": "Plafond de carte", "body": "Plafond de paiement relevé pour la carte.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-03-01T10:00:00Z"})" "\n"
-        "this is not json\n"
-        R"({"case_id": "c4", "title": "x", "closed_at": "yesterday"})" "\n");
+  Write(
+      "cases.jsonl",
+      R"({"case_id": "c1", "title": "SEPA transfer rejected by the beneficiary bank", "body": "Transfer returned with reason AC04, account closed; refunded and re-sent.", "resolved_by": ["lea@bank.example"], "closed_at": "2026-01-12T09:14:00Z", "paths": ["a/b.py"]})"
+      "\n"
+      R"({"case_id": "c2", "title": "Carte bloquée après trois codes faux", "body": "Le client a saisi trois fois un mauvais code ; carte débloquée en agence.", "resolved_by": ["marc@bank.example"], "closed_at": "2026-02-01T10:00:00Z", "customer": "customer_id:C-1"})"
+      "\n"
+      R"({"case_id": "c3", "title": "Carte bloquée à l'étranger", "body": "Paiement refusé, carte bloquée par la détection de fraude.", "status": "open", "assigned_to": "employee_id:E3", "opened_at": "2026-11-20T08:00:00Z", "customer": ["customer_id:C-1"]})"
+      "\n"
+      R"({"case_id": "c5", "title": "Plafond de carte", "body": "Plafond de paiement relevé pour la carte.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-03-01T10:00:00Z"})"
+      "\n"
+      "this is not json\n"
+      R"({"case_id": "c4", "title": "x", "closed_at": "yesterday"})"
+      "\n");
   auto r = Connect("--config " + cases);
   BOOST_TEST_INFO(r.err);
   BOOST_TEST(r.exit == 3);
@@ -83,10 +92,14 @@ BOOST_FIXTURE_TEST_CASE(cases_feed_expertise_load_and_relationships, ConnectorFi
   BOOST_TEST(n->edges_size() == 2);
 
   // c1 changes hands, c3 is closed, c2 disappears from the export.
-  Write("cases.jsonl",
-        R"({"case_id": "c5", "title": "Plafond de carte", "body": "Plafond de paiement relevé pour la carte.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-03-01T10:00:00Z"})" "\n"
-        R"({"case_id": "c1", "title": "SEPA transfer rejected by the beneficiary bank", "body": "Transfer returned with reason AC04, account closed; refunded and re-sent.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-01-12T09:14:00Z"})" "\n"
-        R"({"case_id": "c3", "title": "Carte bloquée à l'étranger", "body": "Paiement refusé, carte bloquée par la détection de fraude.", "status": "closed", "resolved_by": "employee_id:E3", "closed_at": "2026-11-21T08:00:00Z", "customer": ["customer_id:C-1"]})" "\n");
+  Write(
+      "cases.jsonl",
+      R"({"case_id": "c5", "title": "Plafond de carte", "body": "Plafond de paiement relevé pour la carte.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-03-01T10:00:00Z"})"
+      "\n"
+      R"({"case_id": "c1", "title": "SEPA transfer rejected by the beneficiary bank", "body": "Transfer returned with reason AC04, account closed; refunded and re-sent.", "resolved_by": ["nora@bank.example"], "closed_at": "2026-01-12T09:14:00Z"})"
+      "\n"
+      R"({"case_id": "c3", "title": "Carte bloquée à l'étranger", "body": "Paiement refusé, carte bloquée par la détection de fraude.", "status": "closed", "resolved_by": "employee_id:E3", "closed_at": "2026-11-21T08:00:00Z", "customer": ["customer_id:C-1"]})"
+      "\n");
   r = Connect("--config " + cases);
   BOOST_TEST_INFO(r.err);
   BOOST_REQUIRE(r.exit == 0);
@@ -102,7 +115,8 @@ BOOST_FIXTURE_TEST_CASE(cases_feed_expertise_load_and_relationships, ConnectorFi
 
   // Nothing changed: an incremental run sends nothing.
   r = Connect("--config " + cases + " --incremental");
-  BOOST_TEST(r.out.find("read 3, added 0, updated 0, unchanged 3, deleted 0, rejected 0") != std::string::npos);
+  BOOST_TEST(r.out.find("read 3, added 0, updated 0, unchanged 3, deleted 0, rejected 0") !=
+             std::string::npos);
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 
 #include "client/lib/text_formats.h"
 #include "connectors/common/connector_testing.h"
-#include "connectors/knowledge/html.h"
 #include "connectors/common/record.h"
+#include "connectors/knowledge/html.h"
 #include "connectors/knowledge/page.h"
 #include "tessera/v1/expertise.pb.h"
 
@@ -145,10 +145,10 @@ class WikiFixture : public ConnectorFixture {
  public:
   WikiFixture() {
     SyncEmployees(
-          "employee_id,display_name,email,team\n"
-          "E1,Pauline Robert,pauline.robert@bank.example,Payments\n"
-          "E2,Inès Bouchard,ines.bouchard@bank.example,Cards\n"
-          "E3,Hugo Girard,hugo.girard@bank.example,Payments\n");
+        "employee_id,display_name,email,team\n"
+        "E1,Pauline Robert,pauline.robert@bank.example,Payments\n"
+        "E2,Inès Bouchard,ines.bouchard@bank.example,Cards\n"
+        "E3,Hugo Girard,hugo.girard@bank.example,Payments\n");
     // A page of four goes away in these tests: max_delete_share lets it.
     config = Write("wiki.json", R"({"source": {"id": "wiki", "kind": "knowledge", "priority": 40},
       "max_delete_share": 0.5, "input": {"path": "pages/"}})");
@@ -296,7 +296,8 @@ BOOST_FIXTURE_TEST_CASE(pages_sync_and_make_their_authors_experts, WikiFixture) 
   BOOST_TEST(
       r.out.find("incremental sync ok: read 4, added 1, updated 0, unchanged 3, deleted 0") !=
       std::string::npos);
-  BOOST_TEST(Fragment("wiki", "kb/draft.md").relations(0).target().value() == "ines.bouchard@bank.example");
+  BOOST_TEST(Fragment("wiki", "kb/draft.md").relations(0).target().value() ==
+             "ines.bouchard@bank.example");
   BOOST_TEST(Source("wiki").last_run().state() == "ok");
 }
 

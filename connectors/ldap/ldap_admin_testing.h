@@ -28,8 +28,9 @@ class LdapAdmin {
       ldap_set_option(ld_, LDAP_OPT_X_TLS_NEWCTX, &fresh);
     }
     berval cred{password.size(), password.data()};
-    Check(ldap_sasl_bind_s(ld_, bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr),
-          "bind as " + bind_dn);
+    Check(
+        ldap_sasl_bind_s(ld_, bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr),
+        "bind as " + bind_dn);
   }
   ~LdapAdmin() { ldap_unbind_ext(ld_, nullptr, nullptr); }
   LdapAdmin(const LdapAdmin&) = delete;
@@ -51,8 +52,8 @@ class LdapAdmin {
   }
   // New RDN `rdn`, under `parent` when given (a move).
   void Rename(const std::string& dn, const std::string& rdn, const std::string& parent = "") {
-    Check(ldap_rename_s(ld_, dn.c_str(), rdn.c_str(), parent.empty() ? nullptr : parent.c_str(),
-                        1, nullptr, nullptr),
+    Check(ldap_rename_s(ld_, dn.c_str(), rdn.c_str(), parent.empty() ? nullptr : parent.c_str(), 1,
+                        nullptr, nullptr),
           "rename " + dn);
   }
 

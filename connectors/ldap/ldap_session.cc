@@ -149,7 +149,8 @@ absl::Status EachEntry(LDAP* ld, LDAPMessage* raw, const std::string& where,
                        const std::function<absl::Status(LdapEntry&&)>& fn) {
   for (LDAPMessage* e = ldap_first_entry(ld, raw); e != nullptr; e = ldap_next_entry(ld, e)) {
     absl::StatusOr<LdapEntry> entry = ToEntry(ld, e);
-    if (!entry.ok()) return absl::DataLossError(where + ": " + std::string(entry.status().message()));
+    if (!entry.ok())
+      return absl::DataLossError(where + ": " + std::string(entry.status().message()));
     if (absl::Status s = fn(*std::move(entry)); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -162,8 +163,9 @@ constexpr char kDirSyncOid[] = "1.2.840.113556.1.4.841";
 // The AD controls a search asks for (not the paging one).
 bool AddAdControls(const SearchSpec& spec, ControlSet* set) {
   // Extended DN in its string form: SEQUENCE { INTEGER 1 }.
-  if (spec.extended_dn &&
-      !set->Add(MakeControl(kExtendedDnOid, false, [](BerElement* b) { return ber_printf(b, "{i}", 1); }))) {
+  if (spec.extended_dn && !set->Add(MakeControl(kExtendedDnOid, false, [](BerElement* b) {
+        return ber_printf(b, "{i}", 1);
+      }))) {
     return false;
   }
   if (spec.show_deleted) {
@@ -312,7 +314,8 @@ absl::StatusOr<std::string> LdapSession::DirSync(
       return StatusOf(rc, where + ": " + why);
     }
     LDAPControl* response = ldap_control_find(kDirSyncOid, ctrl_list.get(), nullptr);
-    if (response == nullptr) return absl::DataLossError(where + ": no DirSync control in the answer");
+    if (response == nullptr)
+      return absl::DataLossError(where + ": no DirSync control in the answer");
     Ber ber(ber_init(&response->ldctl_value));
     ber_int_t more = 0, unused = 0;
     berval next{};

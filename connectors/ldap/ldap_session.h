@@ -45,8 +45,8 @@ struct SearchSpec {
   LdapScope scope = LdapScope::kSub;
   std::string filter = "(objectClass=*)";
   std::vector<std::string> attributes;
-  bool paged = true;         // RFC 2696, options.page_size a page
-  bool extended_dn = false;  // AD: DNs as "<GUID=...>;<SID=...>;CN=..." (1.2.840.113556.1.4.529)
+  bool paged = true;          // RFC 2696, options.page_size a page
+  bool extended_dn = false;   // AD: DNs as "<GUID=...>;<SID=...>;CN=..." (1.2.840.113556.1.4.529)
   bool show_deleted = false;  // AD: tombstones too (1.2.840.113556.1.4.417)
 };
 

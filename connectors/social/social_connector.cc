@@ -123,7 +123,9 @@ absl::StatusOr<Conversation> ReadMessages(const Record& r) {
     if (Trim(text).empty()) continue;  // an attachment or a sticker
     if (from == "customer" && c.title.empty()) {
       std::string line(Trim(text));
-      std::replace_if(line.begin(), line.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; }, ' ');
+      std::replace_if(
+          line.begin(), line.end(), [](char ch) { return ch == '\n' || ch == '\r' || ch == '\t'; },
+          ' ');
       c.title = ClipText(line, kTitleBytes);
     }
     if (!c.text.empty()) c.text += '\n';

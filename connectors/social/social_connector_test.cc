@@ -45,9 +45,9 @@ class SocialFixture : public ConnectorFixture {
  public:
   SocialFixture() {
     SyncEmployees(
-          "employee_id,display_name,email,team\n"
-          "E1,Claire Vidal,claire.vidal@bank.example,Customer Care\n"
-          "E2,Kevin Cote,kevin.cote@bank.example,Customer Care\n");
+        "employee_id,display_name,email,team\n"
+        "E1,Claire Vidal,claire.vidal@bank.example,Customer Care\n"
+        "E2,Kevin Cote,kevin.cote@bank.example,Customer Care\n");
     // One conversation of four goes away in these tests: max_delete_share lets it.
     config = Write("social.json", R"({"source": {"id": "social", "kind": "social", "priority": 30},
       "max_delete_share": 0.5, "input": {"path": "social.jsonl"}})");
@@ -105,7 +105,8 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
   BOOST_TEST(Get("facebook:sandrine.morel").ok());
   BOOST_TEST(Fragment("social", "facebook-2001").evidence_size() == 0);
   BOOST_TEST(Fragment("social", "facebook-2001").relations_size() == 0);
-  BOOST_TEST(Fragment("social", "facebook-2001").updated_at_unix_ms() == Ms("2026-01-27T18:20:00Z"));
+  BOOST_TEST(Fragment("social", "facebook-2001").updated_at_unix_ms() ==
+             Ms("2026-01-27T18:20:00Z"));
 
   BOOST_TEST(Experts("Mon virement n'est pas arrivé, c'est normal ?").starts_with("Claire Vidal"));
   BOOST_TEST(Experts("My card is blocked abroad").starts_with("Kevin Cote"));
@@ -138,7 +139,8 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
   BOOST_TEST(r.err.find("social.jsonl:6: messages[0].from: 'bot' is not customer or agent") !=
              std::string::npos);
   BOOST_TEST(Get("instagram:mat_leclerc").status().code() == absl::StatusCode::kNotFound);
-  BOOST_TEST(Fragment("social", "twitter-1001").evidence(0).time_unix_ms() == Ms("2026-02-12T16:05:00Z"));
+  BOOST_TEST(Fragment("social", "twitter-1001").evidence(0).time_unix_ms() ==
+             Ms("2026-02-12T16:05:00Z"));
   BOOST_TEST(Fragment("social", "twitter-1001")
                  .evidence(0)
                  .text()
@@ -161,7 +163,8 @@ BOOST_FIXTURE_TEST_CASE(conversations_sync_and_make_their_agents_experts, Social
       std::string::npos);
   BOOST_TEST(Get("twitter:valentindsr").ok());
   BOOST_TEST(Fragment("social", "twitter-1011").relations_size() == 1);
-  BOOST_TEST(Fragment("social", "twitter-1011").evidence_size() == 0);  // answered, but nothing said
+  BOOST_TEST(Fragment("social", "twitter-1011").evidence_size() ==
+             0);  // answered, but nothing said
   BOOST_TEST(Source("social").last_run().state() == "ok");
 }
 

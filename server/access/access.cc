@@ -16,7 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kRoleNames[kRoleCount] = {"reader", "agent", "connector", "admin", "auditor", "metrics"};
+constexpr std::string_view kRoleNames[kRoleCount] = {"reader", "agent",   "connector",
+                                                     "admin",  "auditor", "metrics"};
 
 // Which roles may call each method. Methods not listed: nobody.
 const std::map<std::string, uint32_t, std::less<>>& MethodRoles() {
@@ -68,12 +69,16 @@ std::optional<int64_t> DayStartMs(std::string_view date) {
   int y = 0;
   unsigned m = 0, d = 0;
   char extra = 0;
-  if (date.size() != 10 || sscanf(std::string(date).c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &extra) != 3) {
+  if (date.size() != 10 ||
+      sscanf(std::string(date).c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &extra) != 3) {
     return std::nullopt;
   }
-  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
+                                        std::chrono::day(d)};
   if (!ymd.ok()) return std::nullopt;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days(ymd).time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::sys_days(ymd).time_since_epoch())
+      .count();
 }
 
 absl::Status Bad(std::string_view where, const std::string& what) {
@@ -82,23 +87,29 @@ absl::Status Bad(std::string_view where, const std::string& what) {
 
 // Reads the fields every entry has: roles, sources, expires.
 absl::Status ReadEntry(const json& e, const std::string& where, Principal& p) {
-  static const std::vector<std::string> kKnown = {"principal", "sha256", "common_name", "roles",
+  static const std::vector<std::string> kKnown = {"principal", "sha256",  "common_name", "roles",
                                                   "sources",   "expires", "person"};
   for (const auto& [key, value] : e.items()) {
-    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) return Bad(where, "unknown field '" + key + "'");
+    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end())
+      return Bad(where, "unknown field '" + key + "'");
   }
   if (!e.contains("roles") || !e["roles"].is_array() || e["roles"].empty()) {
-    return Bad(where, "'roles' must be a non-empty list (reader, agent, connector, admin, auditor, metrics)");
+    return Bad(
+        where,
+        "'roles' must be a non-empty list (reader, agent, connector, admin, auditor, metrics)");
   }
   for (const json& r : e["roles"]) {
     std::optional<Role> role = r.is_string() ? ParseRole(r.get<std::string>()) : std::nullopt;
-    if (!role) return Bad(where, "unknown role " + r.dump() + " (known: reader, agent, connector, admin, auditor, metrics)");
+    if (!role)
+      return Bad(where, "unknown role " + r.dump() +
+                            " (known: reader, agent, connector, admin, auditor, metrics)");
     p.roles |= Bit(*role);
   }
   if (e.contains("sources")) {
     if (!e["sources"].is_array()) return Bad(where, "'sources' must be a list of source ids");
     for (const json& s : e["sources"]) {
-      if (!s.is_string() || s.get<std::string>().empty()) return Bad(where, "'sources' must be a list of source ids");
+      if (!s.is_string() || s.get<std::string>().empty())
+        return Bad(where, "'sources' must be a list of source ids");
       p.sources.push_back(s.get<std::string>());
     }
   }
@@ -108,13 +119,17 @@ absl::Status ReadEntry(const json& e, const std::string& where, Principal& p) {
   if (e.contains("person")) {
     const std::string person = e["person"].is_string() ? e["person"].get<std::string>() : "";
     const size_t colon = person.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == person.size() || person.size() > 320) {
-      return Bad(where, "'person' must be the caller's own identifier, type:value (email:marc@bank.example)");
+    if (colon == std::string::npos || colon == 0 || colon + 1 == person.size() ||
+        person.size() > 320) {
+      return Bad(
+          where,
+          "'person' must be the caller's own identifier, type:value (email:marc@bank.example)");
     }
     p.person = person;
   }
   if (e.contains("expires")) {
-    std::optional<int64_t> ms = e["expires"].is_string() ? DayStartMs(e["expires"].get<std::string>()) : std::nullopt;
+    std::optional<int64_t> ms =
+        e["expires"].is_string() ? DayStartMs(e["expires"].get<std::string>()) : std::nullopt;
     if (!ms) return Bad(where, "'expires' must be a date YYYY-MM-DD");
     p.expires_ms = *ms;
   }
@@ -171,8 +186,9 @@ Visibility Visibility::Default() {
   v.Set(Role::kReader, {"employee", "team"});
   v.Set(Role::kAgent, {"*"});
   v.SetVia("customer", {"account_manager", "managed_by"});
-  const std::vector<std::string> everyone = {"personal_phone", "personal_email", "home_address", "birth_date",
-                                             "twitter",        "facebook",       "instagram",    "whatsapp"};
+  const std::vector<std::string> everyone = {"personal_phone", "personal_email", "home_address",
+                                             "birth_date",     "twitter",        "facebook",
+                                             "instagram",      "whatsapp"};
   v.SetSensitive("*", everyone);
   for (const char* kind : {"customer", "contact"}) {
     std::vector<std::string> fields = everyone;
@@ -189,7 +205,8 @@ const std::vector<std::string>& Visibility::Via(std::string_view kind) const {
   return it == via_.end() ? kNone : it->second;
 }
 
-std::vector<std::string> Visibility::Redacted(const Principal* who, const std::vector<std::string>& kinds) const {
+std::vector<std::string> Visibility::Redacted(const Principal* who,
+                                              const std::vector<std::string>& kinds) const {
   std::vector<std::string> out;
   if (who == nullptr || (who->roles & see_sensitive_) != 0) return out;
   auto add = [&](std::string_view kind) {
@@ -206,7 +223,8 @@ std::vector<std::string> Visibility::Redacted(const Principal* who, const std::v
 
 bool Visibility::SeesAll(const Principal& who) const {
   for (int r = 0; r < kRoleCount; ++r) {
-    if (who.Has(static_cast<Role>(r)) && std::find(kinds_[r].begin(), kinds_[r].end(), "*") != kinds_[r].end()) {
+    if (who.Has(static_cast<Role>(r)) &&
+        std::find(kinds_[r].begin(), kinds_[r].end(), "*") != kinds_[r].end()) {
       return true;
     }
   }
@@ -264,7 +282,8 @@ absl::StatusOr<Principals> Principals::Parse(std::string_view text, std::string_
       }
       if (e.contains("common_name")) return Bad(where, "'common_name' belongs in \"certificates\"");
       if (absl::Status s = ReadEntry(e, where, p); !s.ok()) return s;
-      if (!out.by_hash_.emplace(std::move(hash), std::move(p)).second) return Bad(where, "the same token twice");
+      if (!out.by_hash_.emplace(std::move(hash), std::move(p)).second)
+        return Bad(where, "the same token twice");
     }
   }
   if (doc.contains("certificates")) {
@@ -278,7 +297,8 @@ absl::StatusOr<Principals> Principals::Parse(std::string_view text, std::string_
       if (e.contains("sha256")) return Bad(where, "'sha256' belongs in \"tokens\"");
       p.name = e.contains("principal") ? RequiredString(e, "principal") : cn;
       if (absl::Status s = ReadEntry(e, where, p); !s.ok()) return s;
-      if (!out.by_cn_.emplace(std::move(cn), std::move(p)).second) return Bad(where, "the same common name twice");
+      if (!out.by_cn_.emplace(std::move(cn), std::move(p)).second)
+        return Bad(where, "the same common name twice");
     }
   }
   return out;
@@ -299,7 +319,8 @@ const Principal* Principals::ByCertificate(std::string_view common_name) const {
 }
 
 absl::StatusOr<NewToken> MakeToken(std::string_view principal, const std::vector<Role>& roles,
-                                   const std::vector<std::string>& sources, std::string_view expires) {
+                                   const std::vector<std::string>& sources,
+                                   std::string_view expires) {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) return absl::InternalError("no random bytes for a token");
   unsigned char b64[64];
@@ -314,7 +335,8 @@ absl::StatusOr<NewToken> MakeToken(std::string_view principal, const std::vector
   if (!expires.empty()) e["expires"] = std::string(expires);
   // Validate what we print, so the entry loads as is.
   const std::string entry = e.dump();
-  absl::StatusOr<Principals> check = Principals::Parse("{\"tokens\": [" + entry + "]}", "new token");
+  absl::StatusOr<Principals> check =
+      Principals::Parse("{\"tokens\": [" + entry + "]}", "new token");
   if (!check.ok()) return check.status();
   return NewToken{token, entry};
 }

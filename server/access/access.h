@@ -72,19 +72,26 @@ class Visibility {
  public:
   static Visibility Default();
   // Replaces one role's kinds ("security.visible_kinds": {"reader": ["employee"]}).
-  void Set(Role role, std::vector<std::string> kinds) { kinds_[static_cast<int>(role)] = std::move(kinds); }
+  void Set(Role role, std::vector<std::string> kinds) {
+    kinds_[static_cast<int>(role)] = std::move(kinds);
+  }
   // Relations through which a principal's person sees profiles of `kind`.
-  void SetVia(const std::string& kind, std::vector<std::string> relations) { via_[kind] = std::move(relations); }
+  void SetVia(const std::string& kind, std::vector<std::string> relations) {
+    via_[kind] = std::move(relations);
+  }
   const std::vector<std::string>& Via(std::string_view kind) const;
   bool AnyVia() const { return !via_.empty(); }
   // Sensitive fields of profiles of `kind` ("*": of every profile).
-  void SetSensitive(const std::string& kind, std::vector<std::string> fields) { sensitive_[kind] = std::move(fields); }
+  void SetSensitive(const std::string& kind, std::vector<std::string> fields) {
+    sensitive_[kind] = std::move(fields);
+  }
   void ClearSensitive() { sensitive_.clear(); }
   // The roles (mask of Bit(role)) that see sensitive fields.
   void SetSeeSensitive(uint32_t roles) { see_sensitive_ = roles; }
   // The fields `who` must not see on a profile of these kinds (none when `who` is null:
   // authentication is off).
-  std::vector<std::string> Redacted(const Principal* who, const std::vector<std::string>& kinds) const;
+  std::vector<std::string> Redacted(const Principal* who,
+                                    const std::vector<std::string>& kinds) const;
 
   bool SeesAll(const Principal& who) const;
   bool MaySee(const Principal& who, const std::vector<std::string>& kinds) const;
@@ -123,6 +130,7 @@ struct NewToken {
   std::string entry;  // one JSON object for "tokens"
 };
 absl::StatusOr<NewToken> MakeToken(std::string_view principal, const std::vector<Role>& roles,
-                                   const std::vector<std::string>& sources, std::string_view expires);
+                                   const std::vector<std::string>& sources,
+                                   std::string_view expires);
 
 }  // namespace tessera::access

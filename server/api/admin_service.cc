@@ -2,18 +2,19 @@
 
 #include <chrono>
 
-#include "server/api/gate.h"
 #include "server/api/convert.h"
+#include "server/api/gate.h"
 
 namespace tessera::api {
 
-grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) {
+grpc::Status AdminService::PutSource(grpc::ServerContext* ctx, const v1::Source* req,
+                                     v1::Source* resp) {
   CallLog log("Admin.PutSource", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (absl::Status s = MayWrite(*who, req->id()); !s.ok()) return log.Finish(s);
-  absl::StatusOr<directory::SourceInfo> s =
-      dir_.PutSource({req->id(), req->kind(), req->priority(), req->description(), 0}, req->propose_priority());
+  absl::StatusOr<directory::SourceInfo> s = dir_.PutSource(
+      {req->id(), req->kind(), req->priority(), req->description(), 0}, req->propose_priority());
   if (!s.ok()) return log.Finish(s.status());
   ToProto(*s, resp);
   return log.Finish(absl::OkStatus());
@@ -55,13 +56,16 @@ grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsReques
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
+grpc::Status AdminService::ListConflicts(grpc::ServerContext* ctx,
+                                         const v1::ListConflictsRequest* req,
                                          v1::ListConflictsResponse* resp) {
   CallLog log("Admin.ListConflicts", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
-  if (req->page_token().size() > 1024) return log.Finish(absl::InvalidArgumentError("page_token is too long"));
-  absl::StatusOr<directory::ConflictPage> page = dir_.ListConflicts(req->page_size(), req->page_token());
+  if (req->page_token().size() > 1024)
+    return log.Finish(absl::InvalidArgumentError("page_token is too long"));
+  absl::StatusOr<directory::ConflictPage> page =
+      dir_.ListConflicts(req->page_size(), req->page_token());
   if (!page.ok()) return log.Finish(page.status());
   for (const directory::ConflictView& c : page->conflicts) ToProto(c, resp->add_conflicts());
   resp->set_next_page_token(page->next_page_token);
@@ -102,7 +106,8 @@ grpc::Status AdminService::Split(grpc::ServerContext* ctx, const v1::SplitReques
   CallLog log("Admin.Split", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
-  if (req->fragments_size() > 10'000) return log.Finish(absl::InvalidArgumentError("split names at most 10000 fragments"));
+  if (req->fragments_size() > 10'000)
+    return log.Finish(absl::InvalidArgumentError("split names at most 10000 fragments"));
   absl::StatusOr<directory::SplitResult> r =
       dir_.Split(req->profile_id(), NamesFromProto(req->fragments()), req->reason(), now_ms_());
   if (!r.ok()) return log.Finish(r.status());
@@ -116,7 +121,8 @@ grpc::Status AdminService::ListRules(grpc::ServerContext* ctx, const v1::ListRul
   return ToGrpcStatus(Call(CallerOf(ctx), *req, resp));
 }
 
-absl::Status AdminService::Call(const gate::Caller& caller, const v1::ListRulesRequest&, v1::ListRulesResponse* resp) {
+absl::Status AdminService::Call(const gate::Caller& caller, const v1::ListRulesRequest&,
+                                v1::ListRulesResponse* resp) {
   return RunCall(gate_, "Admin.ListRules", caller, [&](const access::Principal*, gate::CallLog&) {
     for (const directory::RuleView& r : dir_.ListRules()) ToProto(r, resp->add_rules());
     return absl::OkStatus();
@@ -164,33 +170,41 @@ grpc::Status AdminService::Rebuild(grpc::ServerContext* ctx, const v1::RebuildRe
   resp->set_digest_after(r->digest_after);
   resp->set_identical(r->digest_before == r->digest_after);
   resp->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - start).count());
+                            std::chrono::steady_clock::now() - start)
+                            .count());
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*, v1::CompactResponse* resp) {
+grpc::Status AdminService::Compact(grpc::ServerContext* ctx, const v1::CompactRequest*,
+                                   v1::CompactResponse* resp) {
   CallLog log("Admin.Compact", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   const auto start = std::chrono::steady_clock::now();
   if (absl::Status s = dir_.Compact(); !s.ok()) return log.Finish(s);
   resp->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - start).count());
-  if (absl::StatusOr<directory::Stats> st = dir_.GetStats(); st.ok()) resp->set_disk_bytes(st->disk_bytes);
+                            std::chrono::steady_clock::now() - start)
+                            .count());
+  if (absl::StatusOr<directory::Stats> st = dir_.GetStats(); st.ok())
+    resp->set_disk_bytes(st->disk_bytes);
   return log.Finish(absl::OkStatus());
 }
 
-grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req, v1::EraseResponse* resp) {
+grpc::Status AdminService::Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req,
+                                 v1::EraseResponse* resp) {
   CallLog log("Admin.Erase", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
   if (req->reason().empty() || req->reason().size() > kMaxReasonBytes) {
-    return log.Finish(absl::InvalidArgumentError("an erasure needs a reason of 1.." + std::to_string(kMaxReasonBytes) +
-                                                 " bytes (e.g. the request's ticket), kept in the audit log"));
+    return log.Finish(absl::InvalidArgumentError(
+        "an erasure needs a reason of 1.." + std::to_string(kMaxReasonBytes) +
+        " bytes (e.g. the request's ticket), kept in the audit log"));
   }
-  directory::ProfileRef ref = RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
+  directory::ProfileRef ref =
+      RefFromProto(req->id(), req->has_identifier() ? &req->identifier() : nullptr);
   // Recorded in the erasure's own write, audit on or off: it is the proof it was done.
-  directory::AuditEntry entry = gate::AuditEntryOf(log.caller(), "Admin.Erase", *who, absl::OkStatus(), now_ms_());
+  directory::AuditEntry entry =
+      gate::AuditEntryOf(log.caller(), "Admin.Erase", *who, absl::OkStatus(), now_ms_());
   entry.reason = req->reason();
   absl::StatusOr<directory::EraseResult> r = dir_.Erase(ref, std::move(entry));
   if (!r.ok()) return log.Finish(r.status());
@@ -209,7 +223,8 @@ grpc::Status AdminService::ReadAudit(grpc::ServerContext* ctx, const v1::ReadAud
   CallLog log("Admin.ReadAudit", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
   if (!who.ok()) return log.Finish(who.status());
-  absl::StatusOr<directory::AuditPage> page = dir_.ReadAudit(req->after_sequence(), req->page_size());
+  absl::StatusOr<directory::AuditPage> page =
+      dir_.ReadAudit(req->after_sequence(), req->page_size());
   if (!page.ok()) return log.Finish(page.status());
   for (const directory::AuditEntry& e : page->entries) {
     v1::AuditEntry* out = resp->add_entries();

@@ -21,13 +21,17 @@ class AdminService final : public v1::Admin::Service {
                scim::Service* scim = nullptr)
       : dir_(dir), gate_(gate), now_ms_(std::move(now_ms)), scim_(scim) {}
 
-  grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req, v1::Source* resp) override;
+  grpc::Status PutSource(grpc::ServerContext* ctx, const v1::Source* req,
+                         v1::Source* resp) override;
   grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
                            v1::ListSourcesResponse* resp) override;
   // The same call for another transport (the JSON API): `caller` goes through the gate.
-  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::ListSourcesRequest& req, v1::ListSourcesResponse* resp);
-  absl::Status Call(const gate::Caller& caller, const v1::ListRulesRequest& req, v1::ListRulesResponse* resp);
-  grpc::Status ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req, v1::Source* resp) override;
+  [[nodiscard]] absl::Status Call(const gate::Caller& caller, const v1::ListSourcesRequest& req,
+                                  v1::ListSourcesResponse* resp);
+  absl::Status Call(const gate::Caller& caller, const v1::ListRulesRequest& req,
+                    v1::ListRulesResponse* resp);
+  grpc::Status ReportSync(grpc::ServerContext* ctx, const v1::ReportSyncRequest* req,
+                          v1::Source* resp) override;
   grpc::Status Stats(grpc::ServerContext* ctx, const v1::StatsRequest* req,
                      v1::StatsResponse* resp) override;
   grpc::Status ListConflicts(grpc::ServerContext* ctx, const v1::ListConflictsRequest* req,
@@ -48,7 +52,8 @@ class AdminService final : public v1::Admin::Service {
                        v1::RebuildResponse* resp) override;
   grpc::Status Compact(grpc::ServerContext* ctx, const v1::CompactRequest* req,
                        v1::CompactResponse* resp) override;
-  grpc::Status Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req, v1::EraseResponse* resp) override;
+  grpc::Status Erase(grpc::ServerContext* ctx, const v1::EraseRequest* req,
+                     v1::EraseResponse* resp) override;
   grpc::Status ReadAudit(grpc::ServerContext* ctx, const v1::ReadAuditRequest* req,
                          v1::ReadAuditResponse* resp) override;
 

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "server/api/gate.h"
-#include "server/metrics/metrics.h"
 #include "server/api/convert.h"
+#include "server/api/gate.h"
 #include "server/api/ingest_decode.h"
+#include "server/metrics/metrics.h"
 
 namespace tessera::api {
 namespace {
@@ -24,15 +24,18 @@ DirectoryService::DirectoryService(directory::Directory& dir, const Gate& gate, 
     : dir_(dir), gate_(gate), limits_(limits), now_ms_(std::move(now_ms)) {
   // The synchronous handler, reading raw messages: gRPC's own Ingest handler decodes
   // each message and reports a failure exactly as the end of the stream.
-  MarkMethodStreamed(kIngestMethodIndex,
-                     new grpc::internal::ClientStreamingHandler<DirectoryService, grpc::ByteBuffer, v1::IngestResponse>(
-                         [](DirectoryService* self, grpc::ServerContext* ctx,
-                            grpc::ServerReader<grpc::ByteBuffer>* reader,
-                            v1::IngestResponse* resp) { return self->IngestRaw(ctx, reader, resp); },
-                         this));
+  MarkMethodStreamed(
+      kIngestMethodIndex,
+      new grpc::internal::ClientStreamingHandler<DirectoryService, grpc::ByteBuffer,
+                                                 v1::IngestResponse>(
+          [](DirectoryService* self, grpc::ServerContext* ctx,
+             grpc::ServerReader<grpc::ByteBuffer>* reader,
+             v1::IngestResponse* resp) { return self->IngestRaw(ctx, reader, resp); },
+          this));
 }
 
-grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerReader<grpc::ByteBuffer>* reader,
+grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx,
+                                         grpc::ServerReader<grpc::ByteBuffer>* reader,
                                          v1::IngestResponse* resp) {
   CallLog log("Directory.Ingest", ctx);
   absl::StatusOr<const access::Principal*> who = gate_.Admit(log);
@@ -45,9 +48,9 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerR
     const std::string applied =
         n == 0 ? "" : " (batches 0 to " + std::to_string(n - 1) + " of this stream were applied)";
     if (n >= limits_.max_stream_batches) {
-      return log.Finish(absl::InvalidArgumentError(
-          where + "a stream carries at most " + std::to_string(limits_.max_stream_batches) +
-          " batches; open a new stream" + applied));
+      return log.Finish(absl::InvalidArgumentError(where + "a stream carries at most " +
+                                                   std::to_string(limits_.max_stream_batches) +
+                                                   " batches; open a new stream" + applied));
     }
     v1::IngestBatch batch;
     int bad = -1;
@@ -58,8 +61,8 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerR
     }
     for (int i = 0; i < batch.fragments_size(); ++i) {
       if (absl::Status s = MayWrite(*who, batch.fragments(i).source()); !s.ok()) {
-        return log.Finish(absl::PermissionDeniedError(where + "fragment " + std::to_string(i) + ": " +
-                                                      std::string(s.message()) + applied));
+        return log.Finish(absl::PermissionDeniedError(where + "fragment " + std::to_string(i) +
+                                                      ": " + std::string(s.message()) + applied));
       }
     }
     std::vector<identity::Fragment> fragments;
@@ -74,7 +77,8 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerR
       if (auto i = r.status().GetPayload(directory::kFragmentIndexPayload); i.has_value()) {
         ctx->AddTrailingMetadata("tessera-fragment-index", std::string(*i));
       }
-      return log.Finish(absl::Status(r.status().code(), where + std::string(r.status().message()) + applied));
+      return log.Finish(
+          absl::Status(r.status().code(), where + std::string(r.status().message()) + applied));
     }
     ToProto(*r, resp->add_batches());
     totals->set_added(totals->added() + r->counts.added);
@@ -90,67 +94,86 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx, grpc::ServerR
 }
 
 template <typename Work>
-grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* ctx, std::string_view method,
-                                                   Work work) {
+grpc::ServerUnaryReactor* DirectoryService::Answer(grpc::CallbackServerContext* ctx,
+                                                   std::string_view method, Work work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(RunCall(gate_, method, CallerOf(ctx), work)));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::GetProfile(grpc::CallbackServerContext* ctx,
-                                                       const v1::GetProfileRequest* req, v1::Profile* resp) {
-  return Answer(ctx, "Directory.GetProfile",
-                [&](const access::Principal* who, gate::CallLog& log) { return DoGetProfile(who, *req, resp, log); });
+                                                       const v1::GetProfileRequest* req,
+                                                       v1::Profile* resp) {
+  return Answer(ctx, "Directory.GetProfile", [&](const access::Principal* who, gate::CallLog& log) {
+    return DoGetProfile(who, *req, resp, log);
+  });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::SearchPeople(grpc::CallbackServerContext* ctx,
                                                          const v1::SearchPeopleRequest* req,
                                                          v1::SearchPeopleResponse* resp) {
   return Answer(ctx, "Directory.SearchPeople",
-                [&](const access::Principal* who, gate::CallLog& log) { return DoSearchPeople(who, *req, resp, log); });
+                [&](const access::Principal* who, gate::CallLog& log) {
+                  return DoSearchPeople(who, *req, resp, log);
+                });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::Neighbors(grpc::CallbackServerContext* ctx,
-                                                      const v1::NeighborsRequest* req, v1::NeighborsResponse* resp) {
-  return Answer(ctx, "Directory.Neighbors",
-                [&](const access::Principal* who, gate::CallLog& log) { return DoNeighbors(who, *req, resp, log); });
+                                                      const v1::NeighborsRequest* req,
+                                                      v1::NeighborsResponse* resp) {
+  return Answer(ctx, "Directory.Neighbors", [&](const access::Principal* who, gate::CallLog& log) {
+    return DoNeighbors(who, *req, resp, log);
+  });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::CustomerHistory(grpc::CallbackServerContext* ctx,
                                                             const v1::CustomerHistoryRequest* req,
                                                             v1::CustomerHistoryResponse* resp) {
-  return Answer(ctx, "Directory.CustomerHistory", [&](const access::Principal* who, gate::CallLog& log) {
-    return DoCustomerHistory(who, *req, resp, log);
-  });
+  return Answer(ctx, "Directory.CustomerHistory",
+                [&](const access::Principal* who, gate::CallLog& log) {
+                  return DoCustomerHistory(who, *req, resp, log);
+                });
 }
 
-absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::GetProfileRequest& req, v1::Profile* resp) {
+absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::GetProfileRequest& req,
+                                    v1::Profile* resp) {
   return RunCall(gate_, "Directory.GetProfile", caller,
-                 [&](const access::Principal* who, gate::CallLog& log) { return DoGetProfile(who, req, resp, log); });
+                 [&](const access::Principal* who, gate::CallLog& log) {
+                   return DoGetProfile(who, req, resp, log);
+                 });
 }
 
 absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::SearchPeopleRequest& req,
                                     v1::SearchPeopleResponse* resp) {
   return RunCall(gate_, "Directory.SearchPeople", caller,
-                 [&](const access::Principal* who, gate::CallLog& log) { return DoSearchPeople(who, req, resp, log); });
+                 [&](const access::Principal* who, gate::CallLog& log) {
+                   return DoSearchPeople(who, req, resp, log);
+                 });
 }
 
 absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::NeighborsRequest& req,
                                     v1::NeighborsResponse* resp) {
   return RunCall(gate_, "Directory.Neighbors", caller,
-                 [&](const access::Principal* who, gate::CallLog& log) { return DoNeighbors(who, req, resp, log); });
+                 [&](const access::Principal* who, gate::CallLog& log) {
+                   return DoNeighbors(who, req, resp, log);
+                 });
 }
 
-absl::Status DirectoryService::Call(const gate::Caller& caller, const v1::CustomerHistoryRequest& req,
+absl::Status DirectoryService::Call(const gate::Caller& caller,
+                                    const v1::CustomerHistoryRequest& req,
                                     v1::CustomerHistoryResponse* resp) {
-  return RunCall(gate_, "Directory.CustomerHistory", caller, [&](const access::Principal* who, gate::CallLog& log) {
-    return DoCustomerHistory(who, req, resp, log);
-  });
+  return RunCall(gate_, "Directory.CustomerHistory", caller,
+                 [&](const access::Principal* who, gate::CallLog& log) {
+                   return DoCustomerHistory(who, req, resp, log);
+                 });
 }
 
-absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, const v1::CustomerHistoryRequest& req,
-                                                 v1::CustomerHistoryResponse* resp, gate::CallLog& log) {
-  if (req.channel().size() > 64) return absl::InvalidArgumentError("channel is longer than 64 bytes");
+absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who,
+                                                 const v1::CustomerHistoryRequest& req,
+                                                 v1::CustomerHistoryResponse* resp,
+                                                 gate::CallLog& log) {
+  if (req.channel().size() > 64)
+    return absl::InvalidArgumentError("channel is longer than 64 bytes");
   directory::HistoryQuery q;
   q.customer = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   // A bare value (no type) is guessed by the core, as the request's comment promises;
@@ -180,9 +203,11 @@ absl::Status DirectoryService::DoCustomerHistory(const access::Principal* who, c
   return absl::OkStatus();
 }
 
-absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const v1::GetProfileRequest& req,
-                                            v1::Profile* resp, gate::CallLog& log) {
-  directory::ProfileRef ref = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
+absl::Status DirectoryService::DoGetProfile(const access::Principal* who,
+                                            const v1::GetProfileRequest& req, v1::Profile* resp,
+                                            gate::CallLog& log) {
+  directory::ProfileRef ref =
+      RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
   ref.visible = gate_.FilterFor(who, dir_);
   ref.may_look_up = gate_.LookUpFor(who);
   absl::StatusOr<directory::ProfileView> view = dir_.GetProfile(ref);
@@ -193,7 +218,8 @@ absl::Status DirectoryService::DoGetProfile(const access::Principal* who, const 
   return absl::OkStatus();
 }
 
-absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, const v1::SearchPeopleRequest& req,
+absl::Status DirectoryService::DoSearchPeople(const access::Principal* who,
+                                              const v1::SearchPeopleRequest& req,
                                               v1::SearchPeopleResponse* resp, gate::CallLog& log) {
   index::NameQuery q;
   q.prefix = req.prefix();
@@ -221,7 +247,8 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
     const std::vector<std::string> allowed = v.KindsFor(*who);
     std::vector<std::string> kinds;
     for (const char* k : {"employee", "customer", "contact"}) {
-      const bool asked = q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), k) != q.kinds.end();
+      const bool asked =
+          q.kinds.empty() || std::find(q.kinds.begin(), q.kinds.end(), k) != q.kinds.end();
       const bool by_role = std::find(allowed.begin(), allowed.end(), k) != allowed.end();
       const bool by_relationship = !who->person.empty() && !v.Via(k).empty();
       if (asked && (by_role || by_relationship)) kinds.push_back(k);
@@ -246,7 +273,8 @@ absl::Status DirectoryService::DoSearchPeople(const access::Principal* who, cons
   return absl::OkStatus();
 }
 
-absl::Status DirectoryService::DoNeighbors(const access::Principal* who, const v1::NeighborsRequest& req,
+absl::Status DirectoryService::DoNeighbors(const access::Principal* who,
+                                           const v1::NeighborsRequest& req,
                                            v1::NeighborsResponse* resp, gate::CallLog& log) {
   directory::NeighborsQuery q;
   q.start = RefFromProto(req.id(), req.has_identifier() ? &req.identifier() : nullptr);
@@ -288,10 +316,12 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
   if (req->from_now() && req->after_sequence() != 0) {
     return log.Finish(absl::InvalidArgumentError("give after_sequence or from_now, not both"));
   }
-  const uint32_t interval_ms = req->progress_interval_ms() == 0 ? 10'000 : req->progress_interval_ms();
+  const uint32_t interval_ms =
+      req->progress_interval_ms() == 0 ? 10'000 : req->progress_interval_ms();
   if (interval_ms < 100 || interval_ms > 60'000) {
-    return log.Finish(absl::InvalidArgumentError("progress_interval_ms is 100..60000 (0: 10000), not " +
-                                                 std::to_string(req->progress_interval_ms())));
+    return log.Finish(
+        absl::InvalidArgumentError("progress_interval_ms is 100..60000 (0: 10000), not " +
+                                   std::to_string(req->progress_interval_ms())));
   }
   // Every increment is undone on the way out, also when over the limit: a refused
   // stream once kept its count, and enough refusals locked Watch out for good.
@@ -315,16 +345,20 @@ grpc::Status DirectoryService::Watch(grpc::ServerContext* ctx, const v1::WatchRe
     const access::Visibility& v = gate_.visibility();
     const bool may_see_audited =
         w == nullptr || v.MaySee(*w, auditor->kinds()) || (!w->person.empty() && v.AnyVia());
-    directory::AuditEntry e = auditor->Entry(log.caller(), "Directory.Watch", *who, absl::OkStatus());
-    e.detail = "opened after sequence " + std::to_string(req->after_sequence()) + (req->from_now() ? " (from now)" : "");
+    directory::AuditEntry e =
+        auditor->Entry(log.caller(), "Directory.Watch", *who, absl::OkStatus());
+    e.detail = "opened after sequence " + std::to_string(req->after_sequence()) +
+               (req->from_now() ? " (from now)" : "");
     if (may_see_audited) {
       if (absl::Status s = auditor->Record(std::move(e)); !s.ok()) {
-        return log.Finish(absl::UnavailableError("the audit log cannot be written; the call was not answered"));
+        return log.Finish(
+            absl::UnavailableError("the audit log cannot be written; the call was not answered"));
       }
     }
   }
   directory::ChangesQuery q;
-  q.after = req->from_now() ? dir_.WaitForChanges(UINT64_MAX, absl::ZeroDuration()) : req->after_sequence();
+  q.after = req->from_now() ? dir_.WaitForChanges(UINT64_MAX, absl::ZeroDuration())
+                            : req->after_sequence();
   q.with_profiles = req->include_profiles();
   q.visible = gate_.FilterFor(*who, dir_);
   // Waits are cut short now and then so a cancelled call or a stopping server is

@@ -58,7 +58,8 @@ void Redact(const std::vector<std::string>& fields, v1::Profile* p) {
   });
   for (v1::Conflict& c : *p->mutable_conflicts()) {
     if (Has(fields, c.type())) c.clear_values(), withheld.insert(c.type());
-    if (Has(fields, c.via().type())) c.mutable_via()->clear_value(), withheld.insert(c.via().type());
+    if (Has(fields, c.via().type()))
+      c.mutable_via()->clear_value(), withheld.insert(c.via().type());
   }
   for (const std::string& f : withheld) p->add_redacted(f);
 }

@@ -17,8 +17,8 @@
 
 namespace tessera::api {
 
-using gate::Auditor;
 using gate::AuditOptions;
+using gate::Auditor;
 using gate::Gate;
 using gate::kMaxReasonBytes;
 using gate::kReasonHeader;
@@ -32,7 +32,8 @@ gate::Caller CallerOf(const grpc::ServerContextBase* ctx);
 // A gate::CallLog for a gRPC call.
 class CallLog : public gate::CallLog {
  public:
-  CallLog(std::string_view method, const grpc::ServerContextBase* ctx) : gate::CallLog(method, CallerOf(ctx)) {}
+  CallLog(std::string_view method, const grpc::ServerContextBase* ctx)
+      : gate::CallLog(method, CallerOf(ctx)) {}
   grpc::Status Finish(const absl::Status& s) { return ToGrpcStatus(gate::CallLog::Finish(s)); }
 };
 
@@ -41,7 +42,8 @@ class CallLog : public gate::CallLog {
 // log finishes it (audit record, metrics, log line). gRPC handlers and the JSON API
 // (json_api.h) both answer through it.
 template <typename Work>
-[[nodiscard]] absl::Status RunCall(const Gate& gate, std::string_view method, gate::Caller caller, Work work) {
+[[nodiscard]] absl::Status RunCall(const Gate& gate, std::string_view method, gate::Caller caller,
+                                   Work work) {
   gate::CallLog log(method, std::move(caller));
   absl::StatusOr<const access::Principal*> who = gate.Admit(log);
   return log.Finish(who.ok() ? work(*who, log) : who.status());

@@ -23,10 +23,12 @@ constexpr int kMaxDepth = 8;
 // Why `bytes` is not a valid message of type `d`: the path of the first string field
 // that is not UTF-8 ("attributes[1].value"), or of the part that is malformed. Walks
 // the wire format without the UTF-8 check protobuf applies when parsing.
-std::string Fault(const Descriptor& d, const std::string& bytes, const std::string& path, int depth) {
+std::string Fault(const Descriptor& d, const std::string& bytes, const std::string& path,
+                  int depth) {
   const std::string where = path.empty() ? "the message" : path;
   UnknownFieldSet fields;
-  if (depth > kMaxDepth || !fields.ParseFromString(bytes)) return where + " is malformed (not protobuf)";
+  if (depth > kMaxDepth || !fields.ParseFromString(bytes))
+    return where + " is malformed (not protobuf)";
   std::vector<int> seen(d.field_count(), 0);
   for (int i = 0; i < fields.field_count(); ++i) {
     const UnknownField& u = fields.field(i);
@@ -37,7 +39,8 @@ std::string Fault(const Descriptor& d, const std::string& bytes, const std::stri
     if (u.type() != UnknownField::TYPE_LENGTH_DELIMITED) continue;
     const std::string& value = u.length_delimited();
     if (f->type() == FieldDescriptor::TYPE_STRING &&
-        !google::protobuf::internal::IsStructurallyValidUTF8(value.data(), static_cast<int>(value.size()))) {
+        !google::protobuf::internal::IsStructurallyValidUTF8(value.data(),
+                                                             static_cast<int>(value.size()))) {
       return name + " is not valid UTF-8";
     }
     if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
@@ -70,11 +73,14 @@ std::string ExternalIdOf(const std::string& fragment) {
   if (!fields.ParseFromString(fragment)) return "";
   for (int i = 0; i < fields.field_count(); ++i) {
     const UnknownField& u = fields.field(i);
-    if (u.number() != v1::Fragment::kExternalIdFieldNumber || u.type() != UnknownField::TYPE_LENGTH_DELIMITED) {
+    if (u.number() != v1::Fragment::kExternalIdFieldNumber ||
+        u.type() != UnknownField::TYPE_LENGTH_DELIMITED) {
       continue;
     }
     std::string id = u.length_delimited().substr(0, 80);
-    if (!google::protobuf::internal::IsStructurallyValidUTF8(id.data(), static_cast<int>(id.size()))) return "";
+    if (!google::protobuf::internal::IsStructurallyValidUTF8(id.data(),
+                                                             static_cast<int>(id.size())))
+      return "";
     return id;
   }
   return "";
@@ -87,21 +93,24 @@ absl::Status DecodeIngestBatch(const std::string& bytes, v1::IngestBatch* out, i
   if (out->ParseFromString(bytes)) return absl::OkStatus();
   out->Clear();
   std::optional<std::vector<std::string>> fragments = FragmentBytes(bytes);
-  if (!fragments) return absl::InvalidArgumentError("the message cannot be decoded as an IngestBatch");
+  if (!fragments)
+    return absl::InvalidArgumentError("the message cannot be decoded as an IngestBatch");
   for (size_t i = 0; i < fragments->size(); ++i) {
     v1::Fragment f;
     if (f.ParseFromString((*fragments)[i])) continue;
     *bad_fragment = static_cast<int>(i);
     std::string why = Fault(*v1::Fragment::descriptor(), (*fragments)[i], "", 0);
     if (why.empty()) why = "it is not a valid Fragment";
-    if (std::string id = ExternalIdOf((*fragments)[i]); !id.empty()) why += " (external id '" + id + "')";
+    if (std::string id = ExternalIdOf((*fragments)[i]); !id.empty())
+      why += " (external id '" + id + "')";
     return absl::InvalidArgumentError("fragment " + std::to_string(i) + ": " + why +
                                       "; nothing of this batch was applied");
   }
   return absl::InvalidArgumentError("the message cannot be decoded as an IngestBatch");
 }
 
-absl::Status DecodeIngestBatch(const grpc::ByteBuffer& raw, v1::IngestBatch* out, int* bad_fragment) {
+absl::Status DecodeIngestBatch(const grpc::ByteBuffer& raw, v1::IngestBatch* out,
+                               int* bad_fragment) {
   std::vector<grpc::Slice> slices;
   if (!raw.Dump(&slices).ok()) {
     *bad_fragment = -1;
@@ -109,7 +118,8 @@ absl::Status DecodeIngestBatch(const grpc::ByteBuffer& raw, v1::IngestBatch* out
   }
   std::string bytes;
   bytes.reserve(raw.Length());
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return DecodeIngestBatch(bytes, out, bad_fragment);
 }
 

@@ -19,9 +19,11 @@ namespace tessera::api {
 // fragment, its external id when readable, and the field ("fragment 3:
 // attributes[1].value is not valid UTF-8 (external id 'E2')"); then `*bad_fragment` is the
 // fragment's index, or -1 when the fault is outside any fragment.
-[[nodiscard]] absl::Status DecodeIngestBatch(const grpc::ByteBuffer& raw, v1::IngestBatch* out, int* bad_fragment);
+[[nodiscard]] absl::Status DecodeIngestBatch(const grpc::ByteBuffer& raw, v1::IngestBatch* out,
+                                             int* bad_fragment);
 
 // The same for serialized bytes (exposed for tests).
-[[nodiscard]] absl::Status DecodeIngestBatch(const std::string& bytes, v1::IngestBatch* out, int* bad_fragment);
+[[nodiscard]] absl::Status DecodeIngestBatch(const std::string& bytes, v1::IngestBatch* out,
+                                             int* bad_fragment);
 
 }  // namespace tessera::api

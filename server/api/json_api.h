@@ -29,7 +29,8 @@ struct JsonReply {
 class JsonApi {
  public:
   // `max_request_bytes` bounds a request body, as gRPC's max_message_bytes does.
-  JsonApi(DirectoryService& directory, ExpertiseService& expertise, AdminService& admin, size_t max_request_bytes);
+  JsonApi(DirectoryService& directory, ExpertiseService& expertise, AdminService& admin,
+          size_t max_request_bytes);
 
   // `method` is "Directory/GetProfile"; an unknown one is NOT_FOUND.
   JsonReply Call(std::string_view method, const gate::Caller& caller, std::string_view body) const;
@@ -40,7 +41,8 @@ class JsonApi {
   static JsonReply Error(const absl::Status& s);
 
  private:
-  using Handler = std::function<absl::Status(const gate::Caller&, std::string_view body, std::string* out)>;
+  using Handler =
+      std::function<absl::Status(const gate::Caller&, std::string_view body, std::string* out)>;
   std::map<std::string, Handler, std::less<>> methods_;
   const size_t max_request_bytes_;
 };

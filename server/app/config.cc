@@ -15,7 +15,8 @@ using nlohmann::json;
 using Setter = std::function<void(const json&)>;
 
 // Applies `setters` to the members of `obj`, naming `where.key` in errors.
-absl::Status Apply(const json& obj, const std::string& where, const std::map<std::string, Setter>& setters) {
+absl::Status Apply(const json& obj, const std::string& where,
+                   const std::map<std::string, Setter>& setters) {
   if (!obj.is_object()) return absl::InvalidArgumentError(where + ": expected an object");
   for (const auto& [key, value] : obj.items()) {
     const std::string name = where.empty() ? key : where + "." + key;
@@ -67,86 +68,93 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
   json store, identity, limits, expertise, text_options, security, http, scim, console;
-  absl::Status s = Apply(doc, "", {
-      {"db", Set(c.db)},
-      {"listen", Set(c.listen)},
-      {"port_file", Set(c.port_file)},
-      {"log_level", Set(c.log_level)},
-      {"max_message_bytes", Set(c.max_message_bytes)},
-      {"shutdown_grace_ms", Set(c.shutdown_grace_ms)},
-      {"change_log_retain", Set(c.directory.change_log_retain)},
-      {"search_max_scan", Set(c.directory.search_max_scan)},
-      {"max_stream_batches", Set(c.api.max_stream_batches)},
-      {"max_watch_streams", Set(c.api.max_watch_streams)},
-      {"store", [&](const json& v) { store = v; }},
-      {"identity", [&](const json& v) { identity = v; }},
-      {"limits", [&](const json& v) { limits = v; }},
-      {"expertise", [&](const json& v) { expertise = v; }},
-      {"text", [&](const json& v) { text_options = v; }},
-      {"sources", [&](const json& v) { sources = v; }},
-      {"security", [&](const json& v) { security = v; }},
-      {"http", [&](const json& v) { http = v; }},
-      {"scim", [&](const json& v) { scim = v; }},
-      {"console", [&](const json& v) { console = v; }},
-  });
+  absl::Status s = Apply(doc, "",
+                         {
+                             {"db", Set(c.db)},
+                             {"listen", Set(c.listen)},
+                             {"port_file", Set(c.port_file)},
+                             {"log_level", Set(c.log_level)},
+                             {"max_message_bytes", Set(c.max_message_bytes)},
+                             {"shutdown_grace_ms", Set(c.shutdown_grace_ms)},
+                             {"change_log_retain", Set(c.directory.change_log_retain)},
+                             {"search_max_scan", Set(c.directory.search_max_scan)},
+                             {"max_stream_batches", Set(c.api.max_stream_batches)},
+                             {"max_watch_streams", Set(c.api.max_watch_streams)},
+                             {"store", [&](const json& v) { store = v; }},
+                             {"identity", [&](const json& v) { identity = v; }},
+                             {"limits", [&](const json& v) { limits = v; }},
+                             {"expertise", [&](const json& v) { expertise = v; }},
+                             {"text", [&](const json& v) { text_options = v; }},
+                             {"sources", [&](const json& v) { sources = v; }},
+                             {"security", [&](const json& v) { security = v; }},
+                             {"http", [&](const json& v) { http = v; }},
+                             {"scim", [&](const json& v) { scim = v; }},
+                             {"console", [&](const json& v) { console = v; }},
+                         });
   if (s.ok() && !http.is_null()) {
     http::ListenerOptions& h = c.http;
-    s = Apply(http, "http", {{"listen", Set(h.listen)},
-                             {"port_file", Set(c.http_port_file)},
-                             {"threads", Set(h.threads)},
-                             {"max_connections", Set(h.max_connections)},
-                             {"max_body_bytes", Set(h.max_body_bytes)},
-                             {"max_header_bytes", Set(h.max_header_bytes)},
-                             {"max_url_bytes", Set(h.max_url_bytes)},
-                             {"read_timeout_ms", Set(h.read_timeout_ms)},
-                             {"write_timeout_ms", Set(h.write_timeout_ms)},
-                             {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)},
-                             {"metrics_open_on_loopback", Set(c.http_site.metrics_open_on_loopback)}});
+    s = Apply(http, "http",
+              {{"listen", Set(h.listen)},
+               {"port_file", Set(c.http_port_file)},
+               {"threads", Set(h.threads)},
+               {"max_connections", Set(h.max_connections)},
+               {"max_body_bytes", Set(h.max_body_bytes)},
+               {"max_header_bytes", Set(h.max_header_bytes)},
+               {"max_url_bytes", Set(h.max_url_bytes)},
+               {"read_timeout_ms", Set(h.read_timeout_ms)},
+               {"write_timeout_ms", Set(h.write_timeout_ms)},
+               {"keep_alive_timeout_ms", Set(h.keep_alive_timeout_ms)},
+               {"metrics_open_on_loopback", Set(c.http_site.metrics_open_on_loopback)}});
   }
   if (s.ok() && !console.is_null()) {
     http::SessionOptions& o = c.console_sessions;
     int64_t idle_minutes = o.idle_ms / 60000, max_hours = o.max_age_ms / 3600000;
-    s = Apply(console, "console", {{"session_idle_minutes", Set(idle_minutes)},
-                                   {"session_max_hours", Set(max_hours)},
-                                   {"max_sessions", Set(o.max_sessions)}});
+    s = Apply(console, "console",
+              {{"session_idle_minutes", Set(idle_minutes)},
+               {"session_max_hours", Set(max_hours)},
+               {"max_sessions", Set(o.max_sessions)}});
     o.idle_ms = idle_minutes * 60000;
     o.max_age_ms = max_hours * 3600000;
   }
   if (s.ok() && !scim.is_null()) {
     scim::ScimOptions& o = c.scim;
-    s = Apply(scim, "scim", {{"user_name_identifier", Set(o.user_name_identifier)},
-                             {"user_kind", Set(o.user_kind)},
-                             {"max_results", Set(o.max_results)},
-                             {"walk_idle_ms", Set(o.walk_idle_ms)},
-                             {"max_string_bytes", Set(o.limits.max_string_bytes)},
-                             {"max_values", Set(o.limits.max_values)},
-                             {"max_resource_bytes", Set(o.limits.max_resource_bytes)},
-                             {"max_operations", Set(o.limits.max_operations)},
-                             {"max_members_per_request", Set(o.limits.max_members_per_request)}});
+    s = Apply(scim, "scim",
+              {{"user_name_identifier", Set(o.user_name_identifier)},
+               {"user_kind", Set(o.user_kind)},
+               {"max_results", Set(o.max_results)},
+               {"walk_idle_ms", Set(o.walk_idle_ms)},
+               {"max_string_bytes", Set(o.limits.max_string_bytes)},
+               {"max_values", Set(o.limits.max_values)},
+               {"max_resource_bytes", Set(o.limits.max_resource_bytes)},
+               {"max_operations", Set(o.limits.max_operations)},
+               {"max_members_per_request", Set(o.limits.max_members_per_request)}});
   }
   if (s.ok() && !security.is_null()) {
-    s = Apply(security, "security", {{"tls_cert", Set(c.security.tls_cert)},
-                                     {"tls_key", Set(c.security.tls_key)},
-                                     {"tls_client_ca", Set(c.security.tls_client_ca)},
-                                     {"principals", Set(c.security.principals)},
-                                     {"allow_plaintext", Set(c.security.allow_plaintext)},
-                                     {"visible_kinds", Set(c.security.visible_kinds)},
-                                     {"visible_via", Set(c.security.visible_via)},
-                                     {"sensitive", [&](const json& v) {
-                                        c.security.sensitive.emplace();
-                                        return Set(*c.security.sensitive)(v);
-                                      }},
-                                     {"see_sensitive", Set(c.security.see_sensitive)},
-                                     {"audit", Set(c.security.audit)},
-                                     {"audited_kinds", Set(c.security.audited_kinds)},
-                                     {"audit_retain_days", Set(c.security.audit_retain_days)},
-                                     {"suppression_key_file", Set(c.security.suppression_key_file)},
-                                     {"erase_related_relations", Set(c.directory.erase_related_relations)}});
+    s = Apply(security, "security",
+              {{"tls_cert", Set(c.security.tls_cert)},
+               {"tls_key", Set(c.security.tls_key)},
+               {"tls_client_ca", Set(c.security.tls_client_ca)},
+               {"principals", Set(c.security.principals)},
+               {"allow_plaintext", Set(c.security.allow_plaintext)},
+               {"visible_kinds", Set(c.security.visible_kinds)},
+               {"visible_via", Set(c.security.visible_via)},
+               {"sensitive",
+                [&](const json& v) {
+                  c.security.sensitive.emplace();
+                  return Set(*c.security.sensitive)(v);
+                }},
+               {"see_sensitive", Set(c.security.see_sensitive)},
+               {"audit", Set(c.security.audit)},
+               {"audited_kinds", Set(c.security.audited_kinds)},
+               {"audit_retain_days", Set(c.security.audit_retain_days)},
+               {"suppression_key_file", Set(c.security.suppression_key_file)},
+               {"erase_related_relations", Set(c.directory.erase_related_relations)}});
   }
   if (s.ok() && !store.is_null()) {
-    s = Apply(store, "store", {{"block_cache_bytes", Set(st.block_cache_bytes)},
-                               {"write_buffer_bytes", Set(st.write_buffer_bytes)},
-                               {"sync_writes", Set(st.sync_writes)}});
+    s = Apply(store, "store",
+              {{"block_cache_bytes", Set(st.block_cache_bytes)},
+               {"write_buffer_bytes", Set(st.write_buffer_bytes)},
+               {"sync_writes", Set(st.sync_writes)}});
   }
   if (s.ok() && !identity.is_null()) {
     s = Apply(identity, "identity", {{"default_phone_region", [&](const json& v) {
@@ -155,78 +163,85 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                                       }}});
   }
   if (s.ok() && !limits.is_null()) {
-    s = Apply(limits, "limits", {
-        {"max_fragment_bytes", Set(l.max_fragment_bytes)},
-        {"max_external_id_bytes", Set(l.max_external_id_bytes)},
-        {"max_attributes", Set(l.max_attributes)},
-        {"max_attribute_value_bytes", Set(l.max_attribute_value_bytes)},
-        {"max_identifiers", Set(l.max_identifiers)},
-        {"max_relations", Set(l.max_relations)},
-        {"max_evidence", Set(l.max_evidence)},
-        {"max_evidence_text_bytes", Set(l.max_evidence_text_bytes)},
-        {"max_batch_fragments", Set(l.max_batch_fragments)},
-        {"max_profile_fragments", Set(l.max_profile_fragments)},
-        {"max_prefix_bytes", Set(l.max_prefix_bytes)},
-        {"max_page_size", Set(l.max_page_size)},
-        {"max_neighbors", Set(l.max_neighbors)},
-    });
+    s = Apply(limits, "limits",
+              {
+                  {"max_fragment_bytes", Set(l.max_fragment_bytes)},
+                  {"max_external_id_bytes", Set(l.max_external_id_bytes)},
+                  {"max_attributes", Set(l.max_attributes)},
+                  {"max_attribute_value_bytes", Set(l.max_attribute_value_bytes)},
+                  {"max_identifiers", Set(l.max_identifiers)},
+                  {"max_relations", Set(l.max_relations)},
+                  {"max_evidence", Set(l.max_evidence)},
+                  {"max_evidence_text_bytes", Set(l.max_evidence_text_bytes)},
+                  {"max_batch_fragments", Set(l.max_batch_fragments)},
+                  {"max_profile_fragments", Set(l.max_profile_fragments)},
+                  {"max_prefix_bytes", Set(l.max_prefix_bytes)},
+                  {"max_page_size", Set(l.max_page_size)},
+                  {"max_neighbors", Set(l.max_neighbors)},
+              });
   }
   expertise::ExpertiseOptions& x = c.directory.expertise;
   if (s.ok() && !expertise.is_null()) {
-    s = Apply(expertise, "expertise", {
-        {"k1", Set(x.k1)},
-        {"b", Set(x.b)},
-        {"kind_weight", Set(x.kind_weight)},
-        {"recency_days", Set(x.recency_days)},
-        {"evidence_pool", Set(x.evidence_pool)},
-        {"evidence_per_person", Set(x.evidence_per_person)},
-        {"short_query_terms", Set(x.short_query_terms)},
-        {"common_term_share", Set(x.common_term_share)},
-        {"max_query_terms", Set(x.max_query_terms)},
-        {"account_manager_boost", Set(x.account_manager_boost)},
-        {"previous_handler_boost", Set(x.previous_handler_boost)},
-        {"manager_relations", Set(x.manager_relations)},
-        {"managed_relations", Set(x.managed_relations)},
-        {"raised_relation", Set(x.raised_relation)},
-        {"handler_relations", Set(x.handler_relations)},
-        {"away_factor", Set(x.away_factor)},
-        {"load_per_open_case", Set(x.load_per_open_case)},
-        {"load_relations", Set(x.load_relations)},
-        {"open_statuses", Set(x.open_statuses)},
-        {"max_query_bytes", Set(x.max_query_bytes)},
-        {"own_handles", Set(x.own_handles)},
-        {"max_limit", Set(x.max_limit)},
-    });
+    s = Apply(expertise, "expertise",
+              {
+                  {"k1", Set(x.k1)},
+                  {"b", Set(x.b)},
+                  {"kind_weight", Set(x.kind_weight)},
+                  {"recency_days", Set(x.recency_days)},
+                  {"evidence_pool", Set(x.evidence_pool)},
+                  {"evidence_per_person", Set(x.evidence_per_person)},
+                  {"short_query_terms", Set(x.short_query_terms)},
+                  {"common_term_share", Set(x.common_term_share)},
+                  {"max_query_terms", Set(x.max_query_terms)},
+                  {"account_manager_boost", Set(x.account_manager_boost)},
+                  {"previous_handler_boost", Set(x.previous_handler_boost)},
+                  {"manager_relations", Set(x.manager_relations)},
+                  {"managed_relations", Set(x.managed_relations)},
+                  {"raised_relation", Set(x.raised_relation)},
+                  {"handler_relations", Set(x.handler_relations)},
+                  {"away_factor", Set(x.away_factor)},
+                  {"load_per_open_case", Set(x.load_per_open_case)},
+                  {"load_relations", Set(x.load_relations)},
+                  {"open_statuses", Set(x.open_statuses)},
+                  {"max_query_bytes", Set(x.max_query_bytes)},
+                  {"own_handles", Set(x.own_handles)},
+                  {"max_limit", Set(x.max_limit)},
+              });
   }
   if (s.ok() && !text_options.is_null()) {
     std::string lang;
-    s = Apply(text_options, "text", {{"default_language", Set(lang)}, {"dictionaries", [&](const json& v) {
-                                        c.dictionaries.emplace();
-                                        if (!v.is_array()) throw json::type_error::create(302, "must be a list", &v);
-                                        for (const json& d : v) {
-                                          text::DictionaryFile f;
-                                          f.prefix = d.at("prefix").get<std::string>();
-                                          const std::string from = d.at("from").get<std::string>();
-                                          const std::string to = d.at("to").get<std::string>();
-                                          if ((from != "fr" && from != "en") || (to != "fr" && to != "en") ||
-                                              from == to) {
-                                            throw json::type_error::create(302, "from/to must be fr and en", &d);
-                                          }
-                                          f.from = from == "fr" ? text::Language::kFrench : text::Language::kEnglish;
-                                          f.to = to == "fr" ? text::Language::kFrench : text::Language::kEnglish;
-                                          c.dictionaries->push_back(std::move(f));
-                                        }
-                                      }}});
+    s = Apply(
+        text_options, "text",
+        {{"default_language", Set(lang)},
+         {"dictionaries", [&](const json& v) {
+            c.dictionaries.emplace();
+            if (!v.is_array()) throw json::type_error::create(302, "must be a list", &v);
+            for (const json& d : v) {
+              text::DictionaryFile f;
+              f.prefix = d.at("prefix").get<std::string>();
+              const std::string from = d.at("from").get<std::string>();
+              const std::string to = d.at("to").get<std::string>();
+              if ((from != "fr" && from != "en") || (to != "fr" && to != "en") || from == to) {
+                throw json::type_error::create(302, "from/to must be fr and en", &d);
+              }
+              f.from = from == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+              f.to = to == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+              c.dictionaries->push_back(std::move(f));
+            }
+          }}});
     if (s.ok() && !lang.empty()) {
       if (lang != "en" && lang != "fr") {
         s = absl::InvalidArgumentError("text.default_language: '" + lang + "' is not en or fr");
       } else {
-        c.directory.analyzer.default_language = lang == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+        c.directory.analyzer.default_language =
+            lang == "fr" ? text::Language::kFrench : text::Language::kEnglish;
       }
     }
   }
   if (s.ok()) s = ApplySources(sources, c.sources);
-  if (!s.ok()) return absl::InvalidArgumentError("configuration file '" + path + "': " + std::string(s.message()));
+  if (!s.ok())
+    return absl::InvalidArgumentError("configuration file '" + path +
+                                      "': " + std::string(s.message()));
   return absl::OkStatus();
 }
 
@@ -240,29 +255,35 @@ absl::Status ServerConfig::Validate() const {
   }
   for (const auto& [role, kinds] : security.visible_kinds) {
     if (!access::ParseRole(role)) {
-      return bad("security.visible_kinds." + role, "not a role (reader, agent, connector, admin, auditor, metrics)");
+      return bad("security.visible_kinds." + role,
+                 "not a role (reader, agent, connector, admin, auditor, metrics)");
     }
     for (const std::string& k : kinds) {
-      if (k.empty()) return bad("security.visible_kinds." + role, "kinds must not be empty strings");
+      if (k.empty())
+        return bad("security.visible_kinds." + role, "kinds must not be empty strings");
     }
   }
   for (const std::string& r : security.see_sensitive) {
     if (!access::ParseRole(r)) return bad("security.see_sensitive", "'" + r + "' is not a role");
   }
   for (const auto& [kind, relations] : security.visible_via) {
-    if (kind.empty() || relations.empty()) return bad("security.visible_via", "give a kind and its relations");
+    if (kind.empty() || relations.empty())
+      return bad("security.visible_via", "give a kind and its relations");
   }
-  if (security.audit_retain_days > 36'500) return bad("security.audit_retain_days", "at most 36500 (0: forever)");
+  if (security.audit_retain_days > 36'500)
+    return bad("security.audit_retain_days", "at most 36500 (0: forever)");
   for (const std::string& k : security.audited_kinds) {
     if (k.empty()) return bad("security.audited_kinds", "kinds must not be empty strings");
   }
   for (const std::string& r : directory.erase_related_relations) {
-    if (r.empty() || r.size() > 64) return bad("security.erase_related_relations", "relation types are 1..64 bytes");
+    if (r.empty() || r.size() > 64)
+      return bad("security.erase_related_relations", "relation types are 1..64 bytes");
   }
   if (!security.tls_client_ca.empty() && security.tls_cert.empty()) {
     return bad("security.tls_client_ca", "needs tls_cert and tls_key (mutual TLS is TLS)");
   }
-  if (listen.find(':') == std::string::npos) return bad("listen", "'" + listen + "' is not host:port");
+  if (listen.find(':') == std::string::npos)
+    return bad("listen", "'" + listen + "' is not host:port");
   if (log_level != "trace" && log_level != "debug" && log_level != "info" && log_level != "warn" &&
       log_level != "error") {
     return bad("log_level", "'" + log_level + "' is not one of trace, debug, info, warn, error");
@@ -274,11 +295,14 @@ absl::Status ServerConfig::Validate() const {
     return bad("max_watch_streams", "must be 1 to 10000 (each open stream holds a server thread)");
   }
   const store::StoreOptions& st = directory.store;
-  if (st.block_cache_bytes < (1u << 20)) return bad("store.block_cache_bytes", "must be at least 1 MiB");
-  if (st.write_buffer_bytes < (1u << 20)) return bad("store.write_buffer_bytes", "must be at least 1 MiB");
+  if (st.block_cache_bytes < (1u << 20))
+    return bad("store.block_cache_bytes", "must be at least 1 MiB");
+  if (st.write_buffer_bytes < (1u << 20))
+    return bad("store.write_buffer_bytes", "must be at least 1 MiB");
   const std::string& region = directory.normalise.default_region;
   if (region.size() != 2 || !isupper(region[0]) || !isupper(region[1])) {
-    return bad("identity.default_phone_region", "'" + region + "' is not an ISO 3166 region like FR or US");
+    return bad("identity.default_phone_region",
+               "'" + region + "' is not an ISO 3166 region like FR or US");
   }
   const identity::Limits& l = directory.limits;
   if (l.max_batch_fragments == 0 || l.max_batch_fragments > 100'000) {
@@ -288,17 +312,22 @@ absl::Status ServerConfig::Validate() const {
     return bad("limits", "page, prefix and neighbour limits must be positive");
   }
   if (directory.change_log_retain < 1000) return bad("change_log_retain", "must be at least 1000");
-  if (l.max_evidence > 64) return bad("limits.max_evidence", "must be at most 64 (evidence ids have 6 bits)");
+  if (l.max_evidence > 64)
+    return bad("limits.max_evidence", "must be at most 64 (evidence ids have 6 bits)");
   const expertise::ExpertiseOptions& x = directory.expertise;
-  if (x.evidence_pool == 0 || x.evidence_pool > 100'000) return bad("expertise.evidence_pool", "must be 1 to 100000");
+  if (x.evidence_pool == 0 || x.evidence_pool > 100'000)
+    return bad("expertise.evidence_pool", "must be 1 to 100000");
   if (x.evidence_per_person == 0) return bad("expertise.evidence_per_person", "must be at least 1");
-  if (x.max_query_terms == 0 || x.max_query_terms > 64) return bad("expertise.max_query_terms", "must be 1 to 64");
+  if (x.max_query_terms == 0 || x.max_query_terms > 64)
+    return bad("expertise.max_query_terms", "must be 1 to 64");
   if (x.common_term_share <= 0 || x.common_term_share > 1) {
     return bad("expertise.common_term_share", "must be above 0 and at most 1");
   }
   if (x.recency_days < 0) return bad("expertise.recency_days", "must be 0 (off) or positive");
-  if (x.k1 < 0 || x.b < 0 || x.b > 1) return bad("expertise.k1/b", "k1 must be >= 0 and b within 0..1");
-  if (x.max_limit == 0 || x.max_limit > 1000) return bad("expertise.max_limit", "must be 1 to 1000");
+  if (x.k1 < 0 || x.b < 0 || x.b > 1)
+    return bad("expertise.k1/b", "k1 must be >= 0 and b within 0..1");
+  if (x.max_limit == 0 || x.max_limit > 1000)
+    return bad("expertise.max_limit", "must be 1 to 1000");
   for (const auto& [kind, w] : x.kind_weight) {
     if (w < 0) return bad("expertise.kind_weight." + kind, "must not be negative");
   }
@@ -308,9 +337,11 @@ absl::Status ServerConfig::Validate() const {
     return bad("console.session_idle_minutes", "must be 1 to 1440");
   }
   if (cs.max_age_ms < cs.idle_ms || cs.max_age_ms > 7 * 24 * 3'600'000LL) {
-    return bad("console.session_max_hours", "must cover the idle timeout and be at most 168 (a week)");
+    return bad("console.session_max_hours",
+               "must cover the idle timeout and be at most 168 (a week)");
   }
-  if (cs.max_sessions == 0 || cs.max_sessions > 1'000'000) return bad("console.max_sessions", "must be 1 to 1000000");
+  if (cs.max_sessions == 0 || cs.max_sessions > 1'000'000)
+    return bad("console.max_sessions", "must be 1 to 1000000");
   if (http.max_connections < http.threads || http.max_connections > 100'000) {
     return bad("http.max_connections", "must be at least http.threads and at most 100000");
   }
@@ -321,24 +352,31 @@ absl::Status ServerConfig::Validate() const {
     return bad("http.max_header_bytes", "must be 1 KiB to 1 MiB");
   }
   if (http.max_url_bytes < 256 || http.max_url_bytes > 8000) {
-    return bad("http.max_url_bytes", "must be 256 to 8000 (the HTTP library's own ceiling is 8192)");
+    return bad("http.max_url_bytes",
+               "must be 256 to 8000 (the HTTP library's own ceiling is 8192)");
   }
-  if (http.read_timeout_ms < 100 || http.write_timeout_ms < 100 || http.keep_alive_timeout_ms < 1000) {
-    return bad("http", "read/write timeouts must be at least 100 ms, keep_alive_timeout_ms at least 1000");
+  if (http.read_timeout_ms < 100 || http.write_timeout_ms < 100 ||
+      http.keep_alive_timeout_ms < 1000) {
+    return bad("http",
+               "read/write timeouts must be at least 100 ms, keep_alive_timeout_ms at least 1000");
   }
   if (scim.user_name_identifier != "upn" && scim.user_name_identifier != "email" &&
       scim.user_name_identifier != "none") {
-    return bad("scim.user_name_identifier", "'" + scim.user_name_identifier + "' is not upn, email or none");
+    return bad("scim.user_name_identifier",
+               "'" + scim.user_name_identifier + "' is not upn, email or none");
   }
   if (scim.user_kind != "employee" && scim.user_kind != "contact" && scim.user_kind != "customer") {
     return bad("scim.user_kind", "'" + scim.user_kind + "' is not employee, contact or customer");
   }
-  if (scim.max_results == 0 || scim.max_results > 1000) return bad("scim.max_results", "must be 1 to 1000");
+  if (scim.max_results == 0 || scim.max_results > 1000)
+    return bad("scim.max_results", "must be 1 to 1000");
   if (scim.limits.max_members_per_request == 0 || scim.limits.max_members_per_request > 4000) {
     return bad("scim.max_members_per_request",
-               "must be 1 to 4000 (a request's changes are written in one batch with the members' fragments)");
+               "must be 1 to 4000 (a request's changes are written in one batch with the members' "
+               "fragments)");
   }
-  if (scim.limits.max_string_bytes == 0 || scim.limits.max_string_bytes > directory.limits.max_attribute_value_bytes) {
+  if (scim.limits.max_string_bytes == 0 ||
+      scim.limits.max_string_bytes > directory.limits.max_attribute_value_bytes) {
     return bad("scim.max_string_bytes", "must be 1 to limits.max_attribute_value_bytes");
   }
   for (size_t i = 0; i < sources.size(); ++i) {

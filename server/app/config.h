@@ -14,8 +14,8 @@
 #include "server/directory/directory.h"
 #include "server/http/session.h"
 #include "server/http/site.h"
-#include "server/scim/service.h"
 #include "server/identity/source.h"
+#include "server/scim/service.h"
 
 namespace tessera::app {
 

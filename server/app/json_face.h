@@ -29,7 +29,8 @@ namespace tessera::app {
 class JsonFace {
  public:
   // Adds the route to `listener` (before it starts).
-  JsonFace(http::Listener& listener, http::SessionOptions sessions, std::function<int64_t()> now_ms);
+  JsonFace(http::Listener& listener, http::SessionOptions sessions,
+           std::function<int64_t()> now_ms);
 
   // Serving from `api`, admitting sign-ins with `gate`, from now on (null: 503 again).
   // Both outlive their use here.

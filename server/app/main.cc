@@ -1,9 +1,9 @@
 // tesserad: the Tessera directory server.
 
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/notification.h"
+#include "client/web/web_assets.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -19,16 +20,13 @@
 #include "grpcpp/server_builder.h"
 #include "server/access/access.h"
 #include "server/api/admin_service.h"
-#include "server/api/gate.h"
 #include "server/api/directory_service.h"
 #include "server/api/expertise_service.h"
+#include "server/api/gate.h"
 #include "server/app/config.h"
-#include <map>
-
 #include "server/app/json_face.h"
-#include "client/web/web_assets.h"
-#include "server/http/console.h"
 #include "server/app/signals.h"
+#include "server/http/console.h"
 #include "server/http/listener.h"
 #include "server/http/site.h"
 #include "server/metrics/metrics.h"
@@ -72,7 +70,10 @@ int PrintNewToken(const std::string& principal, const std::vector<std::string>& 
   for (const std::string& name : role_names) {
     std::optional<access::Role> r = access::ParseRole(name);
     if (!r) {
-      fprintf(stderr, "tesserad: unknown role '%s' (known: reader, agent, connector, admin, auditor, metrics)\n", name.c_str());
+      fprintf(stderr,
+              "tesserad: unknown role '%s' (known: reader, agent, connector, admin, auditor, "
+              "metrics)\n",
+              name.c_str());
       return 2;
     }
     roles.push_back(*r);
@@ -83,7 +84,9 @@ int PrintNewToken(const std::string& principal, const std::vector<std::string>& 
     return 2;
   }
   printf("%s\n%s\n", t->token.c_str(), t->entry.c_str());
-  fprintf(stderr, "Give the token (line 1) to the caller; add the entry (line 2) to \"tokens\" in the principals file.\n");
+  fprintf(stderr,
+          "Give the token (line 1) to the caller; add the entry (line 2) to \"tokens\" in the "
+          "principals file.\n");
   return 0;
 }
 
@@ -133,24 +136,43 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   uint64_t cache_mb = 0;
   bool sync = false;
   cli.add_option("--config", config_path, "JSON configuration file")->check(CLI::ExistingFile);
-  cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)")->take_last();
-  cli.add_option("--listen", listen, "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)")->take_last();
-  cli.add_option("--port-file", port_file, "write the bound port to this file once serving")->take_last();
-  cli.add_option("--http-listen", http_listen,
-                 "host:port of the HTTP listener (health, metrics, SCIM); port 0 picks one (default: off)")
+  cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)")
       ->take_last();
-  cli.add_option("--http-port-file", http_port_file, "write the HTTP listener's bound port to this file")->take_last();
-  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")->take_last();
-  cli.add_option("--default-region", region, "ISO region for phone numbers without a country code; a new database records it (default: US), an existing one keeps its own and refuses another")->take_last();
-  cli.add_option("--block-cache-mb", cache_mb, "RocksDB block cache, the main memory bound (default: 256)")->take_last();
-  cli.add_flag("--sync-writes", sync, "fsync every batch: survives power loss, ingests much slower");
+  cli.add_option("--listen", listen,
+                 "host:port to serve on; port 0 picks one (default: 127.0.0.1:50051)")
+      ->take_last();
+  cli.add_option("--port-file", port_file, "write the bound port to this file once serving")
+      ->take_last();
+  cli.add_option(
+         "--http-listen", http_listen,
+         "host:port of the HTTP listener (health, metrics, SCIM); port 0 picks one (default: off)")
+      ->take_last();
+  cli.add_option("--http-port-file", http_port_file,
+                 "write the HTTP listener's bound port to this file")
+      ->take_last();
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")
+      ->take_last();
+  cli.add_option("--default-region", region,
+                 "ISO region for phone numbers without a country code; a new database records it "
+                 "(default: US), an existing one keeps its own and refuses another")
+      ->take_last();
+  cli.add_option("--block-cache-mb", cache_mb,
+                 "RocksDB block cache, the main memory bound (default: 256)")
+      ->take_last();
+  cli.add_flag("--sync-writes", sync,
+               "fsync every batch: survives power loss, ingests much slower");
   std::string new_token, expires;
   std::vector<std::string> roles, sources;
-  cli.add_option("--new-token", new_token,
-                 "print a new bearer token for this principal and its principals-file entry, then exit");
-  cli.add_option("--roles", roles, "with --new-token: reader, agent, connector, admin, auditor, metrics")->delimiter(',');
-  cli.add_option("--sources", sources, "with --new-token: source ids a connector may write")->delimiter(',');
-  cli.add_option("--expires", expires, "with --new-token: last day + 1 the token works (YYYY-MM-DD)");
+  cli.add_option(
+      "--new-token", new_token,
+      "print a new bearer token for this principal and its principals-file entry, then exit");
+  cli.add_option("--roles", roles,
+                 "with --new-token: reader, agent, connector, admin, auditor, metrics")
+      ->delimiter(',');
+  cli.add_option("--sources", sources, "with --new-token: source ids a connector may write")
+      ->delimiter(',');
+  cli.add_option("--expires", expires,
+                 "with --new-token: last day + 1 the token works (YYYY-MM-DD)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -190,16 +212,20 @@ absl::Status LoadLexicon(const ServerConfig& cfg, directory::DirectoryOptions& o
     files = *cfg.dictionaries;
   } else {
     for (const text::DictionaryFile& f :
-         {text::DictionaryFile{"/usr/share/dictd/freedict-fra-eng", text::Language::kFrench, text::Language::kEnglish},
-          text::DictionaryFile{"/usr/share/dictd/freedict-eng-fra", text::Language::kEnglish, text::Language::kFrench}}) {
+         {text::DictionaryFile{"/usr/share/dictd/freedict-fra-eng", text::Language::kFrench,
+                               text::Language::kEnglish},
+          text::DictionaryFile{"/usr/share/dictd/freedict-eng-fra", text::Language::kEnglish,
+                               text::Language::kFrench}}) {
       if (std::ifstream(f.prefix + ".index").good()) files.push_back(f);
     }
   }
   if (files.empty()) return absl::OkStatus();
-  absl::StatusOr<text::Lexicon> lexicon = text::Lexicon::Load(files, text::Analyzer(options.analyzer));
+  absl::StatusOr<text::Lexicon> lexicon =
+      text::Lexicon::Load(files, text::Analyzer(options.analyzer));
   if (!lexicon.ok()) return lexicon.status();
-  spdlog::info("translating FindExperts queries between French and English: {} terms from {} dictionaries",
-               lexicon->size(), files.size());
+  spdlog::info(
+      "translating FindExperts queries between French and English: {} terms from {} dictionaries",
+      lexicon->size(), files.size());
   options.lexicon = std::make_shared<const text::Lexicon>(*std::move(lexicon));
   return absl::OkStatus();
 }
@@ -208,11 +234,15 @@ absl::Status RegisterSources(directory::Directory& dir, const ServerConfig& cfg)
   for (const identity::Source& s : cfg.sources) {
     // The registry owns a source's priority: the configuration's applies to a new source.
     absl::StatusOr<directory::SourceInfo> r = dir.PutSource(s, /*priority_if_new=*/true);
-    if (!r.ok()) return absl::Status(r.status().code(), "source '" + s.id + "': " + std::string(r.status().message()));
+    if (!r.ok())
+      return absl::Status(r.status().code(),
+                          "source '" + s.id + "': " + std::string(r.status().message()));
     if (r->source.priority != s.priority) {
-      spdlog::warn("source '{}': priority {} in the configuration, {} in the registry; the registry's is kept "
-                   "(tessera admin source {} --priority N changes it)",
-                   s.id, s.priority, r->source.priority, s.id);
+      spdlog::warn(
+          "source '{}': priority {} in the configuration, {} in the registry; the registry's is "
+          "kept "
+          "(tessera admin source {} --priority N changes it)",
+          s.id, s.priority, r->source.priority, s.id);
     }
   }
   return absl::OkStatus();
@@ -238,19 +268,22 @@ int Run(const ServerConfig& cfg) {
     http_options.tls_client_ca = cfg.security.tls_client_ca;
     if (http_options.tls_cert.empty() && !http::IsLoopback(http_options.listen)) {
       if (!cfg.security.allow_plaintext) {
-        spdlog::error("refusing plaintext HTTP on {}: configure security.tls_cert and tls_key, or set "
-                      "security.allow_plaintext",
-                      http_options.listen);
+        spdlog::error(
+            "refusing plaintext HTTP on {}: configure security.tls_cert and tls_key, or set "
+            "security.allow_plaintext",
+            http_options.listen);
         return 1;
       }
-      spdlog::warn("serving plaintext HTTP on {}: anyone on the path can read the traffic", http_options.listen);
+      spdlog::warn("serving plaintext HTTP on {}: anyone on the path can read the traffic",
+                   http_options.listen);
     }
     listener = std::make_unique<http::Listener>(http_options);
     site = std::make_unique<http::Site>(*listener, cfg.http_site);
     json_face = std::make_unique<JsonFace>(*listener, cfg.console_sessions, NowMs);
     std::map<std::string, http::StaticFile, std::less<>> files;
     for (const web::Asset* a = web::kAssets; a->path != nullptr; ++a) {
-      files[a->path] = {a->content_type, std::string_view(reinterpret_cast<const char*>(a->data), a->size)};
+      files[a->path] = {a->content_type,
+                        std::string_view(reinterpret_cast<const char*>(a->data), a->size)};
     }
     console = std::make_unique<http::ConsoleFace>(*listener, std::move(files));
     if (absl::Status s = listener->Start(); !s.ok()) {
@@ -258,17 +291,20 @@ int Run(const ServerConfig& cfg) {
       return 1;
     }
     const std::string host = http_options.listen.substr(0, http_options.listen.rfind(':'));
-    spdlog::info("HTTP listening on {}:{} ({})", host, listener->port(), http_options.tls_cert.empty() ? "plaintext" : "TLS");
+    spdlog::info("HTTP listening on {}:{} ({})", host, listener->port(),
+                 http_options.tls_cert.empty() ? "plaintext" : "TLS");
     if (!cfg.http_port_file.empty()) std::ofstream(cfg.http_port_file) << listener->port() << "\n";
   }
 
   spdlog::info("opening database {}", cfg.db);
   directory::DirectoryOptions options = cfg.directory;
   if (!cfg.security.suppression_key_file.empty()) {
-    absl::StatusOr<std::string> key = ReadPem(cfg.security.suppression_key_file, "security.suppression_key_file");
+    absl::StatusOr<std::string> key =
+        ReadPem(cfg.security.suppression_key_file, "security.suppression_key_file");
     if (!key.ok() || key->size() < 16) {
-      spdlog::error("{}", key.ok() ? "security.suppression_key_file: the key must be at least 16 bytes"
-                                   : std::string(key.status().message()));
+      spdlog::error("{}", key.ok()
+                              ? "security.suppression_key_file: the key must be at least 16 bytes"
+                              : std::string(key.status().message()));
       return 1;
     }
     options.suppression_key = *std::move(key);
@@ -279,8 +315,10 @@ int Run(const ServerConfig& cfg) {
   }
   options.notice = [](const std::string& what) { spdlog::warn("{}", what); };
   options.cancelled = [&signals] { return signals.stop_requested(); };
-  absl::StatusOr<std::unique_ptr<directory::Directory>> dir = directory::Directory::Open(cfg.db, options);
-  if (!dir.ok() && dir.status().code() == absl::StatusCode::kCancelled && signals.stop_requested()) {
+  absl::StatusOr<std::unique_ptr<directory::Directory>> dir =
+      directory::Directory::Open(cfg.db, options);
+  if (!dir.ok() && dir.status().code() == absl::StatusCode::kCancelled &&
+      signals.stop_requested()) {
     spdlog::info("stopped while opening: {}", std::string(dir.status().message()));
     return 0;
   }
@@ -302,8 +340,10 @@ int Run(const ServerConfig& cfg) {
     spdlog::info("authentication on: {} principals", p->size());
     principals = std::make_shared<const access::Principals>(*std::move(p));
   } else if (!IsLoopback(cfg.listen)) {
-    spdlog::warn("authentication is off (no security.principals): anyone who can reach {} can read and write",
-                 cfg.listen);
+    spdlog::warn(
+        "authentication is off (no security.principals): anyone who can reach {} can read and "
+        "write",
+        cfg.listen);
   }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(cfg);
   if (!credentials.ok()) {
@@ -311,14 +351,17 @@ int Run(const ServerConfig& cfg) {
     return 1;
   }
   access::Visibility visibility = access::Visibility::Default();
-  for (const auto& [role, kinds] : cfg.security.visible_kinds) visibility.Set(*access::ParseRole(role), kinds);
+  for (const auto& [role, kinds] : cfg.security.visible_kinds)
+    visibility.Set(*access::ParseRole(role), kinds);
   for (const auto& [kind, relations] : cfg.security.visible_via) visibility.SetVia(kind, relations);
   if (cfg.security.sensitive) {
     visibility.ClearSensitive();
-    for (const auto& [kind, fields] : *cfg.security.sensitive) visibility.SetSensitive(kind, fields);
+    for (const auto& [kind, fields] : *cfg.security.sensitive)
+      visibility.SetSensitive(kind, fields);
   }
   uint32_t see_sensitive = 0;
-  for (const std::string& r : cfg.security.see_sensitive) see_sensitive |= access::Bit(*access::ParseRole(r));
+  for (const std::string& r : cfg.security.see_sensitive)
+    see_sensitive |= access::Bit(*access::ParseRole(r));
   visibility.SetSeeSensitive(see_sensitive);
   const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
   api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
@@ -329,7 +372,8 @@ int Run(const ServerConfig& cfg) {
     }
     absl::StatusOr<access::Principals> p = access::Principals::Load(cfg.security.principals);
     if (!p.ok()) {
-      spdlog::error("SIGHUP: keeping the current principals: {}", std::string(p.status().message()));
+      spdlog::error("SIGHUP: keeping the current principals: {}",
+                    std::string(p.status().message()));
       return;
     }
     spdlog::info("SIGHUP: reloaded {}: {} principals", cfg.security.principals, p->size());
@@ -340,15 +384,17 @@ int Run(const ServerConfig& cfg) {
   scim::Service scim_service(**dir, scim_options, NowMs);
   // An erasure forgets the person's SCIM resource too. (The database closes before
   // scim_service goes, so the eraser never outlives it in use.)
-  (*dir)->SetSideEraser([&scim_service](const store::Reader&, const std::vector<directory::FragmentName>& erased) {
-    return scim_service.Forget(erased);
-  });
+  (*dir)->SetSideEraser(
+      [&scim_service](const store::Reader&, const std::vector<directory::FragmentName>& erased) {
+        return scim_service.Forget(erased);
+      });
   http::AddDirectoryCollectors(**dir);
   const http::Backend backend{dir->get(), &gate, &scim_service};
   api::DirectoryService directory_service(**dir, gate, cfg.api, NowMs);
   api::AdminService admin_service(**dir, gate, NowMs, &scim_service);
   api::ExpertiseService expertise_service(**dir, gate, NowMs);
-  const api::JsonApi json_api(directory_service, expertise_service, admin_service, cfg.max_message_bytes);
+  const api::JsonApi json_api(directory_service, expertise_service, admin_service,
+                              cfg.max_message_bytes);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -380,7 +426,8 @@ int Run(const ServerConfig& cfg) {
     server->GetHealthCheckService()->SetServingStatus(false);
     if (site != nullptr) site->SetBackend(nullptr);
     if (json_face != nullptr) json_face->SetBackend(nullptr, nullptr);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg.shutdown_grace_ms));
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(cfg.shutdown_grace_ms));
   });
   // Audit retention: the oldest entries go, at start and then hourly.
   absl::Notification stopping;
@@ -391,7 +438,8 @@ int Run(const ServerConfig& cfg) {
       absl::StatusOr<uint64_t> n = (*dir)->TrimAudit(NowMs() - keep_ms);
       if (!n.ok()) spdlog::error("audit retention: {}", std::string(n.status().message()));
       if (n.ok() && *n > 0) {
-        spdlog::info("audit retention: deleted {} entries older than {} days", *n, cfg.security.audit_retain_days);
+        spdlog::info("audit retention: deleted {} entries older than {} days", *n,
+                     cfg.security.audit_retain_days);
       }
     } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
   });

@@ -45,7 +45,8 @@ std::string EncodeSyncRun(const SyncRun& r, int64_t last_success_ms) {
   store::PutLengthPrefixed(out, r.state);
   store::PutVarsint64(out, r.started_ms);
   store::PutVarsint64(out, r.finished_ms);
-  for (uint64_t n : {r.read, r.added, r.updated, r.unchanged, r.deleted, r.rejected}) store::PutVarint64(out, n);
+  for (uint64_t n : {r.read, r.added, r.updated, r.unchanged, r.deleted, r.rejected})
+    store::PutVarint64(out, n);
   store::PutLengthPrefixed(out, r.failure);
   store::PutVarint64(out, r.errors.size());
   for (const std::string& e : r.errors) store::PutLengthPrefixed(out, e);
@@ -60,10 +61,12 @@ absl::Status DecodeSyncRun(std::string_view data, SyncRun* r, int64_t* last_succ
   r->state = std::string(d.LengthPrefixed());
   r->started_ms = d.Varsint64();
   r->finished_ms = d.Varsint64();
-  for (uint64_t* n : {&r->read, &r->added, &r->updated, &r->unchanged, &r->deleted, &r->rejected}) *n = d.Varint64();
+  for (uint64_t* n : {&r->read, &r->added, &r->updated, &r->unchanged, &r->deleted, &r->rejected})
+    *n = d.Varint64();
   r->failure = std::string(d.LengthPrefixed());
   const uint64_t n = d.Varint64();
-  for (uint64_t i = 0; i < n && d.ok() && i <= kMaxSyncErrors; ++i) r->errors.emplace_back(d.LengthPrefixed());
+  for (uint64_t i = 0; i < n && d.ok() && i <= kMaxSyncErrors; ++i)
+    r->errors.emplace_back(d.LengthPrefixed());
   if (d.ok() && !d.done()) r->suppressed = d.Varint64();
   if (!d.ok() || !d.done()) return absl::DataLossError("corrupt sync run record");
   return absl::OkStatus();
@@ -71,14 +74,16 @@ absl::Status DecodeSyncRun(std::string_view data, SyncRun* r, int64_t* last_succ
 
 absl::Status ValidateSyncRun(const SyncRun& r) {
   if (r.mode != "full" && r.mode != "incremental") {
-    return absl::InvalidArgumentError("run.mode '" + r.mode.substr(0, 32) + "' is not full or incremental");
+    return absl::InvalidArgumentError("run.mode '" + r.mode.substr(0, 32) +
+                                      "' is not full or incremental");
   }
   if (r.state != "ok" && r.state != "partial" && r.state != "failed") {
-    return absl::InvalidArgumentError("run.state '" + r.state.substr(0, 32) + "' is not ok, partial or failed");
+    return absl::InvalidArgumentError("run.state '" + r.state.substr(0, 32) +
+                                      "' is not ok, partial or failed");
   }
   if (r.errors.size() > kMaxSyncErrors) {
-    return absl::InvalidArgumentError("run.errors has " + std::to_string(r.errors.size()) + " entries, limit " +
-                                      std::to_string(kMaxSyncErrors));
+    return absl::InvalidArgumentError("run.errors has " + std::to_string(r.errors.size()) +
+                                      " entries, limit " + std::to_string(kMaxSyncErrors));
   }
   for (size_t i = 0; i < r.errors.size(); ++i) {
     if (r.errors[i].size() > kMaxSyncErrorBytes) {
@@ -87,15 +92,19 @@ absl::Status ValidateSyncRun(const SyncRun& r) {
     }
   }
   if (r.failure.size() > kMaxSyncFailureBytes) {
-    return absl::InvalidArgumentError("run.failure is longer than " + std::to_string(kMaxSyncFailureBytes) + " bytes");
+    return absl::InvalidArgumentError("run.failure is longer than " +
+                                      std::to_string(kMaxSyncFailureBytes) + " bytes");
   }
-  if (r.finished_ms < r.started_ms) return absl::InvalidArgumentError("run.finished is before run.started");
-  const uint64_t accounted = r.added + r.updated + r.unchanged + r.deleted + r.rejected + r.suppressed;
+  if (r.finished_ms < r.started_ms)
+    return absl::InvalidArgumentError("run.finished is before run.started");
+  const uint64_t accounted =
+      r.added + r.updated + r.unchanged + r.deleted + r.rejected + r.suppressed;
   if (r.state != "failed" && accounted != r.read) {
     // A finished run accounts for every record it read; one that does not lost some.
-    return absl::InvalidArgumentError(
-        "run counts do not add up: read " + std::to_string(r.read) + " but added + updated + unchanged + deleted + "
-        "rejected + suppressed = " + std::to_string(accounted) + "; report such a run as failed");
+    return absl::InvalidArgumentError("run counts do not add up: read " + std::to_string(r.read) +
+                                      " but added + updated + unchanged + deleted + "
+                                      "rejected + suppressed = " +
+                                      std::to_string(accounted) + "; report such a run as failed");
   }
   return absl::OkStatus();
 }
@@ -180,10 +189,12 @@ std::vector<SourceInfo> DirectoryImpl::ListSources() const {
   }
   for (SourceInfo& info : out) {
     std::string data;
-    absl::StatusOr<bool> found = store_->Latest().Get(store::Cf::kMeta, SyncRunKey(info.source.id), &data);
+    absl::StatusOr<bool> found =
+        store_->Latest().Get(store::Cf::kMeta, SyncRunKey(info.source.id), &data);
     SyncRun run;
     // A sync report is informational: one that cannot be read is shown as absent.
-    if (found.ok() && *found && DecodeSyncRun(data, &run, &info.last_success_ms).ok()) info.last_run = std::move(run);
+    if (found.ok() && *found && DecodeSyncRun(data, &run, &info.last_success_ms).ok())
+      info.last_run = std::move(run);
   }
   return out;
 }
@@ -199,7 +210,8 @@ absl::StatusOr<SourceInfo> DirectoryImpl::ReportSync(std::string_view source_id,
     absl::ReaderMutexLock r(&state_mu_);
     const identity::Source* src = sources_->Find(source_id);
     if (src == nullptr) {
-      return absl::FailedPreconditionError("unknown source '" + std::string(source_id.substr(0, 64)) +
+      return absl::FailedPreconditionError("unknown source '" +
+                                           std::string(source_id.substr(0, 64)) +
                                            "': register it first (tessera admin source)");
     }
     info.source = *src;
@@ -249,7 +261,8 @@ absl::StatusOr<ConflictPage> DirectoryImpl::ListConflicts(size_t page_size,
                                                           const std::string& page_token) const {
   if (page_size == 0) page_size = 100;
   if (page_size > options_.limits.max_page_size) {
-    return absl::InvalidArgumentError("page_size " + std::to_string(page_size) + " is over the limit of " +
+    return absl::InvalidArgumentError("page_size " + std::to_string(page_size) +
+                                      " is over the limit of " +
                                       std::to_string(options_.limits.max_page_size));
   }
   // The token is the key of the first conflict not yet returned.
@@ -282,7 +295,8 @@ absl::StatusOr<ConflictPage> DirectoryImpl::ListConflicts(size_t page_size,
 absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& ids,
                                                  const std::string& reason, int64_t now_ms) {
   const std::set<uint64_t> distinct(ids.begin(), ids.end());
-  if (distinct.size() < 2) return absl::InvalidArgumentError("merge needs at least two different profile ids");
+  if (distinct.size() < 2)
+    return absl::InvalidArgumentError("merge needs at least two different profile ids");
   if (distinct.size() > 100) return absl::InvalidArgumentError("merge takes at most 100 profiles");
   if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
   uint64_t rule_id = 0;
@@ -299,7 +313,8 @@ absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& id
       identity::EntityClass cls{};
       identity::ClassOfKind((*p)->kind, &cls);
       if (id != *distinct.begin() && cls != first_class) {
-        return absl::FailedPreconditionError("profile " + std::to_string(id) + " is a " + (*p)->kind +
+        return absl::FailedPreconditionError("profile " + std::to_string(id) + " is a " +
+                                             (*p)->kind +
                                              ": only entities of one class can be merged");
       }
       first_class = cls;
@@ -330,7 +345,8 @@ absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& id
     batch->Put(store::Cf::kRules, identity::RuleKey(rule.id), identity::EncodeRule(rule));
     rules.Put(rule);
     if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
-    if (absl::Status s = RelinkFragments(fragkeys, state, rules, sources, true, now_ms); !s.ok()) return s;
+    if (absl::Status s = RelinkFragments(fragkeys, state, rules, sources, true, now_ms); !s.ok())
+      return s;
     rule_id = rule.id;
   }
   // The merged profile keeps one of the ids; find it through a fragment.
@@ -341,7 +357,8 @@ absl::StatusOr<MergeResult> DirectoryImpl::Merge(const std::vector<uint64_t>& id
   return MergeResult{*std::move(view), rule_id};
 }
 
-absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<FragmentName>& fragments,
+absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id,
+                                                 const std::vector<FragmentName>& fragments,
                                                  const std::string& reason, int64_t now_ms) {
   if (fragments.empty()) return absl::InvalidArgumentError("split needs the fragments to separate");
   if (reason.size() > 512) return absl::InvalidArgumentError("reason is longer than 512 bytes");
@@ -372,8 +389,10 @@ absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<
     apart.insert(key);
   }
   std::vector<std::string> rest;
-  std::set_difference(members.begin(), members.end(), apart.begin(), apart.end(), std::back_inserter(rest));
-  if (rest.empty()) return absl::InvalidArgumentError("split must leave at least one fragment in the profile");
+  std::set_difference(members.begin(), members.end(), apart.begin(), apart.end(),
+                      std::back_inserter(rest));
+  if (rest.empty())
+    return absl::InvalidArgumentError("split must leave at least one fragment in the profile");
 
   std::unique_ptr<store::Batch> batch = store_->NewBatch();
   // Merge rules joining the two sides lose the separated fragments.
@@ -390,7 +409,8 @@ absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<
     batch->Put(store::Cf::kRules, identity::RuleKey(rid), identity::EncodeRule(shrunk));
     rules.Put(std::move(shrunk));
   }
-  Rule rule{state.next_rule++, Rule::Type::kSplit, {apart.begin(), apart.end()}, rest, reason, now_ms};
+  Rule rule{
+      state.next_rule++, Rule::Type::kSplit, {apart.begin(), apart.end()}, rest, reason, now_ms};
   batch->Put(store::Cf::kRules, identity::RuleKey(rule.id), identity::EncodeRule(rule));
   rules.Put(rule);
   if (absl::Status s = Commit(*batch, state, &rules, nullptr); !s.ok()) return s;
@@ -401,7 +421,8 @@ absl::StatusOr<SplitResult> DirectoryImpl::Split(uint64_t id, const std::vector<
   std::unique_ptr<store::Snapshot> after = store_->GetSnapshot();
   std::set<uint64_t> ids;
   for (const std::string& key : all) {
-    absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*after, key);
+    absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+        identity::ReadFragment(*after, key);
     if (!sf.ok()) return sf.status();
     if (*sf && (*sf)->entity != 0) ids.insert((*sf)->entity);
   }
@@ -453,7 +474,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::Backup(const std::string& path) {
   if (path.empty() || path.size() > 4096 || !p.is_absolute()) {
     return absl::InvalidArgumentError("backup path '" + path + "' is not an absolute path");
   }
-  if (fs::exists(p, ec)) return absl::AlreadyExistsError("backup path '" + path + "' already exists");
+  if (fs::exists(p, ec))
+    return absl::AlreadyExistsError("backup path '" + path + "' already exists");
   if (!fs::is_directory(p.parent_path(), ec)) {
     return absl::FailedPreconditionError("backup path's folder '" + p.parent_path().string() +
                                          "' does not exist");
@@ -518,11 +540,13 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
   for (auto& [entity, keys] : groups) {
     if (options_.cancelled && options_.cancelled()) {
       return absl::CancelledError("rebuild interrupted after " + std::to_string(done) + " of " +
-                                  std::to_string(result.fragments) + " fragments; it resumes at the next start");
+                                  std::to_string(result.fragments) +
+                                  " fragments; it resumes at the next start");
     }
     std::vector<identity::Change> changes;
     for (std::string& key : keys) {
-      absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*snap, key);
+      absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+          identity::ReadFragment(*snap, key);
       if (!sf.ok()) return sf.status();
       if (!*sf) return absl::DataLossError("fragment vanished during rebuild");
       changes.push_back({std::move(key), std::nullopt, **std::move(sf), false});
@@ -533,9 +557,10 @@ absl::StatusOr<RebuildResult> DirectoryImpl::RebuildLocked() {
     if (batch->bytes() > kRebuildBatchBytes) {
       if (absl::Status s = Commit(*batch, state, nullptr, nullptr); !s.ok()) return s;
       batch = store_->NewBatch();
-      if (options_.notice && std::chrono::steady_clock::now() - last_notice > std::chrono::seconds(10)) {
-        options_.notice("rebuilding: " + std::to_string(done) + " of " + std::to_string(result.fragments) +
-                        " fragments");
+      if (options_.notice &&
+          std::chrono::steady_clock::now() - last_notice > std::chrono::seconds(10)) {
+        options_.notice("rebuilding: " + std::to_string(done) + " of " +
+                        std::to_string(result.fragments) + " fragments");
         last_notice = std::chrono::steady_clock::now();
       }
     }

@@ -51,9 +51,12 @@ class LoadTracker {
   LoadTracker(store::Batch& batch, const expertise::ExpertiseOptions& o) : batch_(batch), o_(o) {}
 
   bool Counts(std::string_view type) const {
-    return std::find(o_.load_relations.begin(), o_.load_relations.end(), type) != o_.load_relations.end();
+    return std::find(o_.load_relations.begin(), o_.load_relations.end(), type) !=
+           o_.load_relations.end();
   }
-  expertise::CaseState StateOf(const identity::Profile& p) const { return expertise::CaseStateOf(p, o_); }
+  expertise::CaseState StateOf(const identity::Profile& p) const {
+    return expertise::CaseStateOf(p, o_);
+  }
   // The state of profile `id` as the batch has it now.
   absl::StatusOr<expertise::CaseState> StateOf(uint64_t id) {
     if (auto it = state_.find(id); it != state_.end()) return it->second;
@@ -108,8 +111,8 @@ absl::Status FactsOf(const StoredFragment& sf, Owners owners, std::set<Fact>& fa
   return absl::OkStatus();
 }
 
-absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d, const OwnerLookup& owners,
-                                 LoadTracker& load) {
+absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d,
+                                 const OwnerLookup& owners, LoadTracker& load) {
   std::set<Fact> old_facts, new_facts;
   std::set<std::pair<std::string, std::string>> old_refs, new_refs;
   if (d.before) {
@@ -121,7 +124,8 @@ absl::Status UpdateFragmentEdges(store::Batch& batch, const FragmentDelta& d, co
     if (absl::Status s = FactsOf(*d.after, after, new_facts, new_refs); !s.ok()) return s;
   }
   auto edge = [&](const Fact& f) {
-    return graph::EdgeFact{std::get<0>(f), std::get<1>(f), std::get<2>(f), d.fragkey, std::get<3>(f)};
+    return graph::EdgeFact{std::get<0>(f), std::get<1>(f), std::get<2>(f), d.fragkey,
+                           std::get<3>(f)};
   };
   for (const Fact& f : old_facts) {
     if (new_facts.count(f) != 0) continue;
@@ -152,7 +156,8 @@ absl::Status UpdateReferringEdges(store::Batch& batch, const OwnerDelta& od,
     absl::StatusOr<std::optional<StoredFragment>> sf = identity::ReadFragment(batch, ref.fragkey);
     if (!sf.ok()) return sf.status();
     if (!*sf || (*sf)->fragment.tombstone) {
-      return absl::DataLossError("a relation reference names a fragment that is not stored; run Rebuild");
+      return absl::DataLossError(
+          "a relation reference names a fragment that is not stored; run Rebuild");
     }
     const uint64_t from = (*sf)->entity;
     for (uint64_t to : od.before) {
@@ -211,7 +216,8 @@ absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
     if (pd.before) Count(ctx.state, *pd.before, -1);
     if (pd.after) Count(ctx.state, *pd.after, +1);
     if (!ctx.log_changes) continue;
-    const ChangeRecord change{pd.id, pd.after ? ChangeRecord::Op::kUpsert : ChangeRecord::Op::kDelete,
+    const ChangeRecord change{pd.id,
+                              pd.after ? ChangeRecord::Op::kUpsert : ChangeRecord::Op::kDelete,
                               ctx.time_ms, pd.after ? pd.after->kinds : pd.before->kinds};
     ctx.batch.Put(store::Cf::kChanges, ChangeKey(++ctx.state.sequence), EncodeChange(change));
   }

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/expertise/cases.h"
 #include "server/expertise/options.h"
 #include "server/expertise/ranker.h"
 #include "server/graph/edges.h"
@@ -22,7 +23,6 @@
 #include "server/identity/profile.h"
 #include "server/identity/rules.h"
 #include "server/identity/source.h"
-#include "server/expertise/cases.h"
 #include "server/index/names.h"
 #include "server/store/store.h"
 #include "server/text/analyzer.h"
@@ -114,8 +114,8 @@ struct FragmentName {
 };
 
 // See Directory::SetSideEraser.
-using SideEraser = std::function<absl::StatusOr<std::vector<SideWrite>>(const store::Reader& latest,
-                                                                       const std::vector<FragmentName>& erased)>;
+using SideEraser = std::function<absl::StatusOr<std::vector<SideWrite>>(
+    const store::Reader& latest, const std::vector<FragmentName>& erased)>;
 
 struct ConflictView {
   identity::Conflict conflict;
@@ -156,12 +156,12 @@ struct HistoryQuery {
 
 // One case or conversation the customer had.
 struct HistoryItem {
-  uint64_t profile = 0;        // the case's profile; the customer's own for a conversation
-  FragmentName record;         // the record it comes from
-  std::string kind;            // "case", "conversation", ...
-  int64_t time_ms = 0;         // when (its evidence's time, else the record's)
+  uint64_t profile = 0;  // the case's profile; the customer's own for a conversation
+  FragmentName record;   // the record it comes from
+  std::string kind;      // "case", "conversation", ...
+  int64_t time_ms = 0;   // when (its evidence's time, else the record's)
   std::string channel, status, title;
-  std::string excerpt;         // the start of its text, at most ~300 bytes
+  std::string excerpt;  // the start of its text, at most ~300 bytes
   std::vector<index::PersonSummary> handled_by;
 };
 
@@ -191,7 +191,8 @@ struct FragmentView {
 struct SyncRun {
   std::string mode, state;
   int64_t started_ms = 0, finished_ms = 0;
-  uint64_t read = 0, added = 0, updated = 0, unchanged = 0, deleted = 0, rejected = 0, suppressed = 0;
+  uint64_t read = 0, added = 0, updated = 0, unchanged = 0, deleted = 0, rejected = 0,
+           suppressed = 0;
   std::vector<std::string> errors;
   std::string failure;
 };
@@ -262,11 +263,11 @@ struct ChangesPage {
 struct AuditEntry {
   uint64_t sequence = 0;  // assigned when appended
   int64_t time_ms = 0;
-  std::string principal;  // empty: authentication is off
-  std::string peer;       // the caller's address as gRPC gives it ("ipv4:10.0.0.7:51234")
-  std::string method;     // "Directory.GetProfile"
-  std::string outcome;    // status code name: "OK", "NOT_FOUND", "PERMISSION_DENIED", ...
-  std::string reason;     // what the caller said the call was for
+  std::string principal;           // empty: authentication is off
+  std::string peer;                // the caller's address as gRPC gives it ("ipv4:10.0.0.7:51234")
+  std::string method;              // "Directory.GetProfile"
+  std::string outcome;             // status code name: "OK", "NOT_FOUND", "PERMISSION_DENIED", ...
+  std::string reason;              // what the caller said the call was for
   std::vector<uint64_t> profiles;  // profiles read (customers), or the profile erased
   std::string detail;
 };
@@ -303,9 +304,9 @@ struct CaseOutcome {
 struct OutcomeResult {
   uint64_t case_profile = 0;
   uint64_t person_profile = 0;
-  bool created = false;                               // the case was created from the message
+  bool created = false;  // the case was created from the message
   std::string case_title;
-  index::PersonSummary person;                        // who handles it now
+  index::PersonSummary person;                         // who handles it now
   std::vector<index::PersonSummary> previous_holders;  // who held it before and no longer does
 };
 
@@ -338,7 +339,8 @@ class Directory {
   // naming an erased person then fails the whole batch (FAILED_PRECONDITION with
   // kSuppressedPayload) instead of being counted suppressed: the side rows would
   // describe something that does not exist.
-  virtual absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments, int64_t batch_time_ms,
+  virtual absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments,
+                                                 int64_t batch_time_ms,
                                                  std::vector<SideWrite> side) = 0;
   // The latest committed side rows (store::Cf::kScim only).
   virtual const store::Reader& SideReader() const = 0;
@@ -363,7 +365,8 @@ class Directory {
   virtual absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const = 0;
 
   // Whether an edge of one of `relations` joins profiles `a` and `b` (either way).
-  virtual absl::StatusOr<bool> Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const = 0;
+  virtual absl::StatusOr<bool> Linked(uint64_t a, uint64_t b,
+                                      const std::vector<std::string>& relations) const = 0;
 
   // The change log from a position. OUT_OF_RANGE when entries after `after` were
   // already trimmed (the caller must re-read what it mirrors) or when `after` is

@@ -34,7 +34,8 @@ class DirectoryImpl final : public Directory {
                                      int64_t batch_time_ms) override {
     return IngestWith(std::move(fragments), batch_time_ms, {});
   }
-  absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments, int64_t batch_time_ms,
+  absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments,
+                                         int64_t batch_time_ms,
                                          std::vector<SideWrite> side) override;
   const store::Reader& SideReader() const override { return store_->Latest(); }
   void SetSideEraser(SideEraser eraser) override {
@@ -51,7 +52,8 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<index::NamePage> SearchPeople(index::NameQuery query) const override;
   absl::StatusOr<NeighborsView> Neighbors(const NeighborsQuery& query) const override;
   absl::StatusOr<FragmentView> GetFragment(const FragmentName& name) const override;
-  absl::StatusOr<bool> Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const override;
+  absl::StatusOr<bool> Linked(uint64_t a, uint64_t b,
+                              const std::vector<std::string>& relations) const override;
   absl::StatusOr<ChangesPage> ReadChanges(const ChangesQuery& query) const override;
   uint64_t WaitForChanges(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<expertise::Ranking> FindExperts(const expertise::Query& query) const override;
@@ -83,9 +85,11 @@ class DirectoryImpl final : public Directory {
 
  private:
   // The people holding case `case_id` (expertise/cases.h Holds), by id.
-  absl::StatusOr<std::vector<index::PersonSummary>> Holders(const store::Reader& reader, uint64_t case_id) const;
+  absl::StatusOr<std::vector<index::PersonSummary>> Holders(const store::Reader& reader,
+                                                            uint64_t case_id) const;
   // Registers source `id` unless it is.
-  [[nodiscard]] absl::Status EnsureSource(const char* id, const char* kind, int32_t priority, const char* what);
+  [[nodiscard]] absl::Status EnsureSource(const char* id, const char* kind, int32_t priority,
+                                          const char* what);
   // Creates the case a hand-over names from its message (RecordOutcome).
   [[nodiscard]] absl::Status CreateCase(const CaseOutcome& o, const std::string& case_value);
   // What one write operation works on; committed together by Commit.
@@ -100,7 +104,7 @@ class DirectoryImpl final : public Directory {
 
   // ingest.cc
   [[nodiscard]] absl::Status ApplyOne(WriteContext& ctx, identity::Fragment& f, uint32_t source_num,
-                        Outcome* outcome, uint64_t* profile_id);
+                                      Outcome* outcome, uint64_t* profile_id);
   // Links `changes` and derives the graph, indexes and change log from the result.
   absl::StatusOr<identity::LinkResult> Relink(WriteContext& ctx,
                                               std::span<const identity::Change> changes);
@@ -118,11 +122,16 @@ class DirectoryImpl final : public Directory {
                                       int64_t batch_time_ms, const std::vector<SideWrite>& side,
                                       BatchResult& result, std::shared_ptr<store::Batch>& batch,
                                       MetaState& state);
-  [[nodiscard]] absl::Status CommitInOrder(uint64_t ticket, store::Batch& batch, const MetaState& state);
+  [[nodiscard]] absl::Status CommitInOrder(uint64_t ticket, store::Batch& batch,
+                                           const MetaState& state);
   // Waits until every issued batch is committed; admin writes call it first.
   void Drain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  bool PipelineHasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ + 1 >= issued_; }
-  bool PipelineDrained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) { return committed_ == issued_; }
+  bool PipelineHasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
+    return committed_ + 1 >= issued_;
+  }
+  bool PipelineDrained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pipe_mu_) {
+    return committed_ == issued_;
+  }
 
   // privacy.cc
   // Loads the audit sequence and whether anything is suppressed.
@@ -134,7 +143,8 @@ class DirectoryImpl final : public Directory {
   // Whether `f` (validated) names an erased person; false quickly when none is.
   absl::StatusOr<bool> IsSuppressed(const store::Reader& reader, const identity::Fragment& f) const;
   // The suppression key: the configured one, or the database's (made when missing).
-  [[nodiscard]] absl::Status EnsureSuppressionKey(store::Batch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  [[nodiscard]] absl::Status EnsureSuppressionKey(store::Batch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // derive.cc
   [[nodiscard]] absl::Status Derive(WriteContext& ctx, const identity::LinkResult& link);
@@ -149,7 +159,8 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<RebuildResult> RebuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // reads.cc
-  absl::StatusOr<ProfileView> GetProfileFrom(const store::Reader& reader, const ProfileRef& ref) const;
+  absl::StatusOr<ProfileView> GetProfileFrom(const store::Reader& reader,
+                                             const ProfileRef& ref) const;
   // `absent`, when given, receives the NOT_FOUND message for `ref` naming no profile.
   absl::StatusOr<uint64_t> Resolve(const store::Reader& reader, const ProfileRef& ref,
                                    std::string* absent = nullptr) const;
@@ -160,7 +171,7 @@ class DirectoryImpl final : public Directory {
   FragmentName NameOf(std::string_view fragkey) const;
   std::vector<FragmentName> NamesOf(const std::vector<std::string>& fragkeys) const;
   absl::StatusOr<std::vector<ConflictView>> ConflictsOf(const store::Reader& reader,
-                                                       uint64_t id) const;
+                                                        uint64_t id) const;
 
   std::unique_ptr<store::Store> store_;
   // Set at construction; Load() settles the phone region from the database, before

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-
 #include <vector>
 
 #include "server/identity/linker.h"
@@ -19,10 +18,11 @@ struct CorpusCounts {
 
 // Re-indexes the evidence of one changed fragment: postings of items whose content
 // changed, evidence records of items whose content or profile changed.
-void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer, const identity::FragmentDelta& d,
-                   CorpusCounts& corpus);
+void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer,
+                   const identity::FragmentDelta& d, CorpusCounts& corpus);
 
 // The indexed terms of each evidence item of `sf` (what IndexEvidence added).
-std::vector<index::DocTerms> EvidenceTerms(const text::Analyzer& analyzer, const identity::StoredFragment& sf);
+std::vector<index::DocTerms> EvidenceTerms(const text::Analyzer& analyzer,
+                                           const identity::StoredFragment& sf);
 
 }  // namespace tessera::directory

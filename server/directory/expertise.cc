@@ -8,10 +8,10 @@
 #include "server/expertise/cases.h"
 #include "server/expertise/people.h"
 #include "server/graph/edges.h"
-#include "server/metrics/metrics.h"
 #include "server/identity/mentions.h"
 #include "server/identity/records.h"
 #include "server/index/postings.h"
+#include "server/metrics/metrics.h"
 #include "server/text/text.h"
 
 namespace tessera::directory {
@@ -36,12 +36,13 @@ absl::StatusOr<expertise::Ranking> DirectoryImpl::Rank(const expertise::Query& q
   }
   q.case_cache = &case_cache_;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise, options_.lexicon.get());
+  const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise,
+                                 options_.lexicon.get());
   return ranker.Find(*snap, corpus, q);
 }
 
-absl::StatusOr<std::vector<index::PersonSummary>> DirectoryImpl::Holders(const store::Reader& reader,
-                                                                         uint64_t case_id) const {
+absl::StatusOr<std::vector<index::PersonSummary>> DirectoryImpl::Holders(
+    const store::Reader& reader, uint64_t case_id) const {
   std::vector<index::PersonSummary> out;
   absl::StatusOr<std::optional<identity::Profile>> c = identity::ReadProfile(reader, case_id);
   if (!c.ok()) return c.status();
@@ -63,7 +64,8 @@ absl::StatusOr<std::vector<index::PersonSummary>> DirectoryImpl::Holders(const s
   return out;
 }
 
-absl::Status DirectoryImpl::EnsureSource(const char* id, const char* kind, int32_t priority, const char* what) {
+absl::Status DirectoryImpl::EnsureSource(const char* id, const char* kind, int32_t priority,
+                                         const char* what) {
   for (const SourceInfo& s : ListSources()) {
     if (s.source.id == id) return absl::OkStatus();
   }
@@ -73,7 +75,9 @@ absl::Status DirectoryImpl::EnsureSource(const char* id, const char* kind, int32
 // A case the directory does not have yet (a fresh tweet), made from the customer's
 // message: source kHandoverSource, the message as its text, raised by the customer.
 absl::Status DirectoryImpl::CreateCase(const CaseOutcome& o, const std::string& case_value) {
-  if (absl::Status s = EnsureSource(kHandoverSource, "handover", 900, "cases created by hand-overs"); !s.ok()) {
+  if (absl::Status s =
+          EnsureSource(kHandoverSource, "handover", 900, "cases created by hand-overs");
+      !s.ok()) {
     return s;
   }
   identity::Fragment f;
@@ -92,7 +96,8 @@ absl::Status DirectoryImpl::CreateCase(const CaseOutcome& o, const std::string& 
       // A bare value, as FindExperts takes it.
       std::vector<std::pair<identity::IdType, std::string>> guesses =
           identity::GuessIdentifiers(value, o.channel, options_.normalise);
-      if (guesses.empty()) return absl::InvalidArgumentError("customer '" + value + "' is not an identifier");
+      if (guesses.empty())
+        return absl::InvalidArgumentError("customer '" + value + "' is not an identifier");
       type = std::string(identity::IdTypeName(guesses.front().first));
       value = guesses.front().second;
     }
@@ -111,18 +116,22 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::WithdrawOutcome(const CaseOutcome& 
   absl::StatusOr<uint64_t> c = Resolve(*snap, {0, o.case_type, o.case_value});
   if (!c.ok()) return Prefixed(c.status(), "case: ");
   const std::string case_value =
-      identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise).value();
+      identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise)
+          .value();
   const std::string case_text = o.case_type + ":" + case_value;
   absl::StatusOr<FragmentView> outcome = GetFragment({kOutcomeSource, case_text});
   const auto open_with = [&](const FragmentView& v) {
     const identity::Fragment& f = v.stored.fragment;
-    if (v.deleted || f.tombstone || f.relations.size() != 1 || f.relations[0].type != "assigned_to") return false;
-    absl::StatusOr<uint64_t> holder = Resolve(*snap, {0, f.relations[0].target.type, f.relations[0].target.value});
+    if (v.deleted || f.tombstone || f.relations.size() != 1 || f.relations[0].type != "assigned_to")
+      return false;
+    absl::StatusOr<uint64_t> holder =
+        Resolve(*snap, {0, f.relations[0].target.type, f.relations[0].target.value});
     return holder.ok() && *holder == *p;
   };
   if (!outcome.ok() || !open_with(*outcome)) {
-    return absl::FailedPreconditionError("case " + case_text + " is not open with " + o.person_type + ":" +
-                                         o.person_value + ": there is no hand-over to withdraw");
+    return absl::FailedPreconditionError("case " + case_text + " is not open with " +
+                                         o.person_type + ":" + o.person_value +
+                                         ": there is no hand-over to withdraw");
   }
   absl::StatusOr<std::optional<identity::Profile>> pp = identity::ReadProfile(*snap, *p);
   if (!pp.ok()) return pp.status();
@@ -146,7 +155,8 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::WithdrawOutcome(const CaseOutcome& 
     return t;
   };
   std::vector<identity::Fragment> gone = {tombstone(*outcome)};
-  if (absl::StatusOr<FragmentView> made = GetFragment({kHandoverSource, case_value}); made.ok() && !made->deleted) {
+  if (absl::StatusOr<FragmentView> made = GetFragment({kHandoverSource, case_value});
+      made.ok() && !made->deleted) {
     gone.push_back(tombstone(*made));
   }
   absl::StatusOr<BatchResult> r = Ingest(std::move(gone), o.time_ms);
@@ -158,10 +168,12 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
   const std::string status = text::Fold(o.status);
   if (status == "withdrawn") return WithdrawOutcome(o);
   if (status != "open" && status != "closed") {
-    return absl::InvalidArgumentError("status '" + o.status + "' is neither open, closed nor withdrawn");
+    return absl::InvalidArgumentError("status '" + o.status +
+                                      "' is neither open, closed nor withdrawn");
   }
   if (o.text.size() > options_.limits.max_evidence_text_bytes) {
-    return absl::InvalidArgumentError("text is over " + std::to_string(options_.limits.max_evidence_text_bytes) + " bytes");
+    return absl::InvalidArgumentError(
+        "text is over " + std::to_string(options_.limits.max_evidence_text_bytes) + " bytes");
   }
   OutcomeResult result;
   std::string case_text, case_value;
@@ -174,12 +186,16 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
     if (!p.ok()) return Prefixed(p.status(), "handled_by: ");
     absl::StatusOr<uint64_t> c = Resolve(*snap, {0, o.case_type, o.case_value});
     if (!c.ok() && c.status().code() == absl::StatusCode::kNotFound && o.text.empty()) {
-      return absl::NotFoundError("case: " + std::string(c.status().message()) +
-                                 "; give the customer's message (tessera outcome --text) to create it");
+      return absl::NotFoundError(
+          "case: " + std::string(c.status().message()) +
+          "; give the customer's message (tessera outcome --text) to create it");
     }
-    if (!c.ok() && c.status().code() != absl::StatusCode::kNotFound) return Prefixed(c.status(), "case: ");
+    if (!c.ok() && c.status().code() != absl::StatusCode::kNotFound)
+      return Prefixed(c.status(), "case: ");
     create = !c.ok();
-    case_value = identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise).value();
+    case_value =
+        identity::Normalise(*identity::ParseIdType(o.case_type), o.case_value, options_.normalise)
+            .value();
     case_text = o.case_type + ":" + case_value;
     if (!create) {
       absl::StatusOr<std::vector<index::PersonSummary>> h = Holders(*snap, *c);
@@ -188,10 +204,13 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
     }
   }
   if (create) {
-    if (absl::Status s = CreateCase(o, case_value); !s.ok()) return Prefixed(s, "creating the case: ");
+    if (absl::Status s = CreateCase(o, case_value); !s.ok())
+      return Prefixed(s, "creating the case: ");
   }
   // Highest priority: what the person who handles a case says about it wins.
-  if (absl::Status s = EnsureSource(kOutcomeSource, "outcome", 1000, "Expertise.RecordOutcome"); !s.ok()) return s;
+  if (absl::Status s = EnsureSource(kOutcomeSource, "outcome", 1000, "Expertise.RecordOutcome");
+      !s.ok())
+    return s;
   uint64_t version = static_cast<uint64_t>(std::max<int64_t>(1, o.time_ms));
   if (absl::StatusOr<FragmentView> old = GetFragment({kOutcomeSource, case_text}); old.ok()) {
     version = std::max(version, old->stored.fragment.version + 1);
@@ -205,7 +224,8 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
   f.attributes = {{"status", status}};
   f.identifiers = {{o.case_type, o.case_value}};
   // Open: they hold it now (load). Closed: they resolved it (evidence).
-  f.relations = {{status == "open" ? "assigned_to" : "resolved_by", {o.person_type, o.person_value}}};
+  f.relations = {
+      {status == "open" ? "assigned_to" : "resolved_by", {o.person_type, o.person_value}}};
   absl::StatusOr<BatchResult> r = Ingest({f}, o.time_ms);
   if (!r.ok()) return r.status();
 
@@ -229,7 +249,8 @@ absl::StatusOr<OutcomeResult> DirectoryImpl::RecordOutcome(const CaseOutcome& o)
   absl::StatusOr<std::vector<index::PersonSummary>> after = Holders(*snap, *c);
   if (!after.ok()) return after.status();
   for (index::PersonSummary& h : before) {
-    const bool still = std::any_of(after->begin(), after->end(), [&](const auto& a) { return a.id == h.id; });
+    const bool still =
+        std::any_of(after->begin(), after->end(), [&](const auto& a) { return a.id == h.id; });
     if (!still) result.previous_holders.push_back(std::move(h));
   }
   return result;

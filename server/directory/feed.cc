@@ -16,7 +16,8 @@ constexpr size_t kMaxChangesPage = 1000;
 
 absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query) const {
   if (query.limit > kMaxChangesPage) {
-    return absl::InvalidArgumentError("at most " + std::to_string(kMaxChangesPage) + " changes per page");
+    return absl::InvalidArgumentError("at most " + std::to_string(kMaxChangesPage) +
+                                      " changes per page");
   }
   const size_t limit = query.limit == 0 ? kDefaultChangesPage : query.limit;
   uint64_t sequence = 0;
@@ -28,9 +29,10 @@ absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query
   // it was trimmed.
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   if (query.after > sequence) {
-    return absl::OutOfRangeError("position " + std::to_string(query.after) + " is beyond the change log, which ends at " +
-                                 std::to_string(sequence) +
-                                 " (was the database restored from an older backup?); start again from 0");
+    return absl::OutOfRangeError(
+        "position " + std::to_string(query.after) + " is beyond the change log, which ends at " +
+        std::to_string(sequence) +
+        " (was the database restored from an older backup?); start again from 0");
   }
   ChangesPage page;
   page.position = query.after;
@@ -40,30 +42,36 @@ absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query
   // Sequences have no gaps: a missing first entry was trimmed.
   if (!it->Valid() || store::DecodeFixed64BE(it->key().data()) != query.after + 1) {
     if (absl::Status s = it->status(); !s.ok()) return s;
-    return absl::OutOfRangeError("position " + std::to_string(query.after) +
-                                 " is older than the retained change log (it keeps the last " +
-                                 std::to_string(options_.change_log_retain) + " changes; oldest now " +
-                                 std::to_string(first_change_.load()) +
-                                 "): read the profiles you mirror again, then watch from the current sequence");
+    return absl::OutOfRangeError(
+        "position " + std::to_string(query.after) +
+        " is older than the retained change log (it keeps the last " +
+        std::to_string(options_.change_log_retain) + " changes; oldest now " +
+        std::to_string(first_change_.load()) +
+        "): read the profiles you mirror again, then watch from the current sequence");
   }
   size_t examined = 0;
-  for (; it->Valid() && page.events.size() < limit && examined < limit * 16; it->Next(), ++examined) {
+  for (; it->Valid() && page.events.size() < limit && examined < limit * 16;
+       it->Next(), ++examined) {
     const uint64_t seq = store::DecodeFixed64BE(it->key().data());
     if (seq > sequence) break;
     page.position = seq;
     ChangeRecord rec;
     if (absl::Status s = DecodeChange(it->value(), &rec); !s.ok()) return s;
-    ChangeEvent ev{seq, rec.profile, rec.op == ChangeRecord::Op::kDelete, rec.time_ms, std::nullopt};
+    ChangeEvent ev{seq, rec.profile, rec.op == ChangeRecord::Op::kDelete, rec.time_ms,
+                   std::nullopt};
     std::optional<identity::Profile> now;
     if (!ev.deleted && (query.with_profiles || (query.visible && rec.kinds.empty()))) {
-      absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(*snap, rec.profile);
+      absl::StatusOr<std::optional<identity::Profile>> p =
+          identity::ReadProfile(*snap, rec.profile);
       if (!p.ok()) return p.status();
       now = *std::move(p);
     }
     if (query.visible) {
       // The kinds the change recorded; records from before they were recorded fall
       // back to the profile as it is now, and are left out when it is gone.
-      const std::vector<std::string>* kinds = !rec.kinds.empty() ? &rec.kinds : now ? &now->kinds : nullptr;
+      const std::vector<std::string>* kinds = !rec.kinds.empty() ? &rec.kinds
+                                              : now              ? &now->kinds
+                                                                 : nullptr;
       if (kinds == nullptr || !query.visible(rec.profile, *kinds)) continue;
     }
     if (query.with_profiles) ev.current = std::move(now);
@@ -77,7 +85,9 @@ uint64_t DirectoryImpl::WaitForChanges(uint64_t after, absl::Duration timeout) c
   struct Past {
     const DirectoryImpl* dir;
     uint64_t after;
-    static bool Done(Past* p) ABSL_NO_THREAD_SAFETY_ANALYSIS { return p->dir->state_.sequence > p->after; }
+    static bool Done(Past* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return p->dir->state_.sequence > p->after;
+    }
   } past{this, after};
   state_mu_.ReaderLockWhenWithTimeout(absl::Condition(&Past::Done, &past), timeout);
   const uint64_t sequence = state_.sequence;

@@ -15,7 +15,9 @@ namespace {
 
 constexpr size_t kDefaultItems = 50, kMaxItems = 200, kExcerptBytes = 300;
 
-bool Has(const std::vector<std::string>& v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool Has(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 const std::string* AttrOf(const identity::Fragment& f, std::string_view name) {
   for (const identity::Attribute& a : f.attributes) {
@@ -27,13 +29,15 @@ const std::string* AttrOf(const identity::Fragment& f, std::string_view name) {
 // Reads what one history needs, on one snapshot.
 class HistoryReader {
  public:
-  HistoryReader(const store::Reader& reader, const expertise::ExpertiseOptions& o, const KindFilter& visible)
+  HistoryReader(const store::Reader& reader, const expertise::ExpertiseOptions& o,
+                const KindFilter& visible)
       : reader_(reader), o_(o), visible_(visible) {}
 
   // The visible people profile `from` names by `relations`; only from fragment
   // `fragkey` when it is not empty.
-  absl::StatusOr<std::vector<index::PersonSummary>> People(uint64_t from, const std::vector<std::string>& relations,
-                                                           std::string_view fragkey, bool incoming = false) {
+  absl::StatusOr<std::vector<index::PersonSummary>> People(
+      uint64_t from, const std::vector<std::string>& relations, std::string_view fragkey,
+      bool incoming = false) {
     std::vector<index::PersonSummary> out;
     std::set<uint64_t> seen;
     for (const std::string& rel : relations) {
@@ -60,9 +64,11 @@ class HistoryReader {
 
   // One item per evidence text of `member`'s fragment (a case's description, a
   // conversation), or one for the record itself when it has none.
-  absl::Status AddItems(uint64_t profile, const identity::Member& member, const identity::Profile& owner,
-                        bool is_case, std::vector<HistoryItem>& items) {
-    absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(reader_, member.fragkey);
+  absl::Status AddItems(uint64_t profile, const identity::Member& member,
+                        const identity::Profile& owner, bool is_case,
+                        std::vector<HistoryItem>& items) {
+    absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+        identity::ReadFragment(reader_, member.fragkey);
     if (!sf.ok()) return sf.status();
     if (!*sf || (*sf)->fragment.tombstone) return absl::OkStatus();
     const identity::Fragment& f = (*sf)->fragment;
@@ -83,8 +89,10 @@ class HistoryReader {
     };
     // Who handled it: for a case, as its outcome says when it has one; for a
     // conversation, whom this record names.
-    std::string fragkey = is_case ? expertise::CaseStateOf(owner, o_).outcome_fragkey : member.fragkey;
-    absl::StatusOr<std::vector<index::PersonSummary>> handlers = People(profile, o_.handler_relations, fragkey);
+    std::string fragkey =
+        is_case ? expertise::CaseStateOf(owner, o_).outcome_fragkey : member.fragkey;
+    absl::StatusOr<std::vector<index::PersonSummary>> handlers =
+        People(profile, o_.handler_relations, fragkey);
     if (!handlers.ok()) return handlers.status();
     if (f.evidence.empty()) {
       HistoryItem item = base();
@@ -126,13 +134,15 @@ absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const 
     std::vector<std::pair<identity::IdType, std::string>> guesses =
         identity::GuessIdentifiers(ref.id_value, q.channel, options_.normalise);
     if (guesses.empty()) {
-      return absl::InvalidArgumentError("'" + ref.id_value.substr(0, 64) +
-                                        "' is neither type:value, an e-mail address, a phone number, an @handle nor a "
-                                        "profile id");
+      return absl::InvalidArgumentError(
+          "'" + ref.id_value.substr(0, 64) +
+          "' is neither type:value, an e-mail address, a phone number, an @handle nor a "
+          "profile id");
     }
     size_t pick = 0;
     for (size_t i = 0; i < guesses.size(); ++i) {
-      absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(*snap, guesses[i].first, guesses[i].second);
+      absl::StatusOr<std::vector<uint64_t>> owners =
+          identity::ReadOwnersOf(*snap, guesses[i].first, guesses[i].second);
       if (!owners.ok()) return owners.status();
       if (!owners->empty()) {
         pick = i;
@@ -164,17 +174,20 @@ absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const 
   for (const identity::ProfileIdentifier& pi : view.customer.identifiers) {
     using identity::IdType;
     const IdType t = pi.type;
-    if (t == IdType::kEmail || t == IdType::kPhone || t == IdType::kTwitter || t == IdType::kFacebook ||
-        t == IdType::kInstagram || t == IdType::kWhatsapp) {
+    if (t == IdType::kEmail || t == IdType::kPhone || t == IdType::kTwitter ||
+        t == IdType::kFacebook || t == IdType::kInstagram || t == IdType::kWhatsapp) {
       view.channels.push_back(identity::IdentText(t, pi.value));
     }
   }
 
   // Their own records with text (conversations), then the cases they raised.
   for (const identity::Member& m : view.customer.members) {
-    if (absl::Status s = reader.AddItems(id, m, view.customer, /*is_case=*/false, view.items); !s.ok()) return s;
+    if (absl::Status s = reader.AddItems(id, m, view.customer, /*is_case=*/false, view.items);
+        !s.ok())
+      return s;
   }
-  absl::StatusOr<std::vector<graph::Target>> cases = graph::InEdges(*snap, id, options_.expertise.raised_relation);
+  absl::StatusOr<std::vector<graph::Target>> cases =
+      graph::InEdges(*snap, id, options_.expertise.raised_relation);
   if (!cases.ok()) return cases.status();
   std::set<uint64_t> seen;
   for (const graph::Target& t : *cases) {
@@ -184,12 +197,14 @@ absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const 
     if (!*c) continue;
     for (const identity::Member& m : (*c)->members) {
       if (m.source == expertise::kOutcomeSource) continue;  // says who, not what
-      if (absl::Status s = reader.AddItems(t.to, m, **c, /*is_case=*/true, view.items); !s.ok()) return s;
+      if (absl::Status s = reader.AddItems(t.to, m, **c, /*is_case=*/true, view.items); !s.ok())
+        return s;
     }
   }
-  std::stable_sort(view.items.begin(), view.items.end(), [](const HistoryItem& a, const HistoryItem& b) {
-    return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.profile < b.profile;
-  });
+  std::stable_sort(view.items.begin(), view.items.end(),
+                   [](const HistoryItem& a, const HistoryItem& b) {
+                     return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.profile < b.profile;
+                   });
   if (view.items.size() > limit) {
     view.items.resize(limit);
     view.truncated = true;

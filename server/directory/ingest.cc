@@ -1,10 +1,9 @@
 // Directory: opening, ingest and the commit path shared by every write.
 
-#include <utility>
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/cord.h"
-
 #include "server/directory/changelog.h"
 #include "server/directory/directory_impl.h"
 #include "server/identity/records.h"
@@ -110,10 +109,11 @@ absl::Status DirectoryImpl::SettleRegion(const store::Snapshot& snap) {
   std::string& region = options_.normalise.default_region;
   if (*found) {
     if (options_.region_given && stored != region) {
-      return absl::FailedPreconditionError(
-          "the database was created with default phone region " + stored + ", the configuration says " + region +
-          "; phone numbers are stored normalised with " + stored + ". Start with --default-region " + stored +
-          " (or without one: the database's is used)");
+      return absl::FailedPreconditionError("the database was created with default phone region " +
+                                           stored + ", the configuration says " + region +
+                                           "; phone numbers are stored normalised with " + stored +
+                                           ". Start with --default-region " + stored +
+                                           " (or without one: the database's is used)");
     }
     region = stored;
     return absl::OkStatus();
@@ -135,14 +135,15 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
   if (*found && layout == kDerivedLayout) return absl::OkStatus();
   if (existing) {
     if (options_.notice) {
-      options_.notice("the evidence index was written with layout '" + (*found ? layout : "postings-v1-blocks-16") +
-                      "', this tesserad uses '" + kDerivedLayout + "': rebuilding derived data");
+      options_.notice("the evidence index was written with layout '" +
+                      (*found ? layout : "postings-v1-blocks-16") + "', this tesserad uses '" +
+                      kDerivedLayout + "': rebuilding derived data");
     }
     absl::StatusOr<RebuildResult> r = RebuildLocked();
     if (!r.ok()) return Prefixed(r.status(), "rebuilding for the new index layout: ");
     if (options_.notice) {
-      options_.notice("rebuilt " + std::to_string(r->profiles) + " profiles from " + std::to_string(r->fragments) +
-                      " fragments");
+      options_.notice("rebuilt " + std::to_string(r->profiles) + " profiles from " +
+                      std::to_string(r->fragments) + " fragments");
     }
   }
   std::unique_ptr<store::Batch> batch = store_->NewBatch();
@@ -150,7 +151,8 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
   return store_->Write(*batch);
 }
 
-absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> fragments, int64_t batch_time_ms,
+absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> fragments,
+                                                      int64_t batch_time_ms,
                                                       std::vector<SideWrite> side) {
   const identity::Limits& limits = options_.limits;
   if (fragments.size() > limits.max_batch_fragments) {
@@ -167,7 +169,8 @@ absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> frag
   BatchResult result;
   std::shared_ptr<store::Batch> batch;
   MetaState state;
-  absl::StatusOr<uint64_t> ticket = ApplyStage(fragments, batch_time_ms, side, result, batch, state);
+  absl::StatusOr<uint64_t> ticket =
+      ApplyStage(fragments, batch_time_ms, side, result, batch, state);
   if (!ticket.ok()) return ticket.status();
   if (absl::Status s = CommitInOrder(*ticket, *batch, state); !s.ok()) return s;
   result.sequence = state.sequence;
@@ -181,9 +184,9 @@ absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> frag
   return result;
 }
 
-absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragments, int64_t batch_time_ms,
-                                                   const std::vector<SideWrite>& side, BatchResult& result,
-                                                   std::shared_ptr<store::Batch>& batch, MetaState& state) {
+absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(
+    std::vector<Fragment>& fragments, int64_t batch_time_ms, const std::vector<SideWrite>& side,
+    BatchResult& result, std::shared_ptr<store::Batch>& batch, MetaState& state) {
   absl::MutexLock w(&write_mu_);
   bool drained = false;
   {
@@ -205,11 +208,13 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
   for (size_t i = 0; i < fragments.size(); ++i) {
     const identity::Source* src = sources->Find(fragments[i].source);
     if (src == nullptr) {
-      return FragmentError(absl::FailedPreconditionError(
-          "source '" + fragments[i].source +
-          "' is not registered; register it with `tessera admin source " +
-          fragments[i].source + " --kind KIND --priority N` or under \"sources\" in the "
-          "server configuration"), i);
+      return FragmentError(
+          absl::FailedPreconditionError(
+              "source '" + fragments[i].source +
+              "' is not registered; register it with `tessera admin source " + fragments[i].source +
+              " --kind KIND --priority N` or under \"sources\" in the "
+              "server configuration"),
+          i);
     }
     nums.push_back(src->num);
   }
@@ -222,10 +227,11 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
       return FragmentError(s, i);
     }
     if (outcome == Outcome::kSuppressed && !side.empty()) {
-      absl::Status refused = FragmentError(
-          absl::FailedPreconditionError("the person was erased from this directory (Erase); their records are "
-                                        "refused"),
-          i);
+      absl::Status refused =
+          FragmentError(absl::FailedPreconditionError(
+                            "the person was erased from this directory (Erase); their records are "
+                            "refused"),
+                        i);
       refused.SetPayload(kSuppressedPayload, absl::Cord(std::to_string(i)));
       return refused;
     }
@@ -249,16 +255,20 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(std::vector<Fragment>& fragme
   return ++issued_;
 }
 
-absl::Status DirectoryImpl::CommitInOrder(uint64_t ticket, store::Batch& batch, const MetaState& state) {
+absl::Status DirectoryImpl::CommitInOrder(uint64_t ticket, store::Batch& batch,
+                                          const MetaState& state) {
   absl::MutexLock p(&pipe_mu_);
   struct Turn {
     const DirectoryImpl* dir;
     uint64_t ticket;
-    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->dir->committed_ + 1 == t->ticket; }
+    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return t->dir->committed_ + 1 == t->ticket;
+    }
   } turn{this, ticket};
   pipe_mu_.Await(absl::Condition(&Turn::Come, &turn));
-  absl::Status status = poisoned_ ? absl::UnavailableError("an earlier batch could not be written; send again")
-                                  : absl::OkStatus();
+  absl::Status status =
+      poisoned_ ? absl::UnavailableError("an earlier batch could not be written; send again")
+                : absl::OkStatus();
   if (status.ok()) {
     // Only this ticket may write now; let the next batch be applied meanwhile.
     pipe_mu_.Unlock();
@@ -384,7 +394,8 @@ void DirectoryImpl::TrimChangeLog(uint64_t sequence) {
   // Trim in steps of a tenth of the window so it is one range delete now and then.
   if (sequence < retain || sequence - retain < first_change_ + retain / 10) return;
   const uint64_t keep_from = sequence - retain + 1;
-  if (store_->DeleteRange(store::Cf::kChanges, ChangeKey(first_change_), ChangeKey(keep_from)).ok()) {
+  if (store_->DeleteRange(store::Cf::kChanges, ChangeKey(first_change_), ChangeKey(keep_from))
+          .ok()) {
     first_change_ = keep_from;
   }
 }

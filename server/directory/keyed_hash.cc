@@ -15,7 +15,8 @@ EVP_MD_CTX* Started(const unsigned char* key_block, unsigned char pad) {
   unsigned char block[kBlock];
   for (size_t i = 0; i < kBlock; ++i) block[i] = key_block[i] ^ pad;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, block, kBlock) != 1) {
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, block, kBlock) != 1) {
     throw std::runtime_error("SHA-256 is not available");
   }
   return ctx;

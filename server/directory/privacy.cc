@@ -28,7 +28,8 @@ constexpr size_t kSuppressionKeyBytes = 32;
 std::string EncodeAudit(const AuditEntry& e) {
   std::string out(1, static_cast<char>(kAuditRecordVersion));
   store::PutVarsint64(out, e.time_ms);
-  for (const std::string* s : {&e.principal, &e.peer, &e.method, &e.outcome, &e.reason, &e.detail}) {
+  for (const std::string* s :
+       {&e.principal, &e.peer, &e.method, &e.outcome, &e.reason, &e.detail}) {
     store::PutLengthPrefixed(out, *s);
   }
   store::PutVarint64(out, e.profiles.size());
@@ -38,9 +39,11 @@ std::string EncodeAudit(const AuditEntry& e) {
 
 absl::Status DecodeAudit(std::string_view data, AuditEntry* e) {
   store::Decoder d(data);
-  if (d.Byte() != kAuditRecordVersion) return absl::DataLossError("audit record of an unknown version");
+  if (d.Byte() != kAuditRecordVersion)
+    return absl::DataLossError("audit record of an unknown version");
   e->time_ms = d.Varsint64();
-  for (std::string* s : {&e->principal, &e->peer, &e->method, &e->outcome, &e->reason, &e->detail}) {
+  for (std::string* s :
+       {&e->principal, &e->peer, &e->method, &e->outcome, &e->reason, &e->detail}) {
     *s = std::string(d.LengthPrefixed());
   }
   const uint64_t n = d.Varint64();
@@ -51,7 +54,9 @@ absl::Status DecodeAudit(std::string_view data, AuditEntry* e) {
 }
 
 // Identifiers that name a person (or account) rather than a thing they relate to.
-bool NamesThePerson(IdType t) { return t != IdType::kTeam && t != IdType::kCase && t != IdType::kDocument; }
+bool NamesThePerson(IdType t) {
+  return t != IdType::kTeam && t != IdType::kCase && t != IdType::kDocument;
+}
 
 }  // namespace
 
@@ -73,11 +78,13 @@ absl::Status DirectoryImpl::LoadPrivacy(const store::Reader& snap) {
   suppressed_prefixes_.clear();
   std::unique_ptr<store::Iterator> it = snap.NewIterator(store::Cf::kSuppressed);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().size() >= 8) suppressed_prefixes_.insert(store::DecodeFixed64BE(it->key().data()));
+    if (it->key().size() >= 8)
+      suppressed_prefixes_.insert(store::DecodeFixed64BE(it->key().data()));
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
   if (!suppressed_prefixes_.empty() && suppression_key_.empty()) {
-    return absl::FailedPreconditionError("the database records erased people but its suppression key is missing");
+    return absl::FailedPreconditionError(
+        "the database records erased people but its suppression key is missing");
   }
   return absl::OkStatus();
 }
@@ -97,7 +104,9 @@ absl::Status DirectoryImpl::AppendAudit(AuditEntry entry) {
   struct Turn {
     DirectoryImpl* dir;
     AuditWaiter* me;
-    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->me->done || !t->dir->audit_writing_; }
+    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return t->me->done || !t->dir->audit_writing_;
+    }
   } turn{this, &me};
   audit_mu_.Await(absl::Condition(&Turn::Come, &turn));
   if (me.done) return me.status;  // a writer took it along
@@ -118,7 +127,8 @@ absl::Status DirectoryImpl::AppendAudit(AuditEntry entry) {
 
 absl::StatusOr<AuditPage> DirectoryImpl::ReadAudit(uint64_t after, size_t limit) const {
   if (limit > kMaxAuditPage) {
-    return absl::InvalidArgumentError("at most " + std::to_string(kMaxAuditPage) + " audit entries per page");
+    return absl::InvalidArgumentError("at most " + std::to_string(kMaxAuditPage) +
+                                      " audit entries per page");
   }
   if (limit == 0) limit = kDefaultAuditPage;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
@@ -160,7 +170,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::TrimAudit(int64_t before_ms) {
   return n;
 }
 
-std::string DirectoryImpl::SuppressionHash(char domain, std::string_view a, std::string_view b) const {
+std::string DirectoryImpl::SuppressionHash(char domain, std::string_view a,
+                                           std::string_view b) const {
   // HMAC-SHA-256 over domain · len(a) · a · b: identifiers and fragments never collide.
   std::string msg(1, domain);
   store::PutLengthPrefixed(msg, a);
@@ -180,11 +191,13 @@ absl::Status DirectoryImpl::EnsureSuppressionKey(store::Batch& batch) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> DirectoryImpl::IsSuppressed(const store::Reader& reader, const identity::Fragment& f) const {
+absl::StatusOr<bool> DirectoryImpl::IsSuppressed(const store::Reader& reader,
+                                                 const identity::Fragment& f) const {
   if (suppressed_prefixes_.empty()) return false;
   std::vector<std::string> hashes = {SuppressionHash('f', f.source, f.external_id)};
   for (const identity::Identifier& id : f.identifiers) {
-    if (NamesThePerson(id.tag)) hashes.push_back(SuppressionHash('i', identity::IdentKey(id.tag, id.value), ""));
+    if (NamesThePerson(id.tag))
+      hashes.push_back(SuppressionHash('i', identity::IdentKey(id.tag, id.value), ""));
   }
   const std::vector<std::string>& related = options_.erase_related_relations;
   for (const identity::Relation& r : f.relations) {
@@ -219,8 +232,9 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   absl::StatusOr<identity::Profile> person = ReadVisible(*batch, who, &result.profile);
   if (!person.ok()) return person.status();
   if (!identity::IsPersonKind(person->kind)) {
-    return absl::FailedPreconditionError("profile " + std::to_string(result.profile) + " is a " + person->kind +
-                                         ", not a person; erasure is for people (employees, customers, contacts)");
+    return absl::FailedPreconditionError(
+        "profile " + std::to_string(result.profile) + " is a " + person->kind +
+        ", not a person; erasure is for people (employees, customers, contacts)");
   }
   // A key made here is forgotten again unless the erasure commits.
   struct KeyGuard {
@@ -238,7 +252,8 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   std::map<std::string, identity::StoredFragment> doomed;
   std::set<std::string> identkeys;
   for (const identity::Member& m : person->members) {
-    absl::StatusOr<std::optional<identity::StoredFragment>> f = identity::ReadFragment(*batch, m.fragkey);
+    absl::StatusOr<std::optional<identity::StoredFragment>> f =
+        identity::ReadFragment(*batch, m.fragkey);
     if (!f.ok()) return f.status();
     if (!*f || (*f)->fragment.tombstone) continue;
     for (const identity::Identifier& id : (*f)->fragment.identifiers) {
@@ -252,10 +267,12 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     absl::StatusOr<std::vector<graph::Ref>> refs = graph::RefsTo(*batch, identkey);
     if (!refs.ok()) return refs.status();
     for (const graph::Ref& ref : *refs) {
-      if (doomed.count(ref.fragkey) != 0 || std::find(related.begin(), related.end(), ref.type) == related.end()) {
+      if (doomed.count(ref.fragkey) != 0 ||
+          std::find(related.begin(), related.end(), ref.type) == related.end()) {
         continue;
       }
-      absl::StatusOr<std::optional<identity::StoredFragment>> f = identity::ReadFragment(*batch, ref.fragkey);
+      absl::StatusOr<std::optional<identity::StoredFragment>> f =
+          identity::ReadFragment(*batch, ref.fragkey);
       if (!f.ok()) return f.status();
       if (!*f || (*f)->fragment.tombstone) continue;
       doomed.emplace(ref.fragkey, **std::move(f));
@@ -298,7 +315,8 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     changes.push_back(std::move(c));
   }
   WriteContext ctx{*batch, state, *sources, kept_rules, audit.time_ms, /*log_changes=*/true};
-  if (absl::StatusOr<identity::LinkResult> link = Relink(ctx, changes); !link.ok()) return link.status();
+  if (absl::StatusOr<identity::LinkResult> link = Relink(ctx, changes); !link.ok())
+    return link.status();
   std::set<std::string> hashes;
   for (const auto& [key, sf] : doomed) {
     batch->Delete(store::Cf::kFragments, key);
@@ -313,7 +331,8 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   for (const std::string& identkey : identkeys) hashes.insert(SuppressionHash('i', identkey, ""));
   if (side_eraser_) {
     std::vector<FragmentName> names;
-    for (const auto& [key, sf] : doomed) names.push_back({sf.fragment.source, sf.fragment.external_id});
+    for (const auto& [key, sf] : doomed)
+      names.push_back({sf.fragment.source, sf.fragment.external_id});
     absl::StatusOr<std::vector<SideWrite>> side = side_eraser_(store_->Latest(), names);
     if (!side.ok()) return Prefixed(side.status(), "erasing the provisioning rows: ");
     AddSideWrites(*batch, *side);
@@ -325,17 +344,21 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   }
 
   audit.profiles = {result.profile};
-  audit.detail = "erased profile " + std::to_string(result.profile) + ": " + std::to_string(result.fragments) +
-                 " fragments, " + std::to_string(result.related) + " related, " +
-                 std::to_string(dropped_rules.size()) + " rules, " + std::to_string(result.side_rows) +
-                 " provisioning rows; suppressed";
+  audit.detail = "erased profile " + std::to_string(result.profile) + ": " +
+                 std::to_string(result.fragments) + " fragments, " +
+                 std::to_string(result.related) + " related, " +
+                 std::to_string(dropped_rules.size()) + " rules, " +
+                 std::to_string(result.side_rows) + " provisioning rows; suppressed";
   for (const std::string& h : result.suppressed) audit.detail += " " + h;
   {
     // In the audit writer's place, so the sequence stays in commit order.
     absl::MutexLock a(&audit_mu_);
-    audit_mu_.Await(absl::Condition(+[](bool* writing) { return !*writing; }, &audit_writing_));
+    audit_mu_.Await(absl::Condition(
+        +[](bool* writing) { return !*writing; }, &audit_writing_));
     PutAudit(*batch, audit);
-    if (absl::Status s = Commit(*batch, state, dropped_rules.empty() ? nullptr : &kept_rules, nullptr); !s.ok()) {
+    if (absl::Status s =
+            Commit(*batch, state, dropped_rules.empty() ? nullptr : &kept_rules, nullptr);
+        !s.ok()) {
       --audit_sequence_;
       return s;
     }
@@ -344,8 +367,11 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
   for (const std::string& h : hashes) suppressed_prefixes_.insert(store::DecodeFixed64BE(h.data()));
   result.audit_sequence = audit.sequence;
   if (!relink_after.empty()) {
-    if (absl::Status s = RelinkFragments(relink_after, state, kept_rules, *sources, true, audit.time_ms); !s.ok()) {
-      return Prefixed(s, "erased, but relinking the records of its removed rules failed (run admin rebuild): ");
+    if (absl::Status s =
+            RelinkFragments(relink_after, state, kept_rules, *sources, true, audit.time_ms);
+        !s.ok()) {
+      return Prefixed(
+          s, "erased, but relinking the records of its removed rules failed (run admin rebuild): ");
     }
   }
   // Their words must not linger as keys of emptied postings. Nothing else writes
@@ -361,8 +387,10 @@ absl::StatusOr<EraseResult> DirectoryImpl::Erase(const ProfileRef& who, AuditEnt
     absl::Status cleaned = dropped.status();
     if (cleaned.ok() && *dropped > 0) cleaned = store_->Write(*cleanup);
     if (!cleaned.ok()) {
-      return Prefixed(cleaned, "erased, but removing the emptied index entries of their words failed (run admin "
-                               "rebuild): ");
+      return Prefixed(
+          cleaned,
+          "erased, but removing the emptied index entries of their words failed (run admin "
+          "rebuild): ");
     }
   }
   return result;

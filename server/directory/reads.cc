@@ -36,8 +36,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, con
   }
   std::optional<IdType> type = identity::ParseIdType(ref.id_type);
   if (!type) {
-    return absl::InvalidArgumentError("unknown identifier type '" + ref.id_type + "' (known: " +
-                                      std::string(identity::IdTypeList()) + ")");
+    return absl::InvalidArgumentError("unknown identifier type '" + ref.id_type +
+                                      "' (known: " + std::string(identity::IdTypeList()) + ")");
   }
   absl::StatusOr<std::string> value = identity::Normalise(*type, ref.id_value, options_.normalise);
   if (!value.ok()) {
@@ -57,13 +57,14 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, con
     return absl::FailedPreconditionError(
         "identifier '" + text + "' names " + std::to_string(owners->size()) + " profiles (" + ids +
         ") that conflict or were split apart; look one up by id, or merge them with "
-        "`tessera admin merge " + ids + "`");
+        "`tessera admin merge " +
+        ids + "`");
   }
   return owners->front();
 }
 
 absl::StatusOr<std::vector<ConflictView>> DirectoryImpl::ConflictsOf(const store::Reader& reader,
-                                                                    uint64_t id) const {
+                                                                     uint64_t id) const {
   absl::StatusOr<std::vector<identity::Conflict>> conflicts = identity::ReadConflicts(reader, id);
   if (!conflicts.ok()) return conflicts.status();
   std::vector<ConflictView> out;
@@ -79,12 +80,14 @@ absl::StatusOr<ProfileView> DirectoryImpl::GetProfile(const ProfileRef& ref) con
   // RocksDB's mutex). Read the latest state, and only if a write slipped between the
   // two reads (the identifier's profile just merged away), read again on a snapshot.
   absl::StatusOr<ProfileView> view = GetProfileFrom(store_->Latest(), ref);
-  if (view.ok() || view.status().code() != absl::StatusCode::kNotFound || ref.id_type.empty()) return view;
+  if (view.ok() || view.status().code() != absl::StatusCode::kNotFound || ref.id_type.empty())
+    return view;
   std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
   return GetProfileFrom(*snap, ref);
 }
 
-absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader& reader, const ProfileRef& ref,
+absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader& reader,
+                                                             const ProfileRef& ref,
                                                              uint64_t* id) const {
   std::string absent;
   absl::StatusOr<uint64_t> resolved = Resolve(reader, ref, &absent);
@@ -117,18 +120,21 @@ absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& r
 absl::StatusOr<index::NamePage> DirectoryImpl::SearchPeople(index::NameQuery q) const {
   const identity::Limits& limits = options_.limits;
   if (q.prefix.empty() || q.prefix.size() > limits.max_prefix_bytes) {
-    return absl::InvalidArgumentError("prefix must be 1 to " + std::to_string(limits.max_prefix_bytes) +
-                                      " bytes, got " + std::to_string(q.prefix.size()));
+    return absl::InvalidArgumentError("prefix must be 1 to " +
+                                      std::to_string(limits.max_prefix_bytes) + " bytes, got " +
+                                      std::to_string(q.prefix.size()));
   }
   if (!text::IsValidUtf8(q.prefix)) return absl::InvalidArgumentError("prefix is not valid UTF-8");
   if (q.page_size == 0) q.page_size = 50;
   if (q.page_size > limits.max_page_size) {
     return absl::InvalidArgumentError("page_size " + std::to_string(q.page_size) +
-                                      " is over the limit of " + std::to_string(limits.max_page_size));
+                                      " is over the limit of " +
+                                      std::to_string(limits.max_page_size));
   }
   for (const std::string& k : q.kinds) {
     if (!identity::IsPersonKind(k)) {
-      return absl::InvalidArgumentError("kind '" + k + "' is not a person kind (employee, customer, contact)");
+      return absl::InvalidArgumentError("kind '" + k +
+                                        "' is not a person kind (employee, customer, contact)");
     }
   }
   q.max_scan = options_.search_max_scan;
@@ -169,7 +175,8 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
   // caller: the target's kind is unknown).
   if (q.start.visible) return view;
   for (const identity::Member& m : self->members) {
-    absl::StatusOr<std::optional<identity::StoredFragment>> sf = identity::ReadFragment(*snap, m.fragkey);
+    absl::StatusOr<std::optional<identity::StoredFragment>> sf =
+        identity::ReadFragment(*snap, m.fragkey);
     if (!sf.ok()) return sf.status();
     if (!*sf) continue;
     for (const identity::Relation& r : (*sf)->fragment.relations) {
@@ -178,8 +185,13 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
           identity::ReadOwners(*snap, identity::IdentKey(r.target.tag, r.target.value));
       if (!owners.ok()) return owners.status();
       if (!owners->empty()) continue;
-      view.edges.push_back({graph::Direction::kOut, r.type, 0, r.target.tag, r.target.value,
-                            std::nullopt, {{m.source, m.external_id}}});
+      view.edges.push_back({graph::Direction::kOut,
+                            r.type,
+                            0,
+                            r.target.tag,
+                            r.target.value,
+                            std::nullopt,
+                            {{m.source, m.external_id}}});
     }
   }
   return view;
@@ -198,17 +210,20 @@ absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name
       identity::ReadFragment(*snap, identity::FragmentKey(num, name.external_id));
   if (!sf.ok()) return sf.status();
   if (!*sf) {
-    return absl::NotFoundError("no fragment '" + name.external_id + "' from source '" + name.source + "'");
+    return absl::NotFoundError("no fragment '" + name.external_id + "' from source '" +
+                               name.source + "'");
   }
   const bool deleted = (*sf)->fragment.tombstone;
   return FragmentView{**std::move(sf), deleted};
 }
 
-absl::StatusOr<bool> DirectoryImpl::Linked(uint64_t a, uint64_t b, const std::vector<std::string>& relations) const {
+absl::StatusOr<bool> DirectoryImpl::Linked(uint64_t a, uint64_t b,
+                                           const std::vector<std::string>& relations) const {
   graph::EdgeReader edges(store_->Latest());
   for (const std::string& rel : relations) {
     for (const bool out : {true, false}) {
-      absl::StatusOr<std::vector<graph::Target>> targets = out ? edges.Out(a, rel) : edges.In(a, rel);
+      absl::StatusOr<std::vector<graph::Target>> targets =
+          out ? edges.Out(a, rel) : edges.In(a, rel);
       if (!targets.ok()) return targets.status();
       for (const graph::Target& t : *targets) {
         if (t.to == b) return true;

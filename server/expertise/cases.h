@@ -15,7 +15,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-
 #include "server/expertise/options.h"
 #include "server/identity/profile.h"
 

@@ -1,7 +1,7 @@
 #include "server/expertise/explain.h"
 
-#include <map>
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "server/identity/records.h"
@@ -33,13 +33,16 @@ std::string Snippet(const text::Analyzer& analyzer, std::string_view body, text:
 std::string Clip(std::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes) return std::string(s);
   size_t cut = max_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;  // not mid-character
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80)
+    --cut;  // not mid-character
   return std::string(s.substr(0, cut)) + "…";
 }
 
-absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer, std::string_view query_text,
-                     text::Language query_lang, const std::vector<std::string>& query_terms,
-                     const std::vector<index::ScoredDoc>& pool, const std::vector<index::EvidenceRecord>& records,
+absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer,
+                     std::string_view query_text, text::Language query_lang,
+                     const std::vector<std::string>& query_terms,
+                     const std::vector<index::ScoredDoc>& pool,
+                     const std::vector<index::EvidenceRecord>& records,
                      const std::vector<size_t>& hits, Reply reply, Expert& e) {
   std::map<std::string, std::vector<std::string>> surfaces;  // query term -> words as typed
   for (const text::Analyzer::Word& w : analyzer.Words(query_text, query_lang)) {
@@ -59,13 +62,15 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
       matched.insert(query_terms[t]);
       for (const std::string& s : surfaces[query_terms[t]]) hit.matched_words.push_back(s);
     }
-    absl::StatusOr<std::optional<identity::StoredFragment>> f = identity::ReadFragment(reader, r.fragkey);
+    absl::StatusOr<std::optional<identity::StoredFragment>> f =
+        identity::ReadFragment(reader, r.fragkey);
     if (!f.ok()) return f.status();
     if (!*f || r.ordinal >= (*f)->fragment.evidence.size()) continue;  // changed since
     hit.source = (*f)->fragment.source;
     hit.external_id = (*f)->fragment.external_id;
     const identity::Evidence& ev = (*f)->fragment.evidence[r.ordinal];
-    const text::Language lang = r.language == "fr" ? text::Language::kFrench : text::Language::kEnglish;
+    const text::Language lang =
+        r.language == "fr" ? text::Language::kFrench : text::Language::kEnglish;
     hit.snippet = Snippet(analyzer, ev.text.empty() ? ev.title : ev.text, lang, matched);
   }
   // One line: what kinds of evidence, the best one, relationship, availability, load.

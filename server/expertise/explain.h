@@ -8,11 +8,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "server/expertise/phrases.h"
 #include "server/expertise/ranker.h"
 #include "server/index/evidence.h"
 #include "server/index/search.h"
-
-#include "server/expertise/phrases.h"
 
 namespace tessera::store {
 class Reader;

@@ -16,8 +16,8 @@ struct ExpertiseOptions {
   double b = 0.75;
   // How strongly each kind of evidence shows ability; unknown kinds count as "other".
   std::map<std::string, double> kind_weight = {
-      {"case", 1.0}, {"answer", 0.8}, {"conversation", 0.7}, {"document", 0.6},
-      {"skill", 0.4}, {"bio", 0.3},   {"other", 0.5}};
+      {"case", 1.0},  {"answer", 0.8}, {"conversation", 0.7}, {"document", 0.6},
+      {"skill", 0.4}, {"bio", 0.3},    {"other", 0.5}};
   // Evidence this many days old counts e^-1 (37%) as much as today's; 0 turns decay off.
   double recency_days = 365;
   // Best evidence documents considered per query, and per person summed into the
@@ -51,7 +51,8 @@ struct ExpertiseOptions {
   // Open cases held through these relations count as load; a case is open when its
   // status attribute is one of open_statuses (compared case-insensitively).
   std::vector<std::string> load_relations = {"resolved_by", "assigned_to"};
-  std::vector<std::string> open_statuses = {"open", "new", "pending", "in_progress", "assigned", "reopened"};
+  std::vector<std::string> open_statuses = {"open",        "new",      "pending",
+                                            "in_progress", "assigned", "reopened"};
   // Terms of the other language (text::Lexicon) are searched too, their idf times
   // this; 0 turns translation off. Dictionaries give every sense of a word, hence < 1.
   double translation_weight = 0.5;

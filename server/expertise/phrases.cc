@@ -29,8 +29,10 @@ std::string KindPhrase(Reply r, std::string_view kind, size_t n) {
     if (kind == "case") return "a résolu " + Count(n, "dossier similaire", "dossiers similaires");
     if (kind == "document") return "a écrit " + Count(n, "page", "pages") + " sur le sujet";
     if (kind == "answer") return "a donné " + Count(n, "réponse similaire", "réponses similaires");
-    if (kind == "conversation") return "a répondu à " + Count(n, "message similaire", "messages similaires");
-    if (kind == "skill") return n == 1 ? "le cite comme compétence" : "cite " + Count(n, "", "compétences liées");
+    if (kind == "conversation")
+      return "a répondu à " + Count(n, "message similaire", "messages similaires");
+    if (kind == "skill")
+      return n == 1 ? "le cite comme compétence" : "cite " + Count(n, "", "compétences liées");
     if (kind == "bio") return "son profil le mentionne";
     return Count(n, "fiche liée", "fiches liées");
   }
@@ -38,13 +40,15 @@ std::string KindPhrase(Reply r, std::string_view kind, size_t n) {
   if (kind == "document") return "wrote " + Count(n, "page", "pages") + " on it";
   if (kind == "answer") return "gave " + Count(n, "similar answer", "similar answers");
   if (kind == "conversation") return "answered " + Count(n, "similar message", "similar messages");
-  if (kind == "skill") return n == 1 ? "lists it as a skill" : "lists " + Count(n, "", "matching skills");
+  if (kind == "skill")
+    return n == 1 ? "lists it as a skill" : "lists " + Count(n, "", "matching skills");
   if (kind == "bio") return "their profile mentions it";
   return Count(n, "related record", "related records");
 }
 
 std::string BestMatch(Reply r, std::string_view title) {
-  return Fr(r) ? " (le plus proche : " + Quote(r, title) + ")" : " (best match: " + Quote(r, title) + ")";
+  return Fr(r) ? " (le plus proche : " + Quote(r, title) + ")"
+               : " (best match: " + Quote(r, title) + ")";
 }
 
 std::string ThisCustomer(Reply r) { return Fr(r) ? "ce client" : "this customer"; }
@@ -57,7 +61,8 @@ std::string HandledEarlier(Reply r, size_t cases, bool answered, std::string_vie
   std::string path;
   if (Fr(r)) {
     if (cases > 0) path = "a traité " + Count(cases, "dossier précédent", "dossiers précédents");
-    if (answered) path += std::string(path.empty() ? "" : " et ") + "a répondu à un message précédent";
+    if (answered)
+      path += std::string(path.empty() ? "" : " et ") + "a répondu à un message précédent";
     return path + " de " + std::string(customer);
   }
   if (cases > 0) path = "handled " + Count(cases, "earlier case", "earlier cases");
@@ -67,7 +72,9 @@ std::string HandledEarlier(Reply r, size_t cases, bool answered, std::string_vie
 
 std::string HasLeft(Reply r) { return Fr(r) ? "a quitté l'entreprise" : "has left"; }
 std::string Away(Reply r) { return Fr(r) ? "absent" : "away"; }
-std::string AwayRankedLower(Reply r) { return Fr(r) ? "absent, donc classé plus bas" : "away, so ranked lower"; }
+std::string AwayRankedLower(Reply r) {
+  return Fr(r) ? "absent, donc classé plus bas" : "away, so ranked lower";
+}
 
 std::string Busy(Reply r, size_t open_cases) {
   return Fr(r) ? "occupé : " + Count(open_cases, "dossier ouvert", "dossiers ouverts")
@@ -76,16 +83,19 @@ std::string Busy(Reply r, size_t open_cases) {
 
 std::string MessageCut(Reply r, size_t total_bytes, size_t read_bytes) {
   if (Fr(r)) {
-    return "le message fait " + std::to_string(total_bytes) + " octets : seuls les " + std::to_string(read_bytes) +
+    return "le message fait " + std::to_string(total_bytes) + " octets : seuls les " +
+           std::to_string(read_bytes) +
            " premiers ont été lus, coupés entre deux mots (expertise.max_query_bytes)";
   }
-  return "the message is " + std::to_string(total_bytes) + " bytes: only its first " + std::to_string(read_bytes) +
-         " were read, cut between words (expertise.max_query_bytes)";
+  return "the message is " + std::to_string(total_bytes) + " bytes: only its first " +
+         std::to_string(read_bytes) + " were read, cut between words (expertise.max_query_bytes)";
 }
 
 std::string LanguageGuessed(Reply r, std::string_view language) {
-  return Fr(r) ? "langue non précisée : lu comme " + std::string(language) + " (d'après ses mots courants)"
-               : "language not given: read as " + std::string(language) + " (from its common words, else the default)";
+  return Fr(r) ? "langue non précisée : lu comme " + std::string(language) +
+                     " (d'après ses mots courants)"
+               : "language not given: read as " + std::string(language) +
+                     " (from its common words, else the default)";
 }
 
 std::string CustomerUnknown(Reply r, std::string_view identifier) {
@@ -96,8 +106,10 @@ std::string CustomerUnknown(Reply r, std::string_view identifier) {
 }
 
 std::string CustomerFoundInText(Reply r, std::string_view identifier, std::string_view name) {
-  const std::string who = std::string(identifier) + (name.empty() ? "" : " (" + std::string(name) + ")");
-  return (Fr(r) ? "client reconnu dans le message : " : "customer recognised from the message: ") + who;
+  const std::string who =
+      std::string(identifier) + (name.empty() ? "" : " (" + std::string(name) + ")");
+  return (Fr(r) ? "client reconnu dans le message : " : "customer recognised from the message: ") +
+         who;
 }
 
 }  // namespace tessera::expertise

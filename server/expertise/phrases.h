@@ -27,7 +27,7 @@ std::string ManagerOf(Reply r, std::string_view customer);
 // cases: earlier cases of theirs handled; answered: an earlier message of theirs answered.
 std::string HandledEarlier(Reply r, size_t cases, bool answered, std::string_view customer);
 std::string HasLeft(Reply r);
-std::string Away(Reply r);               // short, for people to inform
+std::string Away(Reply r);  // short, for people to inform
 std::string AwayRankedLower(Reply r);
 std::string Busy(Reply r, size_t open_cases);
 // Notes.

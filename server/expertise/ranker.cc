@@ -1,8 +1,8 @@
 #include "server/expertise/ranker.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -29,7 +29,9 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
 // "2025-09-30" -> days since 1970, or -1.
 int64_t DayOf(std::string_view date) {
   int y = 0, m = 0, d = 0;
-  if (date.size() < 10 || sscanf(std::string(date.substr(0, 10)).c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3) return -1;
+  if (date.size() < 10 ||
+      sscanf(std::string(date.substr(0, 10)).c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3)
+    return -1;
   if (m < 1 || m > 12 || d < 1 || d > 31) return -1;
   // Days from civil (proleptic Gregorian).
   y -= m <= 2;
@@ -43,10 +45,17 @@ int64_t DayOf(std::string_view date) {
 // One FindExperts call.
 class Search {
  public:
-  Search(const ExpertiseOptions& o, const text::Analyzer& analyzer, const identity::NormaliseOptions& normalise,
-         const text::Lexicon* lexicon, const store::Reader& reader, const Corpus& corpus, const Query& q)
-      : o_(o), analyzer_(analyzer), normalise_(normalise), lexicon_(lexicon), reader_(reader), corpus_(corpus),
-        q_(q), edges_(reader) {}
+  Search(const ExpertiseOptions& o, const text::Analyzer& analyzer,
+         const identity::NormaliseOptions& normalise, const text::Lexicon* lexicon,
+         const store::Reader& reader, const Corpus& corpus, const Query& q)
+      : o_(o),
+        analyzer_(analyzer),
+        normalise_(normalise),
+        lexicon_(lexicon),
+        reader_(reader),
+        corpus_(corpus),
+        q_(q),
+        edges_(reader) {}
 
   absl::StatusOr<Ranking> Run() {
     if (absl::Status s = Analyse(); !s.ok()) return s;
@@ -74,13 +83,14 @@ class Search {
 
   absl::Status Analyse() {
     if (q_.text.size() > kMaxPastedBytes) {
-      return absl::InvalidArgumentError("text is " + std::to_string(q_.text.size()) + " bytes, more than " +
-                                        std::to_string(kMaxPastedBytes) + " can be read");
+      return absl::InvalidArgumentError("text is " + std::to_string(q_.text.size()) +
+                                        " bytes, more than " + std::to_string(kMaxPastedBytes) +
+                                        " can be read");
     }
     if (!text::IsValidUtf8(q_.text)) return absl::InvalidArgumentError("text is not valid UTF-8");
     if (q_.limit > o_.max_limit) {
-      return absl::InvalidArgumentError("limit " + std::to_string(q_.limit) + " is over the limit of " +
-                                        std::to_string(o_.max_limit));
+      return absl::InvalidArgumentError("limit " + std::to_string(q_.limit) +
+                                        " is over the limit of " + std::to_string(o_.max_limit));
     }
     if (absl::Status s = CheckLanguage(q_.language); !s.ok()) return s;
     absl::StatusOr<Reply> reply = ReplyLanguage(q_.reply_language);
@@ -92,7 +102,8 @@ class Search {
     }
     // E-mail addresses, phone numbers and handles say who wrote, not what about.
     mentions_ = identity::FindMentions(text, normalise_);
-    for (const identity::Mention& m : mentions_) std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
+    for (const identity::Mention& m : mentions_)
+      std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
     lang_ = analyzer_.Pick(q_.language, text);
     if (q_.language.empty()) {
       out_.notes.push_back(LanguageGuessed(reply_, text::LanguageName(lang_)));
@@ -103,7 +114,8 @@ class Search {
     }
     if (terms_.empty()) {
       return absl::InvalidArgumentError(
-          "text has no searchable words once stop words and punctuation are removed; describe the issue in words");
+          "text has no searchable words once stop words and punctuation are removed; describe the "
+          "issue in words");
     }
     out_.query_terms = terms_;
     out_.query_words = AsTyped(text, terms_);
@@ -121,7 +133,8 @@ class Search {
       if (!df.ok()) return df.status();
       by_df.emplace_back(*df, t);
     }
-    std::stable_sort(by_df.begin(), by_df.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(by_df.begin(), by_df.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     const double cap = o_.common_term_share * static_cast<double>(corpus_.docs);
     std::vector<std::string> kept;
     for (const auto& [df, t] : by_df) {
@@ -141,8 +154,10 @@ class Search {
     p.k1 = o_.k1;
     p.b = o_.b;
     p.docs = corpus_.docs;
-    p.avg_length = corpus_.docs > 0 ? std::max(1.0, static_cast<double>(corpus_.length) / corpus_.docs) : 1;
-    static const char* kKinds[] = {"other", "case", "document", "answer", "conversation", "skill", "bio"};
+    p.avg_length =
+        corpus_.docs > 0 ? std::max(1.0, static_cast<double>(corpus_.length) / corpus_.docs) : 1;
+    static const char* kKinds[] = {"other",        "case",  "document", "answer",
+                                   "conversation", "skill", "bio"};
     for (int i = 0; i < index::kEvidenceKinds; ++i) {
       auto it = o_.kind_weight.find(kKinds[i]);
       p.kind_weight[i] = q_.no_kind_weights ? 1.0 : it != o_.kind_weight.end() ? it->second : 0.5;
@@ -166,7 +181,8 @@ class Search {
     std::map<std::pair<uint64_t, std::string>, std::vector<uint64_t>> people_of;  // (entity, role)
     for (size_t i = 0; i < pool_.size(); ++i) {
       std::string value;
-      absl::StatusOr<bool> found = reader_.Get(store::Cf::kEvidence, index::EvidenceKey(pool_[i].doc), &value);
+      absl::StatusOr<bool> found =
+          reader_.Get(store::Cf::kEvidence, index::EvidenceKey(pool_[i].doc), &value);
       if (!found.ok()) return found.status();
       if (!*found) continue;  // removed since the postings were read
       if (absl::Status s = index::DecodeEvidence(value, &records_[i]); !s.ok()) return s;
@@ -185,7 +201,8 @@ class Search {
           absl::StatusOr<std::vector<graph::Target>> out = edges_.Out(r.entity, r.role);
           if (!out.ok()) return out.status();
           for (const graph::Target& t : *out) {
-            if (c->open || (!c->outcome_fragkey.empty() && t.fragkey != c->outcome_fragkey)) continue;
+            if (c->open || (!c->outcome_fragkey.empty() && t.fragkey != c->outcome_fragkey))
+              continue;
             people.push_back(t.to);
           }
           std::sort(people.begin(), people.end());
@@ -195,7 +212,8 @@ class Search {
       }
       for (uint64_t person : it->second) candidates_[person].hits.push_back({pool_[i].score, i});
     }
-    const size_t per_person = q_.single_best_evidence ? 1 : std::max<size_t>(1, o_.evidence_per_person);
+    const size_t per_person =
+        q_.single_best_evidence ? 1 : std::max<size_t>(1, o_.evidence_per_person);
     for (auto& [id, c] : candidates_) {
       // Pool order is best first, so hits already are.
       for (size_t j = 0; j < c.hits.size() && j < per_person; ++j) c.text += c.hits[j].score;
@@ -205,14 +223,18 @@ class Search {
 
   // Each of `terms` as `text` wrote it ("bloquée" for "bloqu"), for explanations a
   // person can read: the first word of the text that analyses to the term.
-  std::vector<std::string> AsTyped(std::string_view text, const std::vector<std::string>& terms) const {
+  std::vector<std::string> AsTyped(std::string_view text,
+                                   const std::vector<std::string>& terms) const {
     std::map<std::string, std::string> typed;  // folded word -> as written
     size_t start = 0;
     for (size_t i = 0; i <= text.size(); ++i) {
-      const bool cut = i == text.size() || std::strchr(" \t\r\n.,;:!?()[]{}\"'/_<>", text[i]) != nullptr ||
+      const bool cut = i == text.size() ||
+                       std::strchr(" \t\r\n.,;:!?()[]{}\"'/_<>", text[i]) != nullptr ||
                        text.substr(i, 3) == "\u2019";  // typographic apostrophe
       if (!cut) continue;
-      if (i > start) typed.emplace(text::Fold(text.substr(start, i - start)), std::string(text.substr(start, i - start)));
+      if (i > start)
+        typed.emplace(text::Fold(text.substr(start, i - start)),
+                      std::string(text.substr(start, i - start)));
       start = i + (i < text.size() && text.substr(i, 3) == "\u2019" ? 3 : 1);
     }
     std::map<std::string, std::string> by_term;
@@ -227,8 +249,9 @@ class Search {
 
   static absl::Status CheckLanguage(std::string_view tag) {
     if (tag.empty() || text::LanguageOfTag(tag)) return absl::OkStatus();
-    return absl::InvalidArgumentError("language '" + std::string(tag.substr(0, 16)) +
-                                      "' is not supported (supported: en, fr; leave it empty to guess)");
+    return absl::InvalidArgumentError(
+        "language '" + std::string(tag.substr(0, 16)) +
+        "' is not supported (supported: en, fr; leave it empty to guess)");
   }
 
   // Adds the other language's terms for the query's (text::Lexicon), with a lower
@@ -242,7 +265,9 @@ class Search {
       const std::vector<std::string>* tr = lexicon_->Translate(lang_, terms_[i]);
       if (tr == nullptr) continue;
       for (const std::string& t : *tr) {
-        if (terms_.size() - original >= o_.max_translated_terms || terms_.size() >= index::kMaxQueryTerms) return;
+        if (terms_.size() - original >= o_.max_translated_terms ||
+            terms_.size() >= index::kMaxQueryTerms)
+          return;
         if (!have.insert(t).second) continue;
         terms_.push_back(t);
         p.term_weight.push_back(o_.translation_weight);
@@ -256,7 +281,8 @@ class Search {
   absl::StatusOr<CaseState> CaseOf(uint64_t id) {
     if (auto it = cases_.find(id); it != cases_.end()) return it->second;
     CaseState s;
-    if (q_.case_cache != nullptr && q_.case_cache->Get(q_.generation, id, &s)) return cases_[id] = s;
+    if (q_.case_cache != nullptr && q_.case_cache->Get(q_.generation, id, &s))
+      return cases_[id] = s;
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
     if (!p.ok()) return p.status();
     s = *p ? CaseStateOf(**p, o_) : CaseState();
@@ -319,16 +345,18 @@ absl::Status Search::FindCustomer() {
   if (named && !q_.customer_type.empty()) {
     std::optional<identity::IdType> type = identity::ParseIdType(q_.customer_type);
     if (!type) {
-      return absl::InvalidArgumentError("customer: unknown identifier type '" + q_.customer_type + "' (known: " +
-                                        std::string(identity::IdTypeList()) + ")");
+      return absl::InvalidArgumentError("customer: unknown identifier type '" + q_.customer_type +
+                                        "' (known: " + std::string(identity::IdTypeList()) + ")");
     }
     absl::StatusOr<std::string> value = identity::Normalise(*type, q_.customer_value, normalise_);
-    if (!value.ok()) return absl::InvalidArgumentError("customer: " + std::string(value.status().message()));
+    if (!value.ok())
+      return absl::InvalidArgumentError("customer: " + std::string(value.status().message()));
     candidates.emplace_back(*type, *value);
   } else if (named) {
     const std::string_view v = q_.customer_value;
-    const bool profile_id = v.size() <= 9 && v.front() != '0' &&
-                            std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool profile_id =
+        v.size() <= 9 && v.front() != '0' &&
+        std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (profile_id) {
       const uint64_t id = std::stoull(std::string(v));
       std::vector<std::string> kinds;
@@ -339,14 +367,16 @@ absl::Status Search::FindCustomer() {
     } else {
       candidates = identity::GuessIdentifiers(v, q_.channel, normalise_);
       if (candidates.empty()) {
-        return absl::InvalidArgumentError("customer '" + std::string(v.substr(0, 64)) +
-                                          "' is neither type:value, an e-mail address, a phone number, an @handle "
-                                          "nor a profile id");
+        return absl::InvalidArgumentError(
+            "customer '" + std::string(v.substr(0, 64)) +
+            "' is neither type:value, an e-mail address, a phone number, an @handle "
+            "nor a profile id");
       }
     }
   }
   for (const auto& [type, value] : candidates) {
-    if (out_.customer_identifier.empty()) out_.customer_identifier = identity::IdentText(type, value);
+    if (out_.customer_identifier.empty())
+      out_.customer_identifier = identity::IdentText(type, value);
     absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(reader_, type, value);
     if (!owners.ok()) return owners.status();
     if (owners->empty()) continue;
@@ -362,11 +392,14 @@ absl::Status Search::FindCustomer() {
     out_.notes.push_back(CustomerUnknown(reply_, out_.customer_identifier));
   }
   if (out_.customer_found) {
-    absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, out_.customer);
+    absl::StatusOr<std::optional<identity::Profile>> p =
+        identity::ReadProfile(reader_, out_.customer);
     if (!p.ok()) return p.status();
-    if (*p && (!q_.visible || q_.visible(out_.customer, (*p)->kinds))) out_.customer_name = (*p)->display_name;
+    if (*p && (!q_.visible || q_.visible(out_.customer, (*p)->kinds)))
+      out_.customer_name = (*p)->display_name;
     if (out_.customer_from_text) {
-      out_.notes.push_back(CustomerFoundInText(reply_, out_.customer_identifier, out_.customer_name));
+      out_.notes.push_back(
+          CustomerFoundInText(reply_, out_.customer_identifier, out_.customer_name));
     }
   }
   return absl::OkStatus();
@@ -459,7 +492,8 @@ absl::Status Search::Rank() {
   std::vector<std::pair<uint64_t, Candidate*>> order;
   for (auto& [id, c] : candidates_) order.emplace_back(id, &c);
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    const double sa = a.second->text + a.second->relationship * 1e6, sb = b.second->text + b.second->relationship * 1e6;
+    const double sa = a.second->text + a.second->relationship * 1e6,
+                 sb = b.second->text + b.second->relationship * 1e6;
     return sa != sb ? sa > sb : a.first < b.first;
   });
   double max_text = 0;
@@ -479,14 +513,15 @@ absl::Status Search::Rank() {
     const std::string* end = profile.Attr("end_date");
     const std::string* status = profile.Attr("status");
     e.left = (end != nullptr && DayOf(*end) >= 0 && DayOf(*end) < today) ||
-             (status != nullptr && Contains({"left", "terminated", "inactive", "former"}, text::Fold(*status)));
+             (status != nullptr &&
+              Contains({"left", "terminated", "inactive", "former"}, text::Fold(*status)));
     if (e.left && !q_.include_unavailable) continue;
     if (!q_.team.empty() && text::Fold(e.person.team) != text::Fold(q_.team)) continue;
     if (!q_.location.empty() && text::Fold(e.person.location) != text::Fold(q_.location)) continue;
     const std::string* availability = profile.Attr("availability");
-    e.away = availability != nullptr &&
-             Contains({"away", "absent", "leave", "on_leave", "ooo", "out_of_office", "vacation", "unavailable"},
-                      text::Fold(*availability));
+    e.away = availability != nullptr && Contains({"away", "absent", "leave", "on_leave", "ooo",
+                                                  "out_of_office", "vacation", "unavailable"},
+                                                 text::Fold(*availability));
     if (!q_.no_load) {
       absl::StatusOr<size_t> open = graph::OpenCases(reader_, id);
       if (!open.ok()) return open.status();
@@ -496,7 +531,8 @@ absl::Status Search::Rank() {
     e.relationship_score = c->relationship;
     e.availability = e.away ? o_.away_factor : 1.0;
     e.load_factor = 1.0 / (1.0 + o_.load_per_open_case * static_cast<double>(e.open_cases));
-    e.score = (e.text_score + e.relationship_score) * e.availability * e.load_factor * (e.left ? 0.01 : 1.0);
+    e.score = (e.text_score + e.relationship_score) * e.availability * e.load_factor *
+              (e.left ? 0.01 : 1.0);
     e.relationship = c->paths;
     if (c->text == 0) {
       // Related to the customer, but nothing they did matches: to inform, not to ask.
@@ -526,7 +562,7 @@ absl::Status Search::Rank() {
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
     return ranked[a].score != ranked[b].score ? ranked[a].score > ranked[b].score
-                                               : ranked[a].person.id < ranked[b].person.id;
+                                              : ranked[a].person.id < ranked[b].person.id;
   });
   const size_t limit = q_.limit == 0 ? 10 : q_.limit;
   for (size_t i = 0; i < idx.size() && out_.experts.size() < limit; ++i) {
@@ -538,7 +574,9 @@ absl::Status Search::Rank() {
       if (!shown.ok()) return shown.status();
       if (*shown) hits.push_back(h.pool_index);
     }
-    if (absl::Status s = Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, reply_, e); !s.ok()) {
+    if (absl::Status s =
+            Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, reply_, e);
+        !s.ok()) {
       return s;
     }
     out_.experts.push_back(std::move(e));
@@ -548,7 +586,8 @@ absl::Status Search::Rank() {
 
 }  // namespace
 
-absl::StatusOr<Ranking> Ranker::Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const {
+absl::StatusOr<Ranking> Ranker::Find(const store::Reader& reader, const Corpus& corpus,
+                                     const Query& q) const {
   return Search(options_, analyzer_, normalise_, lexicon_, reader, corpus, q).Run();
 }
 

@@ -41,7 +41,7 @@ inline constexpr size_t kMaxPastedBytes = 1 << 20;
 
 struct Query {
   std::string text;
-  std::string language;       // BCP 47 tag of a supported language (en, fr); empty: guessed
+  std::string language;  // BCP 47 tag of a supported language (en, fr); empty: guessed
   // The language of the answer's words (why, relationship, notes): en (empty) or fr.
   std::string reply_language;
   // The customer, optional: an identifier, or with an empty type a bare value that is
@@ -50,11 +50,12 @@ struct Query {
   // When absent, identifiers in the text that name a customer or contact are used.
   std::string customer_type;
   std::string customer_value;
-  std::string channel;        // where the issue came from (twitter, email...): picks a bare @handle's platform
-  std::string team;           // only people of this team (case- and accent-insensitive)
+  std::string
+      channel;  // where the issue came from (twitter, email...): picks a bare @handle's platform
+  std::string team;  // only people of this team (case- and accent-insensitive)
   std::string location;
   size_t limit = 10;
-  int64_t as_of_ms = 0;           // "now" for recency and end dates
+  int64_t as_of_ms = 0;              // "now" for recency and end dates
   bool include_unavailable = false;  // rank people who left too (flagged)
   // Evaluation switches: each turns one ranking feature off (tessera-eval's ablation).
   bool no_recency = false, no_kind_weights = false, no_relationship = false, no_load = false;
@@ -92,10 +93,10 @@ struct Expert {
   double load_factor = 1;         // 1 / (1 + load_per_open_case · open cases)
   size_t open_cases = 0;
   bool away = false;
-  bool left = false;              // only with include_unavailable
-  std::vector<EvidenceHit> evidence;        // best first, at most 3
-  std::vector<std::string> relationship;   // "account manager of Camille Roussel (crm/C-20002)"
-  std::string why;                         // one line
+  bool left = false;                      // only with include_unavailable
+  std::vector<EvidenceHit> evidence;      // best first, at most 3
+  std::vector<std::string> relationship;  // "account manager of Camille Roussel (crm/C-20002)"
+  std::string why;                        // one line
 };
 
 struct Ranking {
@@ -110,9 +111,9 @@ struct Ranking {
   std::string language;                  // "en" or "fr"
   uint64_t customer = 0;                 // the customer's profile, when one was named and found
   bool customer_found = false;
-  bool customer_from_text = false;       // recognised from identifiers in the text
-  std::string customer_identifier;       // "phone:+33...": what found them, or what was asked
-  std::string customer_name;             // when found and the caller may see them
+  bool customer_from_text = false;  // recognised from identifiers in the text
+  std::string customer_identifier;  // "phone:+33...": what found them, or what was asked
+  std::string customer_name;        // when found and the caller may see them
   // What the caller should know about how the query was read: text cut, language
   // guessed, customer not in the directory, customer recognised from the text.
   std::vector<std::string> notes;
@@ -139,7 +140,8 @@ class Ranker {
   // out of range, a language that is not supported, or a customer that is no
   // identifier. A customer the directory does not have is not an error: the ranking
   // has no relationship part and says so (customer_found, notes).
-  absl::StatusOr<Ranking> Find(const store::Reader& reader, const Corpus& corpus, const Query& q) const;
+  absl::StatusOr<Ranking> Find(const store::Reader& reader, const Corpus& corpus,
+                               const Query& q) const;
 
  private:
   const ExpertiseOptions& options_;

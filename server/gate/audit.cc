@@ -8,11 +8,13 @@
 namespace tessera::gate {
 
 bool Auditor::Covers(std::string_view kind) const {
-  return options_.enabled && std::find(options_.kinds.begin(), options_.kinds.end(), kind) != options_.kinds.end();
+  return options_.enabled &&
+         std::find(options_.kinds.begin(), options_.kinds.end(), kind) != options_.kinds.end();
 }
 
 bool Auditor::Covers(const std::vector<std::string>& kinds) const {
-  return std::any_of(kinds.begin(), kinds.end(), [this](const std::string& k) { return Covers(k); });
+  return std::any_of(kinds.begin(), kinds.end(),
+                     [this](const std::string& k) { return Covers(k); });
 }
 
 bool Auditor::Always(std::string_view method) {
@@ -20,7 +22,8 @@ bool Auditor::Always(std::string_view method) {
 }
 
 directory::AuditEntry Auditor::Entry(const Caller& caller, std::string_view method,
-                                     const access::Principal* who, const absl::Status& outcome) const {
+                                     const access::Principal* who,
+                                     const absl::Status& outcome) const {
   return AuditEntryOf(caller, method, who, outcome, now_ms_());
 }
 
@@ -33,7 +36,8 @@ absl::Status Auditor::Record(directory::AuditEntry entry) const {
 }
 
 directory::AuditEntry AuditEntryOf(const Caller& caller, std::string_view method,
-                                   const access::Principal* who, const absl::Status& outcome, int64_t time_ms) {
+                                   const access::Principal* who, const absl::Status& outcome,
+                                   int64_t time_ms) {
   directory::AuditEntry e;
   e.time_ms = time_ms;
   if (who != nullptr) e.principal = who->name;

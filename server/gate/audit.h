@@ -14,13 +14,13 @@
 
 #include "absl/status/status.h"
 #include "server/access/access.h"
-#include "server/gate/call_log.h"
 #include "server/directory/directory.h"
+#include "server/gate/call_log.h"
 
 namespace tessera::gate {
 
-// The metadata key (gRPC) or header (HTTP) a caller states the purpose of a call in (kept in the audit log),
-// and its size limit.
+// The metadata key (gRPC) or header (HTTP) a caller states the purpose of a call in (kept in the
+// audit log), and its size limit.
 inline constexpr char kReasonHeader[] = "tessera-reason";
 inline constexpr size_t kMaxReasonBytes = 512;
 
@@ -58,6 +58,7 @@ class Auditor {
 // A record of a call at `time_ms`, without profiles or detail (what Auditor::Entry
 // makes; usable without an auditor).
 directory::AuditEntry AuditEntryOf(const Caller& caller, std::string_view method,
-                                   const access::Principal* who, const absl::Status& outcome, int64_t time_ms);
+                                   const access::Principal* who, const absl::Status& outcome,
+                                   int64_t time_ms);
 
 }  // namespace tessera::gate

@@ -6,7 +6,6 @@
 #include <set>
 #include <string>
 
-
 namespace tessera::gate {
 namespace {
 
@@ -41,7 +40,8 @@ absl::StatusOr<const access::Principal*> Gate::Admit(CallLog& log) const {
   const access::Principal* who = nullptr;
   if (caller.authorization) {
     const std::optional<std::string_view> token = BearerToken(*caller.authorization);
-    if (!token) return absl::UnauthenticatedError("the authorization header must be 'Bearer <token>'");
+    if (!token)
+      return absl::UnauthenticatedError("the authorization header must be 'Bearer <token>'");
     absl::StatusOr<const access::Principal*> p = principals->ByToken(*token, now_ms_());
     if (!p.ok()) return p.status();
     who = *p;
@@ -50,16 +50,19 @@ absl::StatusOr<const access::Principal*> Gate::Admit(CallLog& log) const {
       who = principals->ByCertificate(cn);
       if (who != nullptr) break;
     }
-    if (who == nullptr) return absl::UnauthenticatedError("the client certificate is not in the principals file");
+    if (who == nullptr)
+      return absl::UnauthenticatedError("the client certificate is not in the principals file");
   } else {
-    return absl::UnauthenticatedError("credentials required: a bearer token or a client certificate");
+    return absl::UnauthenticatedError(
+        "credentials required: a bearer token or a client certificate");
   }
   log.Attach(auditor_, who);
   const std::string_view method = log.method();
   const uint32_t allowed = access::RolesFor(method);
   if ((who->roles & allowed) == 0) {
-    return absl::PermissionDeniedError(std::string(method) + " needs the role " + access::DescribeRoles(allowed) +
-                                       "; '" + who->name + "' has " + access::DescribeRoles(who->roles));
+    return absl::PermissionDeniedError(std::string(method) + " needs the role " +
+                                       access::DescribeRoles(allowed) + "; '" + who->name +
+                                       "' has " + access::DescribeRoles(who->roles));
   }
   return who;
 }
@@ -70,7 +73,8 @@ void Gate::Replace(std::shared_ptr<const access::Principals> principals) {
   kept_.push_back(std::move(principals));
 }
 
-identity::ProfileFilter Gate::FilterFor(const access::Principal* who, const directory::Directory& dir) const {
+identity::ProfileFilter Gate::FilterFor(const access::Principal* who,
+                                        const directory::Directory& dir) const {
   if (who == nullptr || visibility_.SeesAll(*who)) return {};
   uint64_t self = 0;
   if (!who->person.empty() && visibility_.AnyVia()) {
@@ -103,8 +107,10 @@ std::function<bool(std::string_view, const std::vector<std::string>&)> Gate::Loo
 }
 
 absl::Status MayWrite(const access::Principal* who, std::string_view source) {
-  if (who == nullptr || who->Has(access::Role::kAdmin) || who->MayWrite(source)) return absl::OkStatus();
-  return absl::PermissionDeniedError("'" + who->name + "' is not bound to source '" + std::string(source) + "'");
+  if (who == nullptr || who->Has(access::Role::kAdmin) || who->MayWrite(source))
+    return absl::OkStatus();
+  return absl::PermissionDeniedError("'" + who->name + "' is not bound to source '" +
+                                     std::string(source) + "'");
 }
 
 }  // namespace tessera::gate

@@ -16,8 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/access/access.h"
 #include "server/directory/directory.h"
-#include "server/gate/call_log.h"
 #include "server/gate/audit.h"
+#include "server/gate/call_log.h"
 
 namespace tessera::gate {
 
@@ -27,7 +27,8 @@ class Gate {
   // `principals` null: authentication is off and every call is admitted.
   // `auditor` may be null (nothing is audited); it outlives the gate.
   Gate(std::shared_ptr<const access::Principals> principals, std::function<int64_t()> now_ms,
-       access::Visibility visibility = access::Visibility::Default(), const Auditor* auditor = nullptr)
+       access::Visibility visibility = access::Visibility::Default(),
+       const Auditor* auditor = nullptr)
       : now_ms_(std::move(now_ms)), visibility_(std::move(visibility)), auditor_(auditor) {
     if (principals != nullptr) Replace(std::move(principals));
   }
@@ -43,12 +44,15 @@ class Gate {
   // The profile filter for `who` (empty: sees every profile; also when `who` is null):
   // kinds its roles see, and profiles linked to its person by the kind's relations
   // (checked in `dir`, which outlives the filter).
-  identity::ProfileFilter FilterFor(const access::Principal* who, const directory::Directory& dir) const;
+  identity::ProfileFilter FilterFor(const access::Principal* who,
+                                    const directory::Directory& dir) const;
   // For ProfileRef::may_look_up: not by an identifier type withheld from `who`
   // (empty when nothing is withheld from it).
-  std::function<bool(std::string_view, const std::vector<std::string>&)> LookUpFor(const access::Principal* who) const;
+  std::function<bool(std::string_view, const std::vector<std::string>&)> LookUpFor(
+      const access::Principal* who) const;
   // The sensitive fields `who` must not see on a profile of these kinds.
-  std::vector<std::string> RedactedFor(const access::Principal* who, const std::vector<std::string>& kinds) const {
+  std::vector<std::string> RedactedFor(const access::Principal* who,
+                                       const std::vector<std::string>& kinds) const {
     return visibility_.Redacted(who, kinds);
   }
 

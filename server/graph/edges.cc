@@ -83,8 +83,10 @@ absl::StatusOr<std::string> ScanDirection(const store::Reader& reader, std::stri
 }  // namespace
 
 void PutEdge(store::Batch& batch, const EdgeFact& e) {
-  batch.Put(store::Cf::kEdges, EdgeKey(e.from, Direction::kOut, e.type, e.to, e.fragkey), e.identkey);
-  batch.Put(store::Cf::kEdges, EdgeKey(e.to, Direction::kIn, e.type, e.from, e.fragkey), e.identkey);
+  batch.Put(store::Cf::kEdges, EdgeKey(e.from, Direction::kOut, e.type, e.to, e.fragkey),
+            e.identkey);
+  batch.Put(store::Cf::kEdges, EdgeKey(e.to, Direction::kIn, e.type, e.from, e.fragkey),
+            e.identkey);
 }
 
 void DeleteEdge(store::Batch& batch, const EdgeFact& e) {
@@ -117,7 +119,8 @@ absl::StatusOr<size_t> OpenCases(const store::Reader& reader, uint64_t person) {
 
 namespace {
 
-absl::StatusOr<std::vector<Target>> Edges(store::Iterator& it, uint64_t id, Direction dir, std::string_view type) {
+absl::StatusOr<std::vector<Target>> Edges(store::Iterator& it, uint64_t id, Direction dir,
+                                          std::string_view type) {
   const std::string prefix = EdgePrefix(id, dir, type);
   std::vector<Target> out;
   for (it.Seek(prefix); it.Valid() && store::HasPrefix(it.key(), prefix); it.Next()) {
@@ -131,11 +134,13 @@ absl::StatusOr<std::vector<Target>> Edges(store::Iterator& it, uint64_t id, Dire
 
 }  // namespace
 
-absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type) {
+absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from,
+                                             std::string_view type) {
   return EdgeReader(reader).Out(from, type);
 }
 
-absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type) {
+absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to,
+                                            std::string_view type) {
   return EdgeReader(reader).In(to, type);
 }
 
@@ -189,7 +194,8 @@ absl::StatusOr<NeighborPage> Neighbors(const store::Reader& reader, const Neighb
     const std::string prefix = EdgePrefix(q.id, dir, q.type);
     if (!resume.empty() && resume > prefix && !store::HasPrefix(resume, prefix)) continue;
     const std::string start = (!resume.empty() && resume > prefix) ? resume : prefix;
-    absl::StatusOr<std::string> next = ScanDirection(reader, prefix, start, q.limit, page.neighbors);
+    absl::StatusOr<std::string> next =
+        ScanDirection(reader, prefix, start, q.limit, page.neighbors);
     if (!next.ok()) return next.status();
     if (!next->empty()) {
       // Resume at the first group not returned.

@@ -18,7 +18,7 @@ namespace tessera::store {
 class Batch;
 class Iterator;
 class Reader;
-}
+}  // namespace tessera::store
 
 namespace tessera::graph {
 
@@ -53,9 +53,11 @@ struct Target {
   std::string fragkey;
   std::string identkey;
 };
-absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from, std::string_view type);
+absl::StatusOr<std::vector<Target>> OutEdges(const store::Reader& reader, uint64_t from,
+                                             std::string_view type);
 // The profiles pointing to `to` with relation `type` (IN edges); Target::to is the source.
-absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to, std::string_view type);
+absl::StatusOr<std::vector<Target>> InEdges(const store::Reader& reader, uint64_t to,
+                                            std::string_view type);
 
 // The same lookups through one iterator, for callers making many (creating an
 // iterator costs more than a seek). Thread-compatible; `reader` outlives it.
@@ -94,7 +96,7 @@ struct Neighbor {
 
 struct NeighborQuery {
   uint64_t id = 0;
-  std::string type;                   // empty: all
+  std::string type;                    // empty: all
   std::optional<Direction> direction;  // nullopt: both
   size_t limit = 100;
   std::string page_token;  // from a previous page

@@ -1,9 +1,8 @@
 #include "server/http/listener.h"
 
-#include <sys/socket.h>
-
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -87,7 +86,8 @@ std::vector<std::string> CertificateNames(const SSL* ssl) {
   X509* cert = SSL_get_peer_certificate(ssl);
   if (cert == nullptr) return out;
   char cn[256];
-  const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  const int n =
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
   if (n > 0) out.emplace_back(cn, static_cast<size_t>(n));
   X509_free(cert);
   return out;
@@ -108,7 +108,8 @@ std::optional<std::string> Request::Query(const std::string& name) const {
 }
 
 bool IsLoopback(std::string_view listen) {
-  return listen.rfind("127.", 0) == 0 || listen.rfind("localhost:", 0) == 0 || listen.rfind("[::1]:", 0) == 0;
+  return listen.rfind("127.", 0) == 0 || listen.rfind("localhost:", 0) == 0 ||
+         listen.rfind("[::1]:", 0) == 0;
 }
 
 struct Listener::Impl {
@@ -133,17 +134,21 @@ struct Listener::Impl {
     for (const auto& [k, v] : hreq.params) req.query.emplace(k, v);
     for (const auto& [k, v] : hreq.headers) {
       std::string name = k;
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       req.headers.emplace(std::move(name), v);
     }
     req.body = hreq.body;
     req.tls = tls;
     req.caller.transport = "http";
-    req.caller.peer = (hreq.remote_addr.find(':') != std::string::npos ? "ipv6:[" + hreq.remote_addr + "]:"
-                                                                        : "ipv4:" + hreq.remote_addr + ":") +
-                      std::to_string(hreq.remote_port);
-    if (hreq.has_header("Authorization")) req.caller.authorization = hreq.get_header_value("Authorization");
-    if (hreq.has_header("tessera-reason")) req.caller.reason = hreq.get_header_value("tessera-reason");
+    req.caller.peer =
+        (hreq.remote_addr.find(':') != std::string::npos ? "ipv6:[" + hreq.remote_addr + "]:"
+                                                         : "ipv4:" + hreq.remote_addr + ":") +
+        std::to_string(hreq.remote_port);
+    if (hreq.has_header("Authorization"))
+      req.caller.authorization = hreq.get_header_value("Authorization");
+    if (hreq.has_header("tessera-reason"))
+      req.caller.reason = hreq.get_header_value("tessera-reason");
     req.caller.certificate_names = CertificateNames(hreq.ssl);
     Response res;
     const auto* route = Find(req.path);
@@ -162,7 +167,8 @@ struct Listener::Impl {
   }
 };
 
-Listener::Listener(ListenerOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
+Listener::Listener(ListenerOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
 
 Listener::~Listener() { Stop(); }
 
@@ -191,8 +197,9 @@ absl::Status Listener::Start() {
       return true;
     });
     if (!server->is_valid()) {
-      return absl::InvalidArgumentError("HTTP listener: cannot use the TLS certificate '" + cert + "', key '" + key +
-                                        "'" + (ca.empty() ? "" : " or client CA '" + ca + "'"));
+      return absl::InvalidArgumentError("HTTP listener: cannot use the TLS certificate '" + cert +
+                                        "', key '" + key + "'" +
+                                        (ca.empty() ? "" : " or client CA '" + ca + "'"));
     }
     impl_->server = std::move(server);
     impl_->tls = true;
@@ -200,8 +207,11 @@ absl::Status Listener::Start() {
     impl_->server = std::make_unique<httplib::Server>();
   }
   httplib::Server& s = *impl_->server;
-  const size_t threads = std::max<size_t>(1, o.threads), max_connections = std::max(o.max_connections, threads);
-  s.new_task_queue = [threads, max_connections] { return new BoundedQueue(threads, max_connections); };
+  const size_t threads = std::max<size_t>(1, o.threads),
+               max_connections = std::max(o.max_connections, threads);
+  s.new_task_queue = [threads, max_connections] {
+    return new BoundedQueue(threads, max_connections);
+  };
   s.set_payload_max_length(o.max_body_bytes);
   s.set_read_timeout(std::chrono::milliseconds(o.read_timeout_ms));
   s.set_write_timeout(std::chrono::milliseconds(o.write_timeout_ms));
@@ -243,38 +253,43 @@ absl::Status Listener::Start() {
     size_t header_bytes = 0;
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
     if (header_bytes > o.max_header_bytes) {
-      return refuse(431, "request headers of " + std::to_string(header_bytes) + " bytes, the limit is " +
-                             std::to_string(o.max_header_bytes) + " (http.max_header_bytes)");
+      return refuse(431, "request headers of " + std::to_string(header_bytes) +
+                             " bytes, the limit is " + std::to_string(o.max_header_bytes) +
+                             " (http.max_header_bytes)");
     }
     t_reading_body = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.set_error_handler(httplib::Server::HandlerWithResponse([o](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (t_reading_body && res.status == 400) {
-      // httplib answers 400 when the body's read fails; the client stopped sending.
-      // (A request whose head does not arrive in time is closed unanswered: httplib
-      // gives no hook there.)
-      t_reading_body = false;
-      res.status = 408;
-      res.set_header("Connection", "close");
-      res.set_content("request body not received within " + std::to_string(o.read_timeout_ms) +
-                          " ms (http.read_timeout_ms)\n",
-                      "text/plain; charset=utf-8");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    std::string why = Reason(res.status);
-    if (res.status == 413) {
-      why = "request body over " + std::to_string(o.max_body_bytes) + " bytes (http.max_body_bytes)";
-    }
-    res.set_content(why + "\n", "text/plain; charset=utf-8");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([o](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (t_reading_body && res.status == 400) {
+          // httplib answers 400 when the body's read fails; the client stopped sending.
+          // (A request whose head does not arrive in time is closed unanswered: httplib
+          // gives no hook there.)
+          t_reading_body = false;
+          res.status = 408;
+          res.set_header("Connection", "close");
+          res.set_content("request body not received within " + std::to_string(o.read_timeout_ms) +
+                              " ms (http.read_timeout_ms)\n",
+                          "text/plain; charset=utf-8");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        std::string why = Reason(res.status);
+        if (res.status == 413) {
+          why = "request body over " + std::to_string(o.max_body_bytes) +
+                " bytes (http.max_body_bytes)";
+        }
+        res.set_content(why + "\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   s.set_logger([](const httplib::Request&, const httplib::Response& res) {
     t_reading_body = false;
     metrics::Global().ObserveHttp(t_route.empty() ? "unmatched" : t_route, res.status);
   });
-  const auto dispatch = [impl](const httplib::Request& req, httplib::Response& res) { impl->Dispatch(req, res); };
+  const auto dispatch = [impl](const httplib::Request& req, httplib::Response& res) {
+    impl->Dispatch(req, res);
+  };
   s.Get(".*", dispatch);
   s.Post(".*", dispatch);
   s.Put(".*", dispatch);
@@ -283,21 +298,26 @@ absl::Status Listener::Start() {
   s.Options(".*", dispatch);
 
   const size_t colon = o.listen.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError("http.listen '" + o.listen + "' is not host:port");
+  if (colon == std::string::npos)
+    return absl::InvalidArgumentError("http.listen '" + o.listen + "' is not host:port");
   std::string host = o.listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string port_text = o.listen.substr(colon + 1);
   int port = 0;
   if (port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos ||
       (port = std::stoi(port_text)) > 65535) {
-    return absl::InvalidArgumentError("http.listen '" + o.listen + "': '" + port_text + "' is not a port");
+    return absl::InvalidArgumentError("http.listen '" + o.listen + "': '" + port_text +
+                                      "' is not a port");
   }
   if (port == 0) {
     port_ = s.bind_to_any_port(host);
   } else if (s.bind_to_port(host, port)) {
     port_ = port;
   }
-  if (port_ <= 0) return absl::UnavailableError("cannot listen on " + o.listen + " for HTTP (is the port in use?)");
+  if (port_ <= 0)
+    return absl::UnavailableError("cannot listen on " + o.listen +
+                                  " for HTTP (is the port in use?)");
   if (const int fd = impl_->listen_fd.load(); fd >= 0) ::listen(fd, SOMAXCONN);
   impl_->thread = std::thread([this] { impl_->server->listen_after_bind(); });
   return absl::OkStatus();

@@ -28,19 +28,19 @@ struct ListenerOptions {
   std::string tls_cert, tls_key;
   // Client certificates signed by this CA are asked for and verified when presented.
   std::string tls_client_ca;
-  size_t threads = 16;                    // workers; each serves one connection at a time
-  size_t max_connections = 256;           // open connections, queued ones included; then 503
-  size_t max_body_bytes = 4 << 20;        // then 413
-  size_t max_header_bytes = 16 << 10;     // all header lines together; then 431
-  size_t max_url_bytes = 4096;            // then 414
-  int64_t read_timeout_ms = 10'000;       // a request not read by then: connection closed
+  size_t threads = 16;                 // workers; each serves one connection at a time
+  size_t max_connections = 256;        // open connections, queued ones included; then 503
+  size_t max_body_bytes = 4 << 20;     // then 413
+  size_t max_header_bytes = 16 << 10;  // all header lines together; then 431
+  size_t max_url_bytes = 4096;         // then 414
+  int64_t read_timeout_ms = 10'000;    // a request not read by then: connection closed
   int64_t write_timeout_ms = 10'000;
   int64_t keep_alive_timeout_ms = 5'000;  // idle connections close after this
 };
 
 struct Request {
-  std::string method;  // "GET"
-  std::string path;    // decoded path, without the query
+  std::string method;                             // "GET"
+  std::string path;                               // decoded path, without the query
   std::multimap<std::string, std::string> query;  // decoded ('+' and %20 are spaces)
   std::map<std::string, std::string> headers;     // names lower-cased; the first value of each
   std::string body;

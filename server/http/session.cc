@@ -69,7 +69,8 @@ Session SessionStore::Open(Session s) {
       sessions_.erase(oldest);
     }
   };
-  evict(options_.max_per_principal, [&s](const Session& other) { return other.principal == s.principal; });
+  evict(options_.max_per_principal,
+        [&s](const Session& other) { return other.principal == s.principal; });
   evict(options_.max_sessions, [](const Session&) { return true; });
   sessions_[s.id] = s;
   return s;

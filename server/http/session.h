@@ -22,9 +22,9 @@
 namespace tessera::http {
 
 struct SessionOptions {
-  int64_t idle_ms = 30 * 60 * 1000;         // 30 minutes without a call
-  int64_t max_age_ms = 12 * 3600 * 1000;    // a working day, whatever the activity
-  size_t max_sessions = 10'000;             // then the least recently used goes
+  int64_t idle_ms = 30 * 60 * 1000;       // 30 minutes without a call
+  int64_t max_age_ms = 12 * 3600 * 1000;  // a working day, whatever the activity
+  size_t max_sessions = 10'000;           // then the least recently used goes
   // Sessions one principal may hold; signing in again ends their least recently used
   // one, so nobody can push everyone else's sessions out by signing in repeatedly.
   size_t max_per_principal = 20;

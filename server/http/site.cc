@@ -31,7 +31,8 @@ scim::Reply Refusal(absl::StatusCode code, std::string_view scim_type, std::stri
 }
 
 bool IsEndpoint(std::string_view s) {
-  for (const char* e : {"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me", ".search"}) {
+  for (const char* e : {"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas",
+                        "Bulk", "Me", ".search"}) {
     if (s == e) return true;
   }
   return false;
@@ -61,7 +62,8 @@ Site::Site(Listener& listener, SiteOptions options) : listener_(listener), optio
   listener.Route(kScimPrefix, WithBackend(&Site::Scim));
 }
 
-Handler Site::WithBackend(void (Site::*handler)(const Backend&, const Request&, Response&) const) const {
+Handler Site::WithBackend(void (Site::*handler)(const Backend&, const Request&, Response&)
+                              const) const {
   return [this, handler](const Request& req, Response& res) {
     const Backend* b = backend_.load(std::memory_order_acquire);
     if (b == nullptr) {
@@ -85,8 +87,10 @@ void Site::Metrics(const Backend& b, const Request& req, Response& res) const {
     absl::StatusOr<const access::Principal*> who = b.gate->Admit(log);
     const absl::Status s = log.Finish(who.status());
     if (!s.ok()) {
-      Text(res, s.code() == absl::StatusCode::kUnauthenticated ? 401 : 403, std::string(s.message()) + "\n");
-      if (res.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tessera\"");
+      Text(res, s.code() == absl::StatusCode::kUnauthenticated ? 401 : 403,
+           std::string(s.message()) + "\n");
+      if (res.status == 401)
+        res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tessera\"");
       return;
     }
   }
@@ -117,13 +121,15 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
     segments.erase(segments.begin());
   }
   const std::string endpoint = segments.empty() ? "" : segments[0];
-  res.route = std::string(kScimPrefix) + "/" + (endpoint.empty() ? "" : endpoint) + (segments.size() > 1 ? "/{id}" : "");
+  res.route = std::string(kScimPrefix) + "/" + (endpoint.empty() ? "" : endpoint) +
+              (segments.size() > 1 ? "/{id}" : "");
   const bool read = req.method == "GET" || req.method == "HEAD";
   gate::CallLog log(read ? "Scim.Read" : "Scim.Write", req.caller);
   scim::Reply reply;
   const auto finish = [&] {
     const absl::Status s = log.Finish(reply.outcome);
-    if (!s.ok() && reply.outcome.ok()) reply = scim::Service::ErrorReply(s);  // the audit log failed
+    if (!s.ok() && reply.outcome.ok())
+      reply = scim::Service::ErrorReply(s);  // the audit log failed
     ScimReply(res, reply);
   };
   absl::StatusOr<const access::Principal*> who = b.gate->Admit(log);
@@ -149,13 +155,16 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
     }
   }
   const std::string& host = req.Header("host");
-  const std::string base = std::string(req.tls ? "https://" : "http://") + (host.empty() ? "localhost" : host) +
-                           kScimPrefix + (source_in_url ? "/" + source : "");
+  const std::string base = std::string(req.tls ? "https://" : "http://") +
+                           (host.empty() ? "localhost" : host) + kScimPrefix +
+                           (source_in_url ? "/" + source : "");
   const scim::ScimOptions& options = b.scim->options();
   const auto method_not_allowed = [&](const char* allow) {
-    const std::string detail = req.method + " is not allowed on /" + endpoint + " (allowed: " + allow + ")";
+    const std::string detail =
+        req.method + " is not allowed on /" + endpoint + " (allowed: " + allow + ")";
     reply.status = 405;
-    reply.body = scim::Json{{"schemas", {scim::kErrorSchema}}, {"status", "405"}, {"detail", detail}}.dump();
+    reply.body =
+        scim::Json{{"schemas", {scim::kErrorSchema}}, {"status", "405"}, {"detail", detail}}.dump();
     reply.outcome = absl::InvalidArgumentError(detail);
     res.headers.emplace_back("Allow", allow);
   };
@@ -166,7 +175,8 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
     }
     scim::Json body;
     if (endpoint == "ServiceProviderConfig") {
-      body = scim::ServiceProviderConfig(base, options.max_results, options.limits.max_resource_bytes);
+      body =
+          scim::ServiceProviderConfig(base, options.max_results, options.limits.max_resource_bytes);
     } else if (endpoint == "ResourceTypes") {
       body = scim::ResourceTypes(base);
       if (segments.size() > 1) {
@@ -180,7 +190,8 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
       body = segments.size() > 1 ? scim::SchemaById(base, segments[1]) : scim::Schemas(base);
     }
     if (body.is_null()) {
-      reply = Refusal(absl::StatusCode::kNotFound, "", endpoint + " '" + segments[1] + "' not found");
+      reply =
+          Refusal(absl::StatusCode::kNotFound, "", endpoint + " '" + segments[1] + "' not found");
     } else {
       reply.status = 200;
       reply.body = body.dump();
@@ -188,8 +199,9 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
     return finish();
   }
   if (endpoint == "Bulk" || endpoint == "Me" || endpoint == ".search") {
-    reply = Refusal(absl::StatusCode::kUnimplemented, "",
-                    "/" + endpoint + " is not implemented by Tessera (ServiceProviderConfig says so)");
+    reply =
+        Refusal(absl::StatusCode::kUnimplemented, "",
+                "/" + endpoint + " is not implemented by Tessera (ServiceProviderConfig says so)");
     return finish();
   }
   if ((endpoint != "Users" && endpoint != "Groups") || segments.size() > 2) {
@@ -201,9 +213,11 @@ void Site::Scim(const Backend& b, const Request& req, Response& res) const {
   q.filter = req.Query("filter");
   q.attributes = req.Query("attributes").value_or("");
   q.excluded_attributes = req.Query("excludedAttributes").value_or("");
-  const std::optional<int64_t> start = Int(req.Query("startIndex")), count = Int(req.Query("count"));
+  const std::optional<int64_t> start = Int(req.Query("startIndex")),
+                               count = Int(req.Query("count"));
   if ((req.Query("startIndex") && !start) || (req.Query("count") && !count)) {
-    reply = Refusal(absl::StatusCode::kInvalidArgument, "invalidValue", "startIndex and count must be integers");
+    reply = Refusal(absl::StatusCode::kInvalidArgument, "invalidValue",
+                    "startIndex and count must be integers");
     return finish();
   }
   q.start_index = start.value_or(1);
@@ -245,9 +259,11 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
         out.push_back({false, "tessera_source_last_sync_timestamp_seconds",
                        "When the source's last reported sync run finished (Unix time)", labels,
                        static_cast<double>(s.last_run->finished_ms) / 1000.0});
-        out.push_back({false, "tessera_source_last_sync_state",
+        out.push_back({false,
+                       "tessera_source_last_sync_state",
                        "The state of the source's last sync run (1 for the state it is in)",
-                       {{"source", s.source.id}, {"state", s.last_run->state}}, 1});
+                       {{"source", s.source.id}, {"state", s.last_run->state}},
+                       1});
       }
       if (s.last_success_ms > 0) {
         out.push_back({false, "tessera_source_last_success_timestamp_seconds",
@@ -256,16 +272,26 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
       }
     }
     const store::Store::Figures f = dir.StoreFigures();
-    const auto gauge = [&out](const char* name, const char* help, double v) { out.push_back({false, name, help, {}, v}); };
-    gauge("tessera_rocksdb_block_cache_usage_bytes", "Block cache in use (memtables are charged to it too)",
+    const auto gauge = [&out](const char* name, const char* help, double v) {
+      out.push_back({false, name, help, {}, v});
+    };
+    gauge("tessera_rocksdb_block_cache_usage_bytes",
+          "Block cache in use (memtables are charged to it too)",
           static_cast<double>(f.block_cache_usage_bytes));
-    gauge("tessera_rocksdb_block_cache_capacity_bytes", "Block cache capacity", static_cast<double>(f.block_cache_capacity_bytes));
-    gauge("tessera_rocksdb_memtable_bytes", "Memtables, active and immutable", static_cast<double>(f.memtable_bytes));
-    gauge("tessera_rocksdb_pending_compaction_bytes", "Bytes RocksDB estimates compaction must rewrite",
+    gauge("tessera_rocksdb_block_cache_capacity_bytes", "Block cache capacity",
+          static_cast<double>(f.block_cache_capacity_bytes));
+    gauge("tessera_rocksdb_memtable_bytes", "Memtables, active and immutable",
+          static_cast<double>(f.memtable_bytes));
+    gauge("tessera_rocksdb_pending_compaction_bytes",
+          "Bytes RocksDB estimates compaction must rewrite",
           static_cast<double>(f.pending_compaction_bytes));
     gauge("tessera_rocksdb_sst_bytes", "Bytes of SST files", static_cast<double>(f.sst_bytes));
-    gauge("tessera_rocksdb_writes_stopped", "1 while RocksDB stops writes", f.writes_stopped ? 1 : 0);
-    out.push_back({true, "tessera_rocksdb_write_stalls_total", "Times RocksDB began slowing or stopping writes", {},
+    gauge("tessera_rocksdb_writes_stopped", "1 while RocksDB stops writes",
+          f.writes_stopped ? 1 : 0);
+    out.push_back({true,
+                   "tessera_rocksdb_write_stalls_total",
+                   "Times RocksDB began slowing or stopping writes",
+                   {},
                    static_cast<double>(f.write_stalls)});
     return out;
   });

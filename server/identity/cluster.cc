@@ -77,10 +77,11 @@ struct Clash {
 };
 
 size_t IndexOf(std::span<const ClusterItem> items, std::string_view fragkey) {
-  auto it = std::lower_bound(items.begin(), items.end(), fragkey,
-                             [](const ClusterItem& item, std::string_view k) { return item.fragkey < k; });
+  auto it = std::lower_bound(
+      items.begin(), items.end(), fragkey,
+      [](const ClusterItem& item, std::string_view k) { return item.fragkey < k; });
   return (it != items.end() && it->fragkey == fragkey) ? static_cast<size_t>(it - items.begin())
-                                                        : items.size();
+                                                       : items.size();
 }
 
 void Seed(std::span<const ClusterItem> items, std::span<const Rule* const> rules, UnionFind& uf) {
@@ -95,7 +96,8 @@ void Seed(std::span<const ClusterItem> items, std::span<const Rule* const> rules
     if (rule->type != Rule::Type::kSplit) continue;
     for (int side = 0; side < 2; ++side) {
       for (const auto& key : side == 0 ? rule->fragkeys : rule->apart) {
-        if (size_t i = IndexOf(items, key); i < items.size()) uf.group(i).sides.insert({rule->id, side});
+        if (size_t i = IndexOf(items, key); i < items.size())
+          uf.group(i).sides.insert({rule->id, side});
       }
     }
   }
@@ -122,7 +124,8 @@ void JoinByRules(std::span<const ClusterItem> items, std::span<const Rule* const
 std::vector<Clash> JoinByIdentifiers(std::span<const ClusterItem> items, UnionFind& uf) {
   std::map<std::pair<IdType, std::string_view>, std::vector<size_t>> by_id;
   for (size_t i = 0; i < items.size(); ++i) {
-    for (const Identifier& id : items[i].fragment->identifiers) by_id[{id.tag, id.value}].push_back(i);
+    for (const Identifier& id : items[i].fragment->identifiers)
+      by_id[{id.tag, id.value}].push_back(i);
   }
   std::vector<Clash> clashes;
   for (const auto& [id, holders] : by_id) {
@@ -138,7 +141,8 @@ std::vector<Clash> JoinByIdentifiers(std::span<const ClusterItem> items, UnionFi
           joined = true;
           break;
         }
-        if (r != Refusal::kSplit) clashes.push_back({rep, item, r, clash_type, id.first, id.second});
+        if (r != Refusal::kSplit)
+          clashes.push_back({rep, item, r, clash_type, id.first, id.second});
       }
       if (!joined) reps.push_back(item);
     }

@@ -38,7 +38,8 @@ std::string Quote(std::string_view s) {
 bool IsName(std::string_view s, size_t max, std::string_view extra, bool digit_first = false) {
   if (s.empty() || s.size() > max) return false;
   auto ok = [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || extra.find(c) != std::string_view::npos;
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           extra.find(c) != std::string_view::npos;
   };
   if (!((s[0] >= 'a' && s[0] <= 'z') || (digit_first && s[0] >= '0' && s[0] <= '9'))) return false;
   return std::all_of(s.begin(), s.end(), ok);
@@ -58,8 +59,8 @@ absl::Status NormaliseIdentifier(const std::string& field, Identifier& id,
                                  const NormaliseOptions& options) {
   std::optional<IdType> tag = ParseIdType(id.type);
   if (!tag) {
-    return Invalid(field, "unknown identifier type " + Quote(id.type) + " (known: " +
-                              std::string(IdTypeList()) + ")");
+    return Invalid(field, "unknown identifier type " + Quote(id.type) +
+                              " (known: " + std::string(IdTypeList()) + ")");
   }
   if (id.value.size() > 320) {
     return Invalid(field, "'" + id.type + "' value is " + std::to_string(id.value.size()) +
@@ -77,8 +78,8 @@ absl::Status NormaliseIdentifier(const std::string& field, Identifier& id,
 
 absl::Status ValidateHeader(const Fragment& f, const Limits& limits) {
   if (!IsName(f.source, 64, "_-", /*digit_first=*/true)) {
-    return Invalid("source", Quote(f.source) +
-                                 " is not a source id ([a-z0-9][a-z0-9_-]*, at most 64 bytes)");
+    return Invalid("source",
+                   Quote(f.source) + " is not a source id ([a-z0-9][a-z0-9_-]*, at most 64 bytes)");
   }
   if (f.external_id.empty()) return Invalid("external_id", "is empty");
   if (absl::Status s = CheckText("external_id", f.external_id, limits.max_external_id_bytes);
@@ -98,10 +99,11 @@ absl::Status ValidateAttributes(Fragment& f, const Limits& limits) {
     Attribute& a = f.attributes[i];
     const std::string field = "attributes[" + std::to_string(i) + "]";
     if (!IsName(a.name, 64, "_.-")) {
-      return Invalid(field, "name " + Quote(a.name) + " is not [a-z][a-z0-9_.-]*, at most 64 bytes");
+      return Invalid(field,
+                     "name " + Quote(a.name) + " is not [a-z][a-z0-9_.-]*, at most 64 bytes");
     }
-    if (absl::Status s = CheckText(field + " '" + a.name + "'", a.value,
-                                   limits.max_attribute_value_bytes);
+    if (absl::Status s =
+            CheckText(field + " '" + a.name + "'", a.value, limits.max_attribute_value_bytes);
         !s.ok()) {
       return s;
     }
@@ -114,8 +116,8 @@ absl::Status ValidateAttributes(Fragment& f, const Limits& limits) {
 
 absl::Status ValidateIdentifiers(Fragment& f, const Limits& limits, const NormaliseOptions& o) {
   if (f.identifiers.size() > limits.max_identifiers) {
-    return Invalid("identifiers", std::to_string(f.identifiers.size()) +
-                                      " given, the limit is " + std::to_string(limits.max_identifiers));
+    return Invalid("identifiers", std::to_string(f.identifiers.size()) + " given, the limit is " +
+                                      std::to_string(limits.max_identifiers));
   }
   for (size_t i = 0; i < f.identifiers.size(); ++i) {
     if (absl::Status s =
@@ -165,14 +167,15 @@ absl::Status ValidateEvidence(Fragment& f, const Limits& limits) {
     if (!e.role.empty() && !IsName(e.role, 48, "_")) {
       return Invalid(field + ".role", Quote(e.role) + " is not a relation type");
     }
-    if (e.language.size() > 16 ||
-        !std::all_of(e.language.begin(), e.language.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (e.language.size() > 16 || !std::all_of(e.language.begin(), e.language.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-';
         })) {
       return Invalid(field + ".language", Quote(e.language) + " is not a BCP 47 language tag");
     }
     if (absl::Status s = CheckText(field + ".title", e.title, 512); !s.ok()) return s;
-    if (absl::Status s = CheckText(field + ".text", e.text, limits.max_evidence_text_bytes); !s.ok()) {
+    if (absl::Status s = CheckText(field + ".text", e.text, limits.max_evidence_text_bytes);
+        !s.ok()) {
       return s;
     }
     if (e.text.empty() && e.title.empty()) return Invalid(field, "has neither title nor text");
@@ -185,7 +188,8 @@ size_t FragmentBytes(const Fragment& f) {
   size_t n = f.source.size() + f.external_id.size() + f.kind.size();
   for (const auto& a : f.attributes) n += a.name.size() + a.value.size();
   for (const auto& i : f.identifiers) n += i.type.size() + i.value.size();
-  for (const auto& r : f.relations) n += r.type.size() + r.target.type.size() + r.target.value.size();
+  for (const auto& r : f.relations)
+    n += r.type.size() + r.target.type.size() + r.target.value.size();
   for (const auto& e : f.evidence) {
     n += e.kind.size() + e.role.size() + e.title.size() + e.text.size() + e.language.size();
   }

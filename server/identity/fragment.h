@@ -15,9 +15,9 @@
 namespace tessera::identity {
 
 struct Identifier {
-  std::string type;   // as given: "email"
-  std::string value;  // as given; normalised by Validate
-  std::string raw;    // set by Validate to the given value when it differs from `value`
+  std::string type;             // as given: "email"
+  std::string value;            // as given; normalised by Validate
+  std::string raw;              // set by Validate to the given value when it differs from `value`
   IdType tag = IdType::kEmail;  // set by Validate
 };
 

@@ -1,11 +1,11 @@
 #include "server/identity/identifier.h"
 
+#include <ldap.h>
+#include <phonenumbers/phonenumberutil.h>
+
 #include <algorithm>
 #include <array>
 #include <utility>
-
-#include <ldap.h>
-#include <phonenumbers/phonenumberutil.h>
 
 #include "server/text/text.h"
 
@@ -68,11 +68,13 @@ absl::StatusOr<std::string> NormaliseEmail(std::string_view raw, std::string_vie
   const size_t at = v.find('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == v.size() ||
       v.find('@', at + 1) != std::string_view::npos) {
-    return Bad(raw, "is not " + std::string(what) + " (expected one '@' between a name and a domain)");
+    return Bad(raw,
+               "is not " + std::string(what) + " (expected one '@' between a name and a domain)");
   }
   if (std::any_of(v.begin(), v.end(), [](char c) { return c == ' ' || c == ','; }) ||
       HasControl(v)) {
-    return Bad(raw, "is not " + std::string(what) + " (contains a space, comma or control character)");
+    return Bad(raw,
+               "is not " + std::string(what) + " (contains a space, comma or control character)");
   }
   if (v.size() > 254) return Bad(raw, "is longer than 254 bytes");
   return text::Lower(text::Nfc(v));
@@ -82,8 +84,8 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view raw, const Normalise
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   const std::string input(text::TrimAscii(raw));
-  if (input.empty() || util.Parse(input, o.default_region, &number) !=
-                           PhoneNumberUtil::NO_PARSING_ERROR ||
+  if (input.empty() ||
+      util.Parse(input, o.default_region, &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
       !util.IsPossibleNumber(number)) {
     return Bad(raw, "is not a phone number (default region " + o.default_region + ")");
   }
@@ -94,7 +96,8 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view raw, const Normalise
 
 bool LooksLikePhone(std::string_view v) {
   v = text::TrimAscii(v);
-  const bool has_digit = std::any_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool has_digit =
+      std::any_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
   return has_digit && std::all_of(v.begin(), v.end(), [](char c) {
            return (c >= '0' && c <= '9') || c == '+' || c == ' ' || c == '-' || c == '(' ||
                   c == ')' || c == '.';

@@ -46,7 +46,8 @@ class Relink {
       const bool was_live = c.before && !c.before->fragment.tombstone;
       if (was_live) {
         Enqueue(c.before->entity);
-        for (std::string& key : IdentKeysOf(c.before->fragment)) old_identkeys_.insert(std::move(key));
+        for (std::string& key : IdentKeysOf(c.before->fragment))
+          old_identkeys_.insert(std::move(key));
       }
       if (!c.after.fragment.tombstone) {
         Item& item = items_[c.fragkey];
@@ -84,7 +85,8 @@ class Relink {
     for (const Rule* rule : rules_.RulesOf(fragkey)) {
       for (const auto* side : {&rule->fragkeys, &rule->apart}) {
         for (const std::string& other : *side) {
-          if (other == fragkey || overridden_.count(other) != 0 || items_.count(other) != 0) continue;
+          if (other == fragkey || overridden_.count(other) != 0 || items_.count(other) != 0)
+            continue;
           absl::StatusOr<std::optional<StoredFragment>> f = ReadFragment(batch_, other);
           if (!f.ok()) return f.status();
           if (*f && !(*f)->fragment.tombstone) Enqueue((*f)->entity);
@@ -105,7 +107,8 @@ class Relink {
       if (!*found) continue;  // a hint to a profile not written yet (Rebuild)
       std::optional<Profile> p(std::in_place);
       if (absl::Status s = DecodeProfile(encoded, &*p); !s.ok()) {
-        return absl::DataLossError("profile " + std::to_string(id) + ": " + std::string(s.message()));
+        return absl::DataLossError("profile " + std::to_string(id) + ": " +
+                                   std::string(s.message()));
       }
       for (const Member& m : p->members) {
         if (overridden_.count(m.fragkey) != 0 || items_.count(m.fragkey) != 0) continue;
@@ -146,7 +149,8 @@ class Relink {
       for (const Rule* r : rules_.RulesOf(key)) rules.insert(r);
     }
     std::vector<const Rule*> ordered(rules.begin(), rules.end());
-    std::sort(ordered.begin(), ordered.end(), [](const Rule* a, const Rule* b) { return a->id < b->id; });
+    std::sort(ordered.begin(), ordered.end(),
+              [](const Rule* a, const Rule* b) { return a->id < b->id; });
     clustering_ = Cluster(cluster_items_, ordered);
   }
 
@@ -187,7 +191,8 @@ class Relink {
   }
 
   // The id with the most votes among those free and not `taken` (0 if none).
-  absl::StatusOr<uint64_t> Majority(const std::map<uint64_t, size_t>& votes, const std::set<uint64_t>& taken) {
+  absl::StatusOr<uint64_t> Majority(const std::map<uint64_t, size_t>& votes,
+                                    const std::set<uint64_t>& taken) {
     uint64_t chosen = 0;
     size_t best = 0;
     for (const auto& [id, n] : votes) {  // ascending id: ties keep the smallest
@@ -224,7 +229,8 @@ class Relink {
     }
     for (const std::string& key : old_identkeys_) owners.try_emplace(key);
     for (const auto& [id, p] : old_profiles_) {
-      for (const ProfileIdentifier& pid : p.identifiers) owners.try_emplace(IdentKey(pid.type, pid.value));
+      for (const ProfileIdentifier& pid : p.identifiers)
+        owners.try_emplace(IdentKey(pid.type, pid.value));
     }
     for (const auto& [key, set] : owners) {
       std::vector<uint64_t> after(set.begin(), set.end());
@@ -281,7 +287,8 @@ class Relink {
       const uint64_t id = cluster_ids_[c];
       live.insert(id);
       std::vector<std::pair<std::string, const StoredFragment*>> members;
-      for (size_t i : clustering_.clusters[c]) members.emplace_back(*keys_[i], &items_[*keys_[i]].sf);
+      for (size_t i : clustering_.clusters[c])
+        members.emplace_back(*keys_[i], &items_[*keys_[i]].sf);
       Profile p = Materialise(id, members, sources_);
       const auto& peers = peers_[id];
       p.peers.assign(peers.begin(), peers.end());

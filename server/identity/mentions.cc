@@ -19,11 +19,15 @@ constexpr int kMaxPhoneTries = 64;
 constexpr size_t kMaxHandleBytes = 30;
 
 bool IsLocalChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '%' || c == '+' ||
-         c == '-';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '%' ||
+         c == '+' || c == '-';
 }
-bool IsDomainChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-'; }
-bool IsHandleChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.'; }
+bool IsDomainChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
+}
+bool IsHandleChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
+}
 
 // An e-mail address around the '@' at `at`, starting at `floor` or later (after the
 // mention before it), or false.
@@ -42,7 +46,8 @@ bool EmailAt(std::string_view text, size_t at, size_t floor, size_t* begin, size
   return true;
 }
 
-void AddEmailsAndHandles(std::string_view text, const NormaliseOptions& options, std::vector<Mention>& out) {
+void AddEmailsAndHandles(std::string_view text, const NormaliseOptions& options,
+                         std::vector<Mention>& out) {
   size_t floor = 0;  // mentions never overlap: "a@b.example@c.example" is one at most
   for (size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
     size_t b = 0, e = 0;
@@ -67,13 +72,14 @@ void AddEmailsAndHandles(std::string_view text, const NormaliseOptions& options,
 
 void AddPhones(std::string_view text, const NormaliseOptions& options, std::vector<Mention>& out) {
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  PhoneNumberMatcher matcher(util, std::string(text), options.default_region, PhoneNumberMatcher::VALID,
-                             kMaxPhoneTries);
+  PhoneNumberMatcher matcher(util, std::string(text), options.default_region,
+                             PhoneNumberMatcher::VALID, kMaxPhoneTries);
   PhoneNumberMatch match;
   while (matcher.HasNext() && matcher.Next(&match)) {
     const size_t b = static_cast<size_t>(match.start()), e = b + match.raw_string().size();
     // A number inside an address already found ("+33..."@x) is not a phone of its own.
-    const bool inside = std::any_of(out.begin(), out.end(), [&](const Mention& m) { return b < m.end && e > m.begin; });
+    const bool inside = std::any_of(out.begin(), out.end(),
+                                    [&](const Mention& m) { return b < m.end && e > m.begin; });
     if (inside) continue;
     std::string e164;
     util.Format(match.number(), PhoneNumberUtil::E164, &e164);
@@ -83,7 +89,8 @@ void AddPhones(std::string_view text, const NormaliseOptions& options, std::vect
 
 IdType PlatformOf(std::string_view channel, bool* known) {
   std::string c;
-  for (char ch : channel) c.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  for (char ch : channel)
+    c.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
   *known = true;
   if (c == "twitter" || c == "x") return IdType::kTwitter;
   if (c == "instagram") return IdType::kInstagram;
@@ -99,11 +106,13 @@ std::vector<Mention> FindMentions(std::string_view text, const NormaliseOptions&
   std::vector<Mention> out;
   AddEmailsAndHandles(text, options, out);
   AddPhones(text, options, out);
-  std::sort(out.begin(), out.end(), [](const Mention& a, const Mention& b) { return a.begin < b.begin; });
+  std::sort(out.begin(), out.end(),
+            [](const Mention& a, const Mention& b) { return a.begin < b.begin; });
   return out;
 }
 
-std::vector<std::pair<IdType, std::string>> GuessIdentifiers(std::string_view raw, std::string_view channel,
+std::vector<std::pair<IdType, std::string>> GuessIdentifiers(std::string_view raw,
+                                                             std::string_view channel,
                                                              const NormaliseOptions& options) {
   std::vector<std::pair<IdType, std::string>> out;
   while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
@@ -133,9 +142,12 @@ std::vector<std::pair<IdType, std::string>> GuessIdentifiers(std::string_view ra
 
 bool AliasOf(IdType type, std::string_view normalised, IdType* alias) {
   if (normalised.empty() || normalised.front() != '+') return false;  // only E.164 numbers
-  if (type == IdType::kPhone) *alias = IdType::kWhatsapp;
-  else if (type == IdType::kWhatsapp) *alias = IdType::kPhone;
-  else return false;
+  if (type == IdType::kPhone)
+    *alias = IdType::kWhatsapp;
+  else if (type == IdType::kWhatsapp)
+    *alias = IdType::kPhone;
+  else
+    return false;
   return true;
 }
 

@@ -35,7 +35,8 @@ std::vector<Mention> FindMentions(std::string_view text, const NormaliseOptions&
 // an e-mail; "@name" a handle on `channel` when it names a platform (twitter, x,
 // instagram, facebook, whatsapp), else on each platform; anything a phone number parses
 // from, a phone (and a WhatsApp id). Empty when it is none of these.
-std::vector<std::pair<IdType, std::string>> GuessIdentifiers(std::string_view raw, std::string_view channel,
+std::vector<std::pair<IdType, std::string>> GuessIdentifiers(std::string_view raw,
+                                                             std::string_view channel,
                                                              const NormaliseOptions& options);
 
 // Identifier types that name the same thing: a WhatsApp id that is a phone number is

@@ -24,8 +24,8 @@ std::string DisplayName(const Profile& p) {
   if (given != nullptr && family != nullptr) return *given + " " + *family;
   if (given != nullptr) return *given;
   if (family != nullptr) return *family;
-  if (const std::string* title = p.Attr("title"); title != nullptr && p.kinds.size() == 1 &&
-                                                  !IsPersonKind(p.kind)) {
+  if (const std::string* title = p.Attr("title");
+      title != nullptr && p.kinds.size() == 1 && !IsPersonKind(p.kind)) {
     return *title;
   }
   if (const std::string* email = p.FirstIdentifier(IdType::kEmail)) return *email;
@@ -35,8 +35,9 @@ std::string DisplayName(const Profile& p) {
 }  // namespace
 
 const std::string* Profile::Attr(std::string_view name) const {
-  auto it = std::lower_bound(attributes.begin(), attributes.end(), name,
-                             [](const ProfileAttribute& a, std::string_view n) { return a.name < n; });
+  auto it =
+      std::lower_bound(attributes.begin(), attributes.end(), name,
+                       [](const ProfileAttribute& a, std::string_view n) { return a.name < n; });
   if (it == attributes.end() || it->name != name || it->values.empty()) return nullptr;
   return &it->values.front().value;
 }

@@ -57,9 +57,9 @@ struct Profile {
   std::string kind;                // kind of the first member
   std::vector<std::string> kinds;  // sorted, unique
   std::string display_name;
-  std::vector<Member> members;                    // survivorship order
-  std::vector<ProfileAttribute> attributes;       // sorted by name
-  std::vector<ProfileIdentifier> identifiers;     // sorted by (type, value)
+  std::vector<Member> members;                 // survivorship order
+  std::vector<ProfileAttribute> attributes;    // sorted by name
+  std::vector<ProfileIdentifier> identifiers;  // sorted by (type, value)
   std::vector<uint64_t> peers;  // profiles sharing an identifier with this one, ascending
   int64_t updated_at_ms = 0;    // latest member time
 
@@ -86,7 +86,7 @@ struct Conflict {
   std::vector<std::string> values;   // sorted
   IdType via_type = IdType::kEmail;  // the shared identifier
   std::string via_value;
-  std::vector<uint64_t> profiles;    // ascending
+  std::vector<uint64_t> profiles;     // ascending
   std::vector<std::string> fragkeys;  // sorted
 
   bool operator==(const Conflict&) const = default;

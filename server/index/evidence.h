@@ -13,13 +13,13 @@
 namespace tessera::index {
 
 struct EvidenceRecord {
-  uint64_t entity = 0;    // the profile of the fragment stating it (a case, a person...)
-  std::string fragkey;    // that fragment, for the text
-  uint32_t ordinal = 0;   // which of its evidence items
-  std::string kind;       // case, document, skill, ...
-  std::string role;       // relation naming its people (resolved_by); empty: the entity itself
+  uint64_t entity = 0;   // the profile of the fragment stating it (a case, a person...)
+  std::string fragkey;   // that fragment, for the text
+  uint32_t ordinal = 0;  // which of its evidence items
+  std::string kind;      // case, document, skill, ...
+  std::string role;      // relation naming its people (resolved_by); empty: the entity itself
   std::string title;
-  std::string language;   // "en", "fr"
+  std::string language;  // "en", "fr"
   int64_t time_ms = 0;
 
   bool operator==(const EvidenceRecord&) const = default;

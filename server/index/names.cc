@@ -21,7 +21,8 @@ std::string NameKey(std::string_view token, uint64_t id) {
 std::string EncodeEntry(const NameEntry& e) {
   std::string out;
   const PersonSummary& s = e.summary;
-  for (const std::string* f : {&s.kind, &s.display_name, &s.email, &s.team, &s.title, &s.location}) {
+  for (const std::string* f :
+       {&s.kind, &s.display_name, &s.email, &s.team, &s.title, &s.location}) {
     store::PutLengthPrefixed(out, *f);
   }
   store::PutVarint64(out, e.tokens.size());
@@ -57,7 +58,8 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
 }
 
 bool Matches(const NameEntry& e, const NameQuery& q, const std::vector<std::string>& words) {
-  if (!q.kinds.empty() && std::find(q.kinds.begin(), q.kinds.end(), e.summary.kind) == q.kinds.end()) {
+  if (!q.kinds.empty() &&
+      std::find(q.kinds.begin(), q.kinds.end(), e.summary.kind) == q.kinds.end()) {
     return false;
   }
   if (!q.team.empty() && text::Fold(e.summary.team) != text::Fold(q.team)) return false;

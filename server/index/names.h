@@ -15,7 +15,7 @@
 namespace tessera::store {
 class Batch;
 class Reader;
-}
+}  // namespace tessera::store
 
 namespace tessera::index {
 

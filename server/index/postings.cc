@@ -10,10 +10,10 @@ namespace tessera::index {
 namespace {
 
 // Value tags. Disk values.
-constexpr char kBlockTag = 'B';    // a block of postings
-constexpr char kOpsTag = 'O';      // merge operand: block changes
-constexpr char kCountTag = 'C';    // a document frequency
-constexpr char kDeltaTag = 'D';    // merge operand: frequency change
+constexpr char kBlockTag = 'B';  // a block of postings
+constexpr char kOpsTag = 'O';    // merge operand: block changes
+constexpr char kCountTag = 'C';  // a document frequency
+constexpr char kDeltaTag = 'D';  // merge operand: frequency change
 constexpr uint8_t kAdd = 1, kRemove = 2;
 constexpr uint64_t kLowMask = (1ull << kBlockBits) - 1;
 
@@ -106,9 +106,11 @@ class PostingsMerge final : public store::MergeOperator {
  public:
   const char* name() const override { return "tessera.postings.v1"; }
 
-  bool FullMerge(std::string_view, const std::string_view* existing, const std::vector<std::string_view>& operands,
-                 std::string* out) const override {
-    const char kind = !operands.empty() ? operands.front().front() : existing != nullptr ? existing->front() : 0;
+  bool FullMerge(std::string_view, const std::string_view* existing,
+                 const std::vector<std::string_view>& operands, std::string* out) const override {
+    const char kind = !operands.empty()     ? operands.front().front()
+                      : existing != nullptr ? existing->front()
+                                            : 0;
     if (kind == kDeltaTag || kind == kCountTag) {
       int64_t n = 0;
       if (existing != nullptr && !Count(*existing, kCountTag, &n)) return false;
@@ -122,7 +124,8 @@ class PostingsMerge final : public store::MergeOperator {
       return true;
     }
     std::vector<Entry> entries;
-    if (existing != nullptr && (existing->empty() || existing->front() != kBlockTag || !DecodeEntries(*existing, &entries))) {
+    if (existing != nullptr && (existing->empty() || existing->front() != kBlockTag ||
+                                !DecodeEntries(*existing, &entries))) {
       return false;
     }
     for (std::string_view op : operands) {
@@ -140,7 +143,8 @@ class PostingsMerge final : public store::MergeOperator {
     return false;
   }
 
-  bool PartialMerge(std::string_view, std::string_view left, std::string_view right, std::string* out) const override {
+  bool PartialMerge(std::string_view, std::string_view left, std::string_view right,
+                    std::string* out) const override {
     if (left.empty() || right.empty() || left.front() != right.front()) return false;
     if (left.front() == kOpsTag) {  // changes apply in order: concatenate
       out->assign(left);
@@ -190,7 +194,8 @@ EvidenceKind KindOf(std::string_view kind) {
   return EvidenceKind::kOther;
 }
 
-DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day, const std::vector<std::string>& terms) {
+DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day,
+                        const std::vector<std::string>& terms) {
   DocTerms d{doc, static_cast<uint32_t>(terms.size()), kind, day, {}};
   std::map<std::string_view, uint32_t> tf;
   for (const std::string& t : terms) ++tf[t];
@@ -215,8 +220,8 @@ CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const Do
   static const std::vector<std::pair<std::string, uint32_t>> kNone;
   const auto& old_terms = before ? before->terms : kNone;
   const auto& new_terms = after ? after->terms : kNone;
-  const bool same_doc_fields = before && after && before->length == after->length && before->kind == after->kind &&
-                               before->day == after->day;
+  const bool same_doc_fields = before && after && before->length == after->length &&
+                               before->kind == after->kind && before->day == after->day;
   auto i = old_terms.begin();
   auto j = new_terms.begin();
   while (i != old_terms.end() || j != new_terms.end()) {
@@ -305,7 +310,8 @@ absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Pos
   if (absl::Status s = view.Parse(value, block); !s.ok()) return s;
   const std::vector<uint64_t>& docs = view.docs();
   out->clear();
-  for (size_t i = 0; i < docs.size(); ++i) out->push_back({docs[i], view.tf(i), view.length(i), view.kind(i), view.day(i)});
+  for (size_t i = 0; i < docs.size(); ++i)
+    out->push_back({docs[i], view.tf(i), view.length(i), view.kind(i), view.day(i)});
   return absl::OkStatus();
 }
 
@@ -316,7 +322,8 @@ absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view te
   if (!*found) return 0;
   store::Decoder d(std::string_view(value).substr(1));
   const int64_t n = d.Varsint64();
-  if (value.front() != kCountTag || !d.ok()) return absl::DataLossError("corrupt document frequency");
+  if (value.front() != kCountTag || !d.ok())
+    return absl::DataLossError("corrupt document frequency");
   return n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 
@@ -337,7 +344,9 @@ absl::StatusOr<size_t> DropEmptyPostings(const store::Reader& reader, store::Bat
     if (!*found || value.empty()) continue;
     store::Decoder d(std::string_view(value).substr(1));
     // A block starts with its posting count, a frequency is the count itself.
-    const bool empty = value.front() == kBlockTag ? d.Count() == 0 : value.front() == kCountTag && d.Varsint64() <= 0;
+    const bool empty = value.front() == kBlockTag
+                           ? d.Count() == 0
+                           : value.front() == kCountTag && d.Varsint64() <= 0;
     if (d.ok() && empty) {
       batch.Delete(store::Cf::kPostings, key);
       ++dropped;

@@ -35,7 +35,13 @@ inline uint64_t DocId(uint64_t fno, uint32_t ordinal) { return (fno << kOrdinalB
 
 // Evidence kinds with a scoring weight; disk values, do not change.
 enum class EvidenceKind : uint8_t {
-  kOther = 0, kCase = 1, kDocument = 2, kAnswer = 3, kConversation = 4, kSkill = 5, kBio = 6,
+  kOther = 0,
+  kCase = 1,
+  kDocument = 2,
+  kAnswer = 3,
+  kConversation = 4,
+  kSkill = 5,
+  kBio = 6,
 };
 inline constexpr int kEvidenceKinds = 7;
 EvidenceKind KindOf(std::string_view kind);
@@ -56,7 +62,8 @@ struct DocTerms {
   uint32_t day = 0;
   std::vector<std::pair<std::string, uint32_t>> terms;  // sorted, unique, with frequency
 
-  static DocTerms From(uint64_t doc, EvidenceKind kind, uint32_t day, const std::vector<std::string>& terms);
+  static DocTerms From(uint64_t doc, EvidenceKind kind, uint32_t day,
+                       const std::vector<std::string>& terms);
 };
 
 std::string BlockKey(std::string_view term, uint64_t block);
@@ -114,7 +121,8 @@ class BlockView {
 };
 
 // Decodes a stored block entirely (document ids made absolute with `block`).
-[[nodiscard]] absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Posting>* out);
+[[nodiscard]] absl::Status DecodeBlock(std::string_view value, uint64_t block,
+                                       std::vector<Posting>* out);
 // The document frequency stored under DfKey (0 when absent).
 absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term);
 

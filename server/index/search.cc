@@ -70,7 +70,8 @@ class Cursor {
         if (absl::Status s = NextBlock(); !s.ok()) return s;
         continue;
       }
-      pos_ = static_cast<size_t>(std::lower_bound(docs.begin() + pos_, docs.end(), doc) - docs.begin());
+      pos_ = static_cast<size_t>(std::lower_bound(docs.begin() + pos_, docs.end(), doc) -
+                                 docs.begin());
       return absl::OkStatus();
     }
     return absl::OkStatus();
@@ -112,7 +113,8 @@ class Cursor {
 };
 
 // The newest range searched first (see Search::Run): blocks of 8,192 fragments' ids.
-constexpr uint64_t kFirstRangeBlocks = std::max<uint64_t>(1, uint64_t{1} << (13 + kOrdinalBits) >> kBlockBits);
+constexpr uint64_t kFirstRangeBlocks =
+    std::max<uint64_t>(1, uint64_t{1} << (13 + kOrdinalBits) >> kBlockBits);
 
 struct Worse {  // heap order: the worst of the kept documents on top
   bool operator()(const ScoredDoc& a, const ScoredDoc& b) const {
@@ -288,7 +290,8 @@ class Search {
     }
     size_t local_first = first_essential_;
     if (heap_.size() == p_.k) {
-      while (local_first < ts_.size() && cum_raw_[local_first] * factor <= threshold_) ++local_first;
+      while (local_first < ts_.size() && cum_raw_[local_first] * factor <= threshold_)
+        ++local_first;
     }
     Accumulators& acc = *acc_;
     for (size_t i = local_first; i < ts_.size(); ++i) {
@@ -300,7 +303,8 @@ class Search {
       const uint64_t bit = 1ull << t.index;
       size_t pos = c.pos();
       for (; pos < docs.size() && docs[pos] < end; ++pos) {
-        Accumulators::Slot& slot = acc.At(static_cast<uint32_t>(docs[pos] - base), v.kind(pos), v.day(pos));
+        Accumulators::Slot& slot =
+            acc.At(static_cast<uint32_t>(docs[pos] - base), v.kind(pos), v.day(pos));
         slot.raw += scorer_.Contribution(t, v.tf(pos), v.length(pos));
         slot.terms |= bit;
       }
@@ -311,7 +315,8 @@ class Search {
     const double weaker = local_first > 0 ? cum_raw_[local_first - 1] : 0;
     absl::Status status;
     acc.ForEach([&](uint32_t offset, const Accumulators::Slot& slot) {
-      if (!status.ok() || (heap_.size() == p_.k && (slot.raw + weaker) * factor <= threshold_)) return;
+      if (!status.ok() || (heap_.size() == p_.k && (slot.raw + weaker) * factor <= threshold_))
+        return;
       status = Finish(base + offset, block, local_first, slot.raw, slot.terms, slot.kind, slot.day);
     });
     if (!status.ok()) return status;
@@ -327,8 +332,8 @@ class Search {
 
   // Completes document `doc` of `block`: `raw` and `terms` from the terms at and above
   // `local_first`, then the weaker terms, strongest first, while it can still make it.
-  absl::Status Finish(uint64_t doc, uint64_t block, size_t local_first, double raw, uint64_t terms, EvidenceKind kind,
-                      uint32_t day) {
+  absl::Status Finish(uint64_t doc, uint64_t block, size_t local_first, double raw, uint64_t terms,
+                      EvidenceKind kind, uint32_t day) {
     if (p_.today > 0 && day > p_.today) return absl::OkStatus();  // evidence after "now": skipped
     ++stats_.docs_scored;
     const double factor = scorer_.Factor(kind, day);
@@ -347,7 +352,8 @@ class Search {
     if (heap_.size() > p_.k) heap_.pop();
     if (heap_.size() == p_.k) {
       threshold_ = heap_.top().score;
-      while (first_essential_ < ts_.size() && cum_[first_essential_] <= threshold_) ++first_essential_;
+      while (first_essential_ < ts_.size() && cum_[first_essential_] <= threshold_)
+        ++first_essential_;
     }
     return absl::OkStatus();
   }
@@ -393,7 +399,8 @@ class Search {
         for (uint64_t ws = words[x]; ws != 0; ws &= ws - 1) {
           const size_t w = x * 64 + static_cast<unsigned>(__builtin_ctzll(ws));
           for (uint64_t bits = touched[w]; bits != 0; bits &= bits - 1) {
-            const auto offset = static_cast<uint32_t>(w * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
+            const auto offset =
+                static_cast<uint32_t>(w * 64 + static_cast<unsigned>(__builtin_ctzll(bits)));
             f(offset, slots[Index(offset)]);
           }
           touched[w] = 0;
@@ -427,7 +434,8 @@ class Search {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const std::vector<std::string>& terms,
+absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader,
+                                            const std::vector<std::string>& terms,
                                             const SearchParams& p, SearchStats* stats_out) {
   if (terms.size() > kMaxQueryTerms) return absl::InvalidArgumentError("too many query terms");
   SearchStats stats;
@@ -439,11 +447,12 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const s
     if (!df.ok()) return df.status();
     if (*df == 0) continue;
     const double weight = i < p.term_weight.size() ? p.term_weight[i] : 1.0;
-    const double idf =
-        weight * std::log(1 + (n - static_cast<double>(*df) + 0.5) / (static_cast<double>(*df) + 0.5));
+    const double idf = weight * std::log(1 + (n - static_cast<double>(*df) + 0.5) /
+                                                 (static_cast<double>(*df) + 0.5));
     auto cursor = std::make_unique<Cursor>(reader, terms[i], stats);
     if (absl::Status s = cursor->Start(); !s.ok()) return s;
-    if (cursor->valid()) ts.push_back({static_cast<uint16_t>(i), idf, idf * (p.k1 + 1) * max_kind, std::move(cursor)});
+    if (cursor->valid())
+      ts.push_back({static_cast<uint16_t>(i), idf, idf * (p.k1 + 1) * max_kind, std::move(cursor)});
   }
   std::sort(ts.begin(), ts.end(), [](const Term& a, const Term& b) { return a.bound < b.bound; });
   absl::StatusOr<std::vector<ScoredDoc>> out = Search(ts, p, stats).Run();

@@ -39,7 +39,7 @@ struct SearchParams {
   std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
   double recency_tau_days = 0;  // 0: no decay
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
-  uint64_t max_doc = 0;         // above every document id (0: unknown); lets the search start newest
+  uint64_t max_doc = 0;  // above every document id (0: unknown); lets the search start newest
   // Per query term, a factor on its idf (empty: 1 each): translated terms count less.
   std::vector<double> term_weight;
 };
@@ -61,7 +61,9 @@ struct SearchStats {
 
 // The k best documents for `terms` (distinct analysed query terms, at most
 // kMaxQueryTerms), best first.
-absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader, const std::vector<std::string>& terms,
-                                            const SearchParams& params, SearchStats* stats = nullptr);
+absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader,
+                                            const std::vector<std::string>& terms,
+                                            const SearchParams& params,
+                                            SearchStats* stats = nullptr);
 
 }  // namespace tessera::index

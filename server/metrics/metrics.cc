@@ -17,7 +17,8 @@ namespace {
 // millisecond, FindExperts tens of milliseconds, a large Ingest batch seconds.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return *buckets;
 }
 
@@ -25,46 +26,56 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 
 struct Metrics::Impl {
   prometheus::Registry registry;
-  prometheus::Family<prometheus::Counter>& requests = prometheus::BuildCounter()
-      .Name("tessera_requests_total")
-      .Help("Calls through the gate (gRPC and HTTP) by transport, method and status code")
-      .Register(registry);
-  prometheus::Family<prometheus::Histogram>& request_seconds = prometheus::BuildHistogram()
-      .Name("tessera_request_duration_seconds")
-      .Help("Latency of calls through the gate, by transport and method")
-      .Register(registry);
-  prometheus::Family<prometheus::Counter>& http = prometheus::BuildCounter()
-      .Name("tessera_http_responses_total")
-      .Help("HTTP responses by route and status code, including health, metrics and refusals at a limit")
-      .Register(registry);
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("tessera_requests_total")
+          .Help("Calls through the gate (gRPC and HTTP) by transport, method and status code")
+          .Register(registry);
+  prometheus::Family<prometheus::Histogram>& request_seconds =
+      prometheus::BuildHistogram()
+          .Name("tessera_request_duration_seconds")
+          .Help("Latency of calls through the gate, by transport and method")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& http =
+      prometheus::BuildCounter()
+          .Name("tessera_http_responses_total")
+          .Help(
+              "HTTP responses by route and status code, including health, metrics and refusals at "
+              "a limit")
+          .Register(registry);
   prometheus::Family<prometheus::Counter>& audit = prometheus::BuildCounter()
-      .Name("tessera_audit_appends_total")
-      .Help("Audit records appended, by result")
-      .Register(registry);
+                                                       .Name("tessera_audit_appends_total")
+                                                       .Help("Audit records appended, by result")
+                                                       .Register(registry);
   prometheus::Histogram& audit_seconds = prometheus::BuildHistogram()
-      .Name("tessera_audit_append_duration_seconds")
-      .Help("Time to append one audit record")
-      .Register(registry)
-      .Add({}, LatencyBuckets());
-  prometheus::Family<prometheus::Counter>& ingested = prometheus::BuildCounter()
-      .Name("tessera_fragments_ingested_total")
-      .Help("Fragments ingested, by outcome (added, updated, unchanged, stale, deleted, suppressed)")
-      .Register(registry);
-  prometheus::Histogram& find_experts_seconds = prometheus::BuildHistogram()
-      .Name("tessera_find_experts_duration_seconds")
-      .Help("Time the core takes to rank experts for one FindExperts")
-      .Register(registry)
-      .Add({}, LatencyBuckets());
+                                             .Name("tessera_audit_append_duration_seconds")
+                                             .Help("Time to append one audit record")
+                                             .Register(registry)
+                                             .Add({}, LatencyBuckets());
+  prometheus::Family<prometheus::Counter>& ingested =
+      prometheus::BuildCounter()
+          .Name("tessera_fragments_ingested_total")
+          .Help(
+              "Fragments ingested, by outcome (added, updated, unchanged, stale, deleted, "
+              "suppressed)")
+          .Register(registry);
+  prometheus::Histogram& find_experts_seconds =
+      prometheus::BuildHistogram()
+          .Name("tessera_find_experts_duration_seconds")
+          .Help("Time the core takes to rank experts for one FindExperts")
+          .Register(registry)
+          .Add({}, LatencyBuckets());
   prometheus::Gauge& watch_streams = prometheus::BuildGauge()
-      .Name("tessera_watch_streams_open")
-      .Help("Watch streams open now")
-      .Register(registry)
-      .Add({});
-  prometheus::Counter& scim_partial_replace = prometheus::BuildCounter()
-      .Name("tessera_scim_partial_member_replace_total")
-      .Help("SCIM group PATCHes whose 'replace members' list dropped members the group had")
-      .Register(registry)
-      .Add({});
+                                         .Name("tessera_watch_streams_open")
+                                         .Help("Watch streams open now")
+                                         .Register(registry)
+                                         .Add({});
+  prometheus::Counter& scim_partial_replace =
+      prometheus::BuildCounter()
+          .Name("tessera_scim_partial_member_replace_total")
+          .Help("SCIM group PATCHes whose 'replace members' list dropped members the group had")
+          .Register(registry)
+          .Add({});
 
   absl::Mutex collectors_mu;
   std::vector<std::function<std::vector<Sample>()>> collectors ABSL_GUARDED_BY(collectors_mu);
@@ -73,10 +84,11 @@ struct Metrics::Impl {
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
 
-void Metrics::ObserveCall(std::string_view transport, std::string_view method, absl::StatusCode code,
-                          double seconds) {
+void Metrics::ObserveCall(std::string_view transport, std::string_view method,
+                          absl::StatusCode code, double seconds) {
   const std::string t(transport), m(method);
-  impl_->requests.Add({{"transport", t}, {"method", m}, {"code", absl::StatusCodeToString(code)}}).Increment();
+  impl_->requests.Add({{"transport", t}, {"method", m}, {"code", absl::StatusCodeToString(code)}})
+      .Increment();
   impl_->request_seconds.Add({{"transport", t}, {"method", m}}, LatencyBuckets()).Observe(seconds);
 }
 
@@ -90,7 +102,8 @@ void Metrics::ObserveAudit(bool ok, double seconds) {
 }
 
 void Metrics::AddIngested(std::string_view outcome, uint64_t n) {
-  if (n != 0) impl_->ingested.Add({{"outcome", std::string(outcome)}}).Increment(static_cast<double>(n));
+  if (n != 0)
+    impl_->ingested.Add({{"outcome", std::string(outcome)}}).Increment(static_cast<double>(n));
 }
 
 void Metrics::ObserveFindExperts(double seconds) { impl_->find_experts_seconds.Observe(seconds); }

@@ -36,7 +36,8 @@ class Metrics {
 
   // A call through the gate (gRPC or HTTP), by method ("Directory.GetProfile",
   // "Scim.Users.Create") and status code, and its latency.
-  void ObserveCall(std::string_view transport, std::string_view method, absl::StatusCode code, double seconds);
+  void ObserveCall(std::string_view transport, std::string_view method, absl::StatusCode code,
+                   double seconds);
   // An HTTP response by route ("/scim/v2/Users", "/metrics", "limit") and status.
   void ObserveHttp(std::string_view route, int status);
   // One audit record appended (or not), and how long the append took.

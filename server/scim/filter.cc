@@ -16,8 +16,8 @@ struct Token {
 };
 
 bool IsWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '$' || c == '_' || c == '-' ||
-         c == '@' || c == '+' || static_cast<unsigned char>(c) >= 0x80;
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '$' ||
+         c == '_' || c == '-' || c == '@' || c == '+' || static_cast<unsigned char>(c) >= 0x80;
 }
 
 class Parser {
@@ -28,13 +28,15 @@ class Parser {
     if (absl::Status s = Tokenize(); !s.ok()) return s;
     absl::StatusOr<std::unique_ptr<Filter>> f = Or(0);
     if (!f.ok()) return f;
-    if (Peek().kind != Token::Kind::kEnd) return Error("unexpected '" + Peek().text + "'", Peek().at);
+    if (Peek().kind != Token::Kind::kEnd)
+      return Error("unexpected '" + Peek().text + "'", Peek().at);
     return f;
   }
 
  private:
   absl::Status Error(const std::string& what, size_t at) const {
-    return absl::InvalidArgumentError("filter: " + what + " at character " + std::to_string(at + 1));
+    return absl::InvalidArgumentError("filter: " + what + " at character " +
+                                      std::to_string(at + 1));
   }
 
   absl::Status Tokenize() {
@@ -55,7 +57,8 @@ class Parser {
         size_t j = i + 1;
         while (j < text_.size() && text_[j] != '"') j += text_[j] == '\\' ? 2 : 1;
         if (j >= text_.size()) return Error("unterminated string", i);
-        const Json decoded = Json::parse(text_.substr(i, j + 1 - i), nullptr, /*allow_exceptions=*/false);
+        const Json decoded =
+            Json::parse(text_.substr(i, j + 1 - i), nullptr, /*allow_exceptions=*/false);
         if (!decoded.is_string()) return Error("invalid string literal", i);
         tokens_.push_back({Token::Kind::kString, decoded.get<std::string>(), i});
         i = j + 1;
@@ -74,9 +77,12 @@ class Parser {
 
   const Token& Peek() const { return tokens_[pos_]; }
   const Token& Next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
-  bool PeekWord(std::string_view w) const { return Peek().kind == Token::Kind::kWord && SameName(Peek().text, w); }
+  bool PeekWord(std::string_view w) const {
+    return Peek().kind == Token::Kind::kWord && SameName(Peek().text, w);
+  }
 
-  static std::unique_ptr<Filter> Join(Filter::Kind k, std::unique_ptr<Filter> l, std::unique_ptr<Filter> r) {
+  static std::unique_ptr<Filter> Join(Filter::Kind k, std::unique_ptr<Filter> l,
+                                      std::unique_ptr<Filter> r) {
     auto f = std::make_unique<Filter>();
     f->kind = k;
     f->left = std::move(l);
@@ -110,11 +116,15 @@ class Parser {
     return f;
   }
 
-  absl::StatusOr<std::unique_ptr<Filter>> Grouped(int depth, Token::Kind close, const char* closing) {
-    if (depth >= kMaxDepth) return Error("nested more than " + std::to_string(kMaxDepth) + " levels", Peek().at);
+  absl::StatusOr<std::unique_ptr<Filter>> Grouped(int depth, Token::Kind close,
+                                                  const char* closing) {
+    if (depth >= kMaxDepth)
+      return Error("nested more than " + std::to_string(kMaxDepth) + " levels", Peek().at);
     absl::StatusOr<std::unique_ptr<Filter>> f = Or(depth + 1);
     if (!f.ok()) return f;
-    if (Peek().kind != close) return Error(std::string("expected '") + closing + "', found '" + Peek().text + "'", Peek().at);
+    if (Peek().kind != close)
+      return Error(std::string("expected '") + closing + "', found '" + Peek().text + "'",
+                   Peek().at);
     Next();
     return f;
   }
@@ -154,7 +164,8 @@ class Parser {
       if (s.empty()) return true;
       if (!std::isalpha(static_cast<unsigned char>(s[0])) && s[0] != '$') return false;
       for (char c : s) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '$') return false;
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '$')
+          return false;
       }
       return true;
     };
@@ -164,7 +175,8 @@ class Parser {
   absl::StatusOr<Json> Value() {
     const Token& t = Next();
     if (t.kind == Token::Kind::kString) return Json(t.text);
-    if (t.kind != Token::Kind::kWord) return Error("expected a value, found '" + t.text + "'", t.at);
+    if (t.kind != Token::Kind::kWord)
+      return Error("expected a value, found '" + t.text + "'", t.at);
     if (t.text == "true") return Json(true);
     if (t.text == "false") return Json(false);
     if (t.text == "null") return Json(nullptr);
@@ -195,21 +207,24 @@ class Parser {
         }
       }
     }
-    return Error("expected an operator (eq ne co sw ew gt ge lt le pr) after '" + f.path.Text() + "', found '" +
-                     t.text + "'",
+    return Error("expected an operator (eq ne co sw ew gt ge lt le pr) after '" + f.path.Text() +
+                     "', found '" + t.text + "'",
                  t.at);
   }
 
   absl::StatusOr<std::unique_ptr<Filter>> Comparison(int depth) {
     const Token& t = Next();
-    if (t.kind != Token::Kind::kWord) return Error("expected an attribute, found '" + t.text + "'", t.at);
+    if (t.kind != Token::Kind::kWord)
+      return Error("expected an attribute, found '" + t.text + "'", t.at);
     auto f = std::make_unique<Filter>();
     f->path = SplitPath(t.text);
     if (!IsPath(f->path)) return Error("'" + t.text + "' is not an attribute path", t.at);
     if (Peek().kind == Token::Kind::kOpenBracket) {
-      if (!f->path.sub.empty()) return Error("a value filter follows an attribute, not a sub-attribute", Peek().at);
+      if (!f->path.sub.empty())
+        return Error("a value filter follows an attribute, not a sub-attribute", Peek().at);
       Next();
-      absl::StatusOr<std::unique_ptr<Filter>> inner = Grouped(depth, Token::Kind::kCloseBracket, "]");
+      absl::StatusOr<std::unique_ptr<Filter>> inner =
+          Grouped(depth, Token::Kind::kCloseBracket, "]");
       if (!inner.ok()) return inner;
       f->kind = Filter::Kind::kValuePath;
       f->left = *std::move(inner);
@@ -258,7 +273,8 @@ Resolved Resolve(const AttrPath& path, const Json& resource, Resource r) {
     } else if (!SameName(path.urn, schema->id)) {
       out.container = nullptr;
     }
-  } else if (schema->Find(path.attr) == nullptr && ext != nullptr && ext->Find(path.attr) != nullptr) {
+  } else if (schema->Find(path.attr) == nullptr && ext != nullptr &&
+             ext->Find(path.attr) != nullptr) {
     // Unqualified names of the extension (`department`) are found there too.
     schema = ext;
     out.container = FindKey(resource, ext->id);
@@ -269,7 +285,8 @@ Resolved Resolve(const AttrPath& path, const Json& resource, Resource r) {
 }
 
 bool CompareOne(const Json& actual, const std::string& op, const Json& expected, bool case_exact) {
-  if (op == "pr") return !actual.is_null() && !(actual.is_string() && actual.get<std::string>().empty());
+  if (op == "pr")
+    return !actual.is_null() && !(actual.is_string() && actual.get<std::string>().empty());
   if (actual.is_string() && expected.is_string()) {
     std::string a = actual.get<std::string>(), e = expected.get<std::string>();
     if (!case_exact) a = AsciiLower(a), e = AsciiLower(e);
@@ -300,13 +317,15 @@ bool CompareOne(const Json& actual, const std::string& op, const Json& expected,
 }
 
 // The values `path` names in `resource`: several for a multi-valued attribute.
-std::vector<const Json*> ValuesOf(const AttrPath& path, const Json& resource, Resource r, bool* case_exact) {
+std::vector<const Json*> ValuesOf(const AttrPath& path, const Json& resource, Resource r,
+                                  bool* case_exact) {
   std::vector<const Json*> out;
   const Resolved res = Resolve(path, resource, r);
   if (res.container == nullptr) return out;
   const Json* v = FindKey(*res.container, path.attr);
   if (v == nullptr) return out;
-  *case_exact = res.sub != nullptr ? res.sub->case_exact : res.attr != nullptr && res.attr->case_exact;
+  *case_exact =
+      res.sub != nullptr ? res.sub->case_exact : res.attr != nullptr && res.attr->case_exact;
   std::vector<const Json*> elements;
   if (v->is_array()) {
     for (const Json& e : *v) elements.push_back(&e);
@@ -344,14 +363,16 @@ bool EvalValuePath(const Filter& f, const Json& resource, Resource r) {
   if (res.container == nullptr) return false;
   const Json* v = FindKey(*res.container, whole.attr);
   if (v == nullptr) return false;
-  const std::vector<Json> elements = v->is_array() ? v->get<std::vector<Json>>() : std::vector<Json>{*v};
+  const std::vector<Json> elements =
+      v->is_array() ? v->get<std::vector<Json>>() : std::vector<Json>{*v};
   for (const Json& e : elements) {
     // The bracketed filter sees the element's sub-attributes as top-level attributes.
     if (!MatchesElement(*f.left, e, res.attr)) continue;
     if (f.op.empty()) return true;
     const Json* s = FindKey(e, f.path.sub);
     const Attr* sub_def = res.attr != nullptr ? res.attr->Find(f.path.sub) : nullptr;
-    if (s != nullptr && CompareOne(*s, f.op, f.value, sub_def != nullptr && sub_def->case_exact)) return true;
+    if (s != nullptr && CompareOne(*s, f.op, f.value, sub_def != nullptr && sub_def->case_exact))
+      return true;
   }
   return false;
 }
@@ -404,8 +425,8 @@ std::string AttrPath::Text() const {
 
 absl::StatusOr<std::unique_ptr<Filter>> ParseFilter(std::string_view text) {
   if (text.size() > kMaxFilterBytes) {
-    return absl::InvalidArgumentError("filter: " + std::to_string(text.size()) + " bytes, the limit is " +
-                                      std::to_string(kMaxFilterBytes));
+    return absl::InvalidArgumentError("filter: " + std::to_string(text.size()) +
+                                      " bytes, the limit is " + std::to_string(kMaxFilterBytes));
   }
   return Parser(text).Parse();
 }
@@ -428,8 +449,10 @@ std::optional<IndexedEq> FindIndexedEq(const Filter& f, Resource r) {
     if (r == Resource::kUser && attr == "username") return IndexedEq{attr, value};
     if (r == Resource::kGroup && attr == "displayname") return IndexedEq{attr, value};
   }
-  if (sub == "value" && r == Resource::kUser && attr == "emails") return IndexedEq{"emails.value", value};
-  if (sub == "value" && r == Resource::kGroup && attr == "members") return IndexedEq{"members.value", value};
+  if (sub == "value" && r == Resource::kUser && attr == "emails")
+    return IndexedEq{"emails.value", value};
+  if (sub == "value" && r == Resource::kGroup && attr == "members")
+    return IndexedEq{"members.value", value};
   return std::nullopt;
 }
 

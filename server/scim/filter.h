@@ -30,9 +30,11 @@ struct Filter {
   enum class Kind { kCompare, kPresent, kAnd, kOr, kNot, kValuePath };
   Kind kind = Kind::kCompare;
   AttrPath path;
-  std::string op;  // "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"; kValuePath: empty or a comparison
+  std::string op;  // "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"; kValuePath: empty or a
+                   // comparison
   Json value;      // the comparison's value
-  std::unique_ptr<Filter> left, right;  // and/or: both; not: left; value path: left = the filter in brackets
+  std::unique_ptr<Filter> left,
+      right;  // and/or: both; not: left; value path: left = the filter in brackets
 };
 
 // INVALID_ARGUMENT naming what is wrong, at which character, when `text` is not a filter.

@@ -28,11 +28,12 @@ Json* FindKey(Json& object, std::string_view name) {
 }
 
 // `v` as attribute `def` keeps it; nullopt: absent (null, "", an empty list or object).
-absl::StatusOr<std::optional<Json>> CanonValue(const Attr& def, const Json& v, const std::string& where,
-                                               const Limits& limits, bool element = false);
+absl::StatusOr<std::optional<Json>> CanonValue(const Attr& def, const Json& v,
+                                               const std::string& where, const Limits& limits,
+                                               bool element = false);
 
-absl::StatusOr<std::optional<Json>> CanonComplex(const Attr& def, const Json& v, const std::string& where,
-                                                 const Limits& limits) {
+absl::StatusOr<std::optional<Json>> CanonComplex(const Attr& def, const Json& v,
+                                                 const std::string& where, const Limits& limits) {
   if (v.is_string() && def.Find("value") != nullptr) {
     // A bare value for a complex attribute: Entra sends the manager's id as a string.
     if (v.get<std::string>().empty()) return std::optional<Json>();
@@ -45,7 +46,8 @@ absl::StatusOr<std::optional<Json>> CanonComplex(const Attr& def, const Json& v,
     const Attr* sub = def.Find(it.key());
     if (sub == nullptr) return Invalid(where + " has no sub-attribute '" + it.key() + "'");
     if (sub->mutability == Mutability::kReadOnly && def.name == "manager") continue;
-    absl::StatusOr<std::optional<Json>> c = CanonValue(*sub, it.value(), where + "." + sub->name, limits);
+    absl::StatusOr<std::optional<Json>> c =
+        CanonValue(*sub, it.value(), where + "." + sub->name, limits);
     if (!c.ok()) return c.status();
     if (*c) out[sub->name] = **c;
   }
@@ -53,8 +55,9 @@ absl::StatusOr<std::optional<Json>> CanonComplex(const Attr& def, const Json& v,
   return std::optional<Json>(std::move(out));
 }
 
-absl::StatusOr<std::optional<Json>> CanonValue(const Attr& def, const Json& v, const std::string& where,
-                                               const Limits& limits, bool element) {
+absl::StatusOr<std::optional<Json>> CanonValue(const Attr& def, const Json& v,
+                                               const std::string& where, const Limits& limits,
+                                               bool element) {
   if (v.is_null()) return std::optional<Json>();
   if (def.multi && !element) {
     const Json list = v.is_array() ? v : Json::array({v});
@@ -79,12 +82,14 @@ absl::StatusOr<std::optional<Json>> CanonValue(const Attr& def, const Json& v, c
       if (v.is_boolean()) return std::optional<Json>(v);
       // Entra's default job sends "True" / "False".
       if (v.is_string() && SameName(v.get<std::string>(), "true")) return std::optional<Json>(true);
-      if (v.is_string() && SameName(v.get<std::string>(), "false")) return std::optional<Json>(false);
+      if (v.is_string() && SameName(v.get<std::string>(), "false"))
+        return std::optional<Json>(false);
       return Invalid(where + " must be a boolean, not " + v.dump());
     case Type::kString:
     case Type::kReference:
     case Type::kDateTime: {
-      if (!v.is_string()) return Invalid(where + " must be a string, not " + std::string(v.type_name()));
+      if (!v.is_string())
+        return Invalid(where + " must be a string, not " + std::string(v.type_name()));
       const std::string& s = v.get_ref<const std::string&>();
       if (s.empty()) return std::optional<Json>();
       if (s.find('\0') != std::string::npos) return Invalid(where + " contains a NUL character");
@@ -104,7 +109,8 @@ absl::StatusOr<std::vector<std::string>> MemberIds(const Json& v, const Limits& 
   if (v.is_null()) return ids;
   const Json list = v.is_array() ? v : Json::array({v});
   if (list.size() > limits.max_members_per_request) {
-    return Invalid("members: " + std::to_string(list.size()) + " values, the limit per request is " +
+    return Invalid("members: " + std::to_string(list.size()) +
+                   " values, the limit per request is " +
                    std::to_string(limits.max_members_per_request));
   }
   for (const Json& m : list) {
@@ -119,10 +125,10 @@ absl::StatusOr<std::vector<std::string>> MemberIds(const Json& v, const Limits& 
 
 // Where a PATCH path points.
 struct Target {
-  const Attr* def = nullptr;   // the attribute (null: the whole extension object)
-  bool extension = false;      // inside the enterprise extension object
+  const Attr* def = nullptr;       // the attribute (null: the whole extension object)
+  bool extension = false;          // inside the enterprise extension object
   std::unique_ptr<Filter> filter;  // value path filter, when given
-  const Attr* sub = nullptr;   // sub-attribute, when given
+  const Attr* sub = nullptr;       // sub-attribute, when given
 };
 
 absl::StatusOr<Target> ParsePath(std::string_view path, Resource r) {
@@ -132,17 +138,20 @@ absl::StatusOr<Target> ParsePath(std::string_view path, Resource r) {
   const Schema* schema = core;
   std::string_view rest = path;
   if (IsUrn(path)) {
-    if (ext != nullptr && path.size() >= ext->id.size() && SameName(path.substr(0, ext->id.size()), ext->id)) {
+    if (ext != nullptr && path.size() >= ext->id.size() &&
+        SameName(path.substr(0, ext->id.size()), ext->id)) {
       rest = path.substr(ext->id.size());
       t.extension = true;
       schema = ext;
       if (rest.empty()) return t;  // the whole extension
-    } else if (path.size() > core->id.size() && SameName(path.substr(0, core->id.size()), core->id)) {
+    } else if (path.size() > core->id.size() &&
+               SameName(path.substr(0, core->id.size()), core->id)) {
       rest = path.substr(core->id.size());
     } else {
       return InvalidPath("path '" + std::string(path) + "' names an unknown schema");
     }
-    if (rest.empty() || rest[0] != ':') return InvalidPath("path '" + std::string(path) + "' is not an attribute path");
+    if (rest.empty() || rest[0] != ':')
+      return InvalidPath("path '" + std::string(path) + "' is not an attribute path");
     rest.remove_prefix(1);
   }
   const size_t bracket = rest.find('[');
@@ -153,14 +162,21 @@ absl::StatusOr<Target> ParsePath(std::string_view path, Resource r) {
     t.def = ext->Find(name);
     t.extension = true;
   }
-  if (t.def == nullptr) return InvalidPath("path '" + std::string(path) + "': no attribute '" + std::string(name) + "'");
-  std::string_view tail = name_end == std::string_view::npos ? std::string_view() : rest.substr(name_end);
+  if (t.def == nullptr)
+    return InvalidPath("path '" + std::string(path) + "': no attribute '" + std::string(name) +
+                       "'");
+  std::string_view tail =
+      name_end == std::string_view::npos ? std::string_view() : rest.substr(name_end);
   if (!tail.empty() && tail[0] == '[') {
     const size_t close = tail.rfind(']');
-    if (close == std::string_view::npos) return InvalidPath("path '" + std::string(path) + "': no closing ']'");
-    if (!t.def->multi) return InvalidPath("path '" + std::string(path) + "': a filter needs a multi-valued attribute");
+    if (close == std::string_view::npos)
+      return InvalidPath("path '" + std::string(path) + "': no closing ']'");
+    if (!t.def->multi)
+      return InvalidPath("path '" + std::string(path) +
+                         "': a filter needs a multi-valued attribute");
     absl::StatusOr<std::unique_ptr<Filter>> f = ParseFilter(tail.substr(1, close - 1));
-    if (!f.ok()) return InvalidPath("path '" + std::string(path) + "': " + std::string(f.status().message()));
+    if (!f.ok())
+      return InvalidPath("path '" + std::string(path) + "': " + std::string(f.status().message()));
     t.filter = *std::move(f);
     tail = tail.substr(close + 1);
   }
@@ -170,8 +186,8 @@ absl::StatusOr<Target> ParsePath(std::string_view path, Resource r) {
     }
     t.sub = t.def->Find(tail.substr(1));
     if (t.sub == nullptr) {
-      return InvalidPath("path '" + std::string(path) + "': '" + t.def->name + "' has no sub-attribute '" +
-                         std::string(tail.substr(1)) + "'");
+      return InvalidPath("path '" + std::string(path) + "': '" + t.def->name +
+                         "' has no sub-attribute '" + std::string(tail.substr(1)) + "'");
     }
   }
   return t;
@@ -203,7 +219,8 @@ class Patcher {
   absl::Status Apply(std::string_view op, std::optional<std::string_view> path, const Json& value) {
     if (!path) {
       if (op == "remove") {
-        return ScimError(absl::StatusCode::kInvalidArgument, "noTarget", "a remove operation needs a path");
+        return ScimError(absl::StatusCode::kInvalidArgument, "noTarget",
+                         "a remove operation needs a path");
       }
       // No path: the value's attributes, each as if named by a path (Q6, Q8).
       if (!value.is_object()) return Invalid("an operation without a path needs an object value");
@@ -213,7 +230,8 @@ class Patcher {
         const Schema* ext = ExtensionSchema(r_);
         if (ext != nullptr && SameName(key, ext->id) && it.value().is_object()) {
           for (auto sub = it.value().begin(); sub != it.value().end(); ++sub) {
-            if (absl::Status s = Apply(op, ext->id + ":" + sub.key(), sub.value()); !s.ok()) return s;
+            if (absl::Status s = Apply(op, ext->id + ":" + sub.key(), sub.value()); !s.ok())
+              return s;
           }
           continue;
         }
@@ -234,14 +252,18 @@ class Patcher {
     if (r_ == Resource::kGroup && t->def->name == "members") return ApplyMembers(op, *t, value);
     if (t->def->mutability == Mutability::kReadOnly) {
       if (t->def->name == "id") return absl::OkStatus();  // Okta sends the id it already has
-      return ScimError(absl::StatusCode::kInvalidArgument, "mutability", "'" + t->def->name + "' is read-only");
+      return ScimError(absl::StatusCode::kInvalidArgument, "mutability",
+                       "'" + t->def->name + "' is read-only");
     }
-    if (t->def->mutability == Mutability::kWriteOnly) return absl::OkStatus();  // a password: dropped
+    if (t->def->mutability == Mutability::kWriteOnly)
+      return absl::OkStatus();  // a password: dropped
     Json& container = t->extension ? Container(ExtensionSchema(r_)->id) : res_;
     const std::string where(*path);
     if (t->filter != nullptr) return ApplyFiltered(op, *t, container, value, where);
     if (t->sub != nullptr) {
-      if (t->def->multi) return InvalidPath("path '" + where + "': a sub-attribute of a multi-valued attribute needs a filter");
+      if (t->def->multi)
+        return InvalidPath("path '" + where +
+                           "': a sub-attribute of a multi-valued attribute needs a filter");
       Json& object = container[t->def->name];
       if (!object.is_object()) object = Json::object();
       if (absl::Status s = SetOrErase(op, *t->sub, object, value, where); !s.ok()) return s;
@@ -256,7 +278,8 @@ class Patcher {
         Json& list = container[t->def->name];
         if (*gone) {
           for (const Json& g : **gone) {
-            for (auto e = list.begin(); e != list.end();) e = SameElement(*e, g) ? list.erase(e) : e + 1;
+            for (auto e = list.begin(); e != list.end();)
+              e = SameElement(*e, g) ? list.erase(e) : e + 1;
           }
         }
         if (list.empty()) container.erase(t->def->name);
@@ -283,7 +306,8 @@ class Patcher {
     if (t->def->type == Type::kComplex && !t->def->multi && container.contains(t->def->name) &&
         container[t->def->name].is_object()) {
       // A complex value merges: sub-attributes not given keep their values (RFC 7644 §3.5.2.3).
-      for (auto it = (*v)->begin(); it != (*v)->end(); ++it) container[t->def->name][it.key()] = it.value();
+      for (auto it = (*v)->begin(); it != (*v)->end(); ++it)
+        container[t->def->name][it.key()] = it.value();
       return absl::OkStatus();
     }
     container[t->def->name] = **v;
@@ -315,8 +339,8 @@ class Patcher {
 
   // `emails[type eq "work"]` and `emails[type eq "work"].value`: on every element the
   // filter matches; add and replace create the element when none does (Q4, Q5).
-  absl::Status ApplyFiltered(std::string_view op, const Target& t, Json& container, const Json& value,
-                             const std::string& where) {
+  absl::Status ApplyFiltered(std::string_view op, const Target& t, Json& container,
+                             const Json& value, const std::string& where) {
     Json& list = container[t.def->name];
     if (!list.is_array()) list = Json::array();
     bool matched = false;
@@ -333,7 +357,8 @@ class Patcher {
       if (t.sub != nullptr) {
         if (absl::Status s = SetOrErase(op, *t.sub, *e, value, where); !s.ok()) return s;
       } else {
-        absl::StatusOr<std::optional<Json>> v = CanonValue(*t.def, value, where, limits_, /*element=*/true);
+        absl::StatusOr<std::optional<Json>> v =
+            CanonValue(*t.def, value, where, limits_, /*element=*/true);
         if (!v.ok()) return v.status();
         if (*v) {
           for (auto it = (*v)->begin(); it != (*v)->end(); ++it) (*e)[it.key()] = it.value();
@@ -347,7 +372,8 @@ class Patcher {
       if (t.sub != nullptr) {
         if (absl::Status s = SetOrErase(op, *t.sub, element, value, where); !s.ok()) return s;
       } else {
-        absl::StatusOr<std::optional<Json>> v = CanonValue(*t.def, value, where, limits_, /*element=*/true);
+        absl::StatusOr<std::optional<Json>> v =
+            CanonValue(*t.def, value, where, limits_, /*element=*/true);
         if (!v.ok()) return v.status();
         if (*v) {
           for (auto it = (*v)->begin(); it != (*v)->end(); ++it) element[it.key()] = it.value();
@@ -360,7 +386,8 @@ class Patcher {
     EqPairs(*t.filter, *t.def, labels);
     for (auto e = list.begin(); e != list.end();) {
       bool only_labels = true;
-      for (auto it = e->begin(); it != e->end(); ++it) only_labels = only_labels && labels.contains(it.key());
+      for (auto it = e->begin(); it != e->end(); ++it)
+        only_labels = only_labels && labels.contains(it.key());
       e = only_labels ? list.erase(e) : e + 1;
     }
     if (list.size() > limits_.max_values) {
@@ -371,13 +398,15 @@ class Patcher {
   }
 
   absl::Status ApplyMembers(std::string_view op, const Target& t, const Json& value) {
-    if (t.sub != nullptr) return InvalidPath("members' sub-attributes cannot be changed; add or remove members");
+    if (t.sub != nullptr)
+      return InvalidPath("members' sub-attributes cannot be changed; add or remove members");
     if (t.filter != nullptr) {
       // members[value eq "id"]: the form Entra and Okta send.
       const Filter& f = *t.filter;
-      if (op != "remove" || f.kind != Filter::Kind::kCompare || f.op != "eq" || !SameName(f.path.attr, "value") ||
-          !f.value.is_string()) {
-        return InvalidPath("members filters other than remove members[value eq \"id\"] are not supported");
+      if (op != "remove" || f.kind != Filter::Kind::kCompare || f.op != "eq" ||
+          !SameName(f.path.attr, "value") || !f.value.is_string()) {
+        return InvalidPath(
+            "members filters other than remove members[value eq \"id\"] are not supported");
       }
       members_.changes.emplace_back(f.value.get<std::string>(), false);
       return absl::OkStatus();
@@ -418,7 +447,9 @@ std::string ScimTypeOf(const absl::Status& s) {
 }
 
 absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits& limits) {
-  if (!in.is_object()) return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", "the body must be a JSON object");
+  if (!in.is_object())
+    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                     "the body must be a JSON object");
   const Schema& core = CoreSchema(r);
   const Schema* ext = ExtensionSchema(r);
   Canonical out;
@@ -427,21 +458,25 @@ absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits&
     const std::string& key = it.key();
     const Json& v = it.value();
     if (SameName(key, "schemas")) {
-      if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const Json& s) { return s.is_string(); })) {
-        return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", "'schemas' must be a list of URNs");
+      if (!v.is_array() ||
+          !std::all_of(v.begin(), v.end(), [](const Json& s) { return s.is_string(); })) {
+        return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                         "'schemas' must be a list of URNs");
       }
       continue;
     }
     if (SameName(key, "meta") || v.is_null()) continue;
     if (IsUrn(key)) {
       if (ext == nullptr || !SameName(key, ext->id)) {
-        return Invalid("unknown schema extension '" + key + "' (known: " + (ext != nullptr ? ext->id : "none") + ")");
+        return Invalid("unknown schema extension '" + key +
+                       "' (known: " + (ext != nullptr ? ext->id : "none") + ")");
       }
       if (!v.is_object()) return Invalid("'" + ext->id + "' must be an object");
       Json object = Json::object();
       for (auto sub = v.begin(); sub != v.end(); ++sub) {
         const Attr* def = ext->Find(sub.key());
-        if (def == nullptr) return Invalid("unknown attribute '" + sub.key() + "' of the enterprise extension");
+        if (def == nullptr)
+          return Invalid("unknown attribute '" + sub.key() + "' of the enterprise extension");
         absl::StatusOr<std::optional<Json>> c = CanonValue(*def, sub.value(), def->name, limits);
         if (!c.ok()) return c.status();
         if (*c) object[def->name] = **c;
@@ -450,20 +485,23 @@ absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits&
       continue;
     }
     const Attr* def = core.Find(key);
-    if (def == nullptr) return Invalid("unknown attribute '" + key + "' (not in the " + core.name + " schema)");
+    if (def == nullptr)
+      return Invalid("unknown attribute '" + key + "' (not in the " + core.name + " schema)");
     if (r == Resource::kGroup && def->name == "members") {
       absl::StatusOr<std::vector<std::string>> ids = MemberIds(v, limits);
       if (!ids.ok()) return ids.status();
       out.members = *std::move(ids);
       continue;
     }
-    if (def->mutability == Mutability::kReadOnly || def->mutability == Mutability::kWriteOnly) continue;
+    if (def->mutability == Mutability::kReadOnly || def->mutability == Mutability::kWriteOnly)
+      continue;
     absl::StatusOr<std::optional<Json>> c = CanonValue(*def, v, def->name, limits);
     if (!c.ok()) return c.status();
     if (*c) out.resource[def->name] = **c;
   }
   for (const Attr& a : core.attrs) {
-    if (a.required && !out.resource.contains(a.name)) return Invalid("'" + a.name + "' is required");
+    if (a.required && !out.resource.contains(a.name))
+      return Invalid("'" + a.name + "' is required");
   }
   const size_t bytes = out.resource.dump().size();
   if (bytes > limits.max_resource_bytes) {
@@ -474,11 +512,15 @@ absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits&
   return out;
 }
 
-absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource, MemberOps& members) {
-  if (!body.is_object()) return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", "the body must be a JSON object");
+absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource,
+                   MemberOps& members) {
+  if (!body.is_object())
+    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                     "the body must be a JSON object");
   const Json* ops = FindKey(const_cast<Json&>(body), "Operations");
   if (ops == nullptr || !ops->is_array() || ops->empty()) {
-    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", "a PatchOp needs a non-empty \"Operations\" list");
+    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                     "a PatchOp needs a non-empty \"Operations\" list");
   }
   if (ops->size() > limits.max_operations) {
     return Invalid("a PatchOp has " + std::to_string(ops->size()) + " operations, the limit is " +
@@ -492,16 +534,19 @@ absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& res
     const std::string where = "Operations[" + std::to_string(i) + "]";
     const Json* op = o.is_object() ? FindKey(const_cast<Json&>(o), "op") : nullptr;
     if (op == nullptr || !op->is_string()) {
-      return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", where + " needs an \"op\"");
+      return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                       where + " needs an \"op\"");
     }
     // Entra writes Add / Replace / Remove (Q1).
     const std::string name = AsciiLower(op->get<std::string>());
     if (name != "add" && name != "remove" && name != "replace") {
-      return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
-                       where + ": op '" + op->get<std::string>() + "' is not add, remove or replace");
+      return ScimError(
+          absl::StatusCode::kInvalidArgument, "invalidSyntax",
+          where + ": op '" + op->get<std::string>() + "' is not add, remove or replace");
     }
     const Json* path = FindKey(const_cast<Json&>(o), "path");
-    if (path != nullptr && !path->is_null() && !path->is_string()) return InvalidPath(where + ": path must be a string");
+    if (path != nullptr && !path->is_null() && !path->is_string())
+      return InvalidPath(where + ": path must be a string");
     const Json* value = FindKey(const_cast<Json&>(o), "value");
     std::optional<std::string_view> p;
     if (path != nullptr && path->is_string() && !path->get_ref<const std::string&>().empty()) {

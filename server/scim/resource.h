@@ -21,17 +21,18 @@ namespace tessera::scim {
 
 // Sizes a caller controls.
 struct Limits {
-  size_t max_string_bytes = 4096;    // one attribute value
-  size_t max_values = 64;            // values of one multi-valued attribute (members aside)
-  size_t max_resource_bytes = 64 << 10;  // a resource's JSON as kept
-  size_t max_operations = 1000;      // operations in one PATCH
-  size_t max_members_per_request = 4000;   // member changes one request may make
+  size_t max_string_bytes = 4096;         // one attribute value
+  size_t max_values = 64;                 // values of one multi-valued attribute (members aside)
+  size_t max_resource_bytes = 64 << 10;   // a resource's JSON as kept
+  size_t max_operations = 1000;           // operations in one PATCH
+  size_t max_members_per_request = 4000;  // member changes one request may make
 };
 
 // The scimType of an error, carried as a payload of the status.
 inline constexpr char kScimTypePayload[] = "type.tessera.dev/scim-type";
 // A status with a scimType: 400 for INVALID_ARGUMENT, 409 ALREADY_EXISTS...
-[[nodiscard]] absl::Status ScimError(absl::StatusCode code, std::string_view scim_type, std::string detail);
+[[nodiscard]] absl::Status ScimError(absl::StatusCode code, std::string_view scim_type,
+                                     std::string detail);
 std::string ScimTypeOf(const absl::Status& s);
 
 // Member changes a request asks for, in order.
@@ -42,7 +43,7 @@ struct MemberOps {
 };
 
 struct Canonical {
-  Json resource;  // an object
+  Json resource;                                    // an object
   std::optional<std::vector<std::string>> members;  // groups: the members sent, if any
 };
 
@@ -52,6 +53,7 @@ absl::StatusOr<Canonical> Canonicalise(const Json& in, Resource r, const Limits&
 
 // Applies a PatchOp body to `resource` (canonical, members aside) atomically: on error
 // `resource` is unchanged. Member operations of a group go to `members`.
-[[nodiscard]] absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource, MemberOps& members);
+[[nodiscard]] absl::Status Patch(const Json& body, Resource r, const Limits& limits, Json& resource,
+                                 MemberOps& members);
 
 }  // namespace tessera::scim

@@ -41,7 +41,8 @@ Schema MakeUser() {
   s.id = kUserSchema;
   s.name = "User";
   s.description = "User Account";
-  Attr user_name = S("userName", "Unique identifier for the User, unique per source (case-insensitive)");
+  Attr user_name =
+      S("userName", "Unique identifier for the User, unique per source (case-insensitive)");
   user_name.required = true;
   Attr password = S("password", "Accepted and dropped: Tessera never stores a password");
   password.mutability = Mutability::kWriteOnly;
@@ -75,7 +76,8 @@ Schema MakeUser() {
          S("type", "'work', 'home', 'other'"), B("primary", "The preferred address")},
         true),
       Ro(C("groups", "Groups the user belongs to (read-only: set through /Groups)",
-           {S("value", "Group id", true), ref, S("display", "Group name"), S("type", "direct")}, true)),
+           {S("value", "Group id", true), ref, S("display", "Group name"), S("type", "direct")},
+           true)),
       C("entitlements", "Accepted and ignored", MultiSub("Entitlement"), true),
       C("roles", "Accepted and ignored", MultiSub("Role"), true),
       C("x509Certificates", "Certificates", MultiSub("DER certificate, base64"), true),
@@ -96,7 +98,8 @@ Schema MakeEnterprise() {
       S("organization", "Organisation"),
       S("division", "Division"),
       S("department", "Department"),
-      C("manager", "The user's manager: a user id of the same source (a bare id string is accepted)",
+      C("manager",
+        "The user's manager: a user id of the same source (a bare id string is accepted)",
         {S("value", "The manager's id", true), ref, Ro(S("displayName", "The manager's name"))}),
   };
   return s;
@@ -115,8 +118,8 @@ Schema MakeGroup() {
       Ro(S("id", "Unique identifier issued by Tessera", true)),
       S("externalId", "Identifier issued by the provisioning client", true),
       display,
-      C("members", "Users in the group", {S("value", "User id", true), ref, S("display", "Name"), S("type", "User")},
-        true),
+      C("members", "Users in the group",
+        {S("value", "User id", true), ref, S("display", "Name"), S("type", "User")}, true),
   };
   return s;
 }
@@ -172,12 +175,13 @@ Json Describe(const Attr& a) {
 Json DescribeSchema(std::string_view base, const Schema& s) {
   Json attrs = Json::array();
   for (const Attr& a : s.attrs) attrs.push_back(Describe(a));
-  return {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Schema"}},
-          {"id", s.id},
-          {"name", s.name},
-          {"description", s.description},
-          {"attributes", attrs},
-          {"meta", {{"resourceType", "Schema"}, {"location", std::string(base) + "/Schemas/" + s.id}}}};
+  return {
+      {"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Schema"}},
+      {"id", s.id},
+      {"name", s.name},
+      {"description", s.description},
+      {"attributes", attrs},
+      {"meta", {{"resourceType", "Schema"}, {"location", std::string(base) + "/Schemas/" + s.id}}}};
 }
 
 Json ListOf(Json resources) {
@@ -247,11 +251,14 @@ Json ServiceProviderConfig(std::string_view base, size_t max_results, size_t max
       {"authenticationSchemes",
        {{{"type", "oauthbearertoken"},
          {"name", "Bearer token"},
-         {"description", "A token made with `tesserad --new-token NAME --roles connector --sources SOURCE`, "
-                         "sent as 'Authorization: Bearer <token>'"},
+         {"description",
+          "A token made with `tesserad --new-token NAME --roles connector --sources SOURCE`, "
+          "sent as 'Authorization: Bearer <token>'"},
          {"primary", true}}}},
       {"maxRequestBytes", max_body_bytes},
-      {"meta", {{"resourceType", "ServiceProviderConfig"}, {"location", std::string(base) + "/ServiceProviderConfig"}}},
+      {"meta",
+       {{"resourceType", "ServiceProviderConfig"},
+        {"location", std::string(base) + "/ServiceProviderConfig"}}},
   };
 }
 
@@ -263,14 +270,18 @@ Json ResourceTypes(std::string_view base) {
                {"description", "User Account"},
                {"schema", kUserSchema},
                {"schemaExtensions", {{{"schema", kEnterpriseSchema}, {"required", false}}}},
-               {"meta", {{"resourceType", "ResourceType"}, {"location", std::string(base) + "/ResourceTypes/User"}}}};
+               {"meta",
+                {{"resourceType", "ResourceType"},
+                 {"location", std::string(base) + "/ResourceTypes/User"}}}};
   Json group = {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}},
                 {"id", "Group"},
                 {"name", "Group"},
                 {"endpoint", "/Groups"},
                 {"description", "Group"},
                 {"schema", kGroupSchema},
-                {"meta", {{"resourceType", "ResourceType"}, {"location", std::string(base) + "/ResourceTypes/Group"}}}};
+                {"meta",
+                 {{"resourceType", "ResourceType"},
+                  {"location", std::string(base) + "/ResourceTypes/Group"}}}};
   return ListOf(Json::array({user, group}));
 }
 
@@ -281,7 +292,8 @@ Json Schemas(std::string_view base) {
 }
 
 Json SchemaById(std::string_view base, std::string_view id) {
-  for (const Schema* s : {&CoreSchema(Resource::kUser), ExtensionSchema(Resource::kUser), &CoreSchema(Resource::kGroup)}) {
+  for (const Schema* s : {&CoreSchema(Resource::kUser), ExtensionSchema(Resource::kUser),
+                          &CoreSchema(Resource::kGroup)}) {
     if (SameName(s->id, id)) return DescribeSchema(base, *s);
   }
   return nullptr;

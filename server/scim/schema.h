@@ -17,7 +17,8 @@ namespace tessera::scim {
 using Json = nlohmann::ordered_json;
 
 inline constexpr char kUserSchema[] = "urn:ietf:params:scim:schemas:core:2.0:User";
-inline constexpr char kEnterpriseSchema[] = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+inline constexpr char kEnterpriseSchema[] =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 inline constexpr char kGroupSchema[] = "urn:ietf:params:scim:schemas:core:2.0:Group";
 inline constexpr char kListSchema[] = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 inline constexpr char kErrorSchema[] = "urn:ietf:params:scim:api:messages:2.0:Error";

@@ -43,8 +43,8 @@
 
 #include "absl/strings/cord.h"
 #include "server/identity/identifier.h"
-#include "server/scim/filter.h"
 #include "server/metrics/metrics.h"
+#include "server/scim/filter.h"
 #include "server/store/coding.h"
 #include "spdlog/spdlog.h"
 
@@ -83,22 +83,31 @@ std::string Be64(uint64_t v) {
   return out;
 }
 
-std::string RecordKey(std::string_view src, Resource r, std::string_view id) { return K('r', src, {T(r), id}); }
+std::string RecordKey(std::string_view src, Resource r, std::string_view id) {
+  return K('r', src, {T(r), id});
+}
 std::string NameKey(std::string_view src, Resource r, std::string_view name) {
   return K('n', src, {T(r), AsciiLower(name)});
 }
-std::string ExternalKey(std::string_view src, Resource r, std::string_view ext, std::string_view id) {
+std::string ExternalKey(std::string_view src, Resource r, std::string_view ext,
+                        std::string_view id) {
   return K('x', src, {T(r), ext, id});
 }
 std::string EmailKey(std::string_view src, std::string_view email, std::string_view id) {
   return K('e', src, {AsciiLower(email), id});
 }
-std::string MemberKey(std::string_view src, std::string_view gid, std::string_view uid) { return K('m', src, {gid, uid}); }
+std::string MemberKey(std::string_view src, std::string_view gid, std::string_view uid) {
+  return K('m', src, {gid, uid});
+}
 std::string BelongsKey(std::string_view src, std::string_view uid, std::string_view gid) {
   return K('b', src, {uid, gid});
 }
-std::string PlaceKey(std::string_view src, Resource r, uint64_t place) { return K('o', src, {T(r), Be64(place)}); }
-std::string PlaceOfKey(std::string_view src, Resource r, std::string_view id) { return K('p', src, {T(r), id}); }
+std::string PlaceKey(std::string_view src, Resource r, uint64_t place) {
+  return K('o', src, {T(r), Be64(place)});
+}
+std::string PlaceOfKey(std::string_view src, Resource r, std::string_view id) {
+  return K('p', src, {T(r), id});
+}
 std::string FreedKey(std::string_view src, Resource r, int64_t ms, uint64_t place) {
   return K('h', src, {T(r), Be64(static_cast<uint64_t>(ms)) + Be64(place)});
 }
@@ -106,9 +115,8 @@ std::string CountKey(std::string_view src, Resource r) { return K('k', src, {T(r
 std::string SeqKey(std::string_view src) { return K('s', src, {}); }
 
 std::string EncodeRecord(const Record& r) {
-  Json j = {{"v", r.version}, {"fv", r.fversion}, {"c", r.created}, {"m", r.modified}, {"fm", r.fmodified},
-            {"in", r.inactive_since},
-            {"r", r.resource}};
+  Json j = {{"v", r.version},    {"fv", r.fversion},       {"c", r.created}, {"m", r.modified},
+            {"fm", r.fmodified}, {"in", r.inactive_since}, {"r", r.resource}};
   return j.dump();
 }
 
@@ -119,7 +127,8 @@ absl::Status DecodeRecord(std::string_view data, Record* r) {
   }
   r->version = j["v"].get<uint64_t>();
   r->fversion = j["fv"].get<uint64_t>();
-  r->fmodified = j.contains("fm") ? j["fm"].get<int64_t>() : j["m"].get<int64_t>();  // older records: "m"
+  r->fmodified =
+      j.contains("fm") ? j["fm"].get<int64_t>() : j["m"].get<int64_t>();  // older records: "m"
   r->created = j["c"].get<int64_t>();
   r->modified = j["m"].get<int64_t>();
   r->inactive_since = j["in"].get<int64_t>();
@@ -134,9 +143,9 @@ std::string IsoTime(int64_t ms) {
   const std::chrono::hh_mm_ss hms(std::chrono::duration_cast<std::chrono::milliseconds>(tp - day));
   char buf[40];
   snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-           static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-           static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-           static_cast<int>(hms.subseconds().count()));
+           static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+           static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+           static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
   return buf;
 }
 
@@ -183,17 +192,20 @@ std::vector<std::string> Emails(const Json& resource) {
 }
 
 // Keys under `prefix`, the part after it.
-std::vector<std::string> Suffixes(const store::Reader& reader, const std::string& prefix, size_t limit = SIZE_MAX) {
+std::vector<std::string> Suffixes(const store::Reader& reader, const std::string& prefix,
+                                  size_t limit = SIZE_MAX) {
   std::vector<std::string> out;
   std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kScim);
-  for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix) && out.size() < limit; it->Next()) {
+  for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix) && out.size() < limit;
+       it->Next()) {
     out.emplace_back(it->key().substr(prefix.size()));
   }
   return out;
 }
 
 absl::Status NotFound(Resource r, std::string_view id) {
-  return ScimError(absl::StatusCode::kNotFound, "", std::string(TypeName(r)) + " '" + std::string(id) + "' not found");
+  return ScimError(absl::StatusCode::kNotFound, "",
+                   std::string(TypeName(r)) + " '" + std::string(id) + "' not found");
 }
 
 absl::Status CheckIfMatch(std::string_view if_match, uint64_t version) {
@@ -202,8 +214,9 @@ absl::Status CheckIfMatch(std::string_view if_match, uint64_t version) {
   if (v.substr(0, 2) == "W/") v.remove_prefix(2);
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
   if (v == std::to_string(version)) return absl::OkStatus();
-  return ScimError(absl::StatusCode::kFailedPrecondition, "",
-                   "If-Match " + std::string(if_match) + " does not match the current version " + Etag(version));
+  return ScimError(
+      absl::StatusCode::kFailedPrecondition, "",
+      "If-Match " + std::string(if_match) + " does not match the current version " + Etag(version));
 }
 
 int HttpStatus(const absl::Status& s) {
@@ -296,7 +309,8 @@ class Service::Write {
   // The groups of `uid`, committed ones changed by this write's membership edits.
   std::vector<std::string> GroupsOf(std::string_view uid) const {
     std::set<std::string> groups;
-    for (std::string& g : Suffixes(reader_, K('b', source_, {uid, ""}))) groups.insert(std::move(g));
+    for (std::string& g : Suffixes(reader_, K('b', source_, {uid, ""})))
+      groups.insert(std::move(g));
     if (auto it = group_edits_.find(std::string(uid)); it != group_edits_.end()) {
       for (const auto& [gid, member] : it->second) {
         if (member) {
@@ -326,7 +340,8 @@ class Service::Write {
     const auto keys = [&](const Json* res) {
       std::set<std::string> out;
       if (res == nullptr) return out;
-      if (std::string ext = Str(*res, "externalId"); !ext.empty()) out.insert(ExternalKey(source_, r, ext, id));
+      if (std::string ext = Str(*res, "externalId"); !ext.empty())
+        out.insert(ExternalKey(source_, r, ext, id));
       if (r == Resource::kUser) {
         for (const std::string& e : Emails(*res)) out.insert(EmailKey(source_, e, id));
       }
@@ -353,8 +368,9 @@ class Service::Write {
     if (!holder.ok()) return holder.status();
     if (*holder && **holder != self) {
       return ScimError(absl::StatusCode::kAlreadyExists, "uniqueness",
-                       std::string(r == Resource::kUser ? "userName '" : "displayName '") + std::string(name) +
-                           "' is already taken in this source (by id " + **holder + ")");
+                       std::string(r == Resource::kUser ? "userName '" : "displayName '") +
+                           std::string(name) + "' is already taken in this source (by id " +
+                           **holder + ")");
     }
     return absl::OkStatus();
   }
@@ -401,7 +417,8 @@ class Service::Write {
     const std::string prefix = K('h', source_, {T(r), ""});
     std::unique_ptr<store::Iterator> it = reader_.NewIterator(store::Cf::kScim);
     uint64_t reclaimed = 0;
-    for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix) && reclaimed < 64; it->Next()) {
+    for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix) && reclaimed < 64;
+         it->Next()) {
       const std::string_view rest = it->key().substr(prefix.size());
       if (rest.size() != 16) continue;
       Delete(std::string(it->key()));
@@ -417,7 +434,8 @@ class Service::Write {
   }
 
   absl::StatusOr<Fragment> Derive(Resource r, std::string_view id, const Record& rec) const {
-    return s_.DeriveFragment(source_, kind_, r, id, rec, r == Resource::kUser ? GroupsOf(id) : std::vector<std::string>{});
+    return s_.DeriveFragment(source_, kind_, r, id, rec,
+                             r == Resource::kUser ? GroupsOf(id) : std::vector<std::string>{});
   }
 
   void AddFragment(Fragment f) { fragments_.push_back(std::move(f)); }
@@ -433,15 +451,19 @@ class Service::Write {
   }
 
   absl::Status Commit(int64_t now) {
-    absl::StatusOr<directory::BatchResult> r = s_.dir_.IngestWith(std::move(fragments_), now, TakeRows());
+    absl::StatusOr<directory::BatchResult> r =
+        s_.dir_.IngestWith(std::move(fragments_), now, TakeRows());
     if (r.ok()) return absl::OkStatus();
     if (r.status().GetPayload(directory::kSuppressedPayload)) {
-      return ScimError(absl::StatusCode::kPermissionDenied, "",
-                       "this person was erased from Tessera at their request (right to erasure); Tessera refuses their "
-                       "records. Unassign them from the Tessera application in your identity provider");
+      return ScimError(
+          absl::StatusCode::kPermissionDenied, "",
+          "this person was erased from Tessera at their request (right to erasure); Tessera "
+          "refuses their "
+          "records. Unassign them from the Tessera application in your identity provider");
     }
     if (r.status().code() == absl::StatusCode::kInvalidArgument) {
-      return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue", std::string(r.status().message()));
+      return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue",
+                       std::string(r.status().message()));
     }
     return r.status();
   }
@@ -485,7 +507,8 @@ class Service::Write {
 Service::Service(directory::Directory& dir, ScimOptions options, std::function<int64_t()> now_ms)
     : dir_(dir), options_(std::move(options)), now_ms_(std::move(now_ms)) {}
 
-absl::StatusOr<std::vector<directory::SideWrite>> Service::Forget(const std::vector<directory::FragmentName>& erased) {
+absl::StatusOr<std::vector<directory::SideWrite>> Service::Forget(
+    const std::vector<directory::FragmentName>& erased) {
   std::map<std::string, std::vector<std::string>> by_source;
   for (const directory::FragmentName& n : erased) by_source[n.source].push_back(n.external_id);
   const int64_t now = now_ms_();
@@ -522,7 +545,8 @@ void Service::NoteWalk(const std::string& key, int64_t now) const {
 absl::Mutex& Service::SourceLock(std::string_view source) const {
   absl::MutexLock l(&locks_mu_);
   auto it = locks_.find(source);
-  if (it == locks_.end()) it = locks_.emplace(std::string(source), std::make_unique<absl::Mutex>()).first;
+  if (it == locks_.end())
+    it = locks_.emplace(std::string(source), std::make_unique<absl::Mutex>()).first;
   return *it->second;
 }
 
@@ -533,12 +557,13 @@ absl::Status Service::CheckSource(std::string_view source, std::string* kind) co
   }
   return ScimError(absl::StatusCode::kPermissionDenied, "",
                    "source '" + std::string(source) +
-                       "' is not registered in Tessera; an administrator registers it with `tessera admin source " +
+                       "' is not registered in Tessera; an administrator registers it with "
+                       "`tessera admin source " +
                        std::string(source) + " --kind scim --priority N`");
 }
 
-absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, const std::string& kind, Resource r,
-                                                 std::string_view id, const Record& rec,
+absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, const std::string& kind,
+                                                 Resource r, std::string_view id, const Record& rec,
                                                  const std::vector<std::string>& groups) const {
   Fragment f;
   f.source = source;
@@ -573,16 +598,19 @@ absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, cons
   normalise.default_region = options_.default_region;
   const std::string user_name = Str(res, "userName");
   if (options_.user_name_identifier != "none") {
-    const identity::IdType type =
-        options_.user_name_identifier == "email" ? identity::IdType::kEmail : identity::IdType::kUpn;
+    const identity::IdType type = options_.user_name_identifier == "email"
+                                      ? identity::IdType::kEmail
+                                      : identity::IdType::kUpn;
     // Okta's userName need not look like an address: then it names no one.
-    if (identity::Normalise(type, user_name, normalise).ok()) ident(options_.user_name_identifier.c_str(), user_name);
+    if (identity::Normalise(type, user_name, normalise).ok())
+      ident(options_.user_name_identifier.c_str(), user_name);
   }
   const std::vector<std::string> emails = Emails(res);
   for (size_t i = 0; i < emails.size(); ++i) {
     if (!identity::Normalise(identity::IdType::kEmail, emails[i], normalise).ok()) {
-      return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue",
-                       "emails[" + std::to_string(i) + "].value '" + emails[i] + "' is not an e-mail address");
+      return ScimError(
+          absl::StatusCode::kInvalidArgument, "invalidValue",
+          "emails[" + std::to_string(i) + "].value '" + emails[i] + "' is not an e-mail address");
     }
     ident("email", emails[i]);
   }
@@ -603,14 +631,16 @@ absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, cons
   attr("display_name", display);
   attr("title", Str(res, "title"));
   attr("language", Str(res, "preferredLanguage"));
-  if (const Json* addresses = Field(res, "addresses"); addresses != nullptr && addresses->is_array()) {
+  if (const Json* addresses = Field(res, "addresses");
+      addresses != nullptr && addresses->is_array()) {
     const Json* chosen = nullptr;
     for (const Json& a : *addresses) {
       if (chosen == nullptr || Str(a, "type") == "work") chosen = &a;
     }
     if (chosen != nullptr) {
       std::string where = Str(*chosen, "locality");
-      if (const std::string c = Str(*chosen, "country"); !c.empty()) where += where.empty() ? c : ", " + c;
+      if (const std::string c = Str(*chosen, "country"); !c.empty())
+        where += where.empty() ? c : ", " + c;
       attr("location", where);
     }
   }
@@ -624,7 +654,8 @@ absl::StatusOr<Fragment> Service::DeriveFragment(const std::string& source, cons
       ident("employee_id", number);
     }
     if (const Json* manager = Field(*ext, "manager"); manager != nullptr) {
-      if (const std::string m = Str(*manager, "value"); !m.empty()) f.relations.push_back({"reports_to", scim_id(m)});
+      if (const std::string m = Str(*manager, "value"); !m.empty())
+        f.relations.push_back({"reports_to", scim_id(m)});
     }
   }
   if (rec.inactive_since > 0) {
@@ -651,7 +682,8 @@ Json Service::Render(std::string_view source, Resource r, std::string_view id, c
       Json g = {{"value", gid}, {"$ref", std::string(base) + "/Groups/" + gid}, {"type", "direct"}};
       std::string value;
       Record group;
-      if (absl::StatusOr<bool> found = reader.Get(store::Cf::kScim, RecordKey(source, Resource::kGroup, gid), &value);
+      if (absl::StatusOr<bool> found =
+              reader.Get(store::Cf::kScim, RecordKey(source, Resource::kGroup, gid), &value);
           found.ok() && *found && DecodeRecord(value, &group).ok()) {
         g["display"] = Str(group.resource, "displayName");
       }
@@ -661,7 +693,8 @@ Json Service::Render(std::string_view source, Resource r, std::string_view id, c
   } else if (with_members) {
     Json members = Json::array();
     for (const std::string& uid : Suffixes(reader, K('m', source, {id, ""}))) {
-      members.push_back({{"value", uid}, {"$ref", std::string(base) + "/Users/" + uid}, {"type", "User"}});
+      members.push_back(
+          {{"value", uid}, {"$ref", std::string(base) + "/Users/" + uid}, {"type", "User"}});
     }
     if (!members.empty()) out["members"] = std::move(members);
   }
@@ -678,7 +711,8 @@ namespace {
 absl::StatusOr<Json> ParseBody(std::string_view body) {
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax", "the body is not valid JSON");
+    return ScimError(absl::StatusCode::kInvalidArgument, "invalidSyntax",
+                     "the body is not valid JSON");
   }
   return j;
 }
@@ -707,9 +741,11 @@ std::string Original(const identity::Identifier& i) { return i.raw.empty() ? i.v
 
 // Whether a fragment derived again equals the stored (validated) one.
 bool SameFragment(const Fragment& derived, const Fragment& stored) {
-  if (derived.kind != stored.kind || derived.version != stored.version || derived.tombstone != stored.tombstone ||
-      derived.updated_at_ms != stored.updated_at_ms || derived.attributes.size() != stored.attributes.size() ||
-      derived.identifiers.size() != stored.identifiers.size() || derived.relations.size() != stored.relations.size()) {
+  if (derived.kind != stored.kind || derived.version != stored.version ||
+      derived.tombstone != stored.tombstone || derived.updated_at_ms != stored.updated_at_ms ||
+      derived.attributes.size() != stored.attributes.size() ||
+      derived.identifiers.size() != stored.identifiers.size() ||
+      derived.relations.size() != stored.relations.size()) {
     return false;
   }
   for (size_t i = 0; i < derived.attributes.size(); ++i) {
@@ -726,7 +762,9 @@ bool SameFragment(const Fragment& derived, const Fragment& stored) {
   }
   for (size_t i = 0; i < derived.relations.size(); ++i) {
     const identity::Relation &a = derived.relations[i], &b = stored.relations[i];
-    if (a.type != b.type || a.target.type != b.target.type || Original(a.target) != Original(b.target)) return false;
+    if (a.type != b.type || a.target.type != b.target.type ||
+        Original(a.target) != Original(b.target))
+      return false;
   }
   return true;
 }
@@ -744,7 +782,8 @@ Reply Service::ErrorReply(const absl::Status& s) {
   return r;
 }
 
-Reply Service::Create(std::string_view source, Resource r, std::string_view body, std::string_view base) {
+Reply Service::Create(std::string_view source, Resource r, std::string_view body,
+                      std::string_view base) {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   absl::StatusOr<Json> parsed = ParseBody(body);
@@ -802,7 +841,8 @@ void Project(const ListQuery& q, Json& resource) {
     for (auto it = resource.begin(); it != resource.end();) {
       const std::string key = AsciiLower(it.key());
       const bool always = key == "id" || key == "schemas" || key == "meta";
-      it = always || keep.count(key) != 0 || (key.rfind("urn:", 0) == 0) ? std::next(it) : resource.erase(it);
+      it = always || keep.count(key) != 0 || (key.rfind("urn:", 0) == 0) ? std::next(it)
+                                                                         : resource.erase(it);
     }
   }
   if (!q.excluded_attributes.empty()) {
@@ -822,12 +862,13 @@ bool WantsMembers(const ListQuery& q) {
 
 }  // namespace
 
-Reply Service::Get(std::string_view source, Resource r, std::string_view id, const ListQuery& projection,
-                   std::string_view base) const {
+Reply Service::Get(std::string_view source, Resource r, std::string_view id,
+                   const ListQuery& projection, std::string_view base) const {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   std::string value;
-  absl::StatusOr<bool> found = dir_.SideReader().Get(store::Cf::kScim, RecordKey(source, r, id), &value);
+  absl::StatusOr<bool> found =
+      dir_.SideReader().Get(store::Cf::kScim, RecordKey(source, r, id), &value);
   if (!found.ok()) return ErrorReply(found.status());
   if (!*found) return ErrorReply(NotFound(r, id));
   Record rec;
@@ -856,8 +897,8 @@ void Touch(Record& rec, const Json& before, int64_t now, uint64_t version, Resou
 
 // Shared end of PUT and PATCH: `after` replaces the stored resource (when it differs)
 // and `members` are applied (groups).
-Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Json after, const MemberOps& members,
-                      std::string_view base, bool group_no_content) {
+Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Json after,
+                      const MemberOps& members, std::string_view base, bool group_no_content) {
   const std::string& source = w.source();
   const int64_t now = now_ms_();
   // The member changes that change something.
@@ -865,7 +906,8 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
   if (r == Resource::kGroup) {
     std::set<std::string> current;
     if (members.clear) {
-      for (std::string& uid : Suffixes(dir_.SideReader(), K('m', source, {id, ""}))) current.insert(std::move(uid));
+      for (std::string& uid : Suffixes(dir_.SideReader(), K('m', source, {id, ""})))
+        current.insert(std::move(uid));
     }
     std::map<std::string, bool> wanted;
     for (const auto& [uid, member] : members.changes) wanted[uid] = member;
@@ -873,13 +915,13 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
       for (const std::string& uid : current) {
         if (wanted.count(uid) == 0) wanted[uid] = false;
       }
-      if (members.replaced && std::any_of(current.begin(), current.end(), [&](const std::string& u) {
-            return !wanted[u];
-          })) {
+      if (members.replaced && std::any_of(current.begin(), current.end(),
+                                          [&](const std::string& u) { return !wanted[u]; })) {
         // BRIEF Q14: an identity provider said to send partial lists here. RFC
         // semantics apply; each occurrence is counted and logged.
         metrics::Global().AddScimPartialReplace();
-        spdlog::info("scim: source '{}' group '{}': replace members dropped members it had", source, id);
+        spdlog::info("scim: source '{}' group '{}': replace members dropped members it had", source,
+                     id);
       }
     }
     for (const auto& [uid, member] : wanted) {
@@ -909,7 +951,8 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
   if (r == Resource::kUser && resource_changed) {
     if (absl::Status s = w.CheckUnique(r, NameOf(after, r), id); !s.ok()) return ErrorReply(s);
   }
-  if (r == Resource::kGroup && resource_changed && AsciiLower(NameOf(after, r)) != AsciiLower(NameOf(rec.resource, r))) {
+  if (r == Resource::kGroup && resource_changed &&
+      AsciiLower(NameOf(after, r)) != AsciiLower(NameOf(rec.resource, r))) {
     if (absl::Status s = w.CheckUnique(r, NameOf(after, r), id); !s.ok()) return ErrorReply(s);
   }
   absl::StatusOr<uint64_t> version = w.NextVersion();
@@ -937,8 +980,9 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
     }
     w.SetMember(id, uid, member);
     if (member && w.GroupsOf(uid).size() > 256) {
-      return ErrorReply(ScimError(absl::StatusCode::kInvalidArgument, "invalidValue",
-                                  "user '" + uid + "' would be in more than 256 groups of this source, Tessera's limit"));
+      return ErrorReply(ScimError(
+          absl::StatusCode::kInvalidArgument, "invalidValue",
+          "user '" + uid + "' would be in more than 256 groups of this source, Tessera's limit"));
     }
     (*user)->fversion = *version;
     absl::StatusOr<Fragment> uf = w.Derive(Resource::kUser, uid, **user);
@@ -963,8 +1007,8 @@ Reply Service::Update(Write& w, Resource r, std::string_view id, Record rec, Jso
   return Answer(200, Render(source, r, id, rec, base, true), rec.version);
 }
 
-Reply Service::Replace(std::string_view source, Resource r, std::string_view id, std::string_view body,
-                       std::string_view if_match, std::string_view base) {
+Reply Service::Replace(std::string_view source, Resource r, std::string_view id,
+                       std::string_view body, std::string_view if_match, std::string_view base) {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   absl::StatusOr<Json> parsed = ParseBody(body);
@@ -984,11 +1028,12 @@ Reply Service::Replace(std::string_view source, Resource r, std::string_view id,
     members.clear = true;
     for (const std::string& uid : *c->members) members.changes.emplace_back(uid, true);
   }
-  return Update(w, r, id, **std::move(rec), std::move(c->resource), members, base, /*group_no_content=*/false);
+  return Update(w, r, id, **std::move(rec), std::move(c->resource), members, base,
+                /*group_no_content=*/false);
 }
 
-Reply Service::Patch(std::string_view source, Resource r, std::string_view id, std::string_view body,
-                     std::string_view if_match, std::string_view base) {
+Reply Service::Patch(std::string_view source, Resource r, std::string_view id,
+                     std::string_view body, std::string_view if_match, std::string_view base) {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   absl::StatusOr<Json> parsed = ParseBody(body);
@@ -1001,12 +1046,15 @@ Reply Service::Patch(std::string_view source, Resource r, std::string_view id, s
   if (absl::Status s = CheckIfMatch(if_match, (*rec)->version); !s.ok()) return ErrorReply(s);
   Json after = (*rec)->resource;
   MemberOps members;
-  if (absl::Status s = scim::Patch(*parsed, r, options_.limits, after, members); !s.ok()) return ErrorReply(s);
+  if (absl::Status s = scim::Patch(*parsed, r, options_.limits, after, members); !s.ok())
+    return ErrorReply(s);
   // Group PATCH answers 204: echoing thousands of members helps no one (Entra's advice).
-  return Update(w, r, id, **std::move(rec), std::move(after), members, base, /*group_no_content=*/r == Resource::kGroup);
+  return Update(w, r, id, **std::move(rec), std::move(after), members, base,
+                /*group_no_content=*/r == Resource::kGroup);
 }
 
-Reply Service::Delete(std::string_view source, Resource r, std::string_view id, std::string_view if_match) {
+Reply Service::Delete(std::string_view source, Resource r, std::string_view id,
+                      std::string_view if_match) {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   absl::MutexLock lock(&SourceLock(source));
@@ -1045,12 +1093,14 @@ Reply Service::Delete(std::string_view source, Resource r, std::string_view id, 
   return reply;
 }
 
-Reply Service::List(std::string_view source, Resource r, const ListQuery& q, std::string_view base) const {
+Reply Service::List(std::string_view source, Resource r, const ListQuery& q,
+                    std::string_view base) const {
   std::string kind;
   if (absl::Status s = CheckSource(source, &kind); !s.ok()) return ErrorReply(s);
   const int64_t start = std::max<int64_t>(1, q.start_index);
-  const auto count = static_cast<size_t>(std::clamp<int64_t>(q.count.value_or(static_cast<int64_t>(options_.max_results)),
-                                                             0, static_cast<int64_t>(options_.max_results)));
+  const auto count = static_cast<size_t>(
+      std::clamp<int64_t>(q.count.value_or(static_cast<int64_t>(options_.max_results)), 0,
+                          static_cast<int64_t>(options_.max_results)));
   const store::Reader& reader = dir_.SideReader();
   const bool with_members = WantsMembers(q);
   Json resources = Json::array();
@@ -1065,22 +1115,26 @@ Reply Service::List(std::string_view source, Resource r, const ListQuery& q, std
   if (q.filter) {
     absl::StatusOr<std::unique_ptr<Filter>> f = ParseFilter(*q.filter);
     if (!f.ok()) {
-      return ErrorReply(ScimError(absl::StatusCode::kInvalidArgument, "invalidFilter", std::string(f.status().message())));
+      return ErrorReply(ScimError(absl::StatusCode::kInvalidArgument, "invalidFilter",
+                                  std::string(f.status().message())));
     }
     const std::optional<IndexedEq> eq = FindIndexedEq(**f, r);
     if (!eq) {
-      return ErrorReply(ScimError(
-          absl::StatusCode::kInvalidArgument, "invalidFilter",
-          std::string("this filter would scan the whole source; Tessera answers filters holding an `eq` on ") +
-              (r == Resource::kUser ? "id, userName, externalId or emails.value" : "id, displayName, externalId or members.value") +
-              ", alone or and-ed with other conditions"));
+      return ErrorReply(
+          ScimError(absl::StatusCode::kInvalidArgument, "invalidFilter",
+                    std::string("this filter would scan the whole source; Tessera answers filters "
+                                "holding an `eq` on ") +
+                        (r == Resource::kUser ? "id, userName, externalId or emails.value"
+                                              : "id, displayName, externalId or members.value") +
+                        ", alone or and-ed with other conditions"));
     }
     std::vector<std::string> ids;
     if (eq->attr == "id") {
       ids.push_back(eq->value);
     } else if (eq->attr == "username" || eq->attr == "displayname") {
       std::string holder;
-      absl::StatusOr<bool> found = reader.Get(store::Cf::kScim, NameKey(source, r, eq->value), &holder);
+      absl::StatusOr<bool> found =
+          reader.Get(store::Cf::kScim, NameKey(source, r, eq->value), &holder);
       if (!found.ok()) return ErrorReply(found.status());
       if (*found) ids.push_back(holder);
     } else if (eq->attr == "externalid") {
@@ -1140,8 +1194,10 @@ Reply Service::List(std::string_view source, Resource r, const ListQuery& q, std
                {"totalResults", total},
                {"itemsPerPage", resources.size()},
                {"startIndex", start}};
-  if (!resources.empty()) body["Resources"] = std::move(resources);
-  else body["Resources"] = Json::array();
+  if (!resources.empty())
+    body["Resources"] = std::move(resources);
+  else
+    body["Resources"] = Json::array();
   return Answer(200, body);
 }
 

@@ -85,14 +85,16 @@ class Service {
   Reply Patch(std::string_view source, Resource r, std::string_view id, std::string_view body,
               std::string_view if_match, std::string_view base);
   Reply Delete(std::string_view source, Resource r, std::string_view id, std::string_view if_match);
-  Reply List(std::string_view source, Resource r, const ListQuery& query, std::string_view base) const;
+  Reply List(std::string_view source, Resource r, const ListQuery& query,
+             std::string_view base) const;
 
   // The rows that forget erased users: register it with Directory::SetSideEraser (it
   // reads dir.SideReader(), the latest rows the eraser is given). Their resources, indexes,
   // places and memberships go; their groups' versions move. It runs under the
   // directory's write lock, so it takes no source lock: a SCIM write prepared before
   // the erasure and committed after it names the erased person and is refused.
-  absl::StatusOr<std::vector<directory::SideWrite>> Forget(const std::vector<directory::FragmentName>& erased);
+  absl::StatusOr<std::vector<directory::SideWrite>> Forget(
+      const std::vector<directory::FragmentName>& erased);
 
   // Derives every SCIM-made fragment again from the stored resources and compares it
   // with the stored fragment; a fragment that differs is written again.
@@ -106,12 +108,13 @@ class Service {
   absl::Mutex& SourceLock(std::string_view source) const;
   [[nodiscard]] absl::Status CheckSource(std::string_view source, std::string* kind) const;
   // The fragment of a resource; a user's carries `groups` as member_of relations.
-  absl::StatusOr<identity::Fragment> DeriveFragment(const std::string& source, const std::string& kind, Resource r,
+  absl::StatusOr<identity::Fragment> DeriveFragment(const std::string& source,
+                                                    const std::string& kind, Resource r,
                                                     std::string_view id, const Record& rec,
                                                     const std::vector<std::string>& groups) const;
   // The end of PUT and PATCH: `after` replaces the stored resource, `members` apply.
-  Reply Update(Write& w, Resource r, std::string_view id, Record rec, Json after, const MemberOps& members,
-               std::string_view base, bool group_no_content);
+  Reply Update(Write& w, Resource r, std::string_view id, Record rec, Json after,
+               const MemberOps& members, std::string_view base, bool group_no_content);
   Json Render(std::string_view source, Resource r, std::string_view id, const Record& rec,
               std::string_view base, bool with_members) const;
 
@@ -125,7 +128,8 @@ class Service {
   mutable std::map<std::string, int64_t, std::less<>> last_walk_ms_ ABSL_GUARDED_BY(walks_mu_);
   std::function<int64_t()> now_ms_;
   mutable absl::Mutex locks_mu_;
-  mutable std::map<std::string, std::unique_ptr<absl::Mutex>, std::less<>> locks_ ABSL_GUARDED_BY(locks_mu_);
+  mutable std::map<std::string, std::unique_ptr<absl::Mutex>, std::less<>> locks_
+      ABSL_GUARDED_BY(locks_mu_);
 };
 
 }  // namespace tessera::scim

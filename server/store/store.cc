@@ -28,9 +28,8 @@ constexpr char kFormatKey[] = "format";
 constexpr char kFormatVersion[] = "tessera-1";
 
 constexpr const char* kCfNames[kCfCount] = {
-    "default", "fragments", "profiles", "ident",     "refs",    "edges",
-    "names",   "conflicts", "evidence", "postings", "changes", "rules", "audit", "suppressed",
-    "scim",
+    "default",  "fragments", "profiles", "ident", "refs",  "edges",      "names", "conflicts",
+    "evidence", "postings",  "changes",  "rules", "audit", "suppressed", "scim",
 };
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -71,7 +70,8 @@ class RocksIterator final : public Iterator {
 // Adapts a store::MergeOperator to RocksDB's interface.
 class RocksMergeOperator final : public rocksdb::MergeOperator {
  public:
-  explicit RocksMergeOperator(std::shared_ptr<const store::MergeOperator> op) : op_(std::move(op)) {}
+  explicit RocksMergeOperator(std::shared_ptr<const store::MergeOperator> op)
+      : op_(std::move(op)) {}
   const char* Name() const override { return op_->name(); }
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
     std::vector<std::string_view> operands;
@@ -79,11 +79,12 @@ class RocksMergeOperator final : public rocksdb::MergeOperator {
     for (const rocksdb::Slice& s : in.operand_list) operands.push_back(s.ToStringView());
     std::string_view existing;
     if (in.existing_value != nullptr) existing = in.existing_value->ToStringView();
-    return op_->FullMerge(in.key.ToStringView(), in.existing_value != nullptr ? &existing : nullptr, operands,
-                          &out->new_value);
+    return op_->FullMerge(in.key.ToStringView(), in.existing_value != nullptr ? &existing : nullptr,
+                          operands, &out->new_value);
   }
-  bool PartialMerge(const rocksdb::Slice& key, const rocksdb::Slice& left, const rocksdb::Slice& right,
-                    std::string* out, rocksdb::Logger*) const override {
+  bool PartialMerge(const rocksdb::Slice& key, const rocksdb::Slice& left,
+                    const rocksdb::Slice& right, std::string* out,
+                    rocksdb::Logger*) const override {
     return op_->PartialMerge(key.ToStringView(), left.ToStringView(), right.ToStringView(), out);
   }
 
@@ -98,7 +99,8 @@ class EmptyValueFilter final : public rocksdb::CompactionFilter {
  public:
   explicit EmptyValueFilter(std::shared_ptr<const store::MergeOperator> op) : op_(std::move(op)) {}
   const char* Name() const override { return "tessera.drop-empty"; }
-  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& existing_value, std::string*, bool*) const override {
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& existing_value, std::string*,
+              bool*) const override {
     return op_->IsEmpty(existing_value.ToStringView());
   }
 
@@ -109,7 +111,8 @@ class EmptyValueFilter final : public rocksdb::CompactionFilter {
 class RocksSnapshot final : public Snapshot {
  public:
   // `latest`: no snapshot, every read sees the latest committed state.
-  RocksSnapshot(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs, bool latest = false)
+  RocksSnapshot(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                bool latest = false)
       : db_(db), cfs_(cfs), snap_(latest ? nullptr : db->GetSnapshot()) {
     ro_.snapshot = snap_;
   }
@@ -214,8 +217,12 @@ class RocksBatch final : public Batch {
  public:
   RocksBatch(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
              std::shared_ptr<const Batch> parent, const MergeOperator* postings_merge)
-      : db_(db), cfs_(cfs), parent_(std::static_pointer_cast<const RocksBatch>(std::move(parent))),
-        postings_merge_(postings_merge), arena_(64 << 10), merges_(&arena_) {
+      : db_(db),
+        cfs_(cfs),
+        parent_(std::static_pointer_cast<const RocksBatch>(std::move(parent))),
+        postings_merge_(postings_merge),
+        arena_(64 << 10),
+        merges_(&arena_) {
     for (int i = 0; i < kCfCount; ++i) pending_.emplace_back(&arena_);
   }
 
@@ -246,13 +253,15 @@ class RocksBatch final : public Batch {
         std::move(db_it), [this, i](std::unique_ptr<rocksdb::Iterator> used) {
           if (used->status().ok()) pool_[i].push_back(std::move(used));
         });
-    if (parent_ != nullptr) it = std::make_unique<MergedIterator>(std::move(it), parent_->pending_[i]);
+    if (parent_ != nullptr)
+      it = std::make_unique<MergedIterator>(std::move(it), parent_->pending_[i]);
     return std::make_unique<MergedIterator>(std::move(it), pending_[i]);
   }
   void Put(Cf cf, std::string_view key, std::string_view value) override {
     bytes_ += key.size() + value.size();
     pending_[static_cast<int>(cf)].insert_or_assign(
-        std::pmr::string(key, &arena_), std::optional<std::pmr::string>(std::in_place, value, &arena_));
+        std::pmr::string(key, &arena_),
+        std::optional<std::pmr::string>(std::in_place, value, &arena_));
   }
   void Delete(Cf cf, std::string_view key) override {
     bytes_ += key.size();
@@ -338,7 +347,8 @@ rocksdb::Options MakeOptions(const StoreOptions& o, std::shared_ptr<rocksdb::Cac
   return opt;
 }
 
-rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o, const std::shared_ptr<rocksdb::Cache>& cache,
+rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o,
+                                           const std::shared_ptr<rocksdb::Cache>& cache,
                                            size_t block_bytes = 4096) {
   rocksdb::ColumnFamilyOptions cfo;
   rocksdb::BlockBasedTableOptions table;
@@ -364,8 +374,7 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(const StoreOptions& o, const std::sha
   cfo.memtable_prefix_bloom_size_ratio = 0.02;
   cfo.memtable_whole_key_filtering = true;
   const auto supported = rocksdb::GetSupportedCompressions();
-  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) !=
-      supported.end()) {
+  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()) {
     cfo.compression = rocksdb::kLZ4Compression;
   }
   return cfo;
@@ -458,7 +467,8 @@ class RocksStore final : public Store {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
     for (auto* h : cfs_) {
-      if (absl::Status s = FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compact"); !s.ok()) return s;
+      if (absl::Status s = FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compact"); !s.ok())
+        return s;
     }
     return absl::OkStatus();
   }
@@ -486,13 +496,15 @@ class RocksStore final : public Store {
       f.block_cache_capacity_bytes = cache_->GetCapacity();
     }
     for (auto* h : cfs_) {
-      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &n)) f.memtable_bytes += n;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &n))
+        f.memtable_bytes += n;
       if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &n)) {
         f.pending_compaction_bytes += n;
       }
       if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &n)) f.sst_bytes += n;
     }
-    if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &n)) f.writes_stopped = n != 0;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &n))
+      f.writes_stopped = n != 0;
     f.write_stalls = stalls_->count.load(std::memory_order_relaxed);
     return f;
   }
@@ -528,7 +540,8 @@ class RocksStore final : public Store {
 
   std::string path_;
   std::shared_ptr<const MergeOperator> postings_merge_;
-  std::unique_ptr<rocksdb::CompactionFilter> postings_filter_;  // outlives db_ (closed in the destructor)
+  std::unique_ptr<rocksdb::CompactionFilter>
+      postings_filter_;  // outlives db_ (closed in the destructor)
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -574,7 +587,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   return std::unique_ptr<Store>(std::move(store));
 }
 
-absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs, const MergeOperator* postings) {
+absl::StatusOr<std::string> Digest(const Reader& reader, const std::vector<Cf>& cfs,
+                                   const MergeOperator* postings) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {

@@ -155,13 +155,13 @@ class Store {
 
   // RocksDB's own figures, for the metrics page.
   struct Figures {
-    uint64_t block_cache_usage_bytes = 0;    // includes memtables charged to the cache
+    uint64_t block_cache_usage_bytes = 0;  // includes memtables charged to the cache
     uint64_t block_cache_capacity_bytes = 0;
-    uint64_t memtable_bytes = 0;             // all memtables, active and immutable
-    uint64_t pending_compaction_bytes = 0;   // estimate
-    uint64_t sst_bytes = 0;                  // every SST file, live or not yet deleted
-    uint64_t write_stalls = 0;               // times writes were slowed or stopped, since open
-    bool writes_stopped = false;             // now
+    uint64_t memtable_bytes = 0;            // all memtables, active and immutable
+    uint64_t pending_compaction_bytes = 0;  // estimate
+    uint64_t sst_bytes = 0;                 // every SST file, live or not yet deleted
+    uint64_t write_stalls = 0;              // times writes were slowed or stopped, since open
+    bool writes_stopped = false;            // now
   };
   virtual Figures GetFigures() const = 0;
 };

@@ -16,56 +16,72 @@ namespace {
 // Function words that carry no topic, folded (no accents, lower case). Written for
 // Tessera; short on purpose: a word missing here only costs a little precision.
 constexpr const char* kEnglishStop[] = {
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
-    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "done", "down", "during", "each",
-    "either", "else", "ever", "few", "for", "from", "further", "get", "got", "had", "has",
-    "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how",
-    "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "like", "may", "me",
-    "might", "more", "most", "much", "must", "my", "myself", "no", "nor", "not", "now", "of",
-    "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out",
-    "over", "own", "please", "same", "shall", "she", "should", "so", "some", "still", "such",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
-    "they", "this", "those", "though", "through", "thus", "to", "too", "under", "until", "up",
-    "upon", "us", "very", "was", "we", "were", "what", "when", "where", "whether", "which",
-    "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet",
-    "you", "your", "yours", "yourself", "yourselves", "s", "t", "d", "ll", "m", "re", "ve",
-    "don", "doesn", "didn", "isn", "wasn", "aren", "weren", "won", "wouldn", "couldn", "shouldn",
-    "hasn", "haven", "hadn"};
+    "a",       "about",   "above",  "after",     "again",   "against", "all",        "also",
+    "am",      "an",      "and",    "any",       "are",     "as",      "at",         "be",
+    "because", "been",    "before", "being",     "below",   "between", "both",       "but",
+    "by",      "can",     "could",  "did",       "do",      "does",    "doing",      "done",
+    "down",    "during",  "each",   "either",    "else",    "ever",    "few",        "for",
+    "from",    "further", "get",    "got",       "had",     "has",     "have",       "having",
+    "he",      "her",     "here",   "hers",      "herself", "him",     "himself",    "his",
+    "how",     "i",       "if",     "in",        "into",    "is",      "it",         "its",
+    "itself",  "just",    "let",    "like",      "may",     "me",      "might",      "more",
+    "most",    "much",    "must",   "my",        "myself",  "no",      "nor",        "not",
+    "now",     "of",      "off",    "on",        "once",    "only",    "or",         "other",
+    "ought",   "our",     "ours",   "ourselves", "out",     "over",    "own",        "please",
+    "same",    "shall",   "she",    "should",    "so",      "some",    "still",      "such",
+    "than",    "that",    "the",    "their",     "theirs",  "them",    "themselves", "then",
+    "there",   "these",   "they",   "this",      "those",   "though",  "through",    "thus",
+    "to",      "too",     "under",  "until",     "up",      "upon",    "us",         "very",
+    "was",     "we",      "were",   "what",      "when",    "where",   "whether",    "which",
+    "while",   "who",     "whom",   "whose",     "why",     "will",    "with",       "within",
+    "without", "would",   "yet",    "you",       "your",    "yours",   "yourself",   "yourselves",
+    "s",       "t",       "d",      "ll",        "m",       "re",      "ve",         "don",
+    "doesn",   "didn",    "isn",    "wasn",      "aren",    "weren",   "won",        "wouldn",
+    "couldn",  "shouldn", "hasn",   "haven",     "hadn"};
 
 constexpr const char* kFrenchStop[] = {
-    "a", "afin", "ai", "aie", "aient", "ainsi", "ait", "alors", "as", "au", "aucun", "aucune",
-    "aupres", "auquel", "aussi", "autre", "autres", "aux", "avaient", "avais", "avait", "avant",
-    "avec", "avez", "aviez", "avions", "avoir", "avons", "ayant", "c", "ca", "ce", "ceci", "cela",
-    "celle", "celles", "celui", "cependant", "ces", "cet", "cette", "ceux", "chaque", "chez",
-    "ci", "comme", "comment", "d", "dans", "de", "des", "deja", "depuis", "donc", "dont", "du",
-    "elle", "elles", "en", "encore", "entre", "es", "est", "et", "etaient", "etais", "etait",
-    "etant", "ete", "etes", "etiez", "etions", "etre", "eu", "eux", "fait", "faites", "fois",
-    "font", "ici", "il", "ils", "j", "je", "jusqu", "l", "la", "laquelle", "le", "lequel", "les",
-    "lesquels", "leur", "leurs", "lors", "lui", "m", "ma", "mais", "me", "meme", "memes", "mes",
-    "moi", "mon", "n", "ne", "ni", "nos", "notre", "nous", "on", "ont", "ou", "par", "parce",
-    "pas", "peu", "peut", "plus", "pour", "pourquoi", "puis", "qu", "quand", "que", "quel",
-    "quelle", "quelles", "quels", "qui", "quoi", "s", "sa", "sans", "se", "sera", "serait",
-    "ses", "si", "sinon", "soi", "soit", "sommes", "son", "sont", "sous", "suis", "sur", "t",
-    "ta", "te", "tes", "toi", "ton", "tous", "tout", "toute", "toutes", "tres", "tu", "un",
-    "une", "unes", "uns", "vers", "via", "voici", "voila", "vos", "votre", "vous", "y"};
+    "a",       "afin",     "ai",      "aie",      "aient",  "ainsi",     "ait",     "alors",
+    "as",      "au",       "aucun",   "aucune",   "aupres", "auquel",    "aussi",   "autre",
+    "autres",  "aux",      "avaient", "avais",    "avait",  "avant",     "avec",    "avez",
+    "aviez",   "avions",   "avoir",   "avons",    "ayant",  "c",         "ca",      "ce",
+    "ceci",    "cela",     "celle",   "celles",   "celui",  "cependant", "ces",     "cet",
+    "cette",   "ceux",     "chaque",  "chez",     "ci",     "comme",     "comment", "d",
+    "dans",    "de",       "des",     "deja",     "depuis", "donc",      "dont",    "du",
+    "elle",    "elles",    "en",      "encore",   "entre",  "es",        "est",     "et",
+    "etaient", "etais",    "etait",   "etant",    "ete",    "etes",      "etiez",   "etions",
+    "etre",    "eu",       "eux",     "fait",     "faites", "fois",      "font",    "ici",
+    "il",      "ils",      "j",       "je",       "jusqu",  "l",         "la",      "laquelle",
+    "le",      "lequel",   "les",     "lesquels", "leur",   "leurs",     "lors",    "lui",
+    "m",       "ma",       "mais",    "me",       "meme",   "memes",     "mes",     "moi",
+    "mon",     "n",        "ne",      "ni",       "nos",    "notre",     "nous",    "on",
+    "ont",     "ou",       "par",     "parce",    "pas",    "peu",       "peut",    "plus",
+    "pour",    "pourquoi", "puis",    "qu",       "quand",  "que",       "quel",    "quelle",
+    "quelles", "quels",    "qui",     "quoi",     "s",      "sa",        "sans",    "se",
+    "sera",    "serait",   "ses",     "si",       "sinon",  "soi",       "soit",    "sommes",
+    "son",     "sont",     "sous",    "suis",     "sur",    "t",         "ta",      "te",
+    "tes",     "toi",      "ton",     "tous",     "tout",   "toute",     "toutes",  "tres",
+    "tu",      "un",       "une",     "unes",     "uns",    "vers",      "via",     "voici",
+    "voila",   "vos",      "votre",   "vous",     "y"};
 
 // Greetings and sign-offs, in either language: a message's first and last words say
 // nothing about its subject ("Hi Sofia!"), and in a message of the other language they
 // would be stemmed into a false match ("hier" -> "hi"). Never terms, and no vote for a
 // text's language either.
 constexpr const char* kGreetings[] = {
-    "hi",      "hello",   "hey",    "dear",    "thanks",  "thank",      "regards",     "cheers",
-    "bonjour", "bonsoir", "salut",  "merci",   "coucou",  "cordialement", "madame",    "monsieur"};
+    "hi",      "hello",   "hey",   "dear",  "thanks", "thank",        "regards", "cheers",
+    "bonjour", "bonsoir", "salut", "merci", "coucou", "cordialement", "madame",  "monsieur"};
 
 bool IsGreeting(std::string_view w) {
-  static const auto* set = new std::unordered_set<std::string_view>(std::begin(kGreetings), std::end(kGreetings));
+  static const auto* set =
+      new std::unordered_set<std::string_view>(std::begin(kGreetings), std::end(kGreetings));
   return set->count(w) != 0;
 }
 
 const std::unordered_set<std::string_view>& StopSet(Language lang) {
-  static const auto* en = new std::unordered_set<std::string_view>(std::begin(kEnglishStop), std::end(kEnglishStop));
-  static const auto* fr = new std::unordered_set<std::string_view>(std::begin(kFrenchStop), std::end(kFrenchStop));
+  static const auto* en =
+      new std::unordered_set<std::string_view>(std::begin(kEnglishStop), std::end(kEnglishStop));
+  static const auto* fr =
+      new std::unordered_set<std::string_view>(std::begin(kFrenchStop), std::end(kFrenchStop));
   return lang == Language::kFrench ? *fr : *en;
 }
 
@@ -83,8 +99,8 @@ sb_stemmer* Stemmer(Language lang) {
 
 std::string Stem(std::string_view word, Language lang) {
   sb_stemmer* s = Stemmer(lang);
-  const sb_symbol* out =
-      sb_stemmer_stem(s, reinterpret_cast<const sb_symbol*>(word.data()), static_cast<int>(word.size()));
+  const sb_symbol* out = sb_stemmer_stem(s, reinterpret_cast<const sb_symbol*>(word.data()),
+                                         static_cast<int>(word.size()));
   if (out == nullptr) return std::string(word);  // out of memory: keep the word
   return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(sb_stemmer_length(s)));
 }
@@ -98,7 +114,8 @@ void ForEachWord(std::string_view text, Emit emit) {
   for (const std::string& w : FoldedWords(text)) {
     size_t start = 0;
     for (size_t i = 0; i <= w.size(); ++i) {
-      if (i < w.size() && w[i] != '.' && w[i] != '_' && w[i] != ':' && w[i] != '/' && w[i] != '\'') continue;
+      if (i < w.size() && w[i] != '.' && w[i] != '_' && w[i] != ':' && w[i] != '/' && w[i] != '\'')
+        continue;
       if (i > start) emit(std::string_view(w).substr(start, i - start));
       start = i + 1;
     }
@@ -114,7 +131,9 @@ bool Keep(std::string_view w, Language lang) {
 
 std::string_view LanguageName(Language lang) { return lang == Language::kFrench ? "fr" : "en"; }
 
-bool IsStopWord(std::string_view folded_word, Language lang) { return StopSet(lang).count(folded_word) != 0; }
+bool IsStopWord(std::string_view folded_word, Language lang) {
+  return StopSet(lang).count(folded_word) != 0;
+}
 
 std::optional<Language> LanguageOfTag(std::string_view tag) {
   const std::string t = AsciiLower(tag.substr(0, tag.find_first_of("-_")));

@@ -9,7 +9,8 @@
 namespace tessera::text {
 namespace {
 
-constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // dictd's index numbers: base 64, most significant digit first.
 bool DecodeNumber(std::string_view s, size_t* out) {
@@ -88,7 +89,8 @@ void Lexicon::Add(Language from, const std::string& term, const std::string& tra
   }
 }
 
-absl::StatusOr<Lexicon> Lexicon::Load(const std::vector<DictionaryFile>& files, const Analyzer& analyzer) {
+absl::StatusOr<Lexicon> Lexicon::Load(const std::vector<DictionaryFile>& files,
+                                      const Analyzer& analyzer) {
   Lexicon lex;
   // Each file feeds both directions: its own first, then (second pass) the reverse.
   for (int pass = 0; pass < 2; ++pass) {
@@ -99,7 +101,8 @@ absl::StatusOr<Lexicon> Lexicon::Load(const std::vector<DictionaryFile>& files, 
       if (!index) return absl::NotFoundError(file.prefix + ".index: cannot be read");
       std::string line;
       while (std::getline(index, line)) {
-        const size_t t1 = line.find('\t'), t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+        const size_t t1 = line.find('\t'),
+                     t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
         size_t offset = 0, length = 0;
         if (t2 == std::string::npos || !DecodeNumber(line.substr(t1 + 1, t2 - t1 - 1), &offset) ||
             !DecodeNumber(line.substr(t2 + 1), &length) || offset + length > data->size()) {

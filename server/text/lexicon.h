@@ -29,7 +29,8 @@ class Lexicon {
   static constexpr size_t kMaxTranslations = 3;
 
   // Reads the dictionaries; NOT_FOUND or DATA_LOSS naming the file that cannot be read.
-  static absl::StatusOr<Lexicon> Load(const std::vector<DictionaryFile>& files, const Analyzer& analyzer);
+  static absl::StatusOr<Lexicon> Load(const std::vector<DictionaryFile>& files,
+                                      const Analyzer& analyzer);
 
   // Index terms of the other language for `term`, an index term of `from`; nullptr if none.
   const std::vector<std::string>* Translate(Language from, std::string_view term) const;

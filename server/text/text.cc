@@ -131,7 +131,9 @@ std::string AsciiLower(std::string_view s) {
 }
 
 std::string_view TrimAscii(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
@@ -141,7 +143,9 @@ std::string_view CutBetweenWords(std::string_view s, size_t max_bytes) {
   if (s.size() <= max_bytes) return s;
   size_t cut = max_bytes;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
-  if (const size_t space = s.rfind(' ', cut); space != std::string_view::npos && space > max_bytes / 2) cut = space;
+  if (const size_t space = s.rfind(' ', cut);
+      space != std::string_view::npos && space > max_bytes / 2)
+    cut = space;
   return s.substr(0, cut);
 }
 

@@ -11,6 +11,8 @@
 // pass). Xapian indexes the same texts and answers the same queries (BM25, top k =
 // Tessera's evidence pool).
 
+#include <xapian.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <xapian.h>
 
 #include "CLI/CLI.hpp"
 #include "client/lib/client.h"
@@ -54,12 +54,15 @@ class Vocabulary {
     }
     words_ = std::move(words);
     double total = 0;
-    for (size_t i = 0; i < words_.size(); ++i) cdf_.push_back(total += 1.0 / static_cast<double>(i + 1));
+    for (size_t i = 0; i < words_.size(); ++i)
+      cdf_.push_back(total += 1.0 / static_cast<double>(i + 1));
     for (double& c : cdf_) c /= total;
   }
   const std::string& Draw(std::mt19937_64& rng) const {
     const double u = std::uniform_real_distribution<double>(0, 1)(rng);
-    return words_[std::min(words_.size() - 1, static_cast<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()))];
+    return words_[std::min(
+        words_.size() - 1,
+        static_cast<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin()))];
   }
 
  private:
@@ -68,15 +71,17 @@ class Vocabulary {
 };
 
 const Vocabulary& English() {
-  static const Vocabulary v({"ca", "ro", "ment", "ing", "ter", "pro", "ex", "al", "con", "ly", "ver", "ac", "count",
-                             "bank", "tion", "pay", "card", "lo", "an", "fer", "trans", "ed", "er", "st"},
-                            20000, 1);
+  static const Vocabulary v(
+      {"ca",    "ro",   "ment", "ing", "ter",  "pro", "ex", "al",  "con",   "ly", "ver", "ac",
+       "count", "bank", "tion", "pay", "card", "lo",  "an", "fer", "trans", "ed", "er",  "st"},
+      20000, 1);
   return v;
 }
 const Vocabulary& French() {
-  static const Vocabulary v({"ca", "re", "ment", "te", "vi", "ban", "que", "pré", "ai", "eur", "tion", "on", "la",
-                             "ve", "ir", "ou", "con", "dé", "é", "rem", "bour", "se", "ai", "té"},
-                            20000, 2);
+  static const Vocabulary v(
+      {"ca", "re", "ment", "te", "vi",  "ban", "que", "pré", "ai",   "eur", "tion", "on",
+       "la", "ve", "ir",   "ou", "con", "dé",  "é",   "rem", "bour", "se",  "ai",   "té"},
+      20000, 2);
   return v;
 }
 
@@ -141,15 +146,18 @@ v1::Fragment Record(uint64_t i, const Sizes& s) {
   f.set_kind("case");
   // Cases arrive over three years in (roughly) the order they happened, as a helpdesk's
   // history does: --shuffle-time scatters them instead.
-  const int64_t age_days = g_shuffle_time ? static_cast<int64_t>(rng() % 1095)
-                                          : static_cast<int64_t>((s.evidence - k) * 1095 / std::max<uint64_t>(1, s.evidence)) +
-                                                static_cast<int64_t>(rng() % 30);
+  const int64_t age_days =
+      g_shuffle_time
+          ? static_cast<int64_t>(rng() % 1095)
+          : static_cast<int64_t>((s.evidence - k) * 1095 / std::max<uint64_t>(1, s.evidence)) +
+                static_cast<int64_t>(rng() % 30);
   const int64_t time = kNow - age_days * kDay;
   f.set_updated_at_unix_ms(time);
   attr("status", k % 100 == 0 ? "open" : "closed");
   // Some people resolve far more than others.
   const double u = std::uniform_real_distribution<double>(0, 1)(rng);
-  rel("resolved_by", "employee_id", "E" + std::to_string(static_cast<uint64_t>(u * u * static_cast<double>(s.employees))));
+  rel("resolved_by", "employee_id",
+      "E" + std::to_string(static_cast<uint64_t>(u * u * static_cast<double>(s.employees))));
   rel("raised_by", "customer_id", "C" + std::to_string(rng() % std::max<uint64_t>(1, s.customers)));
   const bool french = rng() % 10 < 4;
   auto* e = f.add_evidence();
@@ -174,7 +182,8 @@ double Load(const std::string& address, const Sizes& s) {
       for (uint64_t b = next++; b * batch < total; b = next++) {
         v1::IngestBatch req;
         req.set_batch_time_unix_ms(kNow);
-        for (uint64_t i = b * batch; i < std::min(total, (b + 1) * batch); ++i) *req.add_fragments() = Record(i, s);
+        for (uint64_t i = b * batch; i < std::min(total, (b + 1) * batch); ++i)
+          *req.add_fragments() = Record(i, s);
         grpc::ClientContext ctx;
         v1::IngestResponse resp;
         auto w = c.directory().Ingest(&ctx, &resp);
@@ -219,7 +228,8 @@ double Pct(std::vector<double> v, double p) {
 }
 
 template <typename Ask>
-Row Time(const std::string& name, size_t callers, const std::vector<std::pair<std::string, bool>>& qs, Ask ask) {
+Row Time(const std::string& name, size_t callers,
+         const std::vector<std::pair<std::string, bool>>& qs, Ask ask) {
   std::vector<std::vector<double>> lat(callers);
   std::atomic<size_t> next{0};
   const auto start = Clock::now();
@@ -254,7 +264,8 @@ void Print(const std::vector<Row>& rows, const char* ratio) {
   printf("%-58s | %6s | %8s | %8s | %8s | %10s\n", "case", "n", "q/s", "p50 ms", "p99 ms", ratio);
   printf("%s\n", std::string(110, '-').c_str());
   for (const Row& r : rows) {
-    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50, r.p99, r.ratio);
+    printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50,
+           r.p99, r.ratio);
   }
 }
 
@@ -277,27 +288,36 @@ int main(int argc, char** argv) {
   bool xapian = true;
   app.add_option("--employees", s.employees)->capture_default_str();
   app.add_option("--customers", s.customers)->capture_default_str();
-  app.add_option("--evidence", s.evidence, "helpdesk cases, one evidence item each")->capture_default_str();
+  app.add_option("--evidence", s.evidence, "helpdesk cases, one evidence item each")
+      ->capture_default_str();
   app.add_option("--queries", queries)->capture_default_str();
-  app.add_option("--pool", pool, "FindExperts evidence pool, and Xapian's k")->capture_default_str();
+  app.add_option("--pool", pool, "FindExperts evidence pool, and Xapian's k")
+      ->capture_default_str();
   app.add_option("--block-cache-mb", cache_mb, "tesserad's memory bound")->capture_default_str();
   app.add_flag("!--no-xapian", xapian, "skip the Xapian peer");
-  app.add_flag("--shuffle-time", g_shuffle_time, "give cases random dates instead of dates in arrival order");
+  app.add_flag("--shuffle-time", g_shuffle_time,
+               "give cases random dates instead of dates in arrival order");
   bool rules = true;
   app.add_flag("!--no-rules", rules,
-               "skip the runs with authentication on: an agent who sees everything, then one who may not see cases");
+               "skip the runs with authentication on: an agent who sees everything, then one who "
+               "may not see cases");
   std::string keep, tesserad = TESSERAD_PATH;
   app.add_option("--tesserad", tesserad, "the tesserad binary to measure")->capture_default_str();
-  app.add_option("--keep-db", keep,
-                 "keep tesserad's database in this folder; a later run with the same sizes reuses it and "
-                 "skips the load (for iterating on query speed)");
+  app.add_option(
+      "--keep-db", keep,
+      "keep tesserad's database in this folder; a later run with the same sizes reuses it and "
+      "skips the load (for iterating on query speed)");
   CLI11_PARSE(app, argc, argv);
-  printf("expertise_bench: %llu employees, %llu customers, %llu evidence items, %zu queries of 5-40 words, "
-         "block cache %d MiB, %u hardware threads\n",
-         static_cast<unsigned long long>(s.employees), static_cast<unsigned long long>(s.customers),
-         static_cast<unsigned long long>(s.evidence), queries, cache_mb, std::thread::hardware_concurrency());
+  printf(
+      "expertise_bench: %llu employees, %llu customers, %llu evidence items, %zu queries of 5-40 "
+      "words, "
+      "block cache %d MiB, %u hardware threads\n",
+      static_cast<unsigned long long>(s.employees), static_cast<unsigned long long>(s.customers),
+      static_cast<unsigned long long>(s.evidence), queries, cache_mb,
+      std::thread::hardware_concurrency());
   testing::TempDir tmp;
-  std::ofstream(tmp.Sub("tesserad.json")) << "{\"expertise\": {\"evidence_pool\": " << pool << "}}\n";
+  std::ofstream(tmp.Sub("tesserad.json"))
+      << "{\"expertise\": {\"evidence_pool\": " << pool << "}}\n";
   // A kept database is reused only when it was fully loaded with the same sizes.
   const std::string sizes = std::to_string(s.employees) + " " + std::to_string(s.customers) + " " +
                             std::to_string(s.evidence) + (g_shuffle_time ? " shuffled" : "");
@@ -309,8 +329,9 @@ int main(int argc, char** argv) {
     reuse = std::getline(marker, line) && line == sizes;
     if (!reuse) std::filesystem::remove_all(keep + "/db");
   }
-  testing::TesseradProcess server(keep.empty() ? tmp.path() : keep, {"--config", tmp.Sub("tesserad.json"), "--log-level", "warn",
-                                               "--block-cache-mb", std::to_string(cache_mb)},
+  testing::TesseradProcess server(keep.empty() ? tmp.path() : keep,
+                                  {"--config", tmp.Sub("tesserad.json"), "--log-level", "warn",
+                                   "--block-cache-mb", std::to_string(cache_mb)},
                                   tesserad);
   server.Start();
   client::Client admin(client::ClientOptions{server.address(), 60'000});
@@ -329,7 +350,8 @@ int main(int argc, char** argv) {
            static_cast<unsigned long long>(s.employees + s.customers + s.evidence), load_rate);
     const auto compact_start = Clock::now();
     if (!admin.Compact().ok()) return 1;
-    printf("compacted in %.0f s\n", std::chrono::duration<double>(Clock::now() - compact_start).count());
+    printf("compacted in %.0f s\n",
+           std::chrono::duration<double>(Clock::now() - compact_start).count());
     if (!keep.empty()) std::ofstream(keep + "/loaded") << sizes << "\n";
   }
   const auto qs = Queries(queries);
@@ -355,25 +377,29 @@ int main(int argc, char** argv) {
     printf("Xapian indexed %llu texts in %.0f s\n", static_cast<unsigned long long>(s.evidence),
            std::chrono::duration<double>(Clock::now() - t0).count());
     std::vector<std::unique_ptr<Xapian::Database>> readers;
-    for (int c = 0; c < 2; ++c) readers.push_back(std::make_unique<Xapian::Database>(tmp.Sub("xapian")));
+    for (int c = 0; c < 2; ++c)
+      readers.push_back(std::make_unique<Xapian::Database>(tmp.Sub("xapian")));
     for (size_t callers : {1, 2}) {
-      Row r = Time("Xapian BM25, top " + std::to_string(pool), callers, qs, [&](size_t c, const auto& q) {
-        Xapian::QueryParser qp;
-        qp.set_stemmer(Xapian::Stem(q.second ? "french" : "english"));
-        qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-        qp.set_default_op(Xapian::Query::OP_OR);
-        Xapian::Enquire enquire(*readers[c]);
-        enquire.set_weighting_scheme(Xapian::BM25Weight());
-        enquire.set_query(qp.parse_query(q.first));
-        (void)enquire.get_mset(0, static_cast<Xapian::doccount>(pool));
-      });
+      Row r = Time("Xapian BM25, top " + std::to_string(pool), callers, qs,
+                   [&](size_t c, const auto& q) {
+                     Xapian::QueryParser qp;
+                     qp.set_stemmer(Xapian::Stem(q.second ? "french" : "english"));
+                     qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+                     qp.set_default_op(Xapian::Query::OP_OR);
+                     Xapian::Enquire enquire(*readers[c]);
+                     enquire.set_weighting_scheme(Xapian::BM25Weight());
+                     enquire.set_query(qp.parse_query(q.first));
+                     (void)enquire.get_mset(0, static_cast<Xapian::doccount>(pool));
+                   });
       r.name += callers == 1 ? ", 1 caller" : ", 2 callers";
       r.ratio = 1.0;
       rows.push_back(r);
     }
   }
   std::vector<std::unique_ptr<client::Client>> clients;
-  for (int c = 0; c < 2; ++c) clients.push_back(std::make_unique<client::Client>(client::ClientOptions{server.address(), 60'000}));
+  for (int c = 0; c < 2; ++c)
+    clients.push_back(
+        std::make_unique<client::Client>(client::ClientOptions{server.address(), 60'000}));
   std::atomic<uint64_t> postings{0}, terms{0};
   // One untimed pass first: Xapian's indexing has just filled the page cache with its
   // own files, and Xapian answers warm, so Tessera is timed warm too.
@@ -392,7 +418,8 @@ int main(int argc, char** argv) {
                  });
     r.name += callers == 1 ? ", 1 caller" : ", 2 callers";
     for (const Row& x : rows) {
-      if (x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos) r.ratio = r.ops / x.ops;
+      if (x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos)
+        r.ratio = r.ops / x.ops;
     }
     rows.push_back(r);
   }
@@ -400,7 +427,8 @@ int main(int argc, char** argv) {
   printf("tessera decoded %.0f postings per query on average (%.1f terms searched)\n",
          static_cast<double>(postings.load()) / (2.0 * static_cast<double>(qs.size())),
          static_cast<double>(terms.load()) / (2.0 * static_cast<double>(qs.size())));
-  printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n", PeakRssKb(server.pid()) / 1024.0, cache_mb);
+  printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n", PeakRssKb(server.pid()) / 1024.0,
+         cache_mb);
   if (!rules) return server.Stop() == 0 ? 0 : 1;
 
   // The same queries with authentication on (each call admitted and audited), as an
@@ -408,14 +436,16 @@ int main(int argc, char** argv) {
   // evidence item's profile is checked and hidden ones are left out of explanations.
   if (server.Stop() != 0) return 1;
   const std::string token = "bench-agent-token-0123456789";
-  std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [{"principal": "bench", "sha256": ")"
-                                            << access::Sha256Hex(token) << R"(", "roles": ["agent"]}]})";
+  std::ofstream(tmp.Sub("principals.json"))
+      << R"({"tokens": [{"principal": "bench", "sha256": ")" << access::Sha256Hex(token)
+      << R"(", "roles": ["agent"]}]})";
   std::vector<Row> rule_rows;
   for (const bool hide_cases : {false, true}) {
     std::ofstream(tmp.Sub("tesserad.json"))
         << "{\"expertise\": {\"evidence_pool\": " << pool << "}, \"security\": {\"principals\": \""
         << tmp.Sub("principals.json") << "\""
-        << (hide_cases ? R"(, "visible_kinds": {"agent": ["employee", "team", "customer"]})" : "") << "}}\n";
+        << (hide_cases ? R"(, "visible_kinds": {"agent": ["employee", "team", "customer"]})" : "")
+        << "}}\n";
     server.Start();
     std::vector<std::unique_ptr<client::Client>> agents;
     for (int c = 0; c < 2; ++c) {
@@ -441,17 +471,21 @@ int main(int argc, char** argv) {
                        (callers == 1 ? ", 1 caller" : ", 2 callers"),
                    callers, qs, ask);
       for (const Row& x : rows) {
-        if (x.name.rfind("tessera", 0) == 0 && x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos) {
+        if (x.name.rfind("tessera", 0) == 0 &&
+            x.name.find(callers == 1 ? "1 caller" : "2 callers") != std::string::npos) {
           r.ratio = r.ops / x.ops;
         }
       }
       rule_rows.push_back(r);
     }
-    printf("%s: %llu case evidence items cited\n", hide_cases ? "agent without cases" : "agent, every kind",
+    printf("%s: %llu case evidence items cited\n",
+           hide_cases ? "agent without cases" : "agent, every kind",
            static_cast<unsigned long long>(case_hits.load()));
     if (server.Stop() != 0) return 1;
   }
-  printf("\nFindExperts with authentication and visibility rules (x open: against the open rows above)\n");
+  printf(
+      "\nFindExperts with authentication and visibility rules (x open: against the open rows "
+      "above)\n");
   Print(rule_rows, "x open");
   return 0;
 }

@@ -65,9 +65,10 @@ class Generator {
 
  private:
   std::string Word() {
-    static const char* kWords[] = {"carte", "card", "virement", "transfer", "bloquée", "blocked", "sepa",
-                                   "iban", "prêt", "loan", "taux", "rate", "app", "login", "fraude", "fraud",
-                                   "remboursement", "refund", "compte", "account", "frais", "fees"};
+    static const char* kWords[] = {
+        "carte",         "card",   "virement", "transfer", "bloquée", "blocked", "sepa",   "iban",
+        "prêt",          "loan",   "taux",     "rate",     "app",     "login",   "fraude", "fraud",
+        "remboursement", "refund", "compte",   "account",  "frais",   "fees"};
     // Zipf-ish: squaring a uniform draw favours the first words.
     const double u = std::uniform_real_distribution<double>(0, 1)(rng_);
     return kWords[static_cast<size_t>(u * u * 22)];
@@ -146,7 +147,8 @@ class Generator {
   std::mt19937_64 rng_;
 };
 
-Row RawRocksDb(const std::string& dir, uint64_t keys, size_t batch, size_t value_bytes, const char* name) {
+Row RawRocksDb(const std::string& dir, uint64_t keys, size_t batch, size_t value_bytes,
+               const char* name) {
   rocksdb::Options o;
   o.create_if_missing = true;
   rocksdb::DB* raw = nullptr;
@@ -174,7 +176,8 @@ Row RawRocksDb(const std::string& dir, uint64_t keys, size_t batch, size_t value
   return {name, keys, keys / secs, Percentile(lat, 0.5), Percentile(lat, 0.99), 1.0};
 }
 
-Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int streams, uint64_t seed) {
+Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int streams,
+                      uint64_t seed) {
   Generator gen(seed);
   std::vector<v1::IngestBatch> batches;
   for (uint64_t i = 0; i < n; i += batch) {
@@ -210,13 +213,18 @@ Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int 
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  return {"tessera Ingest over gRPC, all indexes", n, n / secs, Percentile(all, 0.5), Percentile(all, 0.99), 0};
+  return {"tessera Ingest over gRPC, all indexes",
+          n,
+          n / secs,
+          Percentile(all, 0.5),
+          Percentile(all, 0.99),
+          0};
 }
 
 // Runs `call` from `callers` threads, each with its own connection, for `per_caller` calls.
 template <typename Call>
-Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller, Call call,
-          const std::string& token = "") {
+Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller,
+          Call call, const std::string& token = "") {
   std::vector<std::vector<double>> lat(callers);
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
@@ -249,16 +257,21 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
   const uint64_t n = per_caller * callers;
-  return {name + ", " + std::to_string(callers) + (callers == 1 ? " caller" : " callers"), n, n / secs,
-          Percentile(all, 0.5), Percentile(all, 0.99), 0};
+  return {name + ", " + std::to_string(callers) + (callers == 1 ? " caller" : " callers"),
+          n,
+          n / secs,
+          Percentile(all, 0.5),
+          Percentile(all, 0.99),
+          0};
 }
 
 void Print(const std::vector<Row>& rows) {
-  printf("%-52s | %9s | %10s | %9s | %9s | %10s\n", "case", "n", "ops/s", "p50 us", "p99 us", "x baseline");
+  printf("%-52s | %9s | %10s | %9s | %9s | %10s\n", "case", "n", "ops/s", "p50 us", "p99 us",
+         "x baseline");
   printf("%s\n", std::string(52 + 3 + 9 + 3 + 10 + 3 + 9 + 3 + 9 + 3 + 10, '-').c_str());
   for (const Row& r : rows) {
-    printf("%-52s | %9llu | %10.0f | %9.0f | %9.0f | %10.2f\n", r.name.c_str(), static_cast<unsigned long long>(r.n),
-           r.ops_per_s, r.p50_us, r.p99_us, r.ratio);
+    printf("%-52s | %9llu | %10.0f | %9.0f | %9.0f | %10.2f\n", r.name.c_str(),
+           static_cast<unsigned long long>(r.n), r.ops_per_s, r.p50_us, r.p99_us, r.ratio);
   }
 }
 
@@ -277,12 +290,14 @@ bool RegisterSources(const client::Client& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Ingest and GetProfile throughput of tesserad beside RocksDB and empty-RPC baselines."};
+  CLI::App app{
+      "Ingest and GetProfile throughput of tesserad beside RocksDB and empty-RPC baselines."};
   uint64_t n = 200'000, seed = 1, calls = 20'000;
   size_t batch = 1000;
   int streams = 2;
   app.add_option("--n", n, "fragments to ingest")->capture_default_str();
-  app.add_option("--batch", batch, "fragments per batch (and keys per raw WriteBatch)")->capture_default_str();
+  app.add_option("--batch", batch, "fragments per batch (and keys per raw WriteBatch)")
+      ->capture_default_str();
   app.add_option("--streams", streams, "concurrent ingest streams")->capture_default_str();
   app.add_option("--calls", calls, "GetProfile calls per concurrency level")->capture_default_str();
   app.add_option("--seed", seed, "generator seed")->capture_default_str();
@@ -291,9 +306,9 @@ int main(int argc, char** argv) {
 #ifndef NDEBUG
   printf("WARNING: assertions are enabled; numbers are not representative\n");
 #endif
-  printf("ingest_bench: build %s, %u hardware threads, n=%llu batch=%zu streams=%d seed=%llu\n", TESSERA_BUILD_TYPE,
-         std::thread::hardware_concurrency(), static_cast<unsigned long long>(n), batch, streams,
-         static_cast<unsigned long long>(seed));
+  printf("ingest_bench: build %s, %u hardware threads, n=%llu batch=%zu streams=%d seed=%llu\n",
+         TESSERA_BUILD_TYPE, std::thread::hardware_concurrency(),
+         static_cast<unsigned long long>(n), batch, streams, static_cast<unsigned long long>(seed));
   testing::TempDir tmp;
   testing::TesseradProcess server(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn"});
   server.Start();
@@ -301,13 +316,15 @@ int main(int argc, char** argv) {
   if (!RegisterSources(admin)) return 1;
 
   std::vector<Row> rows;
-  Row raw = RawRocksDb(tmp.Sub("raw1"), n, batch, 200, "RocksDB WriteBatch, one 200 B key per fragment");
+  Row raw =
+      RawRocksDb(tmp.Sub("raw1"), n, batch, 200, "RocksDB WriteBatch, one 200 B key per fragment");
   const uint64_t keys_before = admin.Stats()->keys_written_since_start();
   Row ingest = IngestThroughGrpc(server.address(), n, batch, streams, seed);
   // Per fragment Tessera writes several keys (fragment, profile, identifiers, edges,
   // names, evidence, change log): as many raw keys is the second ceiling.
   const double keys_per_fragment =
-      static_cast<double>(admin.Stats()->keys_written_since_start() - keys_before) / static_cast<double>(n);
+      static_cast<double>(admin.Stats()->keys_written_since_start() - keys_before) /
+      static_cast<double>(n);
   const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(keys_per_fragment + 0.5));
   char label[96];
   snprintf(label, sizeof label, "RocksDB WriteBatch, %llu x 60 B keys per fragment",
@@ -330,7 +347,8 @@ int main(int argc, char** argv) {
     // (a keyed hash of each identifier and of the record, a lookup each): the same
     // ingest into a fresh database that has one erasure on record.
     std::filesystem::create_directories(tmp.Sub("erased"));
-    testing::TesseradProcess other(tmp.Sub("erased"), {"--block-cache-mb", "256", "--log-level", "warn"});
+    testing::TesseradProcess other(tmp.Sub("erased"),
+                                   {"--block-cache-mb", "256", "--log-level", "warn"});
     other.Start();
     client::Client c(client::ClientOptions{other.address(), 10'000});
     if (!RegisterSources(c)) return 1;
@@ -394,20 +412,22 @@ int main(int argc, char** argv) {
   if (server.Stop() != 0) return 1;
   std::ofstream(tmp.Sub("principals.json"))
       << R"({"tokens": [{"principal": "agent", "sha256": ")" << access::Sha256Hex("agent-token")
-      << R"(", "roles": ["agent"]}, {"principal": "reader", "sha256": ")" << access::Sha256Hex("reader-token")
-      << R"(", "roles": ["reader"]}]})";
-  testing::TesseradProcess secured(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn", "--config",
-                                                tmp.Sub("secure.json")});
+      << R"(", "roles": ["agent"]}, {"principal": "reader", "sha256": ")"
+      << access::Sha256Hex("reader-token") << R"(", "roles": ["reader"]}]})";
+  testing::TesseradProcess secured(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn",
+                                                "--config", tmp.Sub("secure.json")});
   for (const bool audit : {true, false}) {
-    std::ofstream(tmp.Sub("secure.json")) << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
-                                           << R"(", "visible_kinds": {"reader": ["customer"]}, "audit": )"
-                                           << (audit ? "true" : "false") << "}}";
+    std::ofstream(tmp.Sub("secure.json"))
+        << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
+        << R"(", "visible_kinds": {"reader": ["customer"]}, "audit": )"
+        << (audit ? "true" : "false") << "}}";
     secured.Start();
     for (int callers : {1, 4, 16}) {
       const uint64_t per = std::max<uint64_t>(1, calls / callers);
-      for (const auto& [who, token] : {std::pair{"agent", "agent-token"}, {"reader (filter, redaction)", "reader-token"}}) {
-        Row r = Unary(std::string("  auth on, audit ") + (audit ? "on" : "off") + ", as " + who, secured.address(),
-                      callers, per, get_profile, token);
+      for (const auto& [who, token] :
+           {std::pair{"agent", "agent-token"}, {"reader (filter, redaction)", "reader-token"}}) {
+        Row r = Unary(std::string("  auth on, audit ") + (audit ? "on" : "off") + ", as " + who,
+                      secured.address(), callers, per, get_profile, token);
         r.ratio = r.ops_per_s / open_get[callers];
         rows.push_back(r);
       }
@@ -417,8 +437,11 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_CHILDREN, &ru);
   Print(rows);
-  printf("x baseline: ingest rows against the first RocksDB row (\"as many raw keys\" against the second, in "
-         "frag/s; \"with an erasure\" against tessera's ingest row); GetProfile against the empty RPC with the "
-         "same callers; auth rows against GetProfile without authentication, same callers.\n");
+  printf(
+      "x baseline: ingest rows against the first RocksDB row (\"as many raw keys\" against the "
+      "second, in "
+      "frag/s; \"with an erasure\" against tessera's ingest row); GetProfile against the empty RPC "
+      "with the "
+      "same callers; auth rows against GetProfile without authentication, same callers.\n");
   return 0;
 }

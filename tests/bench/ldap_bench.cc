@@ -95,7 +95,8 @@ const char* const kFamily[] = {"Martin",  "Benali",   "Dupont",    "Leroy",  "Mo
 const char* const kTeams[] = {"Payments", "Cards",         "Loans",      "Savings",
                               "Fraud",    "Customer Care", "Mobile App", "Compliance",
                               "Treasury", "IT Operations"};
-const char* const kTitles[] = {"Analyst", "Engineer", "Advisor", "Specialist", "Team Lead", "Manager"};
+const char* const kTitles[] = {"Analyst",    "Engineer",  "Advisor",
+                               "Specialist", "Team Lead", "Manager"};
 const char* const kCities[] = {"Paris", "Lyon", "Lille", "Nantes", "Bordeaux", "Marseille"};
 constexpr int kTeamCount = sizeof(kTeams) / sizeof(kTeams[0]);
 
@@ -132,13 +133,14 @@ void WriteLdif(const std::string& path, int n, uint64_t seed) {
          "People\n\n";
   for (int i = 0; i < n; ++i) {
     const Person p = MakePerson(rng, i);
-    out << "dn: uid=" << p.uid << ",ou=People,dc=example,dc=test\nobjectClass: inetOrgPerson\nuid: "
-        << p.uid << "\ncn: " << p.given << " " << p.family << "\nsn: " << p.family
+    out << "dn: uid=" << p.uid
+        << ",ou=People,dc=example,dc=test\nobjectClass: inetOrgPerson\nuid: " << p.uid
+        << "\ncn: " << p.given << " " << p.family << "\nsn: " << p.family
         << "\ngivenName: " << p.given << "\ndisplayName: " << p.given << " " << p.family
-        << "\nmail: " << p.uid << "." << p.given.substr(0, 1) << "@example.test\ntelephoneNumber: "
-        << p.phone << "\nmobile: " << p.mobile << "\ntitle: " << p.title
-        << "\nou: " << kTeams[p.team] << "\nl: " << p.city << "\nemployeeNumber: E" << 100000 + i
-        << "\n";
+        << "\nmail: " << p.uid << "." << p.given.substr(0, 1)
+        << "@example.test\ntelephoneNumber: " << p.phone << "\nmobile: " << p.mobile
+        << "\ntitle: " << p.title << "\nou: " << kTeams[p.team] << "\nl: " << p.city
+        << "\nemployeeNumber: E" << 100000 + i << "\n";
     if (i > 0) out << "manager: uid=u" << 100000 + (i - 1) / 8 << ",ou=People,dc=example,dc=test\n";
     out << "\n";
   }
@@ -265,8 +267,8 @@ void WriteAdChanges(const std::string& path, const AdOptions& o, int k, const st
   std::mt19937_64 rng(o.seed);
   std::ofstream out(path);
   for (int i = 0; i < k; ++i) {
-    out << "dn: " << AdDn(MakePerson(rng, i)) << "\nchangetype: modify\nreplace: title\ntitle: "
-        << title << "\n-\n\n";
+    out << "dn: " << AdDn(MakePerson(rng, i))
+        << "\nchangetype: modify\nreplace: title\ntitle: " << title << "\n-\n\n";
   }
 }
 
@@ -295,36 +297,68 @@ bool LogHas(const std::string& log, const std::string& text) {
 std::vector<std::string> LdapSearch(const SambaAdDc& dc, const std::string& base,
                                     const std::string& scope, const std::string& filter,
                                     const std::vector<std::string>& attributes) {
-  std::vector<std::string> args = {"/usr/bin/ldapsearch", "-LLL", "-o", "ldif-wrap=no",
-                                   "-H", dc.ldaps_uri(), "-x", "-D", SambaAdDc::kAdminDn,
-                                   "-w", SambaAdDc::kAdminPassword, "-b", base, "-s", scope,
-                                   "-E", "pr=1000/noprompt", filter};
+  std::vector<std::string> args = {"/usr/bin/ldapsearch",
+                                   "-LLL",
+                                   "-o",
+                                   "ldif-wrap=no",
+                                   "-H",
+                                   dc.ldaps_uri(),
+                                   "-x",
+                                   "-D",
+                                   SambaAdDc::kAdminDn,
+                                   "-w",
+                                   SambaAdDc::kAdminPassword,
+                                   "-b",
+                                   base,
+                                   "-s",
+                                   scope,
+                                   "-E",
+                                   "pr=1000/noprompt",
+                                   filter};
   args.insert(args.end(), attributes.begin(), attributes.end());
   return args;
 }
 
 // The attributes the connector asks for users and groups (connectors/ad/README.md).
-const std::vector<std::string> kUserAttributes = {
-    "objectGUID", "cn", "displayName", "givenName", "sn", "title", "department", "company",
-    "physicalDeliveryOfficeName", "preferredLanguage", "sAMAccountName", "userPrincipalName",
-    "mail", "proxyAddresses", "employeeID", "employeeNumber", "telephoneNumber", "mobile",
-    "manager", "memberOf", "userAccountControl", "accountExpires", "whenChanged"};
-const std::vector<std::string> kGroupAttributes = {
-    "objectGUID", "cn", "displayName", "description", "mail", "proxyAddresses", "memberOf",
-    "member"};
-constexpr char kUsers[] = "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))";
+const std::vector<std::string> kUserAttributes = {"objectGUID",
+                                                  "cn",
+                                                  "displayName",
+                                                  "givenName",
+                                                  "sn",
+                                                  "title",
+                                                  "department",
+                                                  "company",
+                                                  "physicalDeliveryOfficeName",
+                                                  "preferredLanguage",
+                                                  "sAMAccountName",
+                                                  "userPrincipalName",
+                                                  "mail",
+                                                  "proxyAddresses",
+                                                  "employeeID",
+                                                  "employeeNumber",
+                                                  "telephoneNumber",
+                                                  "mobile",
+                                                  "manager",
+                                                  "memberOf",
+                                                  "userAccountControl",
+                                                  "accountExpires",
+                                                  "whenChanged"};
+const std::vector<std::string> kGroupAttributes = {"objectGUID",  "cn",    "displayName",
+                                                   "description", "mail",  "proxyAddresses",
+                                                   "memberOf",    "member"};
+constexpr char kUsers[] =
+    "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))";
 constexpr char kGroups[] = "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))";
 
 // Users and then groups, as the connector reads them; the times and the RSS are summed
 // and maxed. `clause` narrows both (a uSNChanged filter).
 Measure SearchAll(const SambaAdDc& dc, const std::string& out, const std::string& clause = "") {
-  const Measure users = Time(LdapSearch(dc, kAdOu, "sub", std::string("(&") + kUsers + clause + ")",
-                                        kUserAttributes),
-                             out);
-  const Measure groups = Time(LdapSearch(dc, kAdOu, "sub",
-                                         std::string("(&") + kGroups + clause + ")",
-                                         kGroupAttributes),
-                              out);
+  const Measure users =
+      Time(LdapSearch(dc, kAdOu, "sub", std::string("(&") + kUsers + clause + ")", kUserAttributes),
+           out);
+  const Measure groups = Time(
+      LdapSearch(dc, kAdOu, "sub", std::string("(&") + kGroups + clause + ")", kGroupAttributes),
+      out);
   Measure m;
   m.exit = users.exit != 0 ? users.exit : groups.exit;
   m.seconds = users.seconds + groups.seconds;
@@ -369,7 +403,8 @@ int RunAd(AdOptions o) {
   SambaAdDc dc(dc_dir, reuse);
   double provision_s = Since(t0), load_s = 0;
   if (!reuse) {
-    std::fprintf(stderr, "ldap_bench: provisioned the domain in %.1f s; loading %d users and %d groups\n",
+    std::fprintf(stderr,
+                 "ldap_bench: provisioned the domain in %.1f s; loading %d users and %d groups\n",
                  provision_s, o.users, o.groups);
     const std::string ldif = tmp.Sub("ad.ldif");
     WriteAdLdif(ldif, o);
@@ -390,13 +425,14 @@ int RunAd(AdOptions o) {
   // may), "ad-usn" by uSNChanged, as for an account without replication rights.
   auto config = [&](const std::string& id, const std::string& tracking) {
     const std::string path = tmp.Sub(id + ".json");
-    std::ofstream(path) << R"({"source": {"id": ")" << id << R"(", "kind": "ad"}, "input": {"uri": ")"
-                        << dc.ldaps_uri() << R"(", "ca_file": ")" << dc.ca_file()
-                        << R"(", "bind_dn": ")" << SambaAdDc::kAdminDn << R"(", "password": ")"
-                        << SambaAdDc::kAdminPassword << R"(", "base_dn": ")" << kAdOu
-                        << R"(", "change_tracking": ")" << tracking << R"("}})";
-    return std::vector<std::string>{TESSERA_CONNECT_PATH, "--config", path, "--quiet",
-                                    "--server", tesserad.address()};
+    std::ofstream(path) << R"({"source": {"id": ")" << id
+                        << R"(", "kind": "ad"}, "input": {"uri": ")" << dc.ldaps_uri()
+                        << R"(", "ca_file": ")" << dc.ca_file() << R"(", "bind_dn": ")"
+                        << SambaAdDc::kAdminDn << R"(", "password": ")" << SambaAdDc::kAdminPassword
+                        << R"(", "base_dn": ")" << kAdOu << R"(", "change_tracking": ")" << tracking
+                        << R"("}})";
+    return std::vector<std::string>{TESSERA_CONNECT_PATH, "--config",        path, "--quiet",
+                                    "--server",           tesserad.address()};
   };
   const std::vector<std::string> connect = config("ad", "dirsync"),
                                  connect_usn = config("ad-usn", "usn");
@@ -411,8 +447,9 @@ int RunAd(AdOptions o) {
   };
   const int entries = o.users + o.groups;
   const Measure search = SearchAll(dc, tmp.Sub("search.ldif"));
-  expect(search.exit == 0 && CountLines(tmp.Sub("search.ldif"), "dn:") == static_cast<size_t>(entries),
-         "ldapsearch of every user and group", "");
+  expect(
+      search.exit == 0 && CountLines(tmp.Sub("search.ldif"), "dn:") == static_cast<size_t>(entries),
+      "ldapsearch of every user and group", "");
   const Measure full = Time(connect, tmp.Sub("full.log"));
   expect(full.exit == 0 && LogHas(tmp.Sub("full.log"), Counts(entries, entries, 0)), "full sync",
          tmp.Sub("full.log"));
@@ -439,7 +476,8 @@ int RunAd(AdOptions o) {
   const int64_t before = HighestUsn(dc, tmp.Sub("dse"));
   const std::string title = "Changed at USN " + std::to_string(before);
   WriteAdChanges(tmp.Sub("changes.ldif"), o, o.changes, title);
-  expect(Apply(dc, tmp.Sub("changes.ldif")).exit == 0, "changing titles (samba_bulk.py, above)", "");
+  expect(Apply(dc, tmp.Sub("changes.ldif")).exit == 0, "changing titles (samba_bulk.py, above)",
+         "");
   const std::string changed_clause = "(uSNChanged>=" + std::to_string(before + 1) + ")";
   const Measure search_changed = SearchAll(dc, tmp.Sub("changed.ldif"), changed_clause);
   expect(search_changed.exit == 0 && CountLines(tmp.Sub("changed.ldif"), "title: " + title) ==
@@ -450,9 +488,9 @@ int RunAd(AdOptions o) {
              LogHas(tmp.Sub("incr-changed.log"), Counts(o.changes, 0, o.changes)),
          "incremental run with changes", tmp.Sub("incr-changed.log"));
   const Measure usn_changed = Time(incremental_usn, tmp.Sub("usn-changed.log"));
-  expect(usn_changed.exit == 0 &&
-             LogHas(tmp.Sub("usn-changed.log"), Counts(o.changes, 0, o.changes)),
-         "uSNChanged run with changes", tmp.Sub("usn-changed.log"));
+  expect(
+      usn_changed.exit == 0 && LogHas(tmp.Sub("usn-changed.log"), Counts(o.changes, 0, o.changes)),
+      "uSNChanged run with changes", tmp.Sub("usn-changed.log"));
 
   // The last user is in the directory and a changed one has the new title.
   tessera::client::ClientOptions co;
@@ -469,20 +507,22 @@ int RunAd(AdOptions o) {
   }
   expect(retitled, "the first user's new title", tmp.Sub("incr-changed.log"));
   if (!failures.empty()) {
-    for (const std::string& f : failures) std::fprintf(stderr, "ldap_bench: failed: %s\n", f.c_str());
+    for (const std::string& f : failures)
+      std::fprintf(stderr, "ldap_bench: failed: %s\n", f.c_str());
     return 1;
   }
 
-  std::printf("ldap_bench --server ad: %d users + %d groups (Samba AD DC), %d changed, seed %llu, "
-              "build %s%s; provisioning %.1f s, loading %s\n",
-              o.users, o.groups, o.changes, static_cast<unsigned long long>(o.seed),
-              TESSERA_BUILD_TYPE, BuildNote(), provision_s,
-              reuse ? "reused (--dc-dir)" : (std::to_string(static_cast<int>(load_s)) + " s").c_str());
+  std::printf(
+      "ldap_bench --server ad: %d users + %d groups (Samba AD DC), %d changed, seed %llu, "
+      "build %s%s; provisioning %.1f s, loading %s\n",
+      o.users, o.groups, o.changes, static_cast<unsigned long long>(o.seed), TESSERA_BUILD_TYPE,
+      BuildNote(), provision_s,
+      reuse ? "reused (--dc-dir)" : (std::to_string(static_cast<int>(load_s)) + " s").c_str());
   std::printf("%-60s | %7s | %8s | %9s | %8s | %9s\n", "case", "entries", "seconds", "entries/s",
               "peak MiB", "x search");
   auto row = [](const char* name, int n, const Measure& m, const Measure& base) {
-    std::printf("%-60s | %7d | %8.3f | %9.0f | %8.1f | %9.2f\n", name, n, m.seconds,
-                n / m.seconds, m.peak_rss_mib, m.seconds / base.seconds);
+    std::printf("%-60s | %7d | %8.3f | %9.0f | %8.1f | %9.2f\n", name, n, m.seconds, n / m.seconds,
+                m.peak_rss_mib, m.seconds / base.seconds);
   };
   row("ldapsearch, users then groups, paged (baseline)", entries, search, search);
   row("tessera-connect full sync (AD -> tesserad)", entries, full, search);
@@ -513,10 +553,10 @@ int main(int argc, char** argv) {
       "same entries, in the same run (slapd: slapcat; AD: ldapsearch)"};
   app.add_option("--server", server, "slapd (OpenLDAP) or ad (a Samba AD DC; needs root)")
       ->check(CLI::IsMember({"slapd", "ad"}));
-  app.add_option("--entries", entries, "people in the directory")
-      ->check(CLI::Range(1, 10'000'000));
+  app.add_option("--entries", entries, "people in the directory")->check(CLI::Range(1, 10'000'000));
   app.add_option("--seed", seed, "for the generated organisation");
-  app.add_option("--groups", ad.groups, "AD: groups sharing the users out (each about entries/groups)")
+  app.add_option("--groups", ad.groups,
+                 "AD: groups sharing the users out (each about entries/groups)")
       ->check(CLI::Range(0, 1000));
   app.add_option("--changes", ad.changes,
                  "AD: users changed before the second incremental run (default 1% of entries, "

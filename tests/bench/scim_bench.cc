@@ -105,7 +105,8 @@ Stats Run(const Server& s, int clients, size_t n, Work work) {
 }
 
 std::string NewToken(const std::string& name, const std::string& roles, std::string* entry) {
-  const std::string cmd = std::string(TESSERAD_PATH) + " --new-token " + name + " --roles " + roles + " 2>/dev/null";
+  const std::string cmd =
+      std::string(TESSERAD_PATH) + " --new-token " + name + " --roles " + roles + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   char line[4096];
   std::string token;
@@ -122,26 +123,32 @@ json UserBody(const std::string& user_name, size_t i) {
           {"externalId", "ext-" + std::to_string(i)},
           {"userName", user_name},
           {"active", true},
-          {"name", {{"givenName", "Given" + std::to_string(i)}, {"familyName", "Family" + std::to_string(i % 977)}}},
+          {"name",
+           {{"givenName", "Given" + std::to_string(i)},
+            {"familyName", "Family" + std::to_string(i % 977)}}},
           {"emails", {{{"primary", true}, {"type", "work"}, {"value", user_name}}}},
-          {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {{"department", "Dept" + std::to_string(i % 40)}}}};
+          {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+           {{"department", "Dept" + std::to_string(i % 40)}}}};
 }
 
 void Row(const char* what, int clients, const Stats& s, double ceiling_rate) {
-  printf("| %-34s | %7d | %9zu | %9.0f | %7.2f | %7.2f | %6.2f | %6zu |\n", what, clients, s.requests, s.rate(), s.p50_ms,
-         s.p99_ms, ceiling_rate > 0 ? s.rate() / ceiling_rate : 0.0, s.errors);
+  printf("| %-34s | %7d | %9zu | %9.0f | %7.2f | %7.2f | %6.2f | %6zu |\n", what, clients,
+         s.requests, s.rate(), s.p50_ms, s.p99_ms, ceiling_rate > 0 ? s.rate() / ceiling_rate : 0.0,
+         s.errors);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"SCIM provisioning throughput beside the HTTP listener's ceiling (README.md \"Benchmarks\")"};
+  CLI::App app{
+      "SCIM provisioning throughput beside the HTTP listener's ceiling (README.md \"Benchmarks\")"};
   size_t users = 20000, group_size = 1000, deletes = 2000;
   double ceiling_seconds = 3;
   app.add_option("--users", users, "users in each Entra-style initial cycle (default 20000)");
   app.add_option("--group-size", group_size, "members each group PATCH adds (default 1000)");
   app.add_option("--deletes", deletes, "users deleted during the Okta import walk (default 2000)");
-  app.add_option("--ceiling-seconds", ceiling_seconds, "how long each /healthz ceiling run lasts (default 3)");
+  app.add_option("--ceiling-seconds", ceiling_seconds,
+                 "how long each /healthz ceiling run lasts (default 3)");
   CLI11_PARSE(app, argc, argv);
   group_size = std::min(group_size, users);
   deletes = std::min(deletes, users / 2);
@@ -153,15 +160,19 @@ int main(int argc, char** argv) {
   std::ofstream(dir.path() + "/principals.json") << "{\"tokens\": [" << entry << "]}";
   json sources = json::array();
   for (int i = 0; i < 50; ++i) {
-    sources.push_back({{"id", "src-" + std::to_string(i)}, {"kind", "employee"}, {"priority", 10 + i}});
+    sources.push_back(
+        {{"id", "src-" + std::to_string(i)}, {"kind", "employee"}, {"priority", 10 + i}});
   }
-  for (int c : {1, 4, 16}) sources.push_back({{"id", "scim-" + std::to_string(c)}, {"kind", "employee"}, {"priority", 90}});
-  json config = {{"sources", sources}, {"security", {{"principals", dir.path() + "/principals.json"}}},
+  for (int c : {1, 4, 16})
+    sources.push_back(
+        {{"id", "scim-" + std::to_string(c)}, {"kind", "employee"}, {"priority", 90}});
+  json config = {{"sources", sources},
+                 {"security", {{"principals", dir.path() + "/principals.json"}}},
                  {"http", {{"threads", 32}, {"max_connections", 256}}}};
   std::ofstream(dir.path() + "/tesserad.json") << config.dump();
   tessera::testing::TesseradProcess tesserad(
-      dir.path(), {"--config", dir.path() + "/tesserad.json", "--http-listen", "127.0.0.1:0", "--http-port-file",
-                   dir.path() + "/http_port", "--block-cache-mb", "256"});
+      dir.path(), {"--config", dir.path() + "/tesserad.json", "--http-listen", "127.0.0.1:0",
+                   "--http-port-file", dir.path() + "/http_port", "--block-cache-mb", "256"});
   tesserad.Start();
   std::ifstream(dir.path() + "/http_port") >> server.port;
   if (server.port <= 0) {
@@ -169,9 +180,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  printf("SCIM on tesserad (HTTP/1.1 keep-alive, loopback, bearer token): %zu users per cycle\n\n", users);
-  printf("| %-34s | %7s | %9s | %9s | %7s | %7s | %6s | %6s |\n", "what", "clients", "requests", "req/s", "p50 ms",
-         "p99 ms", "×ceil", "errors");
+  printf("SCIM on tesserad (HTTP/1.1 keep-alive, loopback, bearer token): %zu users per cycle\n\n",
+         users);
+  printf("| %-34s | %7s | %9s | %9s | %7s | %7s | %6s | %6s |\n", "what", "clients", "requests",
+         "req/s", "p50 ms", "p99 ms", "×ceil", "errors");
   printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(36, '-').c_str(), std::string(9, '-').c_str(),
          std::string(11, '-').c_str(), std::string(11, '-').c_str(), std::string(9, '-').c_str(),
          std::string(9, '-').c_str(), std::string(8, '-').c_str(), std::string(8, '-').c_str());
@@ -195,7 +207,8 @@ int main(int argc, char** argv) {
     Stats s = Run(server, c, users, [&](httplib::Client& cl, size_t i) {
       const std::string name = "user" + std::to_string(i) + "@bench.example";
       auto g = cl.Get(base + "/Users?filter=userName+eq+%22" + name + "%22");
-      if (!g || g->status != 200 || g->body.find("\"totalResults\":0") == std::string::npos) return -1;
+      if (!g || g->status != 200 || g->body.find("\"totalResults\":0") == std::string::npos)
+        return -1;
       auto p = cl.Post(base + "/Users", UserBody(name, i).dump(), "application/scim+json");
       if (!p || p->status != 201) return -1;
       ids[i] = json::parse(p->body)["id"].get<std::string>();
@@ -215,7 +228,8 @@ int main(int argc, char** argv) {
   {
     std::unique_ptr<httplib::Client> cl = Connect(server);
     for (size_t g = 0; g <= groups; ++g) {
-      json body = {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Group"}}, {"displayName", "Group " + std::to_string(g)}};
+      json body = {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                   {"displayName", "Group " + std::to_string(g)}};
       auto r = cl->Post(base + "/Groups", body.dump(), "application/scim+json");
       if (!r || r->status != 201) {
         fprintf(stderr, "scim_bench: group create failed\n");
@@ -226,7 +240,8 @@ int main(int argc, char** argv) {
   }
   const auto add_members = [&](httplib::Client& cl, const std::string& gid, size_t from, size_t n) {
     json members = json::array();
-    for (size_t k = from; k < from + n && k < ids_16.size(); ++k) members.push_back({{"value", ids_16[k]}});
+    for (size_t k = from; k < from + n && k < ids_16.size(); ++k)
+      members.push_back({{"value", ids_16[k]}});
     json body = {{"schemas", {"urn:ietf:params:scim:api:messages:2.0:PatchOp"}},
                  {"Operations", {{{"op", "Add"}, {"path", "members"}, {"value", members}}}}};
     auto r = cl.Patch(base + "/Groups/" + gid, body.dump(), "application/scim+json");
@@ -256,7 +271,8 @@ int main(int argc, char** argv) {
   {
     std::unique_ptr<httplib::Client> cl = Connect(server);
     for (size_t start = 1;; start += 100) {
-      auto r = cl->Get(walk_base + "/Users?startIndex=" + std::to_string(start) + "&count=100&attributes=id");
+      auto r = cl->Get(walk_base + "/Users?startIndex=" + std::to_string(start) +
+                       "&count=100&attributes=id");
       if (!r || r->status != 200) break;
       const json page = json::parse(r->body);
       for (const json& u : page["Resources"]) walk_ids.push_back(u["id"].get<std::string>());
@@ -307,7 +323,8 @@ int main(int argc, char** argv) {
         if (n > 1) ++twice;
       }
       if (missing > 0 || twice > 0) {
-        printf("walk %zu: %zu never-deleted users not returned exactly once, %zu returned twice\n", walks, missing, twice);
+        printf("walk %zu: %zu never-deleted users not returned exactly once, %zu returned twice\n",
+               walks, missing, twice);
         ok = false;
       }
     } while (deleting.load());
@@ -316,8 +333,9 @@ int main(int argc, char** argv) {
   const double walk_s = std::chrono::duration<double>(Clock::now() - walk_t0).count();
   Stats walk = Summarise(page_ms, walk_s, 0);
   Row("Okta walk pages, deletes running", 1, walk, 0);
-  printf("\nOkta import walk: %zu walks (%zu pages) over %zu users while %zu were deleted: %s\n", walks, pages,
-         walk_ids.size(), deleted_ok.load(), ok ? "every never-deleted user exactly once in every walk" : "FAILED");
+  printf("\nOkta import walk: %zu walks (%zu pages) over %zu users while %zu were deleted: %s\n",
+         walks, pages, walk_ids.size(), deleted_ok.load(),
+         ok ? "every never-deleted user exactly once in every walk" : "FAILED");
 
   // /metrics with 50 sources and every counter above.
   std::vector<double> render_ms;
@@ -333,10 +351,12 @@ int main(int argc, char** argv) {
     }
   }
   std::sort(render_ms.begin(), render_ms.end());
-  printf("/metrics with 53 sources: %zu bytes, p50 %.2f ms, p99 %.2f ms (50 scrapes)\n", metrics_bytes,
-         render_ms[render_ms.size() / 2], render_ms.back());
-  printf("\nTargets: SCIM writes >= 0.5x the ceiling, p99 < 100 ms at 16 clients, +1 member cost independent of "
-         "group size.\n");
+  printf("/metrics with 53 sources: %zu bytes, p50 %.2f ms, p99 %.2f ms (50 scrapes)\n",
+         metrics_bytes, render_ms[render_ms.size() / 2], render_ms.back());
+  printf(
+      "\nTargets: SCIM writes >= 0.5x the ceiling, p99 < 100 ms at 16 clients, +1 member cost "
+      "independent of "
+      "group size.\n");
   tesserad.Stop();
   return ok ? 0 : 1;
 }

@@ -38,7 +38,8 @@ struct Metrics {
     }
     std::sort(ideal.rbegin(), ideal.rend());
     double idcg = 0;
-    for (size_t i = 0; i < ideal.size() && i < 10; ++i) idcg += ideal[i] / std::log2(static_cast<double>(i) + 2);
+    for (size_t i = 0; i < ideal.size() && i < 10; ++i)
+      idcg += ideal[i] / std::log2(static_cast<double>(i) + 2);
     map += ap / static_cast<double>(relevant);
     mrr += first;
     ndcg10 += idcg > 0 ? dcg / idcg : 0;

@@ -74,8 +74,8 @@ std::vector<Person> LoadPeople(const std::string& path) {
     if (!more.ok()) Die(path + ": " + std::string(more.status().message()));
     if (!*more) break;
     if (row.size() == 1 && row[0].empty()) continue;
-    people.push_back({get("employee_id"), get("email"), get("display_name"), get("team"), get("title"),
-                      get("location"), get("start_date"), get("end_date")});
+    people.push_back({get("employee_id"), get("email"), get("display_name"), get("team"),
+                      get("title"), get("location"), get("start_date"), get("end_date")});
   }
   return people;
 }
@@ -88,7 +88,8 @@ void ForEachJsonLine(const std::string& path, F f) {
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) Die(path + ":" + std::to_string(n) + ": not a JSON object");
+    if (j.is_discarded() || !j.is_object())
+      Die(path + ":" + std::to_string(n) + ": not a JSON object");
     f(j, n);
   }
 }
@@ -110,7 +111,8 @@ std::vector<Case> LoadCases(const std::string& path) {
     c.body = j.value("body", "");
     c.status = j.value("status", "closed");
     c.closed_ms = Time(j, "closed_at", where);
-    for (const auto& e : j.value("resolved_by", json::array())) c.resolved_by.push_back(e.get<std::string>());
+    for (const auto& e : j.value("resolved_by", json::array()))
+      c.resolved_by.push_back(e.get<std::string>());
     if (j.contains("customer")) {
       const json& cu = j["customer"];
       if (cu.is_string()) c.customers.push_back(cu.get<std::string>());
@@ -127,8 +129,8 @@ std::vector<Case> LoadCases(const std::string& path) {
 std::vector<Query> LoadQueries(const std::string& path) {
   std::vector<Query> qs;
   ForEachJsonLine(path, [&](const json& j, size_t n) {
-    qs.push_back({j.value("qid", ""), j.value("text", ""), Time(j, "asked_at", path + ":" + std::to_string(n)),
-                  j.value("group", "")});
+    qs.push_back({j.value("qid", ""), j.value("text", ""),
+                  Time(j, "asked_at", path + ":" + std::to_string(n)), j.value("group", "")});
   });
   return qs;
 }
@@ -146,7 +148,8 @@ std::map<std::string, std::map<std::string, int>> LoadQrels(const std::string& p
 // Plain BM25 (k1 1.2, b 0.75) over bags of terms, exhaustive.
 class Bm25 {
  public:
-  explicit Bm25(const std::vector<std::vector<std::string>>& docs) : tf_(docs.size()), len_(docs.size()) {
+  explicit Bm25(const std::vector<std::vector<std::string>>& docs)
+      : tf_(docs.size()), len_(docs.size()) {
     double total = 0;
     for (size_t d = 0; d < docs.size(); ++d) {
       for (const std::string& t : docs[d]) ++tf_[d][t];
@@ -229,7 +232,8 @@ std::vector<Row> Baselines(const Data& d, const text::Analyzer& analyzer) {
   }
   std::vector<std::string> candidates;
   std::vector<std::vector<std::string>> pseudo;
-  for (auto& [id, terms] : person_terms) candidates.push_back(id), pseudo.push_back(std::move(terms));
+  for (auto& [id, terms] : person_terms)
+    candidates.push_back(id), pseudo.push_back(std::move(terms));
   const Bm25 cand(pseudo), docs(case_terms);
   Metrics cm, dm;
   for (const Query& q : d.queries) {
@@ -247,7 +251,8 @@ std::vector<Row> Baselines(const Data& d, const text::Analyzer& analyzer) {
     for (size_t k = 0; k < top.size() && k < 1000; ++k) {
       for (const std::string& e : d.cases[top[k].first].resolved_by) {
         auto it = d.id_of_email.find(text::AsciiLower(e));
-        if (it != d.id_of_email.end() && d.active.count(it->second)) per_person[it->second] += top[k].second;
+        if (it != d.id_of_email.end() && d.active.count(it->second))
+          per_person[it->second] += top[k].second;
       }
     }
     std::vector<std::pair<std::string, double>> sorted(per_person.begin(), per_person.end());
@@ -265,7 +270,8 @@ std::vector<Row> Baselines(const Data& d, const text::Analyzer& analyzer) {
           {"BM25 document model (top 1000 cases summed)", dm.Mean()}};
 }
 
-Row RunTessera(const std::string& name, const client::Client& c, const Data& d, const v1::RankingSwitches& sw) {
+Row RunTessera(const std::string& name, const client::Client& c, const Data& d,
+               const v1::RankingSwitches& sw) {
   Metrics m;
   std::map<std::string, Metrics> groups;
   std::vector<double> ms;
@@ -290,9 +296,11 @@ Row RunTessera(const std::string& name, const client::Client& c, const Data& d, 
     }  // INVALID_ARGUMENT: a query with no searchable words ranks no one
     m.Add(ranked, d.qrels.count(q.qid) ? d.qrels.at(q.qid) : std::map<std::string, int>());
     if (!q.group.empty()) {
-      groups[q.group].Add(ranked, d.qrels.count(q.qid) ? d.qrels.at(q.qid) : std::map<std::string, int>());
+      groups[q.group].Add(ranked,
+                          d.qrels.count(q.qid) ? d.qrels.at(q.qid) : std::map<std::string, int>());
     }
-    if (++done % 200 == 0) fprintf(stderr, "  %s: %zu/%zu queries\n", name.c_str(), done, d.queries.size());
+    if (++done % 200 == 0)
+      fprintf(stderr, "  %s: %zu/%zu queries\n", name.c_str(), done, d.queries.size());
   }
   Row row{name, m.Mean(), Pct(ms, 0.5), Pct(ms, 0.99), {}};
   for (const auto& [g, gm] : groups) row.groups[g] = gm.Mean();
@@ -301,13 +309,17 @@ Row RunTessera(const std::string& name, const client::Client& c, const Data& d, 
 
 // Loads the data set the way an organisation would: the HR export through the csv
 // connector, the cases through the helpdesk connector, both run as tessera-connect.
-void Ingest(const std::string& connect, const std::string& address, const std::string& dir, const testing::TempDir& tmp) {
+void Ingest(const std::string& connect, const std::string& address, const std::string& dir,
+            const testing::TempDir& tmp) {
   const auto t0 = Clock::now();
-  for (auto [id, kind, prio, file] : {std::tuple{"hr", "csv", 90, "people.csv"}, {"helpdesk", "helpdesk", 50, "cases.jsonl"}}) {
-    const json config = {{"source", {{"id", id}, {"kind", kind}, {"priority", prio}}},
-                         {"input", {{"path", std::filesystem::absolute(std::filesystem::path(dir) / file).string()}}},
-                         {"state_dir", tmp.Sub("connect-state")},
-                         {"batch_size", 1000}};
+  for (auto [id, kind, prio, file] :
+       {std::tuple{"hr", "csv", 90, "people.csv"}, {"helpdesk", "helpdesk", 50, "cases.jsonl"}}) {
+    const json config = {
+        {"source", {{"id", id}, {"kind", kind}, {"priority", prio}}},
+        {"input",
+         {{"path", std::filesystem::absolute(std::filesystem::path(dir) / file).string()}}},
+        {"state_dir", tmp.Sub("connect-state")},
+        {"batch_size", 1000}};
     const std::string path = tmp.Sub(std::string(id) + ".json");
     std::ofstream(path) << config.dump(2);
     const std::string cmd = connect + " --quiet --config " + path + " --server " + address + " >" +
@@ -320,21 +332,24 @@ void Ingest(const std::string& connect, const std::string& address, const std::s
     // 3: finished with rejected records (shown); anything else is fatal.
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::string line;
-    for (int shown = 0; std::getline(err, line) && shown < 5; ++shown) fprintf(stderr, "    %s\n", line.c_str());
+    for (int shown = 0; std::getline(err, line) && shown < 5; ++shown)
+      fprintf(stderr, "    %s\n", line.c_str());
     if (code != 0 && code != 3) Die(std::string("tessera-connect failed for ") + file);
   }
-  fprintf(stderr, "loaded through the connectors in %.1f s\n", std::chrono::duration<double>(Clock::now() - t0).count());
+  fprintf(stderr, "loaded through the connectors in %.1f s\n",
+          std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
 void Print(const std::vector<Row>& rows) {
-  printf("| %-52s | %6s | %6s | %7s | %6s | %6s | %7s | %7s |\n", "system", "MAP", "MRR", "nDCG@10", "P@5", "R@10",
-         "p50 ms", "p99 ms");
+  printf("| %-52s | %6s | %6s | %7s | %6s | %6s | %7s | %7s |\n", "system", "MAP", "MRR", "nDCG@10",
+         "P@5", "R@10", "p50 ms", "p99 ms");
   printf("|%s|\n", std::string(127, '-').c_str());
   for (const Row& r : rows) {
     char p50[16] = "-", p99[16] = "-";
-    if (r.p50 >= 0) snprintf(p50, sizeof p50, "%.1f", r.p50), snprintf(p99, sizeof p99, "%.1f", r.p99);
-    printf("| %-52s | %6.4f | %6.4f | %7.4f | %6.4f | %6.4f | %7s | %7s |\n", r.name.c_str(), r.m.map, r.m.mrr,
-           r.m.ndcg10, r.m.p5, r.m.r10, p50, p99);
+    if (r.p50 >= 0)
+      snprintf(p50, sizeof p50, "%.1f", r.p50), snprintf(p99, sizeof p99, "%.1f", r.p99);
+    printf("| %-52s | %6.4f | %6.4f | %7.4f | %6.4f | %6.4f | %7s | %7s |\n", r.name.c_str(),
+           r.m.map, r.m.mrr, r.m.ndcg10, r.m.p5, r.m.r10, p50, p99);
   }
 }
 
@@ -344,9 +359,11 @@ void Print(const std::vector<Row>& rows) {
 int main(int argc, char** argv) {
   using namespace tessera;
   using namespace tessera::eval;
-  CLI::App app{"tessera-eval: FindExperts quality on a benchmark with ground truth (people.csv, cases.jsonl,\n"
-               "queries.jsonl, qrels.tsv), beside plain-BM25 baselines computed in the same run, with an\n"
-               "ablation of Tessera's ranking features. Starts its own tesserad on a temporary database."};
+  CLI::App app{
+      "tessera-eval: FindExperts quality on a benchmark with ground truth (people.csv, "
+      "cases.jsonl,\n"
+      "queries.jsonl, qrels.tsv), beside plain-BM25 baselines computed in the same run, with an\n"
+      "ablation of Tessera's ranking features. Starts its own tesserad on a temporary database."};
   std::string dir, tesserad = TESSERAD_PATH, connect = TESSERA_CONNECT_PATH;
   size_t limit = 0;
   bool ablation = true;
@@ -356,7 +373,8 @@ int main(int argc, char** argv) {
   app.add_option("--tesserad", tesserad, "the tesserad binary")->capture_default_str();
   app.add_option("--connect", connect, "the tessera-connect binary")->capture_default_str();
   std::string server_config;
-  app.add_option("--server-config", server_config, "a tesserad configuration (e.g. expertise weights to try)")
+  app.add_option("--server-config", server_config,
+                 "a tesserad configuration (e.g. expertise weights to try)")
       ->check(CLI::ExistingFile);
   app.add_flag("!--no-ablation", ablation, "skip the ablation runs");
   app.add_option("--min-mrr", min_mrr, "exit 1 when Tessera's MRR is below this (for tests)");
@@ -373,8 +391,8 @@ int main(int argc, char** argv) {
     d.id_of_email[text::AsciiLower(p.email)] = p.id;
     if (p.end.empty()) d.active.insert(p.id);
   }
-  fprintf(stderr, "%zu people (%zu without end date), %zu cases, %zu queries\n", d.people.size(), d.active.size(),
-          d.cases.size(), d.queries.size());
+  fprintf(stderr, "%zu people (%zu without end date), %zu cases, %zu queries\n", d.people.size(),
+          d.active.size(), d.cases.size(), d.queries.size());
 
   testing::TempDir tmp;
   std::vector<std::string> args = {"--log-level", "warn", "--block-cache-mb", "256"};
@@ -385,7 +403,8 @@ int main(int argc, char** argv) {
   Ingest(connect, server.address(), dir, tmp);
 
   std::vector<Row> rows = Baselines(d, text::Analyzer());
-  const double best_mrr = std::max(rows[0].m.mrr, rows[1].m.mrr), best_ndcg = std::max(rows[0].m.ndcg10, rows[1].m.ndcg10);
+  const double best_mrr = std::max(rows[0].m.mrr, rows[1].m.mrr),
+               best_ndcg = std::max(rows[0].m.ndcg10, rows[1].m.ndcg10);
   const Row tessera = RunTessera("tessera FindExperts", c, d, {});
   rows.push_back(tessera);
   if (ablation) {
@@ -406,15 +425,22 @@ int main(int argc, char** argv) {
   for (const auto& [g, gm] : tessera.groups) {
     // Queries that say which group they are in (e.g. asked in the evidence's language
     // or across languages) get a row each.
-    rows.push_back({"tessera FindExperts, queries \"" + g + "\" (" + std::to_string(gm.queries) + ")", gm, -1, -1, {}});
+    rows.push_back(
+        {"tessera FindExperts, queries \"" + g + "\" (" + std::to_string(gm.queries) + ")",
+         gm,
+         -1,
+         -1,
+         {}});
   }
   Print(rows);
-  printf("\ntessera vs the better baseline: MRR x%.2f, nDCG@10 x%.2f (target x1.25); %zu queries, lists cut at %zu; "
-         "%.0f s in all\n",
-         tessera.m.mrr / best_mrr, tessera.m.ndcg10 / best_ndcg, tessera.m.queries, kCutoff,
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  printf(
+      "\ntessera vs the better baseline: MRR x%.2f, nDCG@10 x%.2f (target x1.25); %zu queries, "
+      "lists cut at %zu; "
+      "%.0f s in all\n",
+      tessera.m.mrr / best_mrr, tessera.m.ndcg10 / best_ndcg, tessera.m.queries, kCutoff,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   server.Stop();
-  printf("tessera MAP=%.4f MRR=%.4f nDCG@10=%.4f P@5=%.4f R@10=%.4f p99_ms=%.1f\n", tessera.m.map, tessera.m.mrr,
-         tessera.m.ndcg10, tessera.m.p5, tessera.m.r10, tessera.p99);
+  printf("tessera MAP=%.4f MRR=%.4f nDCG@10=%.4f P@5=%.4f R@10=%.4f p99_ms=%.1f\n", tessera.m.map,
+         tessera.m.mrr, tessera.m.ndcg10, tessera.m.p5, tessera.m.r10, tessera.p99);
   return tessera.m.mrr >= min_mrr ? 0 : 1;
 }

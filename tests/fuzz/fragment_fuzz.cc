@@ -47,9 +47,11 @@ class Input {
   std::string_view rest_;
 };
 
-const char* const kTypes[] = {"email", "upn", "employee_id", "customer_id", "phone", "twitter", "facebook",
-                              "instagram", "whatsapp", "ldap_dn", "team", "case", "document", "bogus"};
-const char* const kKinds[] = {"employee", "customer", "contact", "team", "case", "document", "robot"};
+const char* const kTypes[] = {"email",   "upn",      "employee_id", "customer_id", "phone",
+                              "twitter", "facebook", "instagram",   "whatsapp",    "ldap_dn",
+                              "team",    "case",     "document",    "bogus"};
+const char* const kKinds[] = {"employee", "customer", "contact", "team",
+                              "case",     "document", "robot"};
 
 void Check(bool ok, const char* what) {
   if (!ok) {
@@ -66,8 +68,9 @@ void CheckNormalisation(const std::string& type, const std::string& value) {
   if (!once.ok()) return;
   absl::StatusOr<std::string> twice = Normalise(*t, *once, o);
   if (!twice.ok() || *twice != *once) {
-    fprintf(stderr, "%s: '%s' -> '%s' -> %s\n", type.c_str(), value.c_str(), once->c_str(),
-            twice.ok() ? ("'" + *twice + "'").c_str() : std::string(twice.status().message()).c_str());
+    fprintf(
+        stderr, "%s: '%s' -> '%s' -> %s\n", type.c_str(), value.c_str(), once->c_str(),
+        twice.ok() ? ("'" + *twice + "'").c_str() : std::string(twice.status().message()).c_str());
   }
   Check(twice.ok() && *twice == *once, "normalisation is not idempotent");
 }
@@ -94,12 +97,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     f.identifiers.push_back({kTypes[in.Byte() % 14], in.String()});
     CheckNormalisation(f.identifiers.back().type, f.identifiers.back().value);
   }
-  for (int n = in.Byte() % 4; n > 0 && !in.empty(); --n) f.attributes.push_back({in.String(), in.String()});
+  for (int n = in.Byte() % 4; n > 0 && !in.empty(); --n)
+    f.attributes.push_back({in.String(), in.String()});
   for (int n = in.Byte() % 4; n > 0 && !in.empty(); --n) {
     f.relations.push_back({in.String(), {kTypes[in.Byte() % 14], in.String()}});
   }
   for (int n = in.Byte() % 3; n > 0 && !in.empty(); --n) {
-    f.evidence.push_back({in.String(), in.String(), in.String(), in.String(), in.String(), in.Byte()});
+    f.evidence.push_back(
+        {in.String(), in.String(), in.String(), in.String(), in.String(), in.Byte()});
   }
   Limits limits;
   limits.max_fragment_bytes = 2048;

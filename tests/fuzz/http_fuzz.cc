@@ -77,7 +77,8 @@ void CheckBody(std::string_view text) {
 void CheckCookie(const std::string& header) {
   const std::string value = http::CookieValue(header, "tessera_session");
   Check(value.find(';') == std::string::npos, "a cookie value holds ';'");
-  Check(value.empty() || header.find(value) != std::string::npos, "a cookie value is not in the header");
+  Check(value.empty() || header.find(value) != std::string::npos,
+        "a cookie value is not in the header");
 }
 
 }  // namespace

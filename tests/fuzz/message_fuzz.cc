@@ -44,7 +44,8 @@ void CheckIngest(const std::string& bytes) {
     Check(again.ParseFromString(bytes), "an accepted Ingest message does not parse");
     Check(bad == -1, "an accepted Ingest message names a bad fragment");
   } else {
-    Check(s.code() == absl::StatusCode::kInvalidArgument, "a refused Ingest message is not INVALID_ARGUMENT");
+    Check(s.code() == absl::StatusCode::kInvalidArgument,
+          "a refused Ingest message is not INVALID_ARGUMENT");
     Check(bad >= -1, "a refused Ingest message names no position");
   }
 }

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -40,8 +39,8 @@ struct CliFixture {
   Result Run(const std::string& args, const std::string& server_address = "") {
     const std::string out = tmp.Sub("out"), err = tmp.Sub("err");
     const std::string cmd = std::string(TESSERA_CLI_PATH) + " --server " +
-                            (server_address.empty() ? server.address() : server_address) + " " + args +
-                            " >" + out + " 2>" + err;
+                            (server_address.empty() ? server.address() : server_address) + " " +
+                            args + " >" + out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
   }
@@ -78,10 +77,27 @@ const char kFragments[] =
 BOOST_FIXTURE_TEST_SUITE(Cli, CliFixture)
 
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
-  for (const char* cmd : {"", "ingest", "get", "search", "neighbors", "health", "admin", "admin stats",
-                          "admin sources", "admin source", "admin conflicts", "admin fragment", "admin merge",
-                          "admin split", "admin rules", "admin rule-delete", "admin backup", "admin rebuild",
-                          "admin compact", "experts", "outcome"}) {
+  for (const char* cmd : {"",
+                          "ingest",
+                          "get",
+                          "search",
+                          "neighbors",
+                          "health",
+                          "admin",
+                          "admin stats",
+                          "admin sources",
+                          "admin source",
+                          "admin conflicts",
+                          "admin fragment",
+                          "admin merge",
+                          "admin split",
+                          "admin rules",
+                          "admin rule-delete",
+                          "admin backup",
+                          "admin rebuild",
+                          "admin compact",
+                          "experts",
+                          "outcome"}) {
     Result r = Run(std::string(cmd) + " --help");
     BOOST_TEST(r.exit == 0, cmd);
     BOOST_TEST(r.out.find("Usage:") != std::string::npos, cmd);
@@ -95,11 +111,16 @@ BOOST_AUTO_TEST_CASE(ingest_reports_counts_and_rejected_lines) {
   const std::string file = Write("org.jsonl", kFragments);
   Result r = Run("ingest --batch-size 2 " + file);
   BOOST_TEST(r.exit == 1);  // two lines were rejected
-  BOOST_TEST(r.out.find("added 3, updated 0, unchanged 0, stale 0, deleted 0, rejected 2") == 0, r.out);
-  BOOST_TEST(r.err.find(file + ":4: rejected: identifiers[0]: 'phone' value '12ab' is not a phone number") !=
-                 std::string::npos,
-             r.err);
-  BOOST_TEST(r.err.find(file + ":6: rejected: version: expected a positive integer") != std::string::npos, r.err);
+  BOOST_TEST(r.out.find("added 3, updated 0, unchanged 0, stale 0, deleted 0, rejected 2") == 0,
+             r.out);
+  BOOST_TEST(
+      r.err.find(file +
+                 ":4: rejected: identifiers[0]: 'phone' value '12ab' is not a phone number") !=
+          std::string::npos,
+      r.err);
+  BOOST_TEST(
+      r.err.find(file + ":6: rejected: version: expected a positive integer") != std::string::npos,
+      r.err);
   r = Run("--json ingest " + file);
   nlohmann::json j = nlohmann::json::parse(r.out);
   BOOST_TEST(j["unchanged"].get<int>() == 3);
@@ -149,7 +170,8 @@ BOOST_AUTO_TEST_CASE(the_suggested_merge_works_as_printed) {
 BOOST_AUTO_TEST_CASE(failures_are_one_line_and_non_zero) {
   Result r = Run("get email:nobody@bank.example");
   BOOST_TEST(r.exit == 1);
-  BOOST_TEST(r.err == "tessera: NOT_FOUND: no profile has identifier 'email:nobody@bank.example'\n");
+  BOOST_TEST(r.err ==
+             "tessera: NOT_FOUND: no profile has identifier 'email:nobody@bank.example'\n");
   r = Run("get not-an-identifier");
   BOOST_TEST(r.exit == 1);
   BOOST_TEST(r.err.find("neither a profile id nor an identifier") != std::string::npos);

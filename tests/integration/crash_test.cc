@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE crash
-#include <boost/test/unit_test.hpp>
-
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -123,8 +122,8 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_sigkill) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> writers;
     for (int w = 0; w < 2; ++w) {
-      writers.emplace_back(Writer, server.address(), first, w, 2, std::mt19937_64(rng()), std::ref(acked),
-                           std::ref(stop));
+      writers.emplace_back(Writer, server.address(), first, w, 2, std::mt19937_64(rng()),
+                           std::ref(acked), std::ref(stop));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
     BOOST_REQUIRE(server.Kill() == 128 + SIGKILL);

@@ -1,9 +1,8 @@
 #define BOOST_TEST_MODULE privacy
-#include <boost/test/unit_test.hpp>
-
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -41,13 +40,16 @@ struct PrivacyServer {
     for (const char* role : kRoles) {
       const std::string token = std::string("token-of-") + role + "-0123456789";
       std::ofstream(tmp.Sub(std::string(role) + ".token")) << token << "\n";
-      tokens += std::string(tokens.empty() ? "" : ", ") + R"({"principal": ")" + role + R"(-1", "sha256": ")" +
-                access::Sha256Hex(token) + R"(", "roles": [")" + role + R"("])" +
-                (std::string(role) == "connector" ? R"(, "sources": ["crm", "helpdesk", "social", "hr"]})" : "}");
+      tokens +=
+          std::string(tokens.empty() ? "" : ", ") + R"({"principal": ")" + role +
+          R"(-1", "sha256": ")" + access::Sha256Hex(token) + R"(", "roles": [")" + role + R"("])" +
+          (std::string(role) == "connector" ? R"(, "sources": ["crm", "helpdesk", "social", "hr"]})"
+                                            : "}");
     }
     // A reader who is an account manager: sees their own customers.
     std::ofstream(tmp.Sub("am.token")) << "token-of-am-0123456789\n";
-    tokens += R"(, {"principal": "am-1", "sha256": ")" + access::Sha256Hex("token-of-am-0123456789") +
+    tokens += R"(, {"principal": "am-1", "sha256": ")" +
+              access::Sha256Hex("token-of-am-0123456789") +
               R"(", "roles": ["reader"], "person": "employee_id:E1029"})";
     std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [)" << tokens << "]}";
     Configure("");
@@ -56,8 +58,9 @@ struct PrivacyServer {
 
   // Writes tesserad's configuration: authentication plus `security` fields.
   void Configure(const std::string& security) {
-    std::ofstream(tmp.Sub("tesserad.json")) << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
-                                            << "\"" << security << "}}";
+    std::ofstream(tmp.Sub("tesserad.json"))
+        << R"({"security": {"principals": ")" << tmp.Sub("principals.json") << "\"" << security
+        << "}}";
   }
 
   client::Client As(const std::string& role) const {
@@ -80,11 +83,13 @@ struct PrivacyServer {
   // A connector run of the sample source `id` (crm or helpdesk) with its own state.
   int Connect(const std::string& id, const std::string& input, const std::string& state) const {
     const std::string config = tmp.Sub(id + "-" + state + ".json");
-    std::ofstream(config) << R"({"source": {"id": ")" << id << R"(", "kind": ")" << id << R"(", "priority": 50},)"
+    std::ofstream(config) << R"({"source": {"id": ")" << id << R"(", "kind": ")" << id
+                          << R"(", "priority": 50},)"
                           << R"( "state_dir": ")" << tmp.Sub(state) << R"(", "input": {"path": ")"
-                          << std::string(TESSERA_SOURCE_DIR) + "/tests/data/sample/" + input << R"("}})";
-    return Run(std::string(TESSERA_CONNECT_PATH) + " --quiet --server " + server.address() + " --token-file " +
-               tmp.Sub("connector.token") + " --config " + config);
+                          << std::string(TESSERA_SOURCE_DIR) + "/tests/data/sample/" + input
+                          << R"("}})";
+    return Run(std::string(TESSERA_CONNECT_PATH) + " --quiet --server " + server.address() +
+               " --token-file " + tmp.Sub("connector.token") + " --config " + config);
   }
 
   absl::StatusOr<v1::Profile> Get(const client::Client& c, const std::string& name) const {
@@ -117,7 +122,8 @@ BOOST_FIXTURE_TEST_SUITE(Privacy, PrivacyServer)
 
 BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_data) {
   BOOST_REQUIRE_MESSAGE(Connect("crm", "crm.csv", "state1") == 0, ReadFile(tmp.Sub("err")));
-  BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state1") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state1") == 0,
+                        ReadFile(tmp.Sub("err")));
   const client::Client agent = As("agent");
   const client::Client admin = As("admin");
   absl::StatusOr<v1::Profile> nicolas = Get(agent, "customer_id:C-20005");
@@ -127,19 +133,25 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
   const uint64_t live_before = admin.Stats()->live_fragments();
 
   // Refused without --yes; then erased, by the CLI as an operator would.
-  BOOST_TEST(Run(Cli("admin") + " admin erase email:n.fabre@fabre-conseil.example --reason GDPR-2026-118") == 2);
+  BOOST_TEST(Run(Cli("admin") +
+                 " admin erase email:n.fabre@fabre-conseil.example --reason GDPR-2026-118") == 2);
   BOOST_TEST(Get(agent, "customer_id:C-20005").ok());
-  BOOST_TEST(Run(Cli("reader") + " admin erase email:n.fabre@fabre-conseil.example --reason x --yes") == 1);
+  BOOST_TEST(Run(Cli("reader") +
+                 " admin erase email:n.fabre@fabre-conseil.example --reason x --yes") == 1);
   BOOST_REQUIRE_MESSAGE(
-      Run(Cli("admin") + " --json admin erase email:n.fabre@fabre-conseil.example --reason GDPR-2026-118 --yes") == 0,
+      Run(Cli("admin") +
+          " --json admin erase email:n.fabre@fabre-conseil.example --reason GDPR-2026-118 --yes") ==
+          0,
       ReadFile(tmp.Sub("err")));
   const std::string erased = ReadFile(tmp.Sub("out"));
-  BOOST_TEST(erased.find("\"profile_id\": \"" + std::to_string(nicolas->id()) + "\"") != std::string::npos, erased);
+  BOOST_TEST(
+      erased.find("\"profile_id\": \"" + std::to_string(nicolas->id()) + "\"") != std::string::npos,
+      erased);
 
   auto gone = [&](const char* why) {
     BOOST_TEST_CONTEXT(why) {
-      for (const char* name : {"customer_id:C-20005", "email:n.fabre@fabre-conseil.example", "phone:07 81 22 43 65",
-                               "case:HD-5001"}) {
+      for (const char* name : {"customer_id:C-20005", "email:n.fabre@fabre-conseil.example",
+                               "phone:07 81 22 43 65", "case:HD-5001"}) {
         BOOST_TEST(Get(agent, name).status().code() == absl::StatusCode::kNotFound, name);
       }
       v1::SearchPeopleRequest search;
@@ -157,7 +169,8 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
       absl::StatusOr<v1::FindExpertsResponse> experts = agent.FindExperts(q);
       BOOST_REQUIRE_MESSAGE(experts.ok(), experts.status());
       for (const v1::Expert& e : experts->experts()) {
-        for (const v1::EvidenceHit& hit : e.evidence()) BOOST_TEST(hit.fragment().external_id() != "HD-5001");
+        for (const v1::EvidenceHit& hit : e.evidence())
+          BOOST_TEST(hit.fragment().external_id() != "HD-5001");
       }
     }
   };
@@ -169,9 +182,12 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
   // answered "suppressed", the others "unchanged".
   BOOST_REQUIRE_MESSAGE(Connect("crm", "crm.csv", "state2") == 0, ReadFile(tmp.Sub("err")));
   // Reported as suppressed, not as unchanged: his CRM record.
-  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 1 in ") != std::string::npos, ReadFile(tmp.Sub("out")));
-  BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state2") == 0, ReadFile(tmp.Sub("err")));
-  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 0 in ") == std::string::npos, ReadFile(tmp.Sub("out")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 1 in ") != std::string::npos,
+             ReadFile(tmp.Sub("out")));
+  BOOST_REQUIRE_MESSAGE(Connect("helpdesk", "cases.jsonl", "state2") == 0,
+                        ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find(", suppressed 0 in ") == std::string::npos,
+             ReadFile(tmp.Sub("out")));
   // And other sources: a new case he raises, a social profile with his e-mail.
   std::ofstream(tmp.Sub("new.jsonl"))
       << R"({"source":"helpdesk","external_id":"HD-9001","version":1,"kind":"case","attributes":{"title":"Nouvelle demande"},"relations":[{"type":"raised_by","target":"customer_id:C-20005"}]})"
@@ -182,8 +198,10 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
   social.set_id("social");
   social.set_kind("social");
   BOOST_REQUIRE(admin.PutSource(social).ok());
-  BOOST_REQUIRE_MESSAGE(Run(Cli("connector") + " --json ingest " + tmp.Sub("new.jsonl")) == 0, ReadFile(tmp.Sub("err")));
-  BOOST_TEST(ReadFile(tmp.Sub("out")).find("\"suppressed\": 2") != std::string::npos, ReadFile(tmp.Sub("out")));
+  BOOST_REQUIRE_MESSAGE(Run(Cli("connector") + " --json ingest " + tmp.Sub("new.jsonl")) == 0,
+                        ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find("\"suppressed\": 2") != std::string::npos,
+             ReadFile(tmp.Sub("out")));
   gone("after re-syncs");
   BOOST_TEST(admin.Stats()->live_fragments() == live_after);
 
@@ -210,19 +228,21 @@ BOOST_AUTO_TEST_CASE(erasure_survives_a_resync_and_the_audit_keeps_no_personal_d
       BOOST_TEST(e.detail().find("suppressed") != std::string::npos);
       BOOST_TEST(e.peer().find("127.0.0.1") != std::string::npos);
     }
-    if (e.method() == "Directory.GetProfile" && e.principal() == "agent-1" && e.profile_ids_size() == 1 &&
-        e.profile_ids(0) == nicolas->id()) {
+    if (e.method() == "Directory.GetProfile" && e.principal() == "agent-1" &&
+        e.profile_ids_size() == 1 && e.profile_ids(0) == nicolas->id()) {
       read_seen = true;  // the agent's read of his profile, before the erasure
     }
   }
   BOOST_TEST(erase_seen);
   BOOST_TEST(read_seen);
-  for (const char* personal : {"fabre", "c-20005", "nicolas", "0781224365", "+33781224365", "07 81 22 43 65"}) {
+  for (const char* personal :
+       {"fabre", "c-20005", "nicolas", "0781224365", "+33781224365", "07 81 22 43 65"}) {
     BOOST_TEST(Lower(all).find(personal) == std::string::npos, personal);
   }
   // Refused for want of a role, and recorded as such.
   BOOST_TEST(std::any_of(audit.begin(), audit.end(), [](const v1::AuditEntry& e) {
-    return e.method() == "Admin.Erase" && e.outcome() == "PERMISSION_DENIED" && e.principal() == "reader-1";
+    return e.method() == "Admin.Erase" && e.outcome() == "PERMISSION_DENIED" &&
+           e.principal() == "reader-1";
   }));
 }
 
@@ -230,44 +250,57 @@ BOOST_AUTO_TEST_CASE(audit_records_customer_reads_admin_calls_and_refusals_with_
   BOOST_REQUIRE_MESSAGE(Connect("crm", "crm.csv", "state") == 0, ReadFile(tmp.Sub("err")));
   const size_t start = Audit().size();
   // An agent reads a customer, giving a reason; a reader reads an employee-free search.
-  BOOST_REQUIRE_MESSAGE(Run(Cli("agent") + " --reason 'ticket 42' get customer_id:C-20001") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(Run(Cli("agent") + " --reason 'ticket 42' get customer_id:C-20001") == 0,
+                        ReadFile(tmp.Sub("err")));
   v1::SearchPeopleRequest search;
   search.set_prefix("julie");
-  BOOST_TEST(As("reader").SearchPeople(search)->people_size() == 0);  // customers are not for readers
+  BOOST_TEST(As("reader").SearchPeople(search)->people_size() ==
+             0);  // customers are not for readers
   BOOST_TEST(As("agent").SearchPeople(search)->people_size() == 1);
   // A customer's history is a read of the customer: audited; hidden from readers.
-  BOOST_REQUIRE_MESSAGE(Run(Cli("agent") + " history customer_id:C-20001") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(Run(Cli("agent") + " history customer_id:C-20001") == 0,
+                        ReadFile(tmp.Sub("err")));
   BOOST_TEST(Run(Cli("reader") + " history customer_id:C-20001") == 1);
-  BOOST_TEST(ReadFile(tmp.Sub("err")).find("NOT_FOUND") != std::string::npos, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("err")).find("NOT_FOUND") != std::string::npos,
+             ReadFile(tmp.Sub("err")));
   BOOST_TEST(Run(Cli("reader") + " admin stats") == 1);
   BOOST_TEST(Run(Cli("admin") + " admin stats") == 0);
   BOOST_TEST(Run(Cli("admin") + " admin audit") == 1);  // the audit is for auditors
-  BOOST_TEST(Run(Cli("agent") + " --reason '" + std::string(600, 'x') + "' get customer_id:C-20001") == 1);
-  BOOST_TEST(ReadFile(tmp.Sub("err")).find("over 512 bytes") != std::string::npos, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(
+      Run(Cli("agent") + " --reason '" + std::string(600, 'x') + "' get customer_id:C-20001") == 1);
+  BOOST_TEST(ReadFile(tmp.Sub("err")).find("over 512 bytes") != std::string::npos,
+             ReadFile(tmp.Sub("err")));
 
   std::vector<v1::AuditEntry> audit = Audit();
   audit.erase(audit.begin(), audit.begin() + static_cast<long>(start));
   std::vector<std::string> seen;
   for (const v1::AuditEntry& e : audit) {
-    if (e.method() == "Admin.ReadAudit" && e.principal() == "auditor-1") continue;  // this test reading it
+    if (e.method() == "Admin.ReadAudit" && e.principal() == "auditor-1")
+      continue;  // this test reading it
     seen.push_back(e.principal() + " " + e.method() + " " + e.outcome());
   }
   const std::vector<std::string> expected = {
-      "agent-1 Directory.GetProfile OK",        "agent-1 Directory.SearchPeople OK",
-      "agent-1 Directory.CustomerHistory OK",   "reader-1 Admin.Stats PERMISSION_DENIED", "admin-1 Admin.Stats OK",
+      "agent-1 Directory.GetProfile OK",
+      "agent-1 Directory.SearchPeople OK",
+      "agent-1 Directory.CustomerHistory OK",
+      "reader-1 Admin.Stats PERMISSION_DENIED",
+      "admin-1 Admin.Stats OK",
       "admin-1 Admin.ReadAudit PERMISSION_DENIED",
   };
   BOOST_TEST(seen == expected, boost::test_tools::per_element());
-  audit.erase(std::remove_if(audit.begin(), audit.end(), [](const v1::AuditEntry& e) { return e.principal() == "auditor-1"; }),
+  audit.erase(std::remove_if(audit.begin(), audit.end(),
+                             [](const v1::AuditEntry& e) { return e.principal() == "auditor-1"; }),
               audit.end());
   BOOST_REQUIRE(!audit.empty());
   BOOST_TEST(audit[0].reason() == "ticket 42");
   BOOST_TEST(audit[0].profile_ids_size() == 1);
-  for (size_t i = 1; i < audit.size(); ++i) BOOST_TEST(audit[i].sequence() > audit[i - 1].sequence());
+  for (size_t i = 1; i < audit.size(); ++i)
+    BOOST_TEST(audit[i].sequence() > audit[i - 1].sequence());
 
   // The CLI exports JSON Lines, one entry per line, and resumes with --after.
-  BOOST_REQUIRE_MESSAGE(Run(Cli("auditor") + " admin audit --after " + std::to_string(audit[0].sequence() - 1)) == 0,
-                        ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(
+      Run(Cli("auditor") + " admin audit --after " + std::to_string(audit[0].sequence() - 1)) == 0,
+      ReadFile(tmp.Sub("err")));
   std::istringstream lines(ReadFile(tmp.Sub("out")));
   std::string first;
   std::getline(lines, first);
@@ -287,7 +320,8 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
   std::ofstream(tmp.Sub("hr.jsonl"))
       << R"({"source":"hr","external_id":"E1029","version":1,"kind":"employee","attributes":{"display_name":"Marc Conseil","team":"Premier","personal_phone":"06 00 00 00 01"},"identifiers":["employee_id:E1029","email:marc@banque-lumen.example","twitter:@marc_perso"]})"
       << "\n";
-  BOOST_REQUIRE_MESSAGE(Run(Cli("connector") + " ingest " + tmp.Sub("hr.jsonl")) == 0, ReadFile(tmp.Sub("err")));
+  BOOST_REQUIRE_MESSAGE(Run(Cli("connector") + " ingest " + tmp.Sub("hr.jsonl")) == 0,
+                        ReadFile(tmp.Sub("err")));
   const client::Client reader = As("reader"), agent = As("agent");
   client::ClientOptions o = agent.options();
   o.token = "token-of-am-0123456789";
@@ -312,8 +346,10 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
               std::vector<std::string>{"personal_phone", "twitter"}));
   BOOST_TEST(marc_a->redacted_size() == 0);
   // The CLI's text output says they are withheld, not absent.
-  BOOST_REQUIRE_MESSAGE(Run(Cli("reader") + " get employee_id:E1029") == 0, ReadFile(tmp.Sub("err")));
-  BOOST_TEST(ReadFile(tmp.Sub("out")).find("Withheld from you: personal_phone, twitter") != std::string::npos,
+  BOOST_REQUIRE_MESSAGE(Run(Cli("reader") + " get employee_id:E1029") == 0,
+                        ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find("Withheld from you: personal_phone, twitter") !=
+                 std::string::npos,
              ReadFile(tmp.Sub("out")));
   // Nor can a reader find him by the handle withheld from it: that reads as absent.
   BOOST_TEST(Get(agent, "twitter:@marc_perso").ok());
@@ -359,7 +395,8 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
   BOOST_REQUIRE(his.ok() && theirs.ok());
   BOOST_TEST(his->edges_size() >= 2);
   BOOST_TEST(theirs->edges_size() == 0);
-  for (const v1::Edge& e : his->edges()) BOOST_TEST(e.other().email().empty());  // redacted in summaries too
+  for (const v1::Edge& e : his->edges())
+    BOOST_TEST(e.other().email().empty());  // redacted in summaries too
 
   // Watch: Camille's changes reach Marc's feed; other customers' do not.
   std::unique_ptr<grpc::ClientContext> ctx = am.NewContext(false);
@@ -409,4 +446,3 @@ BOOST_AUTO_TEST_CASE(visibility_rules_on_every_read_path) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-

@@ -1,9 +1,8 @@
 #define BOOST_TEST_MODULE security
-#include <boost/test/unit_test.hpp>
-
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -69,8 +68,10 @@ struct SecureServer {
     // A CA, the server's certificate for 127.0.0.1, and client certificates: one listed
     // in the principals file (hr-sync, a connector) and one that is not (stranger).
     const std::string d = tmp.path();
-    Sh("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
-                   "-out ca.pem -days 2 -subj '/CN=Tessera test CA'");
+    Sh("cd " + d +
+       " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
+       "ca.key "
+       "-out ca.pem -days 2 -subj '/CN=Tessera test CA'");
     Cert("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth");
     Cert("hr-sync", "extendedKeyUsage=clientAuth");
     Cert("stranger", "extendedKeyUsage=clientAuth");
@@ -79,10 +80,11 @@ struct SecureServer {
       const std::string token = std::string("token-of-") + role + "-0123456789";
       const bool connector = std::string(role) == "connector";
       callers.push_back({role, token, "", access::Bit(*access::ParseRole(role)),
-                         connector ? std::vector<std::string>{"hr"} : std::vector<std::string>{}, role});
-      tokens += std::string(tokens.empty() ? "" : ",") + R"({"principal": ")" + role + R"(", "sha256": ")" +
-                access::Sha256Hex(token) + R"(", "roles": [")" + role + R"("])" +
-                (connector ? R"(, "sources": ["hr"])" : "") + "}";
+                         connector ? std::vector<std::string>{"hr"} : std::vector<std::string>{},
+                         role});
+      tokens += std::string(tokens.empty() ? "" : ",") + R"({"principal": ")" + role +
+                R"(", "sha256": ")" + access::Sha256Hex(token) + R"(", "roles": [")" + role +
+                R"("])" + (connector ? R"(, "sources": ["hr"])" : "") + "}";
     }
     tokens += R"(, {"principal": "old", "sha256": ")" + access::Sha256Hex("expired-token") +
               R"(", "roles": ["admin"], "expires": "2020-01-01"})";
@@ -94,16 +96,21 @@ struct SecureServer {
     callers.push_back({"no credentials", "", "", 0});
     callers.push_back({"unknown token", "not-a-token", "", 0});
     callers.push_back({"expired token", "expired-token", "", 0});
-    callers.push_back({"certificate hr-sync", "", "hr-sync", access::Bit(access::Role::kConnector), {"hr"}, "hr-sync"});
+    callers.push_back({"certificate hr-sync",
+                       "",
+                       "hr-sync",
+                       access::Bit(access::Role::kConnector),
+                       {"hr"},
+                       "hr-sync"});
     callers.push_back({"certificate stranger", "", "stranger", 0});
     // The HTTP listener shares gRPC's TLS and principals; /metrics asks for a role even
     // on loopback, so the matrix sees the gate there too.
-    std::ofstream(tmp.Sub("tesserad.json")) << R"({"security": {"tls_cert": ")" << tmp.Sub("server.pem")
-                                             << R"(", "tls_key": ")" << tmp.Sub("server.key")
-                                             << R"(", "tls_client_ca": ")" << tmp.Sub("ca.pem")
-                                             << R"(", "principals": ")" << tmp.Sub("principals.json") << R"("},)"
-                                             << R"( "http": {"listen": "127.0.0.1:0", "port_file": ")"
-                                             << tmp.Sub("http-port") << R"(", "metrics_open_on_loopback": false}})";
+    std::ofstream(tmp.Sub("tesserad.json"))
+        << R"({"security": {"tls_cert": ")" << tmp.Sub("server.pem") << R"(", "tls_key": ")"
+        << tmp.Sub("server.key") << R"(", "tls_client_ca": ")" << tmp.Sub("ca.pem")
+        << R"(", "principals": ")" << tmp.Sub("principals.json") << R"("},)"
+        << R"( "http": {"listen": "127.0.0.1:0", "port_file": ")" << tmp.Sub("http-port")
+        << R"(", "metrics_open_on_loopback": false}})";
     server.Start();
     http_port = PortIn(tmp.Sub("http-port"));
     BOOST_REQUIRE_MESSAGE(http_port > 0, "no HTTP port file:\n" << server.Log());
@@ -120,9 +127,11 @@ struct SecureServer {
   void Cert(const std::string& name, const std::string& ext) {
     const std::string d = tmp.path();
     std::ofstream(tmp.Sub(name + ".ext")) << ext << "\n";
-    Sh("cd " + d + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + name +
+    Sh("cd " + d +
+       " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + name +
        ".key -out " + name + ".csr -subj '/CN=" + name + "' && openssl x509 -req -in " + name +
-       ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out " + name + ".pem -extfile " + name + ".ext");
+       ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out " + name + ".pem -extfile " +
+       name + ".ext");
   }
 
   // One request as `c` over HTTPS: tesserad's certificate checked against the test CA,
@@ -140,7 +149,8 @@ struct SecureServer {
   httplib::Result HttpsWith(const Caller& c, const std::string& method, const std::string& target,
                             const httplib::Headers& headers, const std::string& body = "") {
     auto cli = c.cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", http_port)
-                              : std::make_unique<httplib::SSLClient>("127.0.0.1", http_port, tmp.Sub(c.cert + ".pem"),
+                              : std::make_unique<httplib::SSLClient>("127.0.0.1", http_port,
+                                                                     tmp.Sub(c.cert + ".pem"),
                                                                      tmp.Sub(c.cert + ".key"));
     cli->set_ca_cert_path(tmp.Sub("ca.pem"));
     cli->enable_server_certificate_verification(true);
@@ -214,20 +224,22 @@ struct SecureServer {
   std::vector<Caller> callers;
   // A connector bound to two sources: not in `callers`, where it would write crm in
   // connectors_write_only_their_sources; the HTTP matrix asks it too.
-  Caller loader{"loader", "token-of-loader", "", access::Bit(access::Role::kConnector), {"hr", "crm"}, "loader"};
+  Caller loader{"loader",      "token-of-loader", "", access::Bit(access::Role::kConnector),
+                {"hr", "crm"}, "loader"};
   int http_port = 0;
   static constexpr char kHttpReason[] = "security matrix";
 };
 
 // Calls `method` ("/tessera.v1.Admin/Stats") with serialised `request`.
-grpc::Status CallRaw(const client::Client& c, const std::string& method, const std::string& request) {
+grpc::Status CallRaw(const client::Client& c, const std::string& method,
+                     const std::string& request) {
   const grpc::internal::RpcMethod rpc(method.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
   std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
   grpc::Slice slice(request);
   const grpc::ByteBuffer req(&slice, 1);
   grpc::ByteBuffer resp;
-  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(c.channel().get(), rpc, ctx.get(), req,
-                                                                               &resp);
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      c.channel().get(), rpc, ctx.get(), req, &resp);
 }
 
 grpc::Status CallIngest(const client::Client& c, const std::string& source) {
@@ -293,11 +305,11 @@ constexpr char kNeedsRole[] = "needs the role";
 struct HttpRoute {
   std::string method;
   std::string target;
-  std::string gate;      // the method the gate admits the call as; empty: no credentials asked
-  int ok = 200;          // the status of a caller allowed in
-  std::string says;      // in that answer's body
-  std::string source;    // the SCIM source named in the URL, if any
-  bool bound = false;    // /Users or /Groups with no source in the URL: the token's own
+  std::string gate;    // the method the gate admits the call as; empty: no credentials asked
+  int ok = 200;        // the status of a caller allowed in
+  std::string says;    // in that answer's body
+  std::string source;  // the SCIM source named in the URL, if any
+  bool bound = false;  // /Users or /Groups with no source in the URL: the token's own
   std::string body;
   bool new_user = false;  // the body is a user of a fresh userName
 };
@@ -306,39 +318,106 @@ std::vector<HttpRoute> HttpRoutes() {
   const std::string patch =
       R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],)"
       R"( "Operations": [{"op": "replace", "path": "active", "value": false}]})";
-  const std::string user = json{{"schemas", json::array({kUserSchema})}, {"userName", "matrix-put@example.com"}}.dump();
+  const std::string user =
+      json{{"schemas", json::array({kUserSchema})}, {"userName", "matrix-put@example.com"}}.dump();
   const char* list = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
   return {
       {.method = "GET", .target = "/healthz", .says = "ok"},
       {.method = "GET", .target = "/readyz", .says = "ready"},
       {.method = "GET", .target = "/metrics", .gate = "Http.Metrics", .says = "tessera_"},
-      {.method = "GET", .target = "/scim/v2/ServiceProviderConfig", .gate = "Scim.Read",
+      {.method = "GET",
+       .target = "/scim/v2/ServiceProviderConfig",
+       .gate = "Scim.Read",
        .says = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
-      {.method = "GET", .target = "/scim/v2/ResourceTypes", .gate = "Scim.Read",
+      {.method = "GET",
+       .target = "/scim/v2/ResourceTypes",
+       .gate = "Scim.Read",
        .says = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
       {.method = "GET", .target = "/scim/v2/Schemas", .gate = "Scim.Read", .says = kUserSchema},
-      {.method = "POST", .target = "/scim/v2/Schemas", .gate = "Scim.Write", .ok = 405, .says = "is not allowed"},
-      {.method = "GET", .target = "/scim/v2/hr/Users?count=0", .gate = "Scim.Read", .says = list, .source = "hr"},
-      {.method = "GET", .target = "/scim/v2/crm/Users?count=0", .gate = "Scim.Read", .says = list, .source = "crm"},
-      {.method = "GET", .target = "/scim/v2/Users?count=0", .gate = "Scim.Read", .says = list, .bound = true},
-      {.method = "GET", .target = "/scim/v2/hr/Groups", .gate = "Scim.Read", .says = list, .source = "hr"},
-      {.method = "GET", .target = "/scim/v2/hr/Users/some-unknown-id", .gate = "Scim.Read", .ok = 404,
-       .says = "not found", .source = "hr"},
-      {.method = "POST", .target = "/scim/v2/hr/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
-       .source = "hr", .new_user = true},
-      {.method = "POST", .target = "/scim/v2/crm/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
-       .source = "crm", .new_user = true},
-      {.method = "POST", .target = "/scim/v2/Users", .gate = "Scim.Write", .ok = 201, .says = kUserSchema,
-       .bound = true, .new_user = true},
-      {.method = "PUT", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404, .says = "not found",
-       .source = "hr", .body = user},
-      {.method = "PATCH", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404,
-       .says = "not found", .source = "hr", .body = patch},
-      {.method = "DELETE", .target = "/scim/v2/hr/Users/unknown-id", .gate = "Scim.Write", .ok = 404,
-       .says = "not found", .source = "hr"},
-      {.method = "POST", .target = "/scim/v2/Bulk", .gate = "Scim.Write", .ok = 501, .says = "not implemented",
-       .body = R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []})"},
-      {.method = "GET", .target = "/scim/v2/Me", .gate = "Scim.Read", .ok = 501, .says = "not implemented"},
+      {.method = "POST",
+       .target = "/scim/v2/Schemas",
+       .gate = "Scim.Write",
+       .ok = 405,
+       .says = "is not allowed"},
+      {.method = "GET",
+       .target = "/scim/v2/hr/Users?count=0",
+       .gate = "Scim.Read",
+       .says = list,
+       .source = "hr"},
+      {.method = "GET",
+       .target = "/scim/v2/crm/Users?count=0",
+       .gate = "Scim.Read",
+       .says = list,
+       .source = "crm"},
+      {.method = "GET",
+       .target = "/scim/v2/Users?count=0",
+       .gate = "Scim.Read",
+       .says = list,
+       .bound = true},
+      {.method = "GET",
+       .target = "/scim/v2/hr/Groups",
+       .gate = "Scim.Read",
+       .says = list,
+       .source = "hr"},
+      {.method = "GET",
+       .target = "/scim/v2/hr/Users/some-unknown-id",
+       .gate = "Scim.Read",
+       .ok = 404,
+       .says = "not found",
+       .source = "hr"},
+      {.method = "POST",
+       .target = "/scim/v2/hr/Users",
+       .gate = "Scim.Write",
+       .ok = 201,
+       .says = kUserSchema,
+       .source = "hr",
+       .new_user = true},
+      {.method = "POST",
+       .target = "/scim/v2/crm/Users",
+       .gate = "Scim.Write",
+       .ok = 201,
+       .says = kUserSchema,
+       .source = "crm",
+       .new_user = true},
+      {.method = "POST",
+       .target = "/scim/v2/Users",
+       .gate = "Scim.Write",
+       .ok = 201,
+       .says = kUserSchema,
+       .bound = true,
+       .new_user = true},
+      {.method = "PUT",
+       .target = "/scim/v2/hr/Users/unknown-id",
+       .gate = "Scim.Write",
+       .ok = 404,
+       .says = "not found",
+       .source = "hr",
+       .body = user},
+      {.method = "PATCH",
+       .target = "/scim/v2/hr/Users/unknown-id",
+       .gate = "Scim.Write",
+       .ok = 404,
+       .says = "not found",
+       .source = "hr",
+       .body = patch},
+      {.method = "DELETE",
+       .target = "/scim/v2/hr/Users/unknown-id",
+       .gate = "Scim.Write",
+       .ok = 404,
+       .says = "not found",
+       .source = "hr"},
+      {.method = "POST",
+       .target = "/scim/v2/Bulk",
+       .gate = "Scim.Write",
+       .ok = 501,
+       .says = "not implemented",
+       .body =
+           R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []})"},
+      {.method = "GET",
+       .target = "/scim/v2/Me",
+       .gate = "Scim.Read",
+       .ok = 501,
+       .says = "not implemented"},
   };
 }
 
@@ -356,9 +435,12 @@ HttpExpected Expect(const HttpRoute& route, const Caller& c) {
   if (c.roles == 0) return {401, ""};
   if ((c.roles & access::RolesFor(route.gate)) == 0) return {403, kNeedsRole};
   const bool admin = (c.roles & access::Bit(access::Role::kAdmin)) != 0;
-  const bool bound_to_it = std::find(c.sources.begin(), c.sources.end(), route.source) != c.sources.end();
-  if (!route.source.empty() && !admin && !bound_to_it) return {403, "not bound to source '" + route.source + "'"};
-  if (route.bound && (admin || c.sources.size() != 1)) return {400, "not bound to exactly one source"};
+  const bool bound_to_it =
+      std::find(c.sources.begin(), c.sources.end(), route.source) != c.sources.end();
+  if (!route.source.empty() && !admin && !bound_to_it)
+    return {403, "not bound to source '" + route.source + "'"};
+  if (route.bound && (admin || c.sources.size() != 1))
+    return {400, "not bound to exactly one source"};
   return {route.ok, route.says};
 }
 
@@ -374,8 +456,10 @@ void CheckAnswer(const HttpRoute& route, const HttpExpected& want, const httplib
     return;
   }
   BOOST_TEST(r->status == want.status, r->body);
-  BOOST_TEST(r->body.find(want.says) != std::string::npos, "'" << want.says << "' not in " << r->body);
-  if (r->status == 401) BOOST_TEST(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"tessera\"");
+  BOOST_TEST(r->body.find(want.says) != std::string::npos,
+             "'" << want.says << "' not in " << r->body);
+  if (r->status == 401)
+    BOOST_TEST(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"tessera\"");
   const std::string type = r->get_header_value("Content-Type");
   if (route.target.rfind("/scim/v2/", 0) != 0) {
     BOOST_TEST(type.rfind("text/plain", 0) == 0u, type);
@@ -399,7 +483,8 @@ std::string NewUserName(const Caller& c, size_t route) {
 }
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -426,23 +511,41 @@ std::vector<JsonRoute> JsonRoutes() {
   const std::string absent = "no profile has identifier 'email:nobody@example.com'";
   const json search = {{"prefix", "a"}};
   return {
-      {.method = "Directory/GetProfile", .request = {{"identifier", nobody}}, .answer = absl::StatusCode::kNotFound,
+      {.method = "Directory/GetProfile",
+       .request = {{"identifier", nobody}},
+       .answer = absl::StatusCode::kNotFound,
        .says = absent},
       {.method = "Directory/SearchPeople", .request = search, .says = R"("people")"},
-      {.method = "Directory/Neighbors", .request = {{"identifier", nobody}}, .answer = absl::StatusCode::kNotFound,
+      {.method = "Directory/Neighbors",
+       .request = {{"identifier", nobody}},
+       .answer = absl::StatusCode::kNotFound,
        .says = absent},
-      {.method = "Directory/CustomerHistory", .request = {{"identifier", nobody}},
-       .answer = absl::StatusCode::kNotFound, .says = absent},
-      {.method = "Expertise/FindExperts", .request = {{"text", "card blocked"}}, .says = R"("experts")"},
+      {.method = "Directory/CustomerHistory",
+       .request = {{"identifier", nobody}},
+       .answer = absl::StatusCode::kNotFound,
+       .says = absent},
+      {.method = "Expertise/FindExperts",
+       .request = {{"text", "card blocked"}},
+       .says = R"("experts")"},
       // The person handling the case must exist: it does not.
       {.method = "Expertise/RecordOutcome",
-       .request = {{"case", {{"type", "case"}, {"value", "X-1"}}}, {"handledBy", nobody}, {"status", "open"}},
-       .answer = absl::StatusCode::kNotFound, .says = "handled_by: " + absent},
+       .request = {{"case", {{"type", "case"}, {"value", "X-1"}}},
+                   {"handledBy", nobody},
+                   {"status", "open"}},
+       .answer = absl::StatusCode::kNotFound,
+       .says = "handled_by: " + absent},
       {.method = "Admin/ListSources", .request = json::object(), .says = R"("sources")"},
       {.method = "Admin/ListRules", .request = json::object(), .says = R"("rules")"},
-      {.method = "Directory/SearchPeople", .says = "not GET", .verb = "GET", .content_type = "", .refused = 405},
-      {.method = "Directory/SearchPeople", .request = search, .says = "Content-Type: application/json",
-       .content_type = "text/plain", .refused = 415},
+      {.method = "Directory/SearchPeople",
+       .says = "not GET",
+       .verb = "GET",
+       .content_type = "",
+       .refused = 405},
+      {.method = "Directory/SearchPeople",
+       .request = search,
+       .says = "Content-Type: application/json",
+       .content_type = "text/plain",
+       .refused = 415},
   };
 }
 
@@ -451,7 +554,9 @@ std::string GateMethod(std::string json_method) {
   return json_method;
 }
 
-std::string Body(const JsonRoute& route) { return route.request.is_null() ? "" : route.request.dump(); }
+std::string Body(const JsonRoute& route) {
+  return route.request.is_null() ? "" : route.request.dump();
+}
 
 // The headers of a request to the JSON API: its media type (empty: none) and, as the
 // console's page sends them, the session cookie and the CSRF token when given.
@@ -474,20 +579,29 @@ struct JsonExpected {
 // which the JSON API follows; for the codes these calls end with.
 int HttpStatusOf(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kOk:
+      return 200;
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kResourceExhausted: return 429;
-    case absl::StatusCode::kUnavailable: return 503;
-    default: return 500;
+    case absl::StatusCode::kFailedPrecondition:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
 JsonExpected Answer(absl::StatusCode code, const std::string& says) {
-  return {HttpStatusOf(code), code == absl::StatusCode::kOk ? "" : absl::StatusCodeToString(code), says};
+  return {HttpStatusOf(code), code == absl::StatusCode::kOk ? "" : absl::StatusCodeToString(code),
+          says};
 }
 
 // The rules of the JSON API: the face refuses another verb (405) or media type (415)
@@ -495,7 +609,8 @@ JsonExpected Answer(absl::StatusCode code, const std::string& says) {
 // not take 403 naming it); then the method's own answer.
 JsonExpected Expect(const JsonRoute& route, const Caller& c) {
   if (route.refused != 0) {
-    return {route.refused, absl::StatusCodeToString(absl::StatusCode::kInvalidArgument), route.says};
+    return {route.refused, absl::StatusCodeToString(absl::StatusCode::kInvalidArgument),
+            route.says};
   }
   if (c.roles == 0) return Answer(absl::StatusCode::kUnauthenticated, "");
   if ((c.roles & access::RolesFor(GateMethod(route.method))) == 0) {
@@ -517,7 +632,8 @@ JsonExpected ExpectSignIn(const Caller& c) {
 void CheckApiHeaders(const httplib::Response& r) {
   BOOST_TEST(r.get_header_value("Cache-Control") == "no-store");
   BOOST_TEST(r.get_header_value("X-Content-Type-Options") == "nosniff");
-  BOOST_TEST(r.get_header_value("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'");
+  BOOST_TEST(r.get_header_value("Content-Security-Policy") ==
+             "default-src 'none'; frame-ancestors 'none'");
 }
 
 // A JSON API answer: its status and words, the headers above, a JSON object in
@@ -529,7 +645,8 @@ void CheckJsonAnswer(const JsonExpected& want, const httplib::Result& r) {
     return;
   }
   BOOST_TEST(r->status == want.status, r->body);
-  BOOST_TEST(r->body.find(want.says) != std::string::npos, "'" << want.says << "' not in " << r->body);
+  BOOST_TEST(r->body.find(want.says) != std::string::npos,
+             "'" << want.says << "' not in " << r->body);
   CheckApiHeaders(*r);
   if (r->status == 405) BOOST_TEST(!r->get_header_value("Allow").empty());
   if (r->status == 204) {
@@ -636,11 +753,13 @@ BOOST_AUTO_TEST_CASE(every_rpc_for_every_caller) {
         } else if (md->server_streaming() && short_name == "Directory.Watch") {
           s = CallWatch(c);
         } else {
-          BOOST_REQUIRE_MESSAGE(!md->server_streaming(), short_name << ": add a streaming call to this test");
+          BOOST_REQUIRE_MESSAGE(!md->server_streaming(),
+                                short_name << ": add a streaming call to this test");
           s = CallRaw(c, "/" + sd->full_name() + "/" + md->name(), requests[short_name]);
         }
         ++cells;
-        BOOST_TEST_INFO(short_name << " as " << caller.name << ": " << s.error_code() << " " << s.error_message());
+        BOOST_TEST_INFO(short_name << " as " << caller.name << ": " << s.error_code() << " "
+                                   << s.error_message());
         if (caller.roles == 0) {
           BOOST_TEST(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
         } else if ((caller.roles & allowed) != 0) {
@@ -683,15 +802,18 @@ BOOST_AUTO_TEST_CASE(every_http_route_for_every_caller) {
   std::vector<Caller> everyone = callers;
   everyone.push_back(loader);
   const std::vector<HttpRoute> routes = HttpRoutes();
-  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  std::map<std::pair<std::string, std::string>, int>
+      refused_for_role;  // (principal, gate method) -> calls
   size_t cells = 0;
   for (size_t i = 0; i < routes.size(); ++i) {
     const HttpRoute& route = routes[i];
     for (const Caller& caller : everyone) {
       const std::string user = route.new_user ? NewUserName(caller, i) : "";
       const std::string body =
-          route.new_user ? json{{"schemas", json::array({kUserSchema})}, {"userName", user}, {"active", true}}.dump()
-                         : route.body;
+          route.new_user
+              ? json{{"schemas", json::array({kUserSchema})}, {"userName", user}, {"active", true}}
+                    .dump()
+              : route.body;
       const HttpExpected want = Expect(route, caller);
       const httplib::Result r = Https(caller, route.method, route.target, body);
       ++cells;
@@ -737,24 +859,27 @@ BOOST_AUTO_TEST_CASE(every_json_api_call_for_every_caller) {
     const size_t slash = route.method.find('/');
     const google::protobuf::ServiceDescriptor* sd =
         pool->FindServiceByName("tessera.v1." + route.method.substr(0, slash));
-    BOOST_REQUIRE_MESSAGE(sd != nullptr && sd->FindMethodByName(route.method.substr(slash + 1)) != nullptr,
-                          route.method << " is not a method of the gRPC services");
-    BOOST_TEST(access::RolesFor(GateMethod(route.method)) != 0u, route.method << " is open to no role");
+    BOOST_REQUIRE_MESSAGE(
+        sd != nullptr && sd->FindMethodByName(route.method.substr(slash + 1)) != nullptr,
+        route.method << " is not a method of the gRPC services");
+    BOOST_TEST(access::RolesFor(GateMethod(route.method)) != 0u,
+               route.method << " is open to no role");
     gated.insert(GateMethod(route.method));
   }
 
   std::vector<Caller> everyone = callers;
   everyone.push_back(loader);
-  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  std::map<std::pair<std::string, std::string>, int>
+      refused_for_role;  // (principal, gate method) -> calls
   size_t cells = 0;
   for (const JsonRoute& route : routes) {
     for (const Caller& caller : everyone) {
       const JsonExpected want = Expect(route, caller);
-      const httplib::Result r =
-          HttpsWith(caller, route.verb, "/api/v1/" + route.method, ApiHeaders(route.content_type), Body(route));
+      const httplib::Result r = HttpsWith(caller, route.verb, "/api/v1/" + route.method,
+                                          ApiHeaders(route.content_type), Body(route));
       ++cells;
-      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " (Content-Type '" << route.content_type
-                                    << "') as " << caller.name) {
+      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " (Content-Type '"
+                                    << route.content_type << "') as " << caller.name) {
         CheckJsonAnswer(want, r);
       }
       if (want.says == kNeedsRole) ++refused_for_role[{caller.principal, GateMethod(route.method)}];
@@ -763,8 +888,8 @@ BOOST_AUTO_TEST_CASE(every_json_api_call_for_every_caller) {
   BOOST_TEST(cells >= 9u * 12u);
   BOOST_TEST_MESSAGE("JSON API role matrix: " << cells << " requests");
 
-  std::map<std::pair<std::string, std::string>, int> audited =
-      AuditedRefusals(start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
+  std::map<std::pair<std::string, std::string>, int> audited = AuditedRefusals(
+      start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
   CheckAudited(refused_for_role, audited);
   {
     const int n_reader_expertise_findexperts = audited[{"reader", "Expertise.FindExperts"}];
@@ -786,10 +911,12 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
   const std::vector<JsonRoute> routes = JsonRoutes();
   std::set<std::string> gated = {"Console.SignIn"};
   for (const JsonRoute& route : routes) gated.insert(GateMethod(route.method));
-  const std::set<std::string> kCookieAttributes = {"Path=/", "HttpOnly", "SameSite=Strict", "Secure"};
+  const std::set<std::string> kCookieAttributes = {"Path=/", "HttpOnly", "SameSite=Strict",
+                                                   "Secure"};
   std::vector<Caller> everyone = callers;
   everyone.push_back(loader);
-  std::map<std::pair<std::string, std::string>, int> refused_for_role;  // (principal, gate method) -> calls
+  std::map<std::pair<std::string, std::string>, int>
+      refused_for_role;  // (principal, gate method) -> calls
   size_t cells = 0;
 
   struct SignedIn {
@@ -802,7 +929,8 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
     page.token.clear();
     const json request = caller.token.empty() ? json::object() : json{{"token", caller.token}};
     const JsonExpected want = ExpectSignIn(caller);
-    const httplib::Result r = HttpsWith(page, "POST", "/api/v1/session", ApiHeaders(kJson), request.dump());
+    const httplib::Result r =
+        HttpsWith(page, "POST", "/api/v1/session", ApiHeaders(kJson), request.dump());
     ++cells;
     BOOST_TEST_CONTEXT("signing in to the console as " << caller.name) {
       CheckJsonAnswer(want, r);
@@ -818,7 +946,8 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
         BOOST_TEST(IsHex64(csrf), r->body);
         BOOST_TEST(csrf != cookie.value);
         BOOST_TEST(Str(body, "principal") == caller.principal);
-        BOOST_TEST((body.is_object() && body.contains("roles") && body["roles"] == json(RoleNames(caller.roles))),
+        BOOST_TEST((body.is_object() && body.contains("roles") &&
+                    body["roles"] == json(RoleNames(caller.roles))),
                    r->body);
         signed_in.push_back({caller, cookie.value, csrf});
       } else if (r) {
@@ -827,9 +956,10 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
     }
     if (want.says == kNeedsRole) ++refused_for_role[{caller.principal, "Console.SignIn"}];
   }
-  const auto may_sign_in = static_cast<size_t>(std::count_if(everyone.begin(), everyone.end(), [](const Caller& c) {
-    return (c.roles & access::RolesFor("Console.SignIn")) != 0;
-  }));
+  const auto may_sign_in =
+      static_cast<size_t>(std::count_if(everyone.begin(), everyone.end(), [](const Caller& c) {
+        return (c.roles & access::RolesFor("Console.SignIn")) != 0;
+      }));
   BOOST_TEST(signed_in.size() == may_sign_in);
 
   // Each session, by its cookie and CSRF token alone, calls every method as the
@@ -838,13 +968,16 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
   for (const SignedIn& s : signed_in) {
     for (const JsonRoute& route : routes) {
       const JsonExpected want = Expect(route, s.caller);
-      const httplib::Result r = HttpsWith(page, route.verb, "/api/v1/" + route.method,
-                                          ApiHeaders(route.content_type, s.session, s.csrf), Body(route));
+      const httplib::Result r =
+          HttpsWith(page, route.verb, "/api/v1/" + route.method,
+                    ApiHeaders(route.content_type, s.session, s.csrf), Body(route));
       ++cells;
-      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " in the session of " << s.caller.name) {
+      BOOST_TEST_CONTEXT(route.verb << " /api/v1/" << route.method << " in the session of "
+                                    << s.caller.name) {
         CheckJsonAnswer(want, r);
       }
-      if (want.says == kNeedsRole) ++refused_for_role[{s.caller.principal, GateMethod(route.method)}];
+      if (want.says == kNeedsRole)
+        ++refused_for_role[{s.caller.principal, GateMethod(route.method)}];
     }
   }
 
@@ -859,9 +992,11 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
   BOOST_REQUIRE(agent != signed_in.end());
   const std::string search = "/api/v1/Directory/SearchPeople", session = "/api/v1/session";
   const std::string prefix = json{{"prefix", "a"}}.dump();
-  auto step = [&](const std::string& what, const std::string& verb, const std::string& target, const std::string& body,
-                  const std::string& cookie, const std::string& csrf, const JsonExpected& want) {
-    httplib::Result r = HttpsWith(page, verb, target, ApiHeaders(body.empty() ? "" : kJson, cookie, csrf), body);
+  auto step = [&](const std::string& what, const std::string& verb, const std::string& target,
+                  const std::string& body, const std::string& cookie, const std::string& csrf,
+                  const JsonExpected& want) {
+    httplib::Result r =
+        HttpsWith(page, verb, target, ApiHeaders(body.empty() ? "" : kJson, cookie, csrf), body);
     ++cells;
     BOOST_TEST_CONTEXT(what) { CheckJsonAnswer(want, r); }
     return r;
@@ -870,18 +1005,21 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
   const JsonExpected ended = Answer(absl::StatusCode::kUnauthenticated, "sign in again");
   const JsonExpected not_signed_in = Answer(absl::StatusCode::kUnauthenticated, "not signed in");
   const JsonExpected found = Answer(absl::StatusCode::kOk, R"("people")");
-  step("a search with the reader's cookie and no X-CSRF-Token", "POST", search, prefix, reader->session, "", no_csrf);
-  step("a search with the reader's cookie and the agent's X-CSRF-Token", "POST", search, prefix, reader->session,
-       agent->csrf, no_csrf);
+  step("a search with the reader's cookie and no X-CSRF-Token", "POST", search, prefix,
+       reader->session, "", no_csrf);
+  step("a search with the reader's cookie and the agent's X-CSRF-Token", "POST", search, prefix,
+       reader->session, agent->csrf, no_csrf);
   // A call refused for its CSRF token is audited like one refused for a role (it may be
   // another site riding the cookie).
   refused_for_role[{reader->caller.principal, "Directory.SearchPeople"}] += 2;
-  step("a search with the reader's cookie and X-CSRF-Token", "POST", search, prefix, reader->session, reader->csrf,
-       found);
-  step("a search with a session id no sign-in gave", "POST", search, prefix, std::string(64, '0'), reader->csrf, ended);
+  step("a search with the reader's cookie and X-CSRF-Token", "POST", search, prefix,
+       reader->session, reader->csrf, found);
+  step("a search with a session id no sign-in gave", "POST", search, prefix, std::string(64, '0'),
+       reader->csrf, ended);
   {
-    const httplib::Result r = step("who is signed in, with the reader's cookie", "GET", session, "", reader->session,
-                                   "", Answer(absl::StatusCode::kOk, reader->csrf));
+    const httplib::Result r =
+        step("who is signed in, with the reader's cookie", "GET", session, "", reader->session, "",
+             Answer(absl::StatusCode::kOk, reader->csrf));
     if (r && r->status == 200) {
       const json body = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
       BOOST_TEST(Str(body, "principal") == reader->caller.principal);
@@ -904,16 +1042,17 @@ BOOST_AUTO_TEST_CASE(console_sessions_for_every_caller) {
       BOOST_TEST(cleared.attributes.count("Path=/") == 1u, header);
     }
   }
-  step("a search with the reader's cookie after signing out", "POST", search, prefix, reader->session, reader->csrf,
-       ended);
-  step("who is signed in, with the reader's cookie after signing out", "GET", session, "", reader->session, "", ended);
-  step("a search in the agent's session after the reader signed out", "POST", search, prefix, agent->session,
-       agent->csrf, found);
+  step("a search with the reader's cookie after signing out", "POST", search, prefix,
+       reader->session, reader->csrf, ended);
+  step("who is signed in, with the reader's cookie after signing out", "GET", session, "",
+       reader->session, "", ended);
+  step("a search in the agent's session after the reader signed out", "POST", search, prefix,
+       agent->session, agent->csrf, found);
   BOOST_TEST_MESSAGE("console sessions: " << cells << " requests");
 
   // Refused sign-ins and the sessions' refused calls are in the audit log like any other.
-  std::map<std::pair<std::string, std::string>, int> audited =
-      AuditedRefusals(start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
+  std::map<std::pair<std::string, std::string>, int> audited = AuditedRefusals(
+      start_ms, [&](const std::string& method) { return gated.count(method) != 0; });
   CheckAudited(refused_for_role, audited);
   {
     const int n_reader_admin_listsources = audited[{"reader", "Admin.ListSources"}];
@@ -954,7 +1093,8 @@ BOOST_AUTO_TEST_CASE(the_console_page_is_public_and_strict) {
           BOOST_TEST(r->status == route.status, r->body);
           BOOST_TEST(r->get_header_value("Location") == route.location);
           BOOST_TEST(!r->has_header("Set-Cookie"));
-          if (route.status == 405) BOOST_TEST(r->get_header_value("Allow").find("GET") != std::string::npos);
+          if (route.status == 405)
+            BOOST_TEST(r->get_header_value("Allow").find("GET") != std::string::npos);
           if (route.status == 200) {
             const std::string type = r->get_header_value("Content-Type");
             const std::string csp = r->get_header_value("Content-Security-Policy");
@@ -983,7 +1123,8 @@ BOOST_AUTO_TEST_CASE(the_bearer_scheme_is_case_insensitive) {
   client::ClientOptions o = Options(*admin);
   o.token.clear();  // the header is set by hand below
   const client::Client c(o);
-  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR  ", "Basic ", "Bearer"}) {
+  for (const std::string scheme :
+       {"Bearer ", "bearer ", "BEARER ", "bEaReR  ", "Basic ", "Bearer"}) {
     std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
     ctx->AddMetadata("authorization", scheme + (scheme == "Bearer" ? "" : admin->token));
     v1::StatsRequest req;
@@ -1002,7 +1143,8 @@ BOOST_AUTO_TEST_CASE(connectors_write_only_their_sources) {
     BOOST_TEST(CallIngest(c, "hr").ok(), caller.name);
     const grpc::Status other = CallIngest(c, "crm");
     BOOST_TEST(other.error_code() == grpc::StatusCode::PERMISSION_DENIED, caller.name);
-    BOOST_TEST(other.error_message().find("not bound to source 'crm'") != std::string::npos, other.error_message());
+    BOOST_TEST(other.error_message().find("not bound to source 'crm'") != std::string::npos,
+               other.error_message());
     v1::Source crm;
     crm.set_id("crm");
     crm.set_kind("test");
@@ -1026,12 +1168,13 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_the_principals_revoking_tokens) {
     return false;
   };
   std::ofstream(tmp.Sub("principals.json"))
-      << R"({"tokens": [{"principal": "agent", "sha256": ")" << access::Sha256Hex("token-of-agent-0123456789")
-      << R"(", "roles": ["agent"]}]})";
+      << R"({"tokens": [{"principal": "agent", "sha256": ")"
+      << access::Sha256Hex("token-of-agent-0123456789") << R"(", "roles": ["agent"]}]})";
   BOOST_REQUIRE_EQUAL(kill(server.pid(), SIGHUP), 0);
   BOOST_TEST(until(reader, absl::StatusCode::kUnauthenticated));
   BOOST_TEST(agent.SearchPeople(search).ok());
-  std::ofstream(tmp.Sub("principals.json")) << R"({"tokens": [{"principal": "x", "roles": ["boss"]}]})";
+  std::ofstream(tmp.Sub("principals.json"))
+      << R"({"tokens": [{"principal": "x", "roles": ["boss"]}]})";
   BOOST_REQUIRE_EQUAL(kill(server.pid(), SIGHUP), 0);
   // The reload is done when tesserad says it kept the principals it had.
   bool kept = false;
@@ -1057,26 +1200,35 @@ BOOST_AUTO_TEST_CASE(health_is_open_and_plaintext_is_refused) {
 
 BOOST_AUTO_TEST_CASE(cli_and_connector_take_credentials) {
   std::ofstream(tmp.Sub("reader.token")) << "token-of-reader-0123456789\n";
-  const std::string base = std::string(TESSERA_CLI_PATH) + " --server " + server.address() + " --ca " + tmp.Sub("ca.pem");
+  const std::string base = std::string(TESSERA_CLI_PATH) + " --server " + server.address() +
+                           " --ca " + tmp.Sub("ca.pem");
   auto run = [&](const std::string& cmd) {
     const int status = std::system((cmd + " >" + tmp.Sub("out") + " 2>" + tmp.Sub("err")).c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   };
-  BOOST_TEST(run(base + " --token-file " + tmp.Sub("reader.token") + " search a") == 0, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(run(base + " --token-file " + tmp.Sub("reader.token") + " search a") == 0,
+             ReadFile(tmp.Sub("err")));
   BOOST_TEST(run(base + " search a") == 1);
-  BOOST_TEST(ReadFile(tmp.Sub("err")).find("credentials required") != std::string::npos, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("err")).find("credentials required") != std::string::npos,
+             ReadFile(tmp.Sub("err")));
   BOOST_TEST(run(base + " --token-file " + tmp.Sub("reader.token") + " admin stats") == 1);
-  BOOST_TEST(ReadFile(tmp.Sub("err")).find("needs the role admin") != std::string::npos, ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("err")).find("needs the role admin") != std::string::npos,
+             ReadFile(tmp.Sub("err")));
 
   // The csv connector over mutual TLS as hr-sync, bound to source hr.
-  std::ofstream(tmp.Sub("people.csv")) << "employee_id,display_name,email\nE1,Ann Lee,ann@example.com\n";
-  std::ofstream(tmp.Sub("hr.json")) << R"({"source": {"id": "hr", "kind": "csv"}, "state_dir": ")" << tmp.Sub("state")
-                                    << R"(", "input": {"path": ")" << tmp.Sub("people.csv") << R"("}})";
-  const std::string connect = std::string(TESSERA_CONNECT_PATH) + " --quiet --server " + server.address() +
-                              " --ca " + tmp.Sub("ca.pem") + " --config " + tmp.Sub("hr.json");
-  BOOST_TEST(run(connect + " --cert " + tmp.Sub("hr-sync.pem") + " --key " + tmp.Sub("hr-sync.key")) == 0,
-             ReadFile(tmp.Sub("err")));
-  BOOST_TEST(ReadFile(tmp.Sub("out")).find("added 1") != std::string::npos, ReadFile(tmp.Sub("out")));
+  std::ofstream(tmp.Sub("people.csv"))
+      << "employee_id,display_name,email\nE1,Ann Lee,ann@example.com\n";
+  std::ofstream(tmp.Sub("hr.json"))
+      << R"({"source": {"id": "hr", "kind": "csv"}, "state_dir": ")" << tmp.Sub("state")
+      << R"(", "input": {"path": ")" << tmp.Sub("people.csv") << R"("}})";
+  const std::string connect = std::string(TESSERA_CONNECT_PATH) + " --quiet --server " +
+                              server.address() + " --ca " + tmp.Sub("ca.pem") + " --config " +
+                              tmp.Sub("hr.json");
+  BOOST_TEST(
+      run(connect + " --cert " + tmp.Sub("hr-sync.pem") + " --key " + tmp.Sub("hr-sync.key")) == 0,
+      ReadFile(tmp.Sub("err")));
+  BOOST_TEST(ReadFile(tmp.Sub("out")).find("added 1") != std::string::npos,
+             ReadFile(tmp.Sub("out")));
   BOOST_TEST(run(connect) == 1);  // no credentials
 }
 
@@ -1089,7 +1241,8 @@ BOOST_AUTO_TEST_CASE(readers_see_employees_agents_see_customers) {
     v1::IngestResponse resp;
     auto writer = loader.directory().Ingest(ctx.get(), &resp);
     v1::IngestBatch batch;
-    auto add = [&](const char* source, const char* id, const char* kind, const char* name, const char* email) {
+    auto add = [&](const char* source, const char* id, const char* kind, const char* name,
+                   const char* email) {
       v1::Fragment* f = batch.add_fragments();
       f->set_source(source);
       f->set_external_id(id);
@@ -1129,11 +1282,14 @@ BOOST_AUTO_TEST_CASE(readers_see_employees_agents_see_customers) {
   absl::StatusOr<v1::Profile> hidden = reader.GetProfile(by_email("carla@mail.example"));
   absl::StatusOr<v1::Profile> absent = reader.GetProfile(by_email("nobody@mail.example"));
   BOOST_TEST(hidden.status().code() == absl::StatusCode::kNotFound);
-  BOOST_TEST(std::string(hidden.status().message()) == "no profile has identifier 'email:carla@mail.example'");
-  BOOST_TEST(std::string(absent.status().message()) == "no profile has identifier 'email:nobody@mail.example'");
+  BOOST_TEST(std::string(hidden.status().message()) ==
+             "no profile has identifier 'email:carla@mail.example'");
+  BOOST_TEST(std::string(absent.status().message()) ==
+             "no profile has identifier 'email:nobody@mail.example'");
   v1::GetProfileRequest by_id;
   by_id.set_id(seen->id());
-  BOOST_TEST(std::string(reader.GetProfile(by_id).status().message()) == "no profile " + std::to_string(seen->id()));
+  BOOST_TEST(std::string(reader.GetProfile(by_id).status().message()) ==
+             "no profile " + std::to_string(seen->id()));
   BOOST_TEST(reader.GetProfile(by_email("carl@corp.example")).ok());
 
   v1::SearchPeopleRequest search;
@@ -1160,7 +1316,8 @@ BOOST_AUTO_TEST_CASE(readers_see_employees_agents_see_customers) {
   BOOST_TEST(reader.Neighbors(walk).status().code() == absl::StatusCode::kNotFound);
 
   // The change feed: the reader's leaves the customer out, the agent's has it.
-  const uint64_t end = client::Client(Options({"admin", "token-of-admin-0123456789", "", 0})).Stats()->sequence();
+  const uint64_t end =
+      client::Client(Options({"admin", "token-of-admin-0123456789", "", 0})).Stats()->sequence();
   std::set<uint64_t> agent_saw, reader_saw;
   for (const v1::ChangeEvent& e : Changes(agent, end)) agent_saw.insert(e.profile_id());
   for (const v1::ChangeEvent& e : Changes(reader, end)) reader_saw.insert(e.profile_id());
@@ -1173,8 +1330,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(plaintext_off_loopback_is_refused) {
   testing::TempDir tmp;
-  const std::string cmd = std::string(TESSERAD_PATH) + " --db " + tmp.Sub("db") + " --listen 0.0.0.0:0 2>" +
-                          tmp.Sub("err") + " >/dev/null";
+  const std::string cmd = std::string(TESSERAD_PATH) + " --db " + tmp.Sub("db") +
+                          " --listen 0.0.0.0:0 2>" + tmp.Sub("err") + " >/dev/null";
   const int status = std::system(cmd.c_str());
   BOOST_TEST(WIFEXITED(status));
   BOOST_TEST(WEXITSTATUS(status) == 1);

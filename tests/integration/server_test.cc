@@ -1,7 +1,5 @@
 #define BOOST_TEST_MODULE server
 #include <boost/test/unit_test.hpp>
-
-
 #include <fstream>
 #include <future>
 #include <memory>
@@ -42,7 +40,8 @@ struct ServerFixture {
     }
   }
 
-  client::IngestProgress Ingest(const std::vector<std::string>& lines, std::vector<uint64_t>* rejected = nullptr) {
+  client::IngestProgress Ingest(const std::vector<std::string>& lines,
+                                std::vector<uint64_t>* rejected = nullptr) {
     client::IngestOptions o;
     o.batch_size = 3;
     o.on_reject = [rejected](uint64_t tag, const absl::Status&) {
@@ -85,7 +84,8 @@ BOOST_AUTO_TEST_CASE(health_and_reflection_answer) {
   grpc::GenericStub stub(grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -130,26 +130,30 @@ BOOST_AUTO_TEST_CASE(ingest_links_sources_into_one_profile_over_grpc) {
 
 BOOST_AUTO_TEST_CASE(rejected_fragment_is_reported_and_the_rest_applied) {
   std::vector<std::string> lines = kOrg;
-  lines.insert(lines.begin() + 1,
-               R"({"source":"hr","external_id":"E9","version":1,"kind":"employee","identifiers":["phone:12ab"]})");
+  lines.insert(
+      lines.begin() + 1,
+      R"({"source":"hr","external_id":"E9","version":1,"kind":"employee","identifiers":["phone:12ab"]})");
   std::vector<uint64_t> rejected;
   client::IngestProgress p = Ingest(lines, &rejected);
   BOOST_TEST(p.rejected == 1u);
   BOOST_TEST(p.added == kOrg.size());
   BOOST_TEST((rejected == std::vector<uint64_t>{1}));
-  // The same batch through a raw stream: INVALID_ARGUMENT naming batch and fragment, nothing written.
+  // The same batch through a raw stream: INVALID_ARGUMENT naming batch and fragment, nothing
+  // written.
   grpc::ClientContext ctx;
   v1::IngestResponse resp;
   auto writer = client->directory().Ingest(&ctx, &resp);
   v1::IngestBatch batch;
-  *batch.add_fragments() = Frag(R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
+  *batch.add_fragments() = Frag(
+      R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
   *batch.add_fragments() = Frag(lines[1]);
   writer->Write(batch);
   writer->WritesDone();
   grpc::Status s = writer->Finish();
   BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   BOOST_TEST(s.error_message() ==
-             "batch 0: fragment 1: identifiers[0]: 'phone' value '12ab' is not a phone number (default region FR)");
+             "batch 0: fragment 1: identifiers[0]: 'phone' value '12ab' is not a phone number "
+             "(default region FR)");
   BOOST_TEST(Get("email:e10@bank.example").status().code() == absl::StatusCode::kNotFound);
 }
 
@@ -157,8 +161,10 @@ BOOST_AUTO_TEST_CASE(rejected_fragment_is_reported_and_the_rest_applied) {
 // the call fails with INVALID_ARGUMENT naming the fragment and field, never OK with the
 // batch dropped (gRPC's reader reports an undecodable message as the end of the stream).
 BOOST_AUTO_TEST_CASE(an_undecodable_fragment_fails_the_call_naming_it) {
-  v1::Fragment good = Frag(R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
-  v1::Fragment latin1 = Frag(R"({"source":"hr","external_id":"E11","version":1,"kind":"employee","attributes":{"title":"x","display_name":"y"},"identifiers":["email:e11@bank.example"]})");
+  v1::Fragment good = Frag(
+      R"({"source":"hr","external_id":"E10","version":1,"kind":"employee","identifiers":["email:e10@bank.example"]})");
+  v1::Fragment latin1 = Frag(
+      R"({"source":"hr","external_id":"E11","version":1,"kind":"employee","attributes":{"title":"x","display_name":"y"},"identifiers":["email:e11@bank.example"]})");
   latin1.mutable_attributes(1)->set_value("H\xE9l\xE8ne");  // Latin-1 bytes
   grpc::ClientContext ctx;
   v1::IngestResponse resp;
@@ -173,7 +179,8 @@ BOOST_AUTO_TEST_CASE(an_undecodable_fragment_fails_the_call_naming_it) {
   const grpc::Status s = writer->Finish();
   BOOST_TEST(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   BOOST_TEST(s.error_message() ==
-             "batch 1: fragment 1: attributes[1].value is not valid UTF-8 (external id 'E11'); nothing of this batch "
+             "batch 1: fragment 1: attributes[1].value is not valid UTF-8 (external id 'E11'); "
+             "nothing of this batch "
              "was applied (batches 0 to 0 of this stream were applied)");
   const auto& trailers = ctx.GetServerTrailingMetadata();
   BOOST_TEST(trailers.find("tessera-fragment-index")->second == "1");
@@ -206,7 +213,9 @@ BOOST_AUTO_TEST_CASE(an_undecodable_fragment_fails_the_call_naming_it) {
   // and the counts add up.
   client::IngestOptions o;
   std::vector<std::pair<uint64_t, std::string>> rejected;
-  o.on_reject = [&](uint64_t tag, const absl::Status& why) { rejected.emplace_back(tag, std::string(why.message())); };
+  o.on_reject = [&](uint64_t tag, const absl::Status& why) {
+    rejected.emplace_back(tag, std::string(why.message()));
+  };
   client::Ingester ing(*client, o);
   BOOST_REQUIRE(ing.Add(good, 7).ok());
   BOOST_REQUIRE(ing.Add(latin1, 8).ok());
@@ -217,7 +226,8 @@ BOOST_AUTO_TEST_CASE(an_undecodable_fragment_fails_the_call_naming_it) {
   BOOST_TEST(p->fragments() == 2u);
   BOOST_REQUIRE(rejected.size() == 1u);
   BOOST_TEST(rejected[0].first == 8u);
-  BOOST_TEST(rejected[0].second.find("attributes[1].value is not valid UTF-8") == 0, rejected[0].second);
+  BOOST_TEST(rejected[0].second.find("attributes[1].value is not valid UTF-8") == 0,
+             rejected[0].second);
   BOOST_TEST(Get("email:e10@bank.example").ok());
 }
 
@@ -235,7 +245,8 @@ BOOST_AUTO_TEST_CASE(a_sync_report_must_add_up) {
   run->set_read(3);
   absl::StatusOr<v1::Source> r = client->ReportSync(req);
   BOOST_TEST(r.status().code() == absl::StatusCode::kInvalidArgument);
-  BOOST_TEST(std::string(r.status().message()).find("run counts do not add up: read 3") != std::string::npos);
+  BOOST_TEST(std::string(r.status().message()).find("run counts do not add up: read 3") !=
+             std::string::npos);
   run->set_state("failed");
   BOOST_TEST(client->ReportSync(req).ok());  // a failed run may stop part-way
 }
@@ -245,10 +256,13 @@ BOOST_AUTO_TEST_CASE(a_sync_report_must_add_up) {
 
 BOOST_AUTO_TEST_CASE(unknown_source_is_failed_precondition_over_grpc) {
   client::Ingester ing(*client, {});
-  BOOST_REQUIRE(ing.Add(Frag(R"({"source":"wiki","external_id":"p","version":1,"kind":"document"})"), 0).ok());
+  BOOST_REQUIRE(
+      ing.Add(Frag(R"({"source":"wiki","external_id":"p","version":1,"kind":"document"})"), 0)
+          .ok());
   absl::StatusOr<client::IngestProgress> p = ing.Finish();
   BOOST_TEST(p.status().code() == absl::StatusCode::kFailedPrecondition);
-  BOOST_TEST(std::string(p.status().message()).find("`tessera admin source wiki --kind KIND --priority N`") !=
+  BOOST_TEST(std::string(p.status().message())
+                 .find("`tessera admin source wiki --kind KIND --priority N`") !=
              std::string::npos);
 }
 
@@ -277,13 +291,15 @@ BOOST_AUTO_TEST_CASE(search_neighbors_and_conflicts) {
   BOOST_REQUIRE(manager->edges_size() == 1);
   BOOST_TEST(manager->edges(0).other().display_name() == "Alice Martin");
 
-  Ingest({R"({"source":"ldap","external_id":"uid=e0","version":1,"kind":"employee","identifiers":["employee_id:E7","email:chef@bank.example"]})",
-          R"({"source":"hr","external_id":"E0","version":2,"kind":"employee","attributes":{"display_name":"Chloé Chef"},"identifiers":["employee_id:E0","email:chef@bank.example"]})"});
+  Ingest(
+      {R"({"source":"ldap","external_id":"uid=e0","version":1,"kind":"employee","identifiers":["employee_id:E7","email:chef@bank.example"]})",
+       R"({"source":"hr","external_id":"E0","version":2,"kind":"employee","attributes":{"display_name":"Chloé Chef"},"identifiers":["employee_id:E0","email:chef@bank.example"]})"});
   absl::StatusOr<v1::ListConflictsResponse> conflicts = client->ListConflicts({});
   BOOST_REQUIRE(conflicts.ok());
   BOOST_REQUIRE(conflicts->conflicts_size() == 1);
   BOOST_TEST(conflicts->conflicts(0).type() == "employee_id");
-  BOOST_TEST(Get("email:chef@bank.example").status().code() == absl::StatusCode::kFailedPrecondition);
+  BOOST_TEST(Get("email:chef@bank.example").status().code() ==
+             absl::StatusCode::kFailedPrecondition);
 }
 
 BOOST_AUTO_TEST_CASE(backup_serves_from_a_second_server_and_rebuild_is_identical) {
@@ -315,8 +331,11 @@ BOOST_AUTO_TEST_CASE(the_database_keeps_its_phone_region) {
   BOOST_REQUIRE_EQUAL(server.Stop(), 0);
   testing::TesseradProcess us(tmp.path(), {"--default-region", "US"});
   BOOST_CHECK_THROW(us.Start(), std::runtime_error);
-  BOOST_TEST(us.Log().find("the database was created with default phone region FR, the configuration says US") !=
-             std::string::npos, us.Log());
+  BOOST_TEST(
+      us.Log().find(
+          "the database was created with default phone region FR, the configuration says US") !=
+          std::string::npos,
+      us.Log());
   server.Start();
   client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
   BOOST_TEST(Get("phone:01 42 68 53 00").ok());
@@ -353,7 +372,8 @@ BOOST_AUTO_TEST_CASE(merge_and_split_over_grpc) {
   absl::StatusOr<v1::SplitResponse> split = client->Split(s);
   BOOST_REQUIRE_MESSAGE(split.ok(), split.status());
   BOOST_TEST(split->profile_ids_size() == 2);
-  BOOST_TEST(client->ListRules()->rules_size() == 2);  // the merge rule (now without E0) and the split
+  BOOST_TEST(client->ListRules()->rules_size() ==
+             2);  // the merge rule (now without E0) and the split
   // Deleting both rules gives each profile back the id it had before the merge.
   const absl::StatusOr<v1::ListRulesResponse> rules = client->ListRules();
   BOOST_REQUIRE(rules.ok());
@@ -382,8 +402,8 @@ struct Watched {
 // Watches until `changes` change events came (or `progress_to` was reported), or
 // `seconds` passed. `positioned`, when given, is told the first PROGRESS position: the
 // stream is open and past everything up to it.
-Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10, uint64_t progress_to = 0,
-               std::promise<uint64_t>* positioned = nullptr) {
+Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10,
+               uint64_t progress_to = 0, std::promise<uint64_t>* positioned = nullptr) {
   Watched w;
   std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(false);
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
@@ -435,8 +455,9 @@ BOOST_AUTO_TEST_CASE(watch_replays_the_log_in_order_then_resumes_after_a_restart
   BOOST_REQUIRE_EQUAL(server.Stop(), 0);
   server.Start();
   client = std::make_unique<Client>(client::ClientOptions{server.address(), 10'000});
-  Ingest({R"({"source":"hr","external_id":"E1","version":2,"kind":"employee","attributes":{"display_name":"Alice Martin-Durand"},"identifiers":["employee_id:e1","email:Alice@Bank.example"]})",
-          R"({"source":"hr","external_id":"E0","version":2,"tombstone":true})"});
+  Ingest(
+      {R"({"source":"hr","external_id":"E1","version":2,"kind":"employee","attributes":{"display_name":"Alice Martin-Durand"},"identifiers":["employee_id:e1","email:Alice@Bank.example"]})",
+       R"({"source":"hr","external_id":"E0","version":2,"tombstone":true})"});
   req.set_after_sequence(sequence);
   Watched next = Follow(*client, req, 2);
   BOOST_REQUIRE_EQUAL(next.events.size(), 2u);
@@ -469,7 +490,7 @@ BOOST_AUTO_TEST_CASE(watch_delivers_live_changes_and_reports_progress_while_idle
   watcher.join();
   BOOST_REQUIRE_MESSAGE(live.events.size() == 1, live.status.error_message());
   BOOST_TEST(live.events[0].sequence() == start + 1);
-  BOOST_TEST(live.progress == start);  // heartbeats at the position reached while idle
+  BOOST_TEST(live.progress == start);         // heartbeats at the position reached while idle
   BOOST_TEST(!live.events[0].has_profile());  // not asked for
 
   // Nothing new: only heartbeats, at the end of the log.
@@ -514,7 +535,9 @@ BOOST_AUTO_TEST_CASE(watch_from_a_trimmed_position_is_out_of_range) {
   for (int i = 0; i < 1200; ++i) {
     BOOST_REQUIRE(ing.Add(Frag(R"({"source":"hr","external_id":"E)" + std::to_string(i) +
                                R"(","version":1,"kind":"employee","identifiers":["employee_id:E)" +
-                               std::to_string(i) + R"("]})"), i).ok());
+                               std::to_string(i) + R"("]})"),
+                          i)
+                      .ok());
   }
   BOOST_REQUIRE(ing.Finish().ok());
   const uint64_t sequence = c.Stats()->sequence();
@@ -522,11 +545,11 @@ BOOST_AUTO_TEST_CASE(watch_from_a_trimmed_position_is_out_of_range) {
   v1::WatchRequest req;
   Watched old = Follow(c, req, 1);
   BOOST_TEST(old.status.error_code() == grpc::StatusCode::OUT_OF_RANGE);
-  BOOST_TEST(old.status.error_message().find("older than the retained change log") != std::string::npos);
+  BOOST_TEST(old.status.error_message().find("older than the retained change log") !=
+             std::string::npos);
   // The retained tail is served.
   req.set_after_sequence(sequence - 5);
   Watched tail = Follow(c, req, 5);
   BOOST_REQUIRE_EQUAL(tail.events.size(), 5u);
   BOOST_TEST(tail.events.back().sequence() == sequence);
 }
-

@@ -24,7 +24,8 @@ namespace tessera::testing {
 class TesseradProcess {
  public:
   // `dir` holds the database ("db"), the port file and the log.
-  TesseradProcess(std::string dir, std::vector<std::string> extra = {}, std::string binary = TESSERAD_PATH)
+  TesseradProcess(std::string dir, std::vector<std::string> extra = {},
+                  std::string binary = TESSERAD_PATH)
       : dir_(std::move(dir)), extra_(std::move(extra)), binary_(std::move(binary)) {}
   ~TesseradProcess() {
     if (pid_ > 0) Kill();
@@ -34,9 +35,10 @@ class TesseradProcess {
   void Start() {
     const std::string port_file = dir_ + "/port";
     std::remove(port_file.c_str());
-    std::vector<std::string> args = {binary_, "--db", dir_ + "/db", "--listen", "127.0.0.1:0",
-                                     "--port-file", port_file, "--default-region", "FR",
-                                     "--block-cache-mb", "16"};
+    std::vector<std::string> args = {
+        binary_,       "--db",    dir_ + "/db",       "--listen", "127.0.0.1:0",
+        "--port-file", port_file, "--default-region", "FR",       "--block-cache-mb",
+        "16"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -44,7 +46,8 @@ class TesseradProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     const std::string log = dir_ + "/tesserad.log";
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);

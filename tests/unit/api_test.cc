@@ -2,8 +2,8 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "server/api/gate.h"
 #include "server/api/convert.h"
+#include "server/api/gate.h"
 #include "server/api/ingest_decode.h"
 #include "server/api/json_api.h"
 #include "server/api/status.h"
@@ -20,17 +20,25 @@ const absl::StatusCode kAbsl[] = {
     absl::StatusCode::kOutOfRange,         absl::StatusCode::kUnimplemented,
     absl::StatusCode::kInternal,           absl::StatusCode::kUnavailable,
     absl::StatusCode::kDataLoss,           absl::StatusCode::kUnauthenticated};
-const grpc::StatusCode kGrpc[] = {
-    grpc::StatusCode::CANCELLED,          grpc::StatusCode::UNKNOWN,
-    grpc::StatusCode::INVALID_ARGUMENT,   grpc::StatusCode::DEADLINE_EXCEEDED,
-    grpc::StatusCode::NOT_FOUND,          grpc::StatusCode::ALREADY_EXISTS,
-    grpc::StatusCode::PERMISSION_DENIED,  grpc::StatusCode::RESOURCE_EXHAUSTED,
-    grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::ABORTED,
-    grpc::StatusCode::OUT_OF_RANGE,       grpc::StatusCode::UNIMPLEMENTED,
-    grpc::StatusCode::INTERNAL,           grpc::StatusCode::UNAVAILABLE,
-    grpc::StatusCode::DATA_LOSS,          grpc::StatusCode::UNAUTHENTICATED};
+const grpc::StatusCode kGrpc[] = {grpc::StatusCode::CANCELLED,
+                                  grpc::StatusCode::UNKNOWN,
+                                  grpc::StatusCode::INVALID_ARGUMENT,
+                                  grpc::StatusCode::DEADLINE_EXCEEDED,
+                                  grpc::StatusCode::NOT_FOUND,
+                                  grpc::StatusCode::ALREADY_EXISTS,
+                                  grpc::StatusCode::PERMISSION_DENIED,
+                                  grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  grpc::StatusCode::FAILED_PRECONDITION,
+                                  grpc::StatusCode::ABORTED,
+                                  grpc::StatusCode::OUT_OF_RANGE,
+                                  grpc::StatusCode::UNIMPLEMENTED,
+                                  grpc::StatusCode::INTERNAL,
+                                  grpc::StatusCode::UNAVAILABLE,
+                                  grpc::StatusCode::DATA_LOSS,
+                                  grpc::StatusCode::UNAUTHENTICATED};
 
-BOOST_DATA_TEST_CASE(each_code_maps_with_its_message, bdata::make(kAbsl) ^ bdata::make(kGrpc), from, to) {
+BOOST_DATA_TEST_CASE(each_code_maps_with_its_message, bdata::make(kAbsl) ^ bdata::make(kGrpc), from,
+                     to) {
   const grpc::Status s = api::ToGrpcStatus(absl::Status(from, "fragment 3: why"));
   BOOST_TEST(static_cast<int>(s.error_code()) == static_cast<int>(to));
   BOOST_TEST(s.error_message() == "fragment 3: why");
@@ -39,9 +47,11 @@ BOOST_DATA_TEST_CASE(each_code_maps_with_its_message, bdata::make(kAbsl) ^ bdata
 BOOST_AUTO_TEST_CASE(ok_is_ok) { BOOST_TEST(api::ToGrpcStatus(absl::OkStatus()).ok()); }
 
 // The JSON API's HTTP status for each code, in kAbsl's order (google/rpc/code.proto).
-const int kHttp[] = {499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401};
+const int kHttp[] = {499, 500, 400, 504, 404, 409, 403, 429,
+                     400, 409, 400, 501, 500, 503, 500, 401};
 
-BOOST_DATA_TEST_CASE(each_code_has_its_http_status, bdata::make(kAbsl) ^ bdata::make(kHttp), from, to) {
+BOOST_DATA_TEST_CASE(each_code_has_its_http_status, bdata::make(kAbsl) ^ bdata::make(kHttp), from,
+                     to) {
   BOOST_TEST(api::HttpStatusOf(from) == to);
 }
 
@@ -109,7 +119,8 @@ BOOST_AUTO_TEST_CASE(an_undecodable_ingest_batch_names_the_fragment_and_field) {
   absl::Status s = api::DecodeIngestBatch(batch.SerializeAsString(), &out, &bad);
   BOOST_TEST(s.code() == absl::StatusCode::kInvalidArgument);
   BOOST_TEST(std::string(s.message()) ==
-             "fragment 1: relations[0].target.value is not valid UTF-8 (external id 'E2'); nothing of this batch was "
+             "fragment 1: relations[0].target.value is not valid UTF-8 (external id 'E2'); nothing "
+             "of this batch was "
              "applied");
   BOOST_TEST(bad == 1);
   BOOST_TEST(out.fragments_size() == 0);

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE client
 #include <boost/test/unit_test.hpp>
-
 #include <sstream>
 
 #include "client/lib/csv.h"
@@ -29,7 +28,9 @@ std::vector<std::vector<std::string>> ReadAll(const std::string& text) {
 BOOST_AUTO_TEST_SUITE(Csv)
 
 BOOST_AUTO_TEST_CASE(quotes_commas_newlines_crlf_and_bom) {
-  const auto rows = ReadAll("\xEF\xBB\xBFid,name,note\r\nE1,\"Martin, Alice\",\"said \"\"hi\"\"\nthen left\"\r\nE2,Bo,\n");
+  const auto rows = ReadAll(
+      "\xEF\xBB\xBFid,name,note\r\nE1,\"Martin, Alice\",\"said \"\"hi\"\"\nthen "
+      "left\"\r\nE2,Bo,\n");
   BOOST_REQUIRE(rows.size() == 3u);
   BOOST_TEST(rows[0][0] == "id");  // the byte-order mark is gone
   BOOST_TEST(rows[1][1] == "Martin, Alice");
@@ -88,14 +89,23 @@ BOOST_AUTO_TEST_CASE(fragment_json_reads_the_documented_format) {
 }
 
 BOOST_AUTO_TEST_CASE(fragment_json_errors_name_the_field) {
-  auto err = [](const std::string& json) { return std::string(client::ParseFragmentJson(json).status().message()); };
+  auto err = [](const std::string& json) {
+    return std::string(client::ParseFragmentJson(json).status().message());
+  };
   BOOST_TEST(err("[1]") == "expected a JSON object");
   BOOST_TEST(err("{oops") == "not valid JSON");
-  BOOST_TEST(err(R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","identifers":[]})").find("identifers: unknown key") == 0);
-  BOOST_TEST(err(R"({"source":"hr","external_id":"E1","version":-1,"kind":"employee"})").find("version: expected a positive integer") == 0);
+  BOOST_TEST(
+      err(R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","identifers":[]})")
+          .find("identifers: unknown key") == 0);
+  BOOST_TEST(err(R"({"source":"hr","external_id":"E1","version":-1,"kind":"employee"})")
+                 .find("version: expected a positive integer") == 0);
   BOOST_TEST(err(R"({"source":"hr","external_id":"E1","version":1})") == "kind: is missing");
-  BOOST_TEST(err(R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","identifiers":["nocolon"]})").find("identifiers[0]:") == 0);
-  BOOST_TEST(client::ParseFragmentJson(R"({"source":"hr","external_id":"E1","version":2,"tombstone":true})").ok());
+  BOOST_TEST(
+      err(R"({"source":"hr","external_id":"E1","version":1,"kind":"employee","identifiers":["nocolon"]})")
+          .find("identifiers[0]:") == 0);
+  BOOST_TEST(client::ParseFragmentJson(
+                 R"({"source":"hr","external_id":"E1","version":2,"tombstone":true})")
+                 .ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE config
-#include <boost/test/unit_test.hpp>
+#include "server/app/config.h"
 
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 
-#include "server/app/config.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace tessera;
@@ -33,7 +33,9 @@ BOOST_AUTO_TEST_CASE(values_override_defaults) {
   app::ServerConfig c;
   BOOST_REQUIRE(Load(R"({"listen": "0.0.0.0:7000", "store": {"block_cache_bytes": 2097152},
                          "limits": {"max_batch_fragments": 10},
-                         "sources": [{"id": "hr", "kind": "csv", "priority": 70}]})", c).ok());
+                         "sources": [{"id": "hr", "kind": "csv", "priority": 70}]})",
+                     c)
+                    .ok());
   BOOST_TEST(c.listen == "0.0.0.0:7000");
   BOOST_TEST(c.directory.store.block_cache_bytes == 2097152u);
   BOOST_TEST(c.directory.limits.max_batch_fragments == 10u);
@@ -44,10 +46,10 @@ BOOST_AUTO_TEST_CASE(values_override_defaults) {
 
 BOOST_AUTO_TEST_CASE(errors_name_the_key) {
   app::ServerConfig c;
-  BOOST_TEST(std::string(Load(R"({"limits": {"max_batchs": 1}})", c).message()).find("limits.max_batchs: unknown key") !=
-             std::string::npos);
-  BOOST_TEST(std::string(Load(R"({"store": {"sync_writes": "yes"}})", c).message()).find("store.sync_writes: wrong type") !=
-             std::string::npos);
+  BOOST_TEST(std::string(Load(R"({"limits": {"max_batchs": 1}})", c).message())
+                 .find("limits.max_batchs: unknown key") != std::string::npos);
+  BOOST_TEST(std::string(Load(R"({"store": {"sync_writes": "yes"}})", c).message())
+                 .find("store.sync_writes: wrong type") != std::string::npos);
   BOOST_TEST(std::string(Load("{not json", c).message()).find("is not JSON") != std::string::npos);
   BOOST_TEST(app::LoadConfigFile("/no/such/file.json", c).code() == absl::StatusCode::kNotFound);
 }
@@ -73,15 +75,19 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
   app::ServerConfig c;
-  BOOST_REQUIRE(Load(R"({"security": {"tls_cert": "s.pem", "tls_key": "s.key", "tls_client_ca": "ca.pem",
-                                      "principals": "p.json", "allow_plaintext": true}})", c).ok());
+  BOOST_REQUIRE(
+      Load(R"({"security": {"tls_cert": "s.pem", "tls_key": "s.key", "tls_client_ca": "ca.pem",
+                                      "principals": "p.json", "allow_plaintext": true}})",
+           c)
+          .ok());
   BOOST_TEST(c.security.tls_client_ca == "ca.pem");
   BOOST_TEST(c.security.principals == "p.json");
   BOOST_TEST(c.security.allow_plaintext);
   BOOST_TEST(c.Validate().ok());
   app::ServerConfig half;
   BOOST_REQUIRE(Load(R"({"security": {"tls_cert": "s.pem"}})", half).ok());
-  BOOST_TEST(std::string(half.Validate().message()) == "security: tls_cert and tls_key go together");
+  BOOST_TEST(std::string(half.Validate().message()) ==
+             "security: tls_cert and tls_key go together");
   app::ServerConfig ca_only;
   BOOST_REQUIRE(Load(R"({"security": {"tls_client_ca": "ca.pem"}})", ca_only).ok());
   BOOST_TEST(std::string(ca_only.Validate().message()).find("security.tls_client_ca") == 0u);
@@ -93,11 +99,13 @@ BOOST_AUTO_TEST_CASE(visibility_audit_and_erasure_settings) {
   app::ServerConfig c;
   BOOST_TEST(c.security.audit);
   BOOST_TEST(!c.security.sensitive.has_value());  // the built-in list
-  BOOST_REQUIRE(Load(R"({"security": {"visible_via": {"customer": ["owner"]}, "sensitive": {"*": ["salary"]},
+  BOOST_REQUIRE(
+      Load(R"({"security": {"visible_via": {"customer": ["owner"]}, "sensitive": {"*": ["salary"]},
                                       "see_sensitive": ["agent", "admin"], "audit": false,
                                       "audited_kinds": ["customer", "contact"], "audit_retain_days": 400,
                                       "suppression_key_file": "k.bin", "erase_related_relations": ["raised_by", "cc"]}})",
-                     c).ok());
+           c)
+          .ok());
   BOOST_TEST(c.security.visible_via.at("customer") == std::vector<std::string>{"owner"});
   BOOST_TEST(c.security.sensitive->at("*") == std::vector<std::string>{"salary"});
   BOOST_TEST(!c.security.audit);
@@ -108,8 +116,11 @@ BOOST_AUTO_TEST_CASE(visibility_audit_and_erasure_settings) {
   BOOST_TEST(c.Validate().ok());
   app::ServerConfig bad_role;
   BOOST_REQUIRE(Load(R"({"security": {"see_sensitive": ["boss"]}})", bad_role).ok());
-  BOOST_TEST(std::string(bad_role.Validate().message()) == "security.see_sensitive: 'boss' is not a role");
+  BOOST_TEST(std::string(bad_role.Validate().message()) ==
+             "security.see_sensitive: 'boss' is not a role");
   app::ServerConfig bad_relation;
   BOOST_REQUIRE(Load(R"({"security": {"erase_related_relations": [""]}})", bad_relation).ok());
-  BOOST_TEST(std::string(bad_relation.Validate().message()).find("security.erase_related_relations") == 0u);
+  BOOST_TEST(
+      std::string(bad_relation.Validate().message()).find("security.erase_related_relations") ==
+      0u);
 }

@@ -1,7 +1,8 @@
 #define BOOST_TEST_MODULE directory
-#include <boost/test/unit_test.hpp>
+#include "server/directory/directory.h"
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <map>
 #include <memory>
 #include <set>
@@ -9,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "server/directory/directory.h"
 #include "server/directory/keyed_hash.h"
 #include "server/index/postings.h"
 #include "server/store/store.h"
@@ -22,7 +22,8 @@ using identity::Fragment;
 
 namespace {
 
-// Builds fragments tersely: F("hr", "E1").Kind("employee").Id("email", "a@x").Attr("team", "Payments").
+// Builds fragments tersely: F("hr", "E1").Kind("employee").Id("email", "a@x").Attr("team",
+// "Payments").
 struct F {
   Fragment f;
   F(const std::string& source, const std::string& external_id, uint64_t version = 1) {
@@ -61,7 +62,8 @@ class DirFixture {
   void Reopen(std::vector<std::string>* notices = nullptr) {
     dir_.reset();
     directory::DirectoryOptions options;
-    if (notices != nullptr) options.notice = [notices](const std::string& n) { notices->push_back(n); };
+    if (notices != nullptr)
+      options.notice = [notices](const std::string& n) { notices->push_back(n); };
     options.normalise.default_region = "FR";
     options.store.block_cache_bytes = 8 << 20;
     options.store.write_buffer_bytes = 8 << 20;
@@ -114,7 +116,8 @@ BOOST_AUTO_TEST_CASE(reingest_same_version_is_noop) {
 
 BOOST_AUTO_TEST_CASE(older_version_is_stale_newer_replaces) {
   Ingest({F("hr", "E1", 3).Id("email", "a@x.example").Attr("title", "Engineer")});
-  directory::BatchResult r = Ingest({F("hr", "E1", 2).Id("email", "a@x.example").Attr("title", "Old")});
+  directory::BatchResult r =
+      Ingest({F("hr", "E1", 2).Id("email", "a@x.example").Attr("title", "Old")});
   BOOST_TEST(static_cast<int>(r.outcomes[0]) == static_cast<int>(Outcome::kStale));
   r = Ingest({F("hr", "E1", 4).Id("email", "a@x.example").Attr("title", "Lead")});
   BOOST_TEST(static_cast<int>(r.outcomes[0]) == static_cast<int>(Outcome::kUpdated));
@@ -123,8 +126,13 @@ BOOST_AUTO_TEST_CASE(older_version_is_stale_newer_replaces) {
 
 BOOST_AUTO_TEST_CASE(fragments_from_several_sources_become_one_profile) {
   directory::BatchResult r = Ingest({
-      F("hr", "E1").Id("employee_id", "e1").Id("email", "Alice.Martin@Example.com").Attr("display_name", "Alice Martin"),
-      F("ldap", "uid=amartin").Id("email", " alice.martin@example.COM").Id("phone", "01 42 68 53 00"),
+      F("hr", "E1")
+          .Id("employee_id", "e1")
+          .Id("email", "Alice.Martin@Example.com")
+          .Attr("display_name", "Alice Martin"),
+      F("ldap", "uid=amartin")
+          .Id("email", " alice.martin@example.COM")
+          .Id("phone", "01 42 68 53 00"),
       F("crm", "C-9").Kind("customer").Id("phone", "+33 1 42 68 53 00").Attr("segment", "premier"),
   });
   BOOST_TEST(r.profile_ids[0] == r.profile_ids[1]);
@@ -161,9 +169,15 @@ BOOST_AUTO_TEST_CASE(conflicting_employee_ids_are_recorded_not_merged) {
 
 BOOST_AUTO_TEST_CASE(tombstone_of_last_fragment_removes_the_person) {
   Ingest({F("hr", "E1").Id("email", "a@x.example").Attr("display_name", "Zoé Zed"),
-          F("helpdesk", "HD-1").Kind("case").Id("case", "HD-1").Rel("resolved_by", "email", "a@x.example").Evidence("case", "fixed")});
+          F("helpdesk", "HD-1")
+              .Kind("case")
+              .Id("case", "HD-1")
+              .Rel("resolved_by", "email", "a@x.example")
+              .Evidence("case", "fixed")});
   const uint64_t id = IdOf("email", "a@x.example");
-  BOOST_TEST(dir().Neighbors({{id, "", ""}, "resolved_by", graph::Direction::kIn, 0, ""})->edges.size() == 1u);
+  BOOST_TEST(
+      dir().Neighbors({{id, "", ""}, "resolved_by", graph::Direction::kIn, 0, ""})->edges.size() ==
+      1u);
   directory::BatchResult r = Ingest({F("hr", "E1", 2).Tombstone()});
   BOOST_TEST(static_cast<int>(r.outcomes[0]) == static_cast<int>(Outcome::kDeleted));
   BOOST_TEST(Get("email", "a@x.example").status().code() == absl::StatusCode::kNotFound);
@@ -173,7 +187,9 @@ BOOST_AUTO_TEST_CASE(tombstone_of_last_fragment_removes_the_person) {
   r = Ingest({F("hr", "E1", 3).Id("email", "a@x.example")});
   BOOST_TEST(static_cast<int>(r.outcomes[0]) == static_cast<int>(Outcome::kAdded));
   const uint64_t back = IdOf("email", "a@x.example");
-  BOOST_TEST(dir().Neighbors({{back, "", ""}, "resolved_by", graph::Direction::kIn, 0, ""})->edges.size() == 1u);
+  BOOST_TEST(dir()
+                 .Neighbors({{back, "", ""}, "resolved_by", graph::Direction::kIn, 0, ""})
+                 ->edges.size() == 1u);
   // An older copy arriving late cannot resurrect a deleted version.
   Ingest({F("hr", "E1", 4).Tombstone()});
   r = Ingest({F("hr", "E1", 3).Id("email", "a@x.example")});
@@ -185,8 +201,9 @@ BOOST_AUTO_TEST_CASE(invalid_fragment_rejects_whole_batch) {
   absl::StatusOr<directory::BatchResult> r = dir().Ingest(
       {F("hr", "E1").Id("email", "a@x.example"), F("hr", "E2").Id("phone", "12ab")}, 1000);
   BOOST_TEST(r.status().code() == absl::StatusCode::kInvalidArgument);
-  BOOST_TEST(std::string(r.status().message()) ==
-             "fragment 1: identifiers[0]: 'phone' value '12ab' is not a phone number (default region FR)");
+  BOOST_TEST(
+      std::string(r.status().message()) ==
+      "fragment 1: identifiers[0]: 'phone' value '12ab' is not a phone number (default region FR)");
   BOOST_TEST(Get("email", "a@x.example").status().code() == absl::StatusCode::kNotFound);
   BOOST_TEST(Sequence() == seq);
   BOOST_TEST(dir().GetStats()->live_fragments == 0u);
@@ -195,7 +212,8 @@ BOOST_AUTO_TEST_CASE(invalid_fragment_rejects_whole_batch) {
 BOOST_AUTO_TEST_CASE(unknown_source_is_failed_precondition) {
   absl::StatusOr<directory::BatchResult> r = dir().Ingest({F("wiki", "p1").Kind("document")}, 1);
   BOOST_TEST(r.status().code() == absl::StatusCode::kFailedPrecondition);
-  BOOST_TEST(std::string(r.status().message()).find("source 'wiki' is not registered") != std::string::npos);
+  BOOST_TEST(std::string(r.status().message()).find("source 'wiki' is not registered") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(relation_resolves_when_target_arrives_later) {
@@ -251,10 +269,12 @@ BOOST_AUTO_TEST_CASE(merge_and_split_rules_survive_resync) {
           F("crm", "C9").Kind("contact").Id("email", "care@x.example").Id("phone", "0611111111")});
   const uint64_t joined = IdOf("employee_id", "E9");
   BOOST_TEST(IdOf("phone", "0611111111") == joined);
-  absl::StatusOr<directory::SplitResult> split = dir().Split(joined, {{"crm", "C9"}}, "shared mailbox", 6);
+  absl::StatusOr<directory::SplitResult> split =
+      dir().Split(joined, {{"crm", "C9"}}, "shared mailbox", 6);
   BOOST_REQUIRE_MESSAGE(split.ok(), split.status());
   BOOST_TEST(split->profile_ids.size() == 2u);
-  Ingest({F("crm", "C9", 2).Kind("contact").Id("email", "care@x.example").Id("phone", "0611111111")});
+  Ingest(
+      {F("crm", "C9", 2).Kind("contact").Id("email", "care@x.example").Id("phone", "0611111111")});
   BOOST_TEST(IdOf("employee_id", "E9") != IdOf("phone", "0611111111"));
   BOOST_TEST(dir().ListRules().size() == 2u);
   // Dropping the rule joins them again.
@@ -288,9 +308,16 @@ BOOST_AUTO_TEST_CASE(an_undone_merge_gives_back_the_ids) {
 }
 
 BOOST_AUTO_TEST_CASE(search_is_prefix_case_and_accent_insensitive) {
-  Ingest({F("hr", "E1").Id("email", "elodie.durand@x.example").Attr("display_name", "Élodie Durand").Attr("team", "Cards"),
-          F("hr", "E2").Id("email", "eloise@x.example").Attr("display_name", "Éloïse Martin").Attr("team", "Payments"),
-          F("crm", "C1").Kind("customer").Id("twitter", "@ElodieFan").Attr("display_name", "E. Fan")});
+  Ingest(
+      {F("hr", "E1")
+           .Id("email", "elodie.durand@x.example")
+           .Attr("display_name", "Élodie Durand")
+           .Attr("team", "Cards"),
+       F("hr", "E2")
+           .Id("email", "eloise@x.example")
+           .Attr("display_name", "Éloïse Martin")
+           .Attr("team", "Payments"),
+       F("crm", "C1").Kind("customer").Id("twitter", "@ElodieFan").Attr("display_name", "E. Fan")});
   BOOST_TEST(dir().SearchPeople({.prefix = "ELO"})->people.size() == 3u);
   BOOST_TEST(dir().SearchPeople({.prefix = "elo mar"})->people.size() == 1u);
   BOOST_TEST(dir().SearchPeople({.prefix = "elodie.d"})->people.size() == 1u);
@@ -316,16 +343,26 @@ BOOST_AUTO_TEST_CASE(priority_change_rederives_displayed_values) {
 }
 
 BOOST_AUTO_TEST_CASE(rebuild_gives_identical_derived_state) {
-  Ingest({F("hr", "E1").Id("employee_id", "E1").Id("email", "a@x.example").Rel("reports_to", "employee_id", "E0"),
+  Ingest({F("hr", "E1")
+              .Id("employee_id", "E1")
+              .Id("email", "a@x.example")
+              .Rel("reports_to", "employee_id", "E0"),
           F("hr", "E0").Id("employee_id", "E0").Attr("display_name", "Chief"),
           F("ldap", "L1").Id("employee_id", "E7").Id("email", "a@x.example"),  // conflict
-          F("crm", "C1").Kind("customer").Id("phone", "0612345678").Rel("managed_by", "employee_id", "E1"),
-          F("helpdesk", "H1").Kind("case").Rel("raised_by", "phone", "+33612345678").Evidence("case", "card blocked"),
+          F("crm", "C1")
+              .Kind("customer")
+              .Id("phone", "0612345678")
+              .Rel("managed_by", "employee_id", "E1"),
+          F("helpdesk", "H1")
+              .Kind("case")
+              .Rel("raised_by", "phone", "+33612345678")
+              .Evidence("case", "card blocked"),
           F("crm", "C2").Kind("customer").Id("email", "c2@mail.example")});
   const uint64_t c1 = IdOf("phone", "0612345678");
   const uint64_t c2 = IdOf("email", "c2@mail.example");
   BOOST_REQUIRE(dir().Merge({c1, c2}, "", 1).ok());
-  Ingest({F("hr", "E0", 2).Tombstone(), F("crm", "C3").Kind("customer").Id("email", "c3@m.example")});
+  Ingest(
+      {F("hr", "E0", 2).Tombstone(), F("crm", "C3").Kind("customer").Id("email", "c3@m.example")});
   const std::string before = Digest();
   const directory::Stats stats = *dir().GetStats();
   absl::StatusOr<directory::RebuildResult> r = dir().Rebuild();
@@ -342,7 +379,10 @@ BOOST_AUTO_TEST_CASE(rebuild_gives_identical_derived_state) {
 
 BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
   Ingest({F("hr", "E1").Id("employee_id", "E1").Attr("display_name", "Ann"),
-          F("helpdesk", "H1").Kind("case").Rel("resolved_by", "employee_id", "E1").Evidence("case", "card blocked abroad")});
+          F("helpdesk", "H1")
+              .Kind("case")
+              .Rel("resolved_by", "employee_id", "E1")
+              .Evidence("case", "card blocked abroad")});
   const std::string before = Digest();
   std::vector<std::string> notices;
   Reopen(&notices);
@@ -380,15 +420,19 @@ BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
   }
   Reopen(&notices);
   BOOST_REQUIRE(notices.size() == 2u);
-  BOOST_TEST(notices[0].find("'postings-v1-blocks-18', this tesserad uses 'postings-v1-blocks-18 derive-2'") !=
-             std::string::npos, notices[0]);
+  BOOST_TEST(notices[0].find(
+                 "'postings-v1-blocks-18', this tesserad uses 'postings-v1-blocks-18 derive-2'") !=
+                 std::string::npos,
+             notices[0]);
   BOOST_TEST(Digest() == before);
 }
 
 BOOST_AUTO_TEST_CASE(same_batches_give_same_database) {
   std::vector<std::vector<Fragment>> batches = {
-      {F("hr", "E1").Id("email", "a@x.example"), F("crm", "C1").Kind("customer").Id("email", "b@m.example")},
-      {F("ldap", "L1").Id("email", "a@x.example").Id("email", "b@m.example"), F("hr", "E2").Id("email", "z@x.example")},
+      {F("hr", "E1").Id("email", "a@x.example"),
+       F("crm", "C1").Kind("customer").Id("email", "b@m.example")},
+      {F("ldap", "L1").Id("email", "a@x.example").Id("email", "b@m.example"),
+       F("hr", "E2").Id("email", "z@x.example")},
       {F("ldap", "L1", 2).Tombstone()}};
   for (const auto& b : batches) Ingest(b, 77);
   const std::string first = Digest();
@@ -418,8 +462,9 @@ BOOST_AUTO_TEST_CASE(the_database_keeps_its_phone_region) {
   options.region_given = true;
   auto refused = Directory::Open(tmp_.Sub("backup"), options);
   BOOST_TEST(refused.status().code() == absl::StatusCode::kFailedPrecondition);
-  BOOST_TEST(std::string(refused.status().message()).find("created with default phone region FR, the configuration "
-                                                         "says US") != std::string::npos,
+  BOOST_TEST(std::string(refused.status().message())
+                     .find("created with default phone region FR, the configuration "
+                           "says US") != std::string::npos,
              refused.status());
   options.normalise.default_region = "FR";
   BOOST_TEST(Directory::Open(tmp_.Sub("backup"), options).ok());
@@ -435,7 +480,8 @@ BOOST_AUTO_TEST_CASE(backup_opens_as_working_database) {
   auto copy = Directory::Open(tmp_.Sub("backup"), directory::DirectoryOptions());
   BOOST_REQUIRE_MESSAGE(copy.ok(), copy.status());
   BOOST_TEST((*copy)->GetProfile({0, "email", "a@x.example"})->profile.display_name == "Backed Up");
-  BOOST_TEST((*copy)->GetProfile({0, "email", "later@x.example"}).status().code() == absl::StatusCode::kNotFound);
+  BOOST_TEST((*copy)->GetProfile({0, "email", "later@x.example"}).status().code() ==
+             absl::StatusCode::kNotFound);
   BOOST_TEST((*copy)->GetStats()->sequence == *seq);
   // The copy takes writes.
   BOOST_TEST((*copy)->Ingest({F("hr", "E3").Id("email", "c@x.example")}, 1).ok());
@@ -449,9 +495,15 @@ BOOST_FIXTURE_TEST_SUITE(Deletion, DirFixture)
 // emptied postings count as absent), so `admin rebuild` reports no change.
 BOOST_AUTO_TEST_CASE(deleting_evidence_leaves_the_state_a_rebuild_makes) {
   Ingest({F("hr", "E1").Id("email", "ann@bank.example"),
-          F("helpdesk", "HD-1").Kind("case").Id("case", "HD-1").Rel("resolved_by", "email", "ann@bank.example")
+          F("helpdesk", "HD-1")
+              .Kind("case")
+              .Id("case", "HD-1")
+              .Rel("resolved_by", "email", "ann@bank.example")
               .Evidence("case", "card blocked abroad"),
-          F("helpdesk", "HD-2").Kind("case").Id("case", "HD-2").Rel("resolved_by", "email", "ann@bank.example")
+          F("helpdesk", "HD-2")
+              .Kind("case")
+              .Id("case", "HD-2")
+              .Rel("resolved_by", "email", "ann@bank.example")
               .Evidence("case", "card blocked at home")});
   Ingest({F("helpdesk", "HD-1", 2).Tombstone()});
   absl::StatusOr<directory::RebuildResult> r = dir().Rebuild();
@@ -463,7 +515,8 @@ BOOST_AUTO_TEST_CASE(deleting_evidence_leaves_the_state_a_rebuild_makes) {
 BOOST_AUTO_TEST_CASE(a_cancelled_rebuild_resumes_at_the_next_open) {
   std::vector<Fragment> fs;
   for (int i = 0; i < 50; ++i) {
-    fs.push_back(F("hr", "E" + std::to_string(i)).Id("email", "p" + std::to_string(i) + "@bank.example")
+    fs.push_back(F("hr", "E" + std::to_string(i))
+                     .Id("email", "p" + std::to_string(i) + "@bank.example")
                      .Evidence("skill", "card payments " + std::to_string(i)));
   }
   Ingest(fs);
@@ -477,7 +530,8 @@ BOOST_AUTO_TEST_CASE(a_cancelled_rebuild_resumes_at_the_next_open) {
     BOOST_REQUIRE(d.ok());
     absl::StatusOr<directory::RebuildResult> r = (*d)->Rebuild();
     BOOST_TEST(r.status().code() == absl::StatusCode::kCancelled);
-    BOOST_TEST(std::string(r.status().message()).find("resumes at the next start") != std::string::npos);
+    BOOST_TEST(std::string(r.status().message()).find("resumes at the next start") !=
+               std::string::npos);
   }
   std::vector<std::string> notices;
   Reopen(&notices);  // resumes the interrupted rebuild
@@ -494,13 +548,25 @@ BOOST_FIXTURE_TEST_SUITE(Erasure, DirFixture)
 // refuses the person's records from any source.
 BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
   Ingest({F("hr", "E1").Id("email", "ann@bank.example").Attr("display_name", "Ann Agent"),
-          F("crm", "C1").Kind("customer").Id("email", "carla@mail.example").Id("phone", "06 12 34 56 78")
-              .Attr("display_name", "Carla Customer").Rel("managed_by", "email", "ann@bank.example"),
+          F("crm", "C1")
+              .Kind("customer")
+              .Id("email", "carla@mail.example")
+              .Id("phone", "06 12 34 56 78")
+              .Attr("display_name", "Carla Customer")
+              .Rel("managed_by", "email", "ann@bank.example"),
           F("crm", "C2").Kind("customer").Id("email", "bob@mail.example"),
-          F("helpdesk", "HD-1").Kind("case").Id("case", "HD-1").Rel("raised_by", "email", "carla@mail.example")
-              .Rel("resolved_by", "email", "ann@bank.example").Evidence("case", "card blocked abroad"),
-          F("helpdesk", "HD-2").Kind("case").Id("case", "HD-2").Rel("raised_by", "email", "bob@mail.example")
-              .Rel("resolved_by", "email", "ann@bank.example").Evidence("case", "card blocked at home")});
+          F("helpdesk", "HD-1")
+              .Kind("case")
+              .Id("case", "HD-1")
+              .Rel("raised_by", "email", "carla@mail.example")
+              .Rel("resolved_by", "email", "ann@bank.example")
+              .Evidence("case", "card blocked abroad"),
+          F("helpdesk", "HD-2")
+              .Kind("case")
+              .Id("case", "HD-2")
+              .Rel("raised_by", "email", "bob@mail.example")
+              .Rel("resolved_by", "email", "ann@bank.example")
+              .Evidence("case", "card blocked at home")});
   const uint64_t carla = IdOf("email", "carla@mail.example");
   const uint64_t hd1 = IdOf("case", "HD-1");
   const uint64_t before = Sequence();
@@ -511,7 +577,7 @@ BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_TEST(r->profile == carla);
   BOOST_TEST(r->fragments == 1u);
-  BOOST_TEST(r->related == 1u);  // HD-1; HD-2 is Bob's
+  BOOST_TEST(r->related == 1u);            // HD-1; HD-2 is Bob's
   BOOST_TEST(r->suppressed.size() == 4u);  // two identifiers, two records
 
   BOOST_TEST(Get("email", "carla@mail.example").status().code() == absl::StatusCode::kNotFound);
@@ -563,7 +629,8 @@ BOOST_AUTO_TEST_CASE(erase_leaves_no_derived_trace_and_suppresses_the_person) {
              absl::StatusCode::kNotFound);
   absl::Status not_a_person = dir().Erase({0, "case", "HD-2", {}}, audit).status();
   BOOST_TEST(not_a_person.code() == absl::StatusCode::kFailedPrecondition);
-  BOOST_TEST(std::string(not_a_person.message()).find("is a case, not a person") != std::string::npos);
+  BOOST_TEST(std::string(not_a_person.message()).find("is a case, not a person") !=
+             std::string::npos);
   BOOST_TEST(Get("case", "HD-2").ok());
   BOOST_TEST(dir().ReadAudit(0, 0)->entries.size() == 1u);
 }
@@ -574,10 +641,12 @@ BOOST_AUTO_TEST_CASE(erase_removes_the_rules_naming_the_person) {
           F("ldap", "L1").Kind("customer").Id("email", "c.customer@other.example"),
           F("hr", "E1").Id("email", "ann@bank.example")});
   absl::StatusOr<directory::MergeResult> merged =
-      dir().Merge({IdOf("email", "carla@mail.example"), IdOf("email", "c.customer@other.example")}, "same person", 1);
+      dir().Merge({IdOf("email", "carla@mail.example"), IdOf("email", "c.customer@other.example")},
+                  "same person", 1);
   BOOST_REQUIRE_MESSAGE(merged.ok(), merged.status());
   BOOST_REQUIRE_EQUAL(dir().ListRules().size(), 1u);
-  absl::StatusOr<directory::EraseResult> r = dir().Erase({0, "email", "carla@mail.example", {}}, {});
+  absl::StatusOr<directory::EraseResult> r =
+      dir().Erase({0, "email", "carla@mail.example", {}}, {});
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_TEST(r->fragments == 2u);
   BOOST_TEST(dir().ListRules().empty());
@@ -664,7 +733,8 @@ BOOST_AUTO_TEST_CASE(concurrent_audit_appends_are_all_kept_in_sequence) {
   BOOST_TEST(expected_seq - 1 == static_cast<uint64_t>(kThreads * kEach));
   Reopen();  // numbering resumes after the last record
   BOOST_REQUIRE(dir().AppendAudit({}).ok());
-  BOOST_TEST(dir().ReadAudit(kThreads * kEach, 0)->entries.at(0).sequence == static_cast<uint64_t>(kThreads * kEach + 1));
+  BOOST_TEST(dir().ReadAudit(kThreads * kEach, 0)->entries.at(0).sequence ==
+             static_cast<uint64_t>(kThreads * kEach + 1));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

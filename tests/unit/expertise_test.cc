@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE expertise
 #include <boost/test/unit_test.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +18,8 @@ namespace {
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kNow = 20'400 * kDay;  // 2025-11-08
 
-Fragment Employee(const std::string& id, const std::string& name, std::vector<identity::Attribute> extra = {}) {
+Fragment Employee(const std::string& id, const std::string& name,
+                  std::vector<identity::Attribute> extra = {}) {
   Fragment f{.source = "hr", .external_id = id, .version = 1, .kind = "employee"};
   f.attributes = {{"display_name", name}, {"team", "Support"}};
   f.attributes.insert(f.attributes.end(), extra.begin(), extra.end());
@@ -46,19 +46,30 @@ struct Org {
     for (auto [s, p] : {std::pair{"hr", 90}, {"helpdesk", 50}, {"crm", 60}}) {
       BOOST_REQUIRE(dir->PutSource({s, "test", p, "", 0}, false).ok());
     }
-    Ingest({Employee("E1", "Alice Cards"), Employee("E2", "Bruno Cards"), Employee("E3", "Chloé Loans"),
-            Employee("E4", "Denis Gone", {{"end_date", "2024-01-31"}}), Employee("E5", "Emma Manager")});
+    Ingest({Employee("E1", "Alice Cards"), Employee("E2", "Bruno Cards"),
+            Employee("E3", "Chloé Loans"),
+            Employee("E4", "Denis Gone", {{"end_date", "2024-01-31"}}),
+            Employee("E5", "Emma Manager")});
     std::vector<Fragment> cases;
     for (int i = 0; i < 6; ++i) {
-      cases.push_back(Case("C1-" + std::to_string(i), "E1", "Card blocked abroad after three wrong PIN codes, card unblocked", kNow - (10 + i) * kDay));
-      cases.push_back(Case("C2-" + std::to_string(i), "E2", "Card blocked at the ATM, card replaced and unblocked", kNow - (20 + i) * kDay));
-      cases.push_back(Case("C3-" + std::to_string(i), "E3", "Mortgage rate renegotiation and loan insurance", kNow - (5 + i) * kDay));
+      cases.push_back(Case("C1-" + std::to_string(i), "E1",
+                           "Card blocked abroad after three wrong PIN codes, card unblocked",
+                           kNow - (10 + i) * kDay));
+      cases.push_back(Case("C2-" + std::to_string(i), "E2",
+                           "Card blocked at the ATM, card replaced and unblocked",
+                           kNow - (20 + i) * kDay));
+      cases.push_back(Case("C3-" + std::to_string(i), "E3",
+                           "Mortgage rate renegotiation and loan insurance",
+                           kNow - (5 + i) * kDay));
     }
     // Denis was the card expert, but he has left.
     for (int i = 0; i < 10; ++i) {
-      cases.push_back(Case("C4-" + std::to_string(i), "E4", "Card blocked abroad, card blocked PIN, card card", kNow - 400 * kDay));
+      cases.push_back(Case("C4-" + std::to_string(i), "E4",
+                           "Card blocked abroad, card blocked PIN, card card", kNow - 400 * kDay));
     }
-    cases.push_back(Case("FR-1", "E3", "Carte bloquée à l'étranger après trois codes faux, carte débloquée", kNow - 3 * kDay, "fr"));
+    cases.push_back(Case("FR-1", "E3",
+                         "Carte bloquée à l'étranger après trois codes faux, carte débloquée",
+                         kNow - 3 * kDay, "fr"));
     Ingest(cases);
     Fragment customer{.source = "crm", .external_id = "C-9", .version = 1, .kind = "customer"};
     customer.attributes = {{"display_name", "Camille Roussel"}};
@@ -90,7 +101,8 @@ struct Org {
 BOOST_FIXTURE_TEST_SUITE(FindExperts, Org)
 
 BOOST_AUTO_TEST_CASE(resolved_similar_cases_rank_people_with_evidence) {
-  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "My card is blocked abroad", .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> r =
+      dir->FindExperts({.text = "My card is blocked abroad", .as_of_ms = kNow});
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_REQUIRE(r->experts.size() >= 2u);
   BOOST_TEST(r->experts[0].person.display_name == "Alice Cards");  // same issue, more recent
@@ -99,8 +111,8 @@ BOOST_AUTO_TEST_CASE(resolved_similar_cases_rank_people_with_evidence) {
   BOOST_REQUIRE(!top.evidence.empty());
   BOOST_TEST(top.evidence[0].source == "helpdesk");
   BOOST_TEST(top.evidence[0].snippet.find("Card blocked") != std::string::npos);
-  BOOST_TEST((std::find(top.evidence[0].matched_words.begin(), top.evidence[0].matched_words.end(), "blocked") !=
-              top.evidence[0].matched_words.end()));
+  BOOST_TEST((std::find(top.evidence[0].matched_words.begin(), top.evidence[0].matched_words.end(),
+                        "blocked") != top.evidence[0].matched_words.end()));
   BOOST_TEST(top.why.find("similar case") != std::string::npos);
   BOOST_TEST(r->language == "en");
 }
@@ -115,9 +127,10 @@ BOOST_AUTO_TEST_CASE(left_person_is_excluded_unless_asked) {
 // The customer's account manager comes first: among the experts when their evidence
 // matches, else apart, as someone to inform, and not presented as the expert.
 BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
-  absl::StatusOr<expertise::Ranking> r =
-      dir->FindExperts({.text = "card blocked abroad", .customer_type = "twitter", .customer_value = "camiller",
-                        .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "card blocked abroad",
+                                                           .customer_type = "twitter",
+                                                           .customer_value = "camiller",
+                                                           .as_of_ms = kNow});
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_REQUIRE(r->inform.size() == 1u);
   BOOST_TEST(r->inform[0].person.display_name == "Emma Manager");  // no card evidence
@@ -129,7 +142,10 @@ BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
   // With matching evidence, the account manager leads the experts.
   Fragment emma_case = Case("EM-1", "E5", "Card blocked abroad, card unblocked", kNow - kDay);
   Ingest({emma_case});
-  r = dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
+  r = dir->FindExperts({.text = "card blocked",
+                        .customer_type = "customer_id",
+                        .customer_value = "c-9",
+                        .as_of_ms = kNow});
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->experts[0].person.display_name == "Emma Manager");
   BOOST_TEST(r->experts[0].relationship.at(0) == "account manager of Camille Roussel");
@@ -138,12 +154,17 @@ BOOST_AUTO_TEST_CASE(account_manager_comes_first) {
 
 // The answer's words follow reply_language; the ranking does not.
 BOOST_AUTO_TEST_CASE(reasons_and_notes_in_the_reply_language) {
-  Ingest({Case("EM-1", "E5", "Card blocked abroad, card unblocked", kNow - kDay)});  // the manager's evidence
-  absl::StatusOr<expertise::Ranking> en =
-      dir->FindExperts({.text = "card blocked", .customer_type = "customer_id", .customer_value = "c-9", .as_of_ms = kNow});
-  absl::StatusOr<expertise::Ranking> fr =
-      dir->FindExperts({.text = "card blocked", .reply_language = "fr-FR", .customer_type = "customer_id",
-                        .customer_value = "c-9", .as_of_ms = kNow});
+  Ingest({Case("EM-1", "E5", "Card blocked abroad, card unblocked",
+               kNow - kDay)});  // the manager's evidence
+  absl::StatusOr<expertise::Ranking> en = dir->FindExperts({.text = "card blocked",
+                                                            .customer_type = "customer_id",
+                                                            .customer_value = "c-9",
+                                                            .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> fr = dir->FindExperts({.text = "card blocked",
+                                                            .reply_language = "fr-FR",
+                                                            .customer_type = "customer_id",
+                                                            .customer_value = "c-9",
+                                                            .as_of_ms = kNow});
   BOOST_REQUIRE(en.ok());
   BOOST_REQUIRE_MESSAGE(fr.ok(), fr.status());
   BOOST_REQUIRE(!fr->experts.empty());
@@ -167,9 +188,12 @@ BOOST_AUTO_TEST_CASE(reasons_and_notes_in_the_reply_language) {
 BOOST_AUTO_TEST_CASE(load_demotes_a_busy_expert) {
   BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
   std::vector<Fragment> open;
-  for (int i = 0; i < 8; ++i) open.push_back(Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));
+  for (int i = 0; i < 8; ++i)
+    open.push_back(
+        Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));
   Ingest(open);
-  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "card blocked abroad", .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> r =
+      dir->FindExperts({.text = "card blocked abroad", .as_of_ms = kNow});
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->experts.at(0).person.display_name == "Bruno Cards");
   for (const auto& e : r->experts) {
@@ -191,7 +215,10 @@ BOOST_AUTO_TEST_CASE(away_person_is_demoted) {
 BOOST_AUTO_TEST_CASE(tombstoned_case_no_longer_counts) {
   std::vector<Fragment> gone;
   for (int i = 0; i < 6; ++i) {
-    Fragment t{.source = "helpdesk", .external_id = "C1-" + std::to_string(i), .version = 2, .tombstone = true};
+    Fragment t{.source = "helpdesk",
+               .external_id = "C1-" + std::to_string(i),
+               .version = 2,
+               .tombstone = true};
     gone.push_back(t);
   }
   Ingest(gone);
@@ -200,7 +227,8 @@ BOOST_AUTO_TEST_CASE(tombstoned_case_no_longer_counts) {
 }
 
 BOOST_AUTO_TEST_CASE(french_query_matches_french_evidence) {
-  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "Ma carte est bloquée à l'étranger", .as_of_ms = kNow});
+  absl::StatusOr<expertise::Ranking> r =
+      dir->FindExperts({.text = "Ma carte est bloquée à l'étranger", .as_of_ms = kNow});
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_TEST(r->language == "fr");
   BOOST_REQUIRE(!r->experts.empty());
@@ -212,7 +240,8 @@ BOOST_AUTO_TEST_CASE(french_query_matches_french_evidence) {
 // and Chloé, whom the helpdesk names, holds it no longer. Closing it makes it his
 // evidence, and his alone.
 BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load_and_closing_makes_evidence) {
-  auto find = [&](const std::string& text, const std::string& name) -> std::optional<expertise::Expert> {
+  auto find = [&](const std::string& text,
+                  const std::string& name) -> std::optional<expertise::Expert> {
     absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = text, .as_of_ms = kNow});
     BOOST_REQUIRE(r.ok());
     for (const expertise::Expert& e : r->experts) {
@@ -221,11 +250,13 @@ BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load_and_closing_makes_evidence) {
     return std::nullopt;
   };
   const std::string mortgage = "mortgage rate renegotiation", cards = "card blocked at the ATM";
-  Fragment reopened = Case("C3-0", "E3", "Mortgage rate renegotiation and loan insurance", kNow - 5 * kDay, "en", "open");
+  Fragment reopened = Case("C3-0", "E3", "Mortgage rate renegotiation and loan insurance",
+                           kNow - 5 * kDay, "en", "open");
   reopened.version = 2;
   Ingest({reopened});
   BOOST_TEST(find(mortgage, "Chloé Loans")->open_cases == 1u);
-  absl::StatusOr<directory::OutcomeResult> o = dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "open", kNow});
+  absl::StatusOr<directory::OutcomeResult> o =
+      dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "open", kNow});
   BOOST_REQUIRE_MESSAGE(o.ok(), o.status());
   BOOST_REQUIRE(o->previous_holders.size() == 1u);
   BOOST_TEST(o->previous_holders[0].display_name == "Chloé Loans");
@@ -243,10 +274,12 @@ BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load_and_closing_makes_evidence) {
   // The rebuild derives the same marks.
   const std::string digest = *dir->DerivedDigest();
   BOOST_TEST(dir->Rebuild()->digest_after == digest);
-  BOOST_TEST(dir->RecordOutcome({"case", "NOPE", "employee_id", "E2", "open", kNow}).status().code() ==
-             absl::StatusCode::kNotFound);
-  BOOST_TEST(dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "maybe", kNow}).status().code() ==
-             absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(
+      dir->RecordOutcome({"case", "NOPE", "employee_id", "E2", "open", kNow}).status().code() ==
+      absl::StatusCode::kNotFound);
+  BOOST_TEST(
+      dir->RecordOutcome({"case", "C3-0", "employee_id", "E2", "maybe", kNow}).status().code() ==
+      absl::StatusCode::kInvalidArgument);
 }
 
 BOOST_AUTO_TEST_CASE(bad_queries_are_rejected_with_reasons) {
@@ -256,7 +289,8 @@ BOOST_AUTO_TEST_CASE(bad_queries_are_rejected_with_reasons) {
   BOOST_TEST(empty.code() == absl::StatusCode::kInvalidArgument);
   BOOST_TEST(std::string(empty.message()).find("no searchable words") != std::string::npos);
   BOOST_TEST(code({.text = "card", .limit = 51}) == absl::StatusCode::kInvalidArgument);
-  BOOST_TEST(code({.text = "card", .customer_type = "fax", .customer_value = "1"}) == absl::StatusCode::kInvalidArgument);
+  BOOST_TEST(code({.text = "card", .customer_type = "fax", .customer_value = "1"}) ==
+             absl::StatusCode::kInvalidArgument);
 }
 
 BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_index) {

@@ -93,9 +93,9 @@ BOOST_AUTO_TEST_CASE(fragment_key_and_value) {
                                  .Hex("04")
                                  .L("a@b.example")
                                  .Hex("00")
-                                 .Hex("00")   // no relations
-                                 .Hex("00")   // no evidence
-                                 .Hex("09")   // origin
+                                 .Hex("00")  // no relations
+                                 .Hex("00")  // no evidence
+                                 .Hex("09")  // origin
                                  .str();
   BOOST_TEST(AsHex(identity::EncodeFragment(sf)) == AsHex(golden));
 

@@ -1,8 +1,7 @@
 #define BOOST_TEST_MODULE identity
+#include <algorithm>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,36 +28,78 @@ std::string Norm(const char* type, const std::string& raw) {
 }  // namespace
 
 // Each row: type, value as a source might write it, normalised form.
-const char* kType[] = {
-    "email", "email", "email", "email", "upn", "phone", "phone", "phone", "phone",
-    "twitter", "twitter", "twitter", "instagram", "facebook", "whatsapp", "whatsapp", "whatsapp",
-    "employee_id", "customer_id", "ldap_dn", "ldap_dn", "team", "case", "ad_guid", "ad_guid"};
-const char* kRaw[] = {
-    "  Alice.Martin@Example.COM ", "Alice Martin <alice.martin@example.com>", "mailto:BOB@x.example",
-    "ANDRÉ@exemple.fr", "AMartin@Corp.Example", "+33 1 42 68 53 00", "01 42 68 53 00",
-    "+1 (650) 253-0000", "0033 6 12 34 56 78", "@Alice", "https://twitter.com/Alice_M?lang=fr",
-    "x.com/alice_m/", "@Camille.R", "facebook.com/julie.blanc", "+33 6 12 34 56 78", "@Some_Shop",
-    "https://wa.me/33612345678",
-    " e1001 ", "c-20001", "UID=amartin, OU=People,DC=Banque-Lumen,DC=example",
-    "cn=Doe\\, John,ou=people,dc=example", "  Customer   Care ", " HD-5001 ",
-    "{B43B8D37-5B43-4A69-B12F-2C654EE5F5EA}", "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
-const char* kNorm[] = {
-    "alice.martin@example.com", "alice.martin@example.com", "bob@x.example", "andré@exemple.fr",
-    "amartin@corp.example", "+33142685300", "+33142685300", "+16502530000", "+33612345678",
-    "alice", "alice_m", "alice_m", "camille.r", "julie.blanc", "+33612345678", "some_shop", "+33612345678",
-    "E1001", "C-20001", "uid=amartin,ou=people,dc=banque-lumen,dc=example",
-    "cn=doe\\2C john,ou=people,dc=example", "customer care", "HD-5001",
-    "b43b8d37-5b43-4a69-b12f-2c654ee5f5ea", "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
+const char* kType[] = {"email",    "email",    "email",       "email",       "upn",
+                       "phone",    "phone",    "phone",       "phone",       "twitter",
+                       "twitter",  "twitter",  "instagram",   "facebook",    "whatsapp",
+                       "whatsapp", "whatsapp", "employee_id", "customer_id", "ldap_dn",
+                       "ldap_dn",  "team",     "case",        "ad_guid",     "ad_guid"};
+const char* kRaw[] = {"  Alice.Martin@Example.COM ",
+                      "Alice Martin <alice.martin@example.com>",
+                      "mailto:BOB@x.example",
+                      "ANDRÉ@exemple.fr",
+                      "AMartin@Corp.Example",
+                      "+33 1 42 68 53 00",
+                      "01 42 68 53 00",
+                      "+1 (650) 253-0000",
+                      "0033 6 12 34 56 78",
+                      "@Alice",
+                      "https://twitter.com/Alice_M?lang=fr",
+                      "x.com/alice_m/",
+                      "@Camille.R",
+                      "facebook.com/julie.blanc",
+                      "+33 6 12 34 56 78",
+                      "@Some_Shop",
+                      "https://wa.me/33612345678",
+                      " e1001 ",
+                      "c-20001",
+                      "UID=amartin, OU=People,DC=Banque-Lumen,DC=example",
+                      "cn=Doe\\, John,ou=people,dc=example",
+                      "  Customer   Care ",
+                      " HD-5001 ",
+                      "{B43B8D37-5B43-4A69-B12F-2C654EE5F5EA}",
+                      "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
+const char* kNorm[] = {"alice.martin@example.com",
+                       "alice.martin@example.com",
+                       "bob@x.example",
+                       "andré@exemple.fr",
+                       "amartin@corp.example",
+                       "+33142685300",
+                       "+33142685300",
+                       "+16502530000",
+                       "+33612345678",
+                       "alice",
+                       "alice_m",
+                       "alice_m",
+                       "camille.r",
+                       "julie.blanc",
+                       "+33612345678",
+                       "some_shop",
+                       "+33612345678",
+                       "E1001",
+                       "C-20001",
+                       "uid=amartin,ou=people,dc=banque-lumen,dc=example",
+                       "cn=doe\\2C john,ou=people,dc=example",
+                       "customer care",
+                       "HD-5001",
+                       "b43b8d37-5b43-4a69-b12f-2c654ee5f5ea",
+                       "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
 
 BOOST_DATA_TEST_CASE(identifier_normalises,
                      bdata::make(kType) ^ bdata::make(kRaw) ^ bdata::make(kNorm), type, raw, norm) {
   BOOST_TEST(Norm(type, raw) == norm);
 }
 
-const char* kBadType[] = {"phone",   "phone",   "email",   "email",  "email",
+const char* kBadType[] = {"phone",   "phone",   "email",       "email",   "email",
                           "twitter", "ldap_dn", "employee_id", "ad_guid", "ad_guid"};
-const char* kBadRaw[] = {"12ab", "hello", "alice", "a@b@c", "alice @x.example", "not a handle!",
-                         "no dn here", "   ", "83aabab1d65a494aa5b0242532bf0cc5",
+const char* kBadRaw[] = {"12ab",
+                         "hello",
+                         "alice",
+                         "a@b@c",
+                         "alice @x.example",
+                         "not a handle!",
+                         "no dn here",
+                         "   ",
+                         "83aabab1d65a494aa5b0242532bf0cc5",
                          "83aabab1-d65a-494a-a5b0-242532bf0cg5"};
 
 BOOST_DATA_TEST_CASE(bad_identifier_is_rejected_with_reason,
@@ -91,16 +132,20 @@ BOOST_AUTO_TEST_CASE(validation_names_field_for_each_limit) {
   BOOST_TEST(std::string(Validate(f, limits, Fr()).message()) ==
              "attributes[0] 'title': is 8 bytes, the limit is 4");
   f.attributes = {{"Title", "x"}};
-  BOOST_TEST(std::string(Validate(f, limits, Fr()).message()).find("attributes[0]: name 'Title'") == 0);
+  BOOST_TEST(std::string(Validate(f, limits, Fr()).message()).find("attributes[0]: name 'Title'") ==
+             0);
   f.attributes.clear();
   f.kind = "robot";
-  BOOST_TEST(std::string(Validate(f, limits, Fr()).message()).find("kind: 'robot' is not a known kind") == 0);
+  BOOST_TEST(
+      std::string(Validate(f, limits, Fr()).message()).find("kind: 'robot' is not a known kind") ==
+      0);
   f.kind = "employee";
   f.version = 0;
   BOOST_TEST(std::string(Validate(f, limits, Fr()).message()) == "version: must be at least 1");
   f.version = 1;
   f.relations = {{"reports_to", {"fax", "123"}}};
-  BOOST_TEST(std::string(Validate(f, limits, Fr()).message()).find("relations[0].target: unknown identifier type 'fax'") == 0);
+  BOOST_TEST(std::string(Validate(f, limits, Fr()).message())
+                 .find("relations[0].target: unknown identifier type 'fax'") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(validation_normalises_and_dedupes_identifiers) {
@@ -138,7 +183,8 @@ BOOST_AUTO_TEST_CASE(fragment_record_round_trips) {
 
 namespace {
 
-Fragment Person(const std::string& id, std::vector<Identifier> ids, const std::string& kind = "employee") {
+Fragment Person(const std::string& id, std::vector<Identifier> ids,
+                const std::string& kind = "employee") {
   Fragment f{.source = "s", .external_id = id, .version = 1, .kind = kind};
   for (auto& i : ids) {
     i.tag = *ParseIdType(i.type);
@@ -160,7 +206,8 @@ std::string Shape(const std::vector<Fragment>& fs, const std::vector<const Rule*
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(shared_identifier_links_across_sources) {
-  std::vector<Fragment> fs = {Person("a", {{"email", "x@e"}}), Person("b", {{"email", "x@e"}, {"phone", "+1"}}),
+  std::vector<Fragment> fs = {Person("a", {{"email", "x@e"}}),
+                              Person("b", {{"email", "x@e"}, {"phone", "+1"}}),
                               Person("c", {{"phone", "+1"}}), Person("d", {{"email", "y@e"}})};
   BOOST_TEST(Shape(fs) == "0 0 0 1");
 }
@@ -180,7 +227,8 @@ BOOST_AUTO_TEST_CASE(two_employee_ids_are_a_conflict_not_a_merge) {
 }
 
 BOOST_AUTO_TEST_CASE(person_and_team_never_merge) {
-  std::vector<Fragment> fs = {Person("a", {{"email", "care@e"}}), Person("b", {{"email", "care@e"}}, "team")};
+  std::vector<Fragment> fs = {Person("a", {{"email", "care@e"}}),
+                              Person("b", {{"email", "care@e"}}, "team")};
   std::vector<ClusterItem> items;
   for (const auto& f : fs) items.push_back({f.external_id, &f});
   Clustering c = Cluster(items, {});
@@ -190,8 +238,9 @@ BOOST_AUTO_TEST_CASE(person_and_team_never_merge) {
 }
 
 BOOST_AUTO_TEST_CASE(merge_rule_joins_and_split_rule_separates) {
-  std::vector<Fragment> fs = {Person("a", {{"employee_id", "E1"}}), Person("b", {{"employee_id", "E2"}}),
-                              Person("c", {{"email", "x@e"}}), Person("d", {{"email", "x@e"}})};
+  std::vector<Fragment> fs = {Person("a", {{"employee_id", "E1"}}),
+                              Person("b", {{"employee_id", "E2"}}), Person("c", {{"email", "x@e"}}),
+                              Person("d", {{"email", "x@e"}})};
   Rule merge{1, Rule::Type::kMerge, {"a", "b"}, {}, "", 0};
   Rule split{2, Rule::Type::kSplit, {"d"}, {"c"}, "", 0};
   BOOST_TEST(Shape(fs) == "0 1 2 2");
@@ -211,8 +260,10 @@ BOOST_AUTO_TEST_CASE(survivorship_prefers_priority_then_recency) {
     sf.fragment.updated_at_ms = t;
     return sf;
   };
-  StoredFragment ldap = frag("ldap", "Dev", 300), crm = frag("crm", "Developer", 200), hr = frag("hr", "Engineer", 100);
-  std::vector<std::pair<std::string, const StoredFragment*>> members = {{"k1", &ldap}, {"k2", &crm}, {"k3", &hr}};
+  StoredFragment ldap = frag("ldap", "Dev", 300), crm = frag("crm", "Developer", 200),
+                 hr = frag("hr", "Engineer", 100);
+  std::vector<std::pair<std::string, const StoredFragment*>> members = {
+      {"k1", &ldap}, {"k2", &crm}, {"k3", &hr}};
   Profile p = Materialise(5, members, sources);
   BOOST_TEST(*p.Attr("title") == "Engineer");  // priority beats recency
   BOOST_REQUIRE(p.attributes[0].values.size() == 3u);
@@ -227,8 +278,8 @@ BOOST_AUTO_TEST_CASE(survivorship_prefers_priority_then_recency) {
 std::string MentionsOf(const std::string& text) {
   std::string out;
   for (const Mention& m : FindMentions(text, {"FR"})) {
-    out += (out.empty() ? "" : " ") + std::string(m.handle ? "@" : IdTypeName(m.type)) + ":" + m.value + " (" +
-           text.substr(m.begin, m.end - m.begin) + ")";
+    out += (out.empty() ? "" : " ") + std::string(m.handle ? "@" : IdTypeName(m.type)) + ":" +
+           m.value + " (" + text.substr(m.begin, m.end - m.begin) + ")";
   }
   return out;
 }

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE index
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <map>
 #include <optional>
@@ -27,11 +26,13 @@ struct IndexFixture {
   }
 
   // Replaces (or removes, when terms is empty) document `doc` in the index and in `docs`.
-  void Set(store::Batch& b, uint64_t doc, const std::vector<std::string>& terms, index::EvidenceKind kind, uint32_t day) {
+  void Set(store::Batch& b, uint64_t doc, const std::vector<std::string>& terms,
+           index::EvidenceKind kind, uint32_t day) {
     auto it = docs.find(doc);
     std::optional<DocTerms> after;
     if (!terms.empty()) after = DocTerms::From(doc, kind, day, terms);
-    index::CorpusDelta d = index::UpdatePostings(b, it == docs.end() ? nullptr : &it->second, after ? &*after : nullptr);
+    index::CorpusDelta d = index::UpdatePostings(b, it == docs.end() ? nullptr : &it->second,
+                                                 after ? &*after : nullptr);
     n_docs += d.docs;
     total_len += d.length;
     if (after) {
@@ -53,7 +54,8 @@ struct IndexFixture {
   }
 
   // Exhaustive scoring: what TopK must return.
-  std::vector<std::pair<uint64_t, double>> BruteForce(const std::vector<std::string>& q, const index::SearchParams& p) {
+  std::vector<std::pair<uint64_t, double>> BruteForce(const std::vector<std::string>& q,
+                                                      const index::SearchParams& p) {
     std::map<std::string, uint64_t> df;
     for (const auto& [id, d] : docs) {
       for (const auto& [t, tf] : d.terms) ++df[t];
@@ -62,14 +64,17 @@ struct IndexFixture {
     for (const auto& [id, d] : docs) {
       double raw = 0;
       for (const std::string& t : q) {
-        auto it = std::lower_bound(d.terms.begin(), d.terms.end(), t, [](const auto& a, const std::string& b) { return a.first < b; });
+        auto it = std::lower_bound(d.terms.begin(), d.terms.end(), t,
+                                   [](const auto& a, const std::string& b) { return a.first < b; });
         if (it == d.terms.end() || it->first != t) continue;
         const double idf = std::log(1 + (p.docs - df[t] + 0.5) / (df[t] + 0.5));
-        raw += idf * it->second * (p.k1 + 1) / (it->second + p.k1 * (1 - p.b + p.b * d.length / p.avg_length));
+        raw += idf * it->second * (p.k1 + 1) /
+               (it->second + p.k1 * (1 - p.b + p.b * d.length / p.avg_length));
       }
       if (raw == 0) continue;
       double f = p.kind_weight[static_cast<size_t>(d.kind)];
-      if (p.recency_tau_days > 0 && p.today > d.day) f *= std::exp(-static_cast<double>(p.today - d.day) / p.recency_tau_days);
+      if (p.recency_tau_days > 0 && p.today > d.day)
+        f *= std::exp(-static_cast<double>(p.today - d.day) / p.recency_tau_days);
       scored.emplace_back(id, raw * f);
     }
     std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
@@ -96,7 +101,7 @@ BOOST_AUTO_TEST_CASE(merges_add_replace_remove_and_count) {
   BOOST_REQUIRE(db->Write(*b).ok());
   b = db->NewBatch();
   Set(*b, index::DocId(1, 0), {"card"}, index::EvidenceKind::kCase, 102);  // new version
-  Set(*b, index::DocId(2, 0), {}, index::EvidenceKind::kDocument, 0);    // removed
+  Set(*b, index::DocId(2, 0), {}, index::EvidenceKind::kDocument, 0);      // removed
   BOOST_REQUIRE(db->Write(*b).ok());
   auto snap = db->GetSnapshot();
   BOOST_TEST(*index::ReadDf(*snap, "card") == 1u);
@@ -158,8 +163,11 @@ BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
       }
       // Days mostly follow arrival (as a helpdesk's history does), so old blocks are
       // weak under recency decay and their weak terms stop being essential.
-      const uint32_t day = static_cast<uint32_t>(rng() % 4 == 0 ? 19000 + rng() % 1000 : 19000 + fno * 980 / 200000 + rng() % 20);  // <= today
-      Set(*b, index::DocId(fno, rng() % 2), terms, static_cast<index::EvidenceKind>(rng() % 7), day);
+      const uint32_t day = static_cast<uint32_t>(rng() % 4 == 0 ? 19000 + rng() % 1000
+                                                                : 19000 + fno * 980 / 200000 +
+                                                                      rng() % 20);  // <= today
+      Set(*b, index::DocId(fno, rng() % 2), terms, static_cast<index::EvidenceKind>(rng() % 7),
+          day);
     }
     BOOST_REQUIRE(db->Write(*b).ok());
   }
@@ -185,7 +193,8 @@ BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
       // The same scores rank by rank; documents may differ only between near-ties,
       // since floating-point sums in another order can differ in the last bits.
       BOOST_TEST(std::abs((*got)[i].score - want[i].second) < 1e-9, "query " << q << " rank " << i);
-      BOOST_TEST(std::abs((*got)[i].score - exact[(*got)[i].doc]) < 1e-9, "query " << q << " rank " << i);
+      BOOST_TEST(std::abs((*got)[i].score - exact[(*got)[i].doc]) < 1e-9,
+                 "query " << q << " rank " << i);
     }
     if (k == 5) BOOST_TEST(stats.docs_scored < static_cast<uint64_t>(n_docs));  // pruning happened
     skipped += stats.blocks_skipped;
@@ -194,4 +203,3 @@ BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_scoring) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-

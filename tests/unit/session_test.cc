@@ -1,9 +1,8 @@
 #define BOOST_TEST_MODULE session
-#include <boost/test/unit_test.hpp>
-
-#include <set>
-
 #include "server/http/session.h"
+
+#include <boost/test/unit_test.hpp>
+#include <set>
 
 // The console's session store against a clock the test moves: idle and absolute
 // expiry, the cap, sign-out, and the cookie header's parsing.
@@ -131,7 +130,8 @@ BOOST_AUTO_TEST_CASE(cookie_values_are_found_by_exact_name) {
   BOOST_TEST(http::CookieValue("tessera_session=abc", "tessera_session") == "abc");
   BOOST_TEST(http::CookieValue("a=1; tessera_session=abc; b=2", "tessera_session") == "abc");
   BOOST_TEST(http::CookieValue("a=1;tessera_session=abc", "tessera_session") == "abc");
-  BOOST_TEST(http::CookieValue("xtessera_session=abc; tessera_session_old=d", "tessera_session") == "");
+  BOOST_TEST(http::CookieValue("xtessera_session=abc; tessera_session_old=d", "tessera_session") ==
+             "");
   BOOST_TEST(http::CookieValue("", "tessera_session") == "");
   BOOST_TEST(http::CookieValue("tessera_session", "tessera_session") == "");
   BOOST_TEST(http::CookieValue("tessera_session=", "tessera_session") == "");

@@ -1,11 +1,11 @@
 #define BOOST_TEST_MODULE store
-#include <boost/test/unit_test.hpp>
+#include "server/store/store.h"
 
+#include <boost/test/unit_test.hpp>
 #include <memory>
 #include <string>
 
 #include "server/store/coding.h"
-#include "server/store/store.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace tessera;
@@ -103,7 +103,8 @@ BOOST_AUTO_TEST_CASE(batch_iterator_merges_pending_puts_and_deletes_over_the_dat
   batch->Put(Cf::kRefs, "k4", "again");
   std::string seen;
   auto it = batch->NewIterator(Cf::kRefs);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
   BOOST_TEST(seen == "k0=new k2=changed k3=new k4=again ");
   it->Seek("k1");
   BOOST_REQUIRE(it->Valid());
@@ -131,7 +132,8 @@ BOOST_AUTO_TEST_CASE(child_batch_reads_through_an_uncommitted_parent) {
   BOOST_TEST(Read(*child, Cf::kIdent, "c") == "<absent>");
   std::string seen;
   auto it = child->NewIterator(Cf::kIdent);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    seen += std::string(it->key()) + "=" + std::string(it->value()) + " ";
   BOOST_TEST(seen == "a=db b=parent d=child e=child ");
   it.reset();
   // Committing the parent while the child reads changes nothing it sees.

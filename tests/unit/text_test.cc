@@ -1,12 +1,12 @@
 #define BOOST_TEST_MODULE text
+#include "server/text/text.h"
+
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
-
 #include <fstream>
 
 #include "server/text/analyzer.h"
 #include "server/text/lexicon.h"
-#include "server/text/text.h"
 #include "tests/unit/temp_dir.h"
 
 namespace bdata = boost::unit_test::data;
@@ -15,7 +15,8 @@ using namespace tessera::text;
 const char* kIn[] = {"Élodie", "ELODIE", "Müller", "ﬁnance", "Straße", "Ça"};
 const char* kFolded[] = {"elodie", "elodie", "muller", "finance", "strasse", "ca"};
 
-BOOST_DATA_TEST_CASE(fold_is_case_and_accent_insensitive, bdata::make(kIn) ^ bdata::make(kFolded), in, out) {
+BOOST_DATA_TEST_CASE(fold_is_case_and_accent_insensitive, bdata::make(kIn) ^ bdata::make(kFolded),
+                     in, out) {
   BOOST_TEST(Fold(in) == out);
 }
 
@@ -28,7 +29,7 @@ BOOST_AUTO_TEST_CASE(utf8_validation_and_nfc) {
   BOOST_TEST(IsValidUtf8("plain"));
   BOOST_TEST(IsValidUtf8("é"));
   BOOST_TEST(!IsValidUtf8("\xc3"));
-  BOOST_TEST(!IsValidUtf8("\xed\xa0\x80"));  // a surrogate
+  BOOST_TEST(!IsValidUtf8("\xed\xa0\x80"));    // a surrogate
   BOOST_TEST(Nfc("e\xcc\x81") == "\xc3\xa9");  // e + combining acute -> é
   BOOST_TEST(Lower("ANDRÉ") == "andré");
   BOOST_TEST(TrimAscii("  x y \t") == "x y");
@@ -55,7 +56,8 @@ BOOST_AUTO_TEST_CASE(analyzer_picks_language_from_tag_or_stop_words) {
              static_cast<int>(Language::kFrench));
   BOOST_TEST(static_cast<int>(a.Pick("", "I cannot log in to my account since the update")) ==
              static_cast<int>(Language::kEnglish));
-  BOOST_TEST(static_cast<int>(a.Pick("de", "xyz")) == static_cast<int>(Language::kEnglish));  // default
+  BOOST_TEST(static_cast<int>(a.Pick("de", "xyz")) ==
+             static_cast<int>(Language::kEnglish));  // default
 }
 
 // "Hi Sofia!" says nothing of a message's subject or language: greetings are never
@@ -86,7 +88,8 @@ std::string B64(size_t n) {
 }
 
 // Writes a dictd dictionary (plain .dict) of `entries` (headword, body) at `prefix`.
-void WriteDictionary(const std::string& prefix, const std::vector<std::pair<std::string, std::string>>& entries) {
+void WriteDictionary(const std::string& prefix,
+                     const std::vector<std::pair<std::string, std::string>>& entries) {
   std::string data, index;
   for (const auto& [head, body] : entries) {
     const std::string text = head + " /x/\n" + body;
@@ -110,23 +113,28 @@ BOOST_AUTO_TEST_CASE(lexicon_reads_dictd_files_both_ways) {
                                        {"virement", "<n, masc>\n(bank) transfer\n"}});
   WriteDictionary(tmp.Sub("eng-fra"), {{"rate", "<n>\ntaux\n"}});
   Analyzer a;
-  absl::StatusOr<Lexicon> lex = Lexicon::Load({{tmp.Sub("fra-eng"), Language::kFrench, Language::kEnglish},
-                                               {tmp.Sub("eng-fra"), Language::kEnglish, Language::kFrench}},
-                                              a);
+  absl::StatusOr<Lexicon> lex =
+      Lexicon::Load({{tmp.Sub("fra-eng"), Language::kFrench, Language::kEnglish},
+                     {tmp.Sub("eng-fra"), Language::kEnglish, Language::kFrench}},
+                    a);
   BOOST_REQUIRE_MESSAGE(lex.ok(), lex.status());
   auto tr = [&](Language from, const std::string& word) {
     const std::vector<std::string> t = a.Terms(word, from);
     const std::vector<std::string>* out = lex->Translate(from, t.at(0));
     std::string s;
-    for (const std::string& x : out == nullptr ? std::vector<std::string>() : *out) s += (s.empty() ? "" : " ") + x;
+    for (const std::string& x : out == nullptr ? std::vector<std::string>() : *out)
+      s += (s.empty() ? "" : " ") + x;
     return s;
   };
-  BOOST_TEST(tr(Language::kFrench, "cartes") == "map card menu");  // at most three, first sense first
-  BOOST_TEST(tr(Language::kFrench, "refuse") == "reject");  // "refus", the same stem in English, is searched anyway
-  BOOST_TEST(tr(Language::kFrench, "virement") == "transfer");      // "(bank)" is a gloss, not a sense
-  BOOST_TEST(tr(Language::kFrench, "taux") == "rate");             // from the English-French file
-  BOOST_TEST(tr(Language::kEnglish, "cards") == "cart");           // and the reverse
+  BOOST_TEST(tr(Language::kFrench, "cartes") ==
+             "map card menu");  // at most three, first sense first
+  BOOST_TEST(tr(Language::kFrench, "refuse") ==
+             "reject");  // "refus", the same stem in English, is searched anyway
+  BOOST_TEST(tr(Language::kFrench, "virement") == "transfer");  // "(bank)" is a gloss, not a sense
+  BOOST_TEST(tr(Language::kFrench, "taux") == "rate");          // from the English-French file
+  BOOST_TEST(tr(Language::kEnglish, "cards") == "cart");        // and the reverse
   BOOST_TEST(lex->Translate(Language::kFrench, "zzz") == nullptr);
-  BOOST_TEST(Lexicon::Load({{tmp.Sub("nope"), Language::kFrench, Language::kEnglish}}, a).status().code() ==
-             absl::StatusCode::kNotFound);
+  BOOST_TEST(Lexicon::Load({{tmp.Sub("nope"), Language::kFrench, Language::kEnglish}}, a)
+                 .status()
+                 .code() == absl::StatusCode::kNotFound);
 }
