@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   libcpp-httplib-dev prometheus-cpp-dev prometheus curl
   g++ cmake make pkg-config ccache
+  clang libclang-rt-14-dev clang-tidy clang-format python3
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev
   libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
