@@ -1,5 +1,6 @@
-// Directory: keeping edges, relation references, evidence, the name index, counters
-// and the change log in step with a linking result, in the same batch.
+// Directory: Ingester::Derive (ingest.h), for every write: keeping edges, relation
+// references, evidence, the name index, counters and the change log in step with a
+// linking result, in the same batch.
 
 #include <algorithm>
 #include <map>
@@ -7,8 +8,8 @@
 #include <tuple>
 
 #include "server/directory/changelog.h"
-#include "server/directory/directory_impl.h"
 #include "server/directory/evidence.h"
+#include "server/directory/ingest.h"
 #include "server/directory/summary.h"
 #include "server/identity/records.h"
 #include "server/store/coding.h"
@@ -187,7 +188,7 @@ void Count(MetaState& st, const identity::Profile& p, int sign) {
 
 }  // namespace
 
-absl::Status DirectoryImpl::Derive(WriteContext& ctx, const LinkResult& link) {
+absl::Status Ingester::Derive(WriteContext& ctx, const LinkResult& link) const {
   const OwnerLookup owners(ctx.batch, link);
   LoadTracker load(ctx.batch, options_.expertise);
   CorpusCounts corpus{ctx.state.evidence_docs, ctx.state.evidence_length};

@@ -1,7 +1,7 @@
 // Directory: the change feed (Directory.Watch) over the change log.
 
 #include "server/directory/changelog.h"
-#include "server/directory/directory_impl.h"
+#include "server/directory/reads.h"
 #include "server/identity/records.h"
 #include "server/store/coding.h"
 
@@ -14,20 +14,16 @@ constexpr size_t kMaxChangesPage = 1000;
 
 }  // namespace
 
-absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query) const {
+absl::StatusOr<ChangesPage> ReadPath::ReadChanges(const ChangesQuery& query) const {
   if (query.limit > kMaxChangesPage) {
     return absl::InvalidArgumentError("at most " + std::to_string(kMaxChangesPage) +
                                       " changes per page");
   }
   const size_t limit = query.limit == 0 ? kDefaultChangesPage : query.limit;
-  uint64_t sequence = 0;
-  {
-    absl::ReaderMutexLock l(&state_mu_);
-    sequence = state_.sequence;
-  }
+  const Sequence sequence = write_.sequence();
   // Taken after reading the sequence: every entry up to it is in the snapshot unless
   // it was trimmed.
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
   if (query.after > sequence) {
     return absl::OutOfRangeError(
         "position " + std::to_string(query.after) + " is beyond the change log, which ends at " +
@@ -46,13 +42,13 @@ absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query
         "position " + std::to_string(query.after) +
         " is older than the retained change log (it keeps the last " +
         std::to_string(options_.change_log_retain) + " changes; oldest now " +
-        std::to_string(first_change_.load()) +
+        std::to_string(write_.first_change()) +
         "): read the profiles you mirror again, then watch from the current sequence");
   }
   size_t examined = 0;
   for (; it->Valid() && page.events.size() < limit && examined < limit * 16;
        it->Next(), ++examined) {
-    const uint64_t seq = store::DecodeFixed64BE(it->key().data());
+    const Sequence seq = store::DecodeFixed64BE(it->key().data());
     if (seq > sequence) break;
     page.position = seq;
     ChangeRecord rec;
@@ -79,20 +75,6 @@ absl::StatusOr<ChangesPage> DirectoryImpl::ReadChanges(const ChangesQuery& query
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
   return page;
-}
-
-uint64_t DirectoryImpl::WaitForChanges(uint64_t after, absl::Duration timeout) const {
-  struct Past {
-    const DirectoryImpl* dir;
-    uint64_t after;
-    static bool Done(Past* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return p->dir->state_.sequence > p->after;
-    }
-  } past{this, after};
-  state_mu_.ReaderLockWhenWithTimeout(absl::Condition(&Past::Done, &past), timeout);
-  const uint64_t sequence = state_.sequence;
-  state_mu_.ReaderUnlock();
-  return sequence;
 }
 
 }  // namespace tessera::directory

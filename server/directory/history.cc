@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "server/directory/directory_impl.h"
+#include "server/directory/reads.h"
 #include "server/expertise/people.h"
 #include "server/graph/edges.h"
 #include "server/identity/mentions.h"
@@ -36,10 +36,10 @@ class HistoryReader {
   // The visible people profile `from` names by `relations`; only from fragment
   // `fragkey` when it is not empty.
   absl::StatusOr<std::vector<index::PersonSummary>> People(
-      uint64_t from, const std::vector<std::string>& relations, std::string_view fragkey,
+      ProfileId from, const std::vector<std::string>& relations, std::string_view fragkey,
       bool incoming = false) {
     std::vector<index::PersonSummary> out;
-    std::set<uint64_t> seen;
+    std::set<ProfileId> seen;
     for (const std::string& rel : relations) {
       absl::StatusOr<std::vector<graph::Target>> edges =
           incoming ? graph::InEdges(reader_, from, rel) : graph::OutEdges(reader_, from, rel);
@@ -55,7 +55,7 @@ class HistoryReader {
   }
 
   // Profile `id` when it exists and the caller may see it.
-  absl::StatusOr<std::optional<identity::Profile>> Visible(uint64_t id) {
+  absl::StatusOr<std::optional<identity::Profile>> Visible(ProfileId id) {
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader_, id);
     if (!p.ok() || !*p) return p;
     if (visible_ && !visible_(id, (*p)->kinds)) return std::optional<identity::Profile>();
@@ -64,7 +64,7 @@ class HistoryReader {
 
   // One item per evidence text of `member`'s fragment (a case's description, a
   // conversation), or one for the record itself when it has none.
-  absl::Status AddItems(uint64_t profile, const identity::Member& member,
+  absl::Status AddItems(ProfileId profile, const identity::Member& member,
                         const identity::Profile& owner, bool is_case,
                         std::vector<HistoryItem>& items) {
     absl::StatusOr<std::optional<identity::StoredFragment>> sf =
@@ -121,13 +121,13 @@ class HistoryReader {
 
 }  // namespace
 
-absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const {
+absl::StatusOr<HistoryView> ReadPath::History(const HistoryQuery& q) const {
   const size_t limit = q.limit == 0 ? kDefaultItems : q.limit;
   if (limit > kMaxItems) {
     return absl::InvalidArgumentError("limit " + std::to_string(limit) + " is over the limit of " +
                                       std::to_string(kMaxItems));
   }
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
   ProfileRef ref = q.customer;
   if (ref.id_type.empty() && !ref.id_value.empty()) {
     // A bare value: the first guess that names a profile (else the first, for the error).
@@ -152,7 +152,7 @@ absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const 
     ref.id_type = std::string(identity::IdTypeName(guesses[pick].first));
     ref.id_value = guesses[pick].second;
   }
-  uint64_t id = 0;
+  ProfileId id = 0;
   absl::StatusOr<identity::Profile> customer = ReadVisible(*snap, ref, &id);
   if (!customer.ok()) return customer.status();
   HistoryView view;
@@ -189,7 +189,7 @@ absl::StatusOr<HistoryView> DirectoryImpl::History(const HistoryQuery& q) const 
   absl::StatusOr<std::vector<graph::Target>> cases =
       graph::InEdges(*snap, id, options_.expertise.raised_relation);
   if (!cases.ok()) return cases.status();
-  std::set<uint64_t> seen;
+  std::set<ProfileId> seen;
   for (const graph::Target& t : *cases) {
     if (!seen.insert(t.to).second) continue;
     absl::StatusOr<std::optional<identity::Profile>> c = reader.Visible(t.to);

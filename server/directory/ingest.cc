@@ -1,36 +1,23 @@
-// Directory: opening, ingest and the commit path shared by every write.
+// Directory: ingest (ingest.h): validating, applying and committing a batch, and
+// relinking the fragments a write touches.
 
-#include <chrono>
+#include "server/directory/ingest.h"
+
 #include <utility>
 
 #include "absl/strings/cord.h"
-#include "server/directory/changelog.h"
-#include "server/directory/directory_impl.h"
+#include "server/directory/suppression.h"
 #include "server/identity/records.h"
-#include "server/index/postings.h"
 #include "server/metrics/metrics.h"
-#include "server/store/coding.h"
 
 namespace tessera::directory {
 
 using identity::Fragment;
 using identity::StoredFragment;
 
-void AddSideWrites(store::Batch& batch, const std::vector<SideWrite>& rows) {
-  for (const SideWrite& w : rows) {
-    if (w.value) {
-      batch.Put(store::Cf::kScim, w.key, *w.value);
-    } else {
-      batch.Delete(store::Cf::kScim, w.key);
-    }
-  }
-}
-
-absl::Status Prefixed(const absl::Status& s, const std::string& context) {
-  return absl::Status(s.code(), context + std::string(s.message()));
-}
-
 namespace {
+
+constexpr size_t kRelinkChunk = 1000;  // fragments relinked per batch
 
 absl::Status FragmentError(const absl::Status& s, size_t index) {
   absl::Status out = Prefixed(s, "fragment " + std::to_string(index) + ": ");
@@ -40,120 +27,9 @@ absl::Status FragmentError(const absl::Status& s, size_t index) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Directory>> Directory::Open(const std::string& path,
-                                                           const DirectoryOptions& options) {
-  store::StoreOptions store_options = options.store;
-  store_options.postings_merge = index::PostingsMergeOperator();
-  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open(path, store_options);
-  if (!store.ok()) return store.status();
-  auto dir = std::make_unique<DirectoryImpl>(*std::move(store), options);
-  if (absl::Status s = dir->Load(); !s.ok()) return s;
-  return std::unique_ptr<Directory>(std::move(dir));
-}
-
-DirectoryImpl::DirectoryImpl(std::unique_ptr<store::Store> store, const DirectoryOptions& options)
-    : store_(std::move(store)), options_(options), analyzer_(options.analyzer) {}
-
-absl::Status DirectoryImpl::Load() {
-  absl::MutexLock w(&write_mu_);
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  MetaState state;
-  std::string value;
-  absl::StatusOr<bool> found = snap->Get(store::Cf::kMeta, kStateKey, &value);
-  if (!found.ok()) return found.status();
-  if (*found) {
-    if (absl::Status s = DecodeState(value, &state); !s.ok()) return s;
-  }
-  if (absl::Status s = SettleRegion(*snap); !s.ok()) return s;
-  identity::SourceRegistry sources;
-  std::unique_ptr<store::Iterator> it = snap->NewIterator(store::Cf::kMeta);
-  for (it->Seek(identity::kSourceMetaPrefix);
-       it->Valid() && store::HasPrefix(it->key(), identity::kSourceMetaPrefix); it->Next()) {
-    identity::Source src;
-    if (absl::Status s = identity::DecodeSource(it->value(), &src); !s.ok()) return s;
-    sources.Put(std::move(src));
-  }
-  identity::RuleSet rules;
-  it = snap->NewIterator(store::Cf::kRules);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    identity::Rule rule;
-    if (absl::Status s = identity::DecodeRule(it->value(), &rule); !s.ok()) return s;
-    rules.Put(std::move(rule));
-  }
-  if (absl::Status s = LoadPrivacy(*snap); !s.ok()) return s;
-  it = snap->NewIterator(store::Cf::kChanges);
-  it->SeekToFirst();
-  first_change_ = it->Valid() ? store::DecodeFixed64BE(it->key().data()) : state.sequence + 1;
-  if (absl::Status s = it->status(); !s.ok()) return s;
-  {
-    absl::MutexLock l(&state_mu_);
-    state_ = state;
-    sources_ = std::make_shared<const identity::SourceRegistry>(std::move(sources));
-    rules_ = std::make_shared<const identity::RuleSet>(std::move(rules));
-  }
-  if (state.rebuilding) {
-    // A Rebuild was interrupted: derived state may be partial. Finish it.
-    absl::StatusOr<RebuildResult> r = RebuildLocked();
-    if (!r.ok()) return Prefixed(r.status(), "resuming an interrupted rebuild: ");
-  }
-  return CheckIndexLayout(*snap, found.value() && *found);
-}
-
-// Identifiers are stored normalised with the default phone region, so a database
-// keeps the region it was created with: "0671243895" looked up with another region
-// would silently find nothing.
-absl::Status DirectoryImpl::SettleRegion(const store::Snapshot& snap) {
-  std::string stored;
-  absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kRegionKey, &stored);
-  if (!found.ok()) return found.status();
-  std::string& region = options_.normalise.default_region;
-  if (*found) {
-    if (options_.region_given && stored != region) {
-      return absl::FailedPreconditionError("the database was created with default phone region " +
-                                           stored + ", the configuration says " + region +
-                                           "; phone numbers are stored normalised with " + stored +
-                                           ". Start with --default-region " + stored +
-                                           " (or without one: the database's is used)");
-    }
-    region = stored;
-    return absl::OkStatus();
-  }
-  // A new database (or one from before the region was recorded): record it now.
-  std::unique_ptr<store::Batch> batch = store_->NewBatch();
-  batch->Put(store::Cf::kMeta, kRegionKey, region);
-  return store_->Write(*batch);
-}
-
-// A database written by a tesserad with another postings layout (or from before the
-// layout was recorded) cannot be searched as it is: its derived data is rebuilt from
-// the fragments, once, at open.
-absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool existing) {
-  std::string layout;
-  absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kIndexLayoutKey, &layout);
-  if (!found.ok()) return found.status();
-  static_assert(std::string_view(kDerivedLayout).starts_with(index::kPostingsLayout));
-  if (*found && layout == kDerivedLayout) return absl::OkStatus();
-  if (existing) {
-    if (options_.notice) {
-      options_.notice("the evidence index was written with layout '" +
-                      (*found ? layout : "postings-v1-blocks-16") + "', this tesserad uses '" +
-                      kDerivedLayout + "': rebuilding derived data");
-    }
-    absl::StatusOr<RebuildResult> r = RebuildLocked();
-    if (!r.ok()) return Prefixed(r.status(), "rebuilding for the new index layout: ");
-    if (options_.notice) {
-      options_.notice("rebuilt " + std::to_string(r->profiles) + " profiles from " +
-                      std::to_string(r->fragments) + " fragments");
-    }
-  }
-  std::unique_ptr<store::Batch> batch = store_->NewBatch();
-  batch->Put(store::Cf::kMeta, kIndexLayoutKey, kDerivedLayout);
-  return store_->Write(*batch);
-}
-
-absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> fragments,
-                                                      int64_t batch_time_ms,
-                                                      std::vector<SideWrite> side) {
+absl::StatusOr<BatchResult> Ingester::IngestWith(std::vector<Fragment> fragments,
+                                                 int64_t batch_time_ms,
+                                                 std::vector<SideWrite> side) {
   const identity::Limits& limits = options_.limits;
   if (fragments.size() > limits.max_batch_fragments) {
     return absl::InvalidArgumentError("batch has " + std::to_string(fragments.size()) +
@@ -167,13 +43,14 @@ absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> frag
     }
   }
   BatchResult result;
-  std::shared_ptr<store::Batch> batch;
-  MetaState state;
-  absl::StatusOr<uint64_t> ticket =
-      ApplyStage(fragments, batch_time_ms, side, result, batch, state);
-  if (!ticket.ok()) return ticket.status();
-  if (absl::Status s = CommitInOrder(*ticket, *batch, state); !s.ok()) return s;
-  result.sequence = state.sequence;
+  WritePath::Ticket ticket;
+  {
+    WritePath::Stage stage(write_);
+    if (absl::Status s = Apply(stage, fragments, batch_time_ms, side, result); !s.ok()) return s;
+    ticket = stage.Issue();
+  }
+  if (absl::Status s = write_.CommitInOrder(ticket); !s.ok()) return s;
+  result.sequence = ticket.state.sequence;
   metrics::Metrics& m = metrics::Global();
   m.AddIngested("added", result.counts.added);
   m.AddIngested("updated", result.counts.updated);
@@ -184,29 +61,12 @@ absl::StatusOr<BatchResult> DirectoryImpl::IngestWith(std::vector<Fragment> frag
   return result;
 }
 
-absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(
-    std::vector<Fragment>& fragments, int64_t batch_time_ms, const std::vector<SideWrite>& side,
-    BatchResult& result, std::shared_ptr<store::Batch>& batch, MetaState& state) {
-  absl::MutexLock w(&write_mu_);
-  bool drained = false;
-  {
-    // At most one batch is written while this one is applied, so this batch reads
-    // through that one only, and everything older is in the database.
-    absl::MutexLock p(&pipe_mu_);
-    pipe_mu_.Await(absl::Condition(this, &DirectoryImpl::PipelineHasRoom));
-    drained = committed_ == issued_;
-  }
-  std::shared_ptr<const identity::SourceRegistry> sources;
-  std::shared_ptr<const identity::RuleSet> rules;
-  {
-    absl::ReaderMutexLock r(&state_mu_);
-    state = drained ? state_ : last_state_;
-    sources = sources_;
-    rules = rules_;
-  }
+absl::Status Ingester::Apply(WritePath::Stage& stage, std::vector<Fragment>& fragments,
+                             int64_t batch_time_ms, const std::vector<SideWrite>& side,
+                             BatchResult& result) const {
   std::vector<uint32_t> nums;
   for (size_t i = 0; i < fragments.size(); ++i) {
-    const identity::Source* src = sources->Find(fragments[i].source);
+    const identity::Source* src = stage.sources().Find(fragments[i].source);
     if (src == nullptr) {
       return FragmentError(
           absl::FailedPreconditionError(
@@ -218,11 +78,11 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(
     }
     nums.push_back(src->num);
   }
-  batch = store_->NewBatch(drained ? nullptr : last_batch_);
-  WriteContext ctx{*batch, state, *sources, *rules, batch_time_ms, /*log_changes=*/true};
+  WriteContext ctx{stage.batch(), stage.state(), stage.sources(),
+                   stage.rules(), batch_time_ms, /*log_changes=*/true};
   for (size_t i = 0; i < fragments.size(); ++i) {
     Outcome outcome;
-    uint64_t profile_id = 0;
+    ProfileId profile_id = 0;
     if (absl::Status s = ApplyOne(ctx, fragments[i], nums[i], &outcome, &profile_id); !s.ok()) {
       return FragmentError(s, i);
     }
@@ -246,50 +106,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::ApplyStage(
                            &result.counts.suppressed};
     ++*counter[static_cast<int>(outcome)];
   }
-  AddSideWrites(*batch, side);
-  batch->Put(store::Cf::kMeta, kStateKey, EncodeState(state));
-  batch->DoneReading();
-  last_batch_ = batch;
-  last_state_ = state;
-  absl::MutexLock p(&pipe_mu_);
-  return ++issued_;
-}
-
-absl::Status DirectoryImpl::CommitInOrder(uint64_t ticket, store::Batch& batch,
-                                          const MetaState& state) {
-  absl::MutexLock p(&pipe_mu_);
-  struct Turn {
-    const DirectoryImpl* dir;
-    uint64_t ticket;
-    static bool Come(Turn* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return t->dir->committed_ + 1 == t->ticket;
-    }
-  } turn{this, ticket};
-  pipe_mu_.Await(absl::Condition(&Turn::Come, &turn));
-  absl::Status status =
-      poisoned_ ? absl::UnavailableError("an earlier batch could not be written; send again")
-                : absl::OkStatus();
-  if (status.ok()) {
-    // Only this ticket may write now; let the next batch be applied meanwhile.
-    pipe_mu_.Unlock();
-    status = store_->Write(batch);
-    if (status.ok()) keys_written_ += batch.count();
-    if (status.ok()) {
-      absl::MutexLock l(&state_mu_);
-      state_ = state;
-    }
-    if (status.ok()) TrimChangeLog(state.sequence);
-    pipe_mu_.Lock();
-    if (!status.ok()) poisoned_ = true;
-  }
-  committed_ = ticket;
-  if (committed_ == issued_) poisoned_ = false;
-  return status;
-}
-
-void DirectoryImpl::Drain() {
-  absl::MutexLock p(&pipe_mu_);
-  pipe_mu_.Await(absl::Condition(this, &DirectoryImpl::PipelineDrained));
+  AddSideWrites(stage.batch(), side);
+  return absl::OkStatus();
 }
 
 namespace {
@@ -311,10 +129,10 @@ Outcome Decide(const std::optional<StoredFragment>& before, const Fragment& f) {
 
 }  // namespace
 
-absl::Status DirectoryImpl::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t source_num,
-                                     Outcome* outcome, uint64_t* profile_id) {
+absl::Status Ingester::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t source_num,
+                                Outcome* outcome, ProfileId* profile_id) const {
   if (!f.tombstone) {
-    absl::StatusOr<bool> suppressed = IsSuppressed(ctx.batch, f);
+    absl::StatusOr<bool> suppressed = suppressions_.IsSuppressed(ctx.batch, f);
     if (!suppressed.ok()) return suppressed.status();
     if (*suppressed) {
       // It names an erased person: not stored, whatever is stored stays as it is.
@@ -362,8 +180,8 @@ absl::Status DirectoryImpl::ApplyOne(WriteContext& ctx, Fragment& f, uint32_t so
   return absl::OkStatus();
 }
 
-absl::StatusOr<identity::LinkResult> DirectoryImpl::Relink(
-    WriteContext& ctx, std::span<const identity::Change> changes) {
+absl::StatusOr<identity::LinkResult> Ingester::Relink(
+    WriteContext& ctx, std::span<const identity::Change> changes) const {
   identity::Linker linker(ctx.sources, ctx.rules, options_.limits);
   identity::IdCounters ids{ctx.state.next_profile};
   absl::StatusOr<identity::LinkResult> link = linker.Apply(ctx.batch, changes, ids);
@@ -373,31 +191,26 @@ absl::StatusOr<identity::LinkResult> DirectoryImpl::Relink(
   return link;
 }
 
-absl::Status DirectoryImpl::Commit(store::Batch& batch, const MetaState& state,
-                                   const identity::RuleSet* rules,
-                                   const identity::SourceRegistry* sources) {
-  batch.Put(store::Cf::kMeta, kStateKey, EncodeState(state));
-  if (absl::Status s = store_->Write(batch); !s.ok()) return s;
-  keys_written_ += batch.count();
-  {
-    absl::MutexLock l(&state_mu_);
-    state_ = state;
-    if (rules != nullptr) rules_ = std::make_shared<const identity::RuleSet>(*rules);
-    if (sources != nullptr) sources_ = std::make_shared<const identity::SourceRegistry>(*sources);
-  }
-  TrimChangeLog(state.sequence);
+absl::Status Ingester::RelinkFragments(WritePath::Writer& w,
+                                       const std::vector<std::string>& fragkeys, bool log_changes,
+                                       int64_t time_ms) const {
+  std::unique_ptr<store::Batch> batch = write_.store().NewBatch();
+  size_t i = 0;
+  do {
+    std::vector<identity::Change> changes;
+    for (; i < fragkeys.size() && changes.size() < kRelinkChunk; ++i) {
+      absl::StatusOr<std::optional<StoredFragment>> sf =
+          identity::ReadFragment(*batch, fragkeys[i]);
+      if (!sf.ok()) return sf.status();
+      if (!*sf || (*sf)->fragment.tombstone) continue;
+      changes.push_back({fragkeys[i], **sf, **sf, /*write=*/false});
+    }
+    WriteContext ctx{*batch, w.state(), w.sources(), w.rules(), time_ms, log_changes};
+    if (absl::StatusOr<identity::LinkResult> r = Relink(ctx, changes); !r.ok()) return r.status();
+    if (absl::Status s = w.Commit(*batch); !s.ok()) return s;
+    batch = write_.store().NewBatch();
+  } while (i < fragkeys.size());
   return absl::OkStatus();
-}
-
-void DirectoryImpl::TrimChangeLog(uint64_t sequence) {
-  const uint64_t retain = options_.change_log_retain;
-  // Trim in steps of a tenth of the window so it is one range delete now and then.
-  if (sequence < retain || sequence - retain < first_change_ + retain / 10) return;
-  const uint64_t keep_from = sequence - retain + 1;
-  if (store_->DeleteRange(store::Cf::kChanges, ChangeKey(first_change_), ChangeKey(keep_from))
-          .ok()) {
-    first_change_ = keep_from;
-  }
 }
 
 }  // namespace tessera::directory

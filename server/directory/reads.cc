@@ -1,8 +1,9 @@
 // Directory: profile reads, people search and graph walks, each on one snapshot.
 
+#include "server/directory/reads.h"
+
 #include <set>
 
-#include "server/directory/directory_impl.h"
 #include "server/directory/summary.h"
 #include "server/graph/edges.h"
 #include "server/identity/records.h"
@@ -12,23 +13,23 @@ namespace tessera::directory {
 
 using identity::IdType;
 
-FragmentName DirectoryImpl::NameOf(std::string_view fragkey) const {
+FragmentName ReadPath::NameOf(std::string_view fragkey) const {
   uint32_t num = 0;
   std::string_view external_id;
   if (!identity::ParseFragmentKey(fragkey, &num, &external_id)) return {};
-  absl::ReaderMutexLock l(&state_mu_);
-  const identity::Source* src = sources_->FindNum(num);
+  const std::shared_ptr<const identity::SourceRegistry> sources = write_.sources();
+  const identity::Source* src = sources->FindNum(num);
   return {src != nullptr ? src->id : "#" + std::to_string(num), std::string(external_id)};
 }
 
-std::vector<FragmentName> DirectoryImpl::NamesOf(const std::vector<std::string>& fragkeys) const {
+std::vector<FragmentName> ReadPath::NamesOf(const std::vector<std::string>& fragkeys) const {
   std::vector<FragmentName> out;
   for (const auto& k : fragkeys) out.push_back(NameOf(k));
   return out;
 }
 
-absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, const ProfileRef& ref,
-                                                std::string* absent) const {
+absl::StatusOr<ProfileId> ReadPath::Resolve(const store::Reader& reader, const ProfileRef& ref,
+                                            std::string* absent) const {
   if (ref.id_type.empty()) {
     if (ref.id == 0) return absl::InvalidArgumentError("give a profile id or an identifier");
     if (absent != nullptr) *absent = "no profile " + std::to_string(ref.id);
@@ -63,8 +64,8 @@ absl::StatusOr<uint64_t> DirectoryImpl::Resolve(const store::Reader& reader, con
   return owners->front();
 }
 
-absl::StatusOr<std::vector<ConflictView>> DirectoryImpl::ConflictsOf(const store::Reader& reader,
-                                                                     uint64_t id) const {
+absl::StatusOr<std::vector<ConflictView>> ReadPath::ConflictsOf(const store::Reader& reader,
+                                                                ProfileId id) const {
   absl::StatusOr<std::vector<identity::Conflict>> conflicts = identity::ReadConflicts(reader, id);
   if (!conflicts.ok()) return conflicts.status();
   std::vector<ConflictView> out;
@@ -75,22 +76,22 @@ absl::StatusOr<std::vector<ConflictView>> DirectoryImpl::ConflictsOf(const store
   return out;
 }
 
-absl::StatusOr<ProfileView> DirectoryImpl::GetProfile(const ProfileRef& ref) const {
+absl::StatusOr<ProfileView> ReadPath::GetProfile(const ProfileRef& ref) const {
   // The common case is two point reads; a snapshot costs more than both (it takes
   // RocksDB's mutex). Read the latest state, and only if a write slipped between the
   // two reads (the identifier's profile just merged away), read again on a snapshot.
-  absl::StatusOr<ProfileView> view = GetProfileFrom(store_->Latest(), ref);
+  absl::StatusOr<ProfileView> view = GetProfileFrom(write_.store().Latest(), ref);
   if (view.ok() || view.status().code() != absl::StatusCode::kNotFound || ref.id_type.empty())
     return view;
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
   return GetProfileFrom(*snap, ref);
 }
 
-absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader& reader,
-                                                             const ProfileRef& ref,
-                                                             uint64_t* id) const {
+absl::StatusOr<identity::Profile> ReadPath::ReadVisible(const store::Reader& reader,
+                                                        const ProfileRef& ref,
+                                                        ProfileId* id) const {
   std::string absent;
-  absl::StatusOr<uint64_t> resolved = Resolve(reader, ref, &absent);
+  absl::StatusOr<ProfileId> resolved = Resolve(reader, ref, &absent);
   if (!resolved.ok()) return resolved.status();
   *id = *resolved;
   absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(reader, *id);
@@ -103,9 +104,9 @@ absl::StatusOr<identity::Profile> DirectoryImpl::ReadVisible(const store::Reader
   return **std::move(p);
 }
 
-absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& reader,
-                                                          const ProfileRef& ref) const {
-  uint64_t id = 0;
+absl::StatusOr<ProfileView> ReadPath::GetProfileFrom(const store::Reader& reader,
+                                                     const ProfileRef& ref) const {
+  ProfileId id = 0;
   absl::StatusOr<identity::Profile> p = ReadVisible(reader, ref, &id);
   if (!p.ok()) return p.status();
   ProfileView view{*std::move(p), {}};
@@ -117,7 +118,7 @@ absl::StatusOr<ProfileView> DirectoryImpl::GetProfileFrom(const store::Reader& r
   return view;
 }
 
-absl::StatusOr<index::NamePage> DirectoryImpl::SearchPeople(index::NameQuery q) const {
+absl::StatusOr<index::NamePage> ReadPath::SearchPeople(index::NameQuery q) const {
   const identity::Limits& limits = options_.limits;
   if (q.prefix.empty() || q.prefix.size() > limits.max_prefix_bytes) {
     return absl::InvalidArgumentError("prefix must be 1 to " +
@@ -138,19 +139,19 @@ absl::StatusOr<index::NamePage> DirectoryImpl::SearchPeople(index::NameQuery q) 
     }
   }
   q.max_scan = options_.search_max_scan;
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
   return index::SearchNames(*snap, q);
 }
 
-absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) const {
+absl::StatusOr<NeighborsView> ReadPath::Neighbors(const NeighborsQuery& q) const {
   const size_t limit = q.limit == 0 ? 100 : q.limit;
   if (limit > options_.limits.max_neighbors) {
     return absl::InvalidArgumentError("limit " + std::to_string(limit) + " is over the limit of " +
                                       std::to_string(options_.limits.max_neighbors));
   }
   if (q.type.size() > 48) return absl::InvalidArgumentError("type is longer than 48 bytes");
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
-  uint64_t start = 0;
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
+  ProfileId start = 0;
   absl::StatusOr<identity::Profile> self = ReadVisible(*snap, q.start, &start);
   if (!self.ok()) return self.status();
 
@@ -197,15 +198,12 @@ absl::StatusOr<NeighborsView> DirectoryImpl::Neighbors(const NeighborsQuery& q) 
   return view;
 }
 
-absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name) const {
-  uint32_t num = 0;
-  {
-    absl::ReaderMutexLock l(&state_mu_);
-    const identity::Source* src = sources_->Find(name.source);
-    if (src == nullptr) return absl::NotFoundError("no source '" + name.source + "'");
-    num = src->num;
-  }
-  std::unique_ptr<store::Snapshot> snap = store_->GetSnapshot();
+absl::StatusOr<FragmentView> ReadPath::GetFragment(const FragmentName& name) const {
+  const std::shared_ptr<const identity::SourceRegistry> sources = write_.sources();
+  const identity::Source* src = sources->Find(name.source);
+  if (src == nullptr) return absl::NotFoundError("no source '" + name.source + "'");
+  const uint32_t num = src->num;
+  std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
   absl::StatusOr<std::optional<identity::StoredFragment>> sf =
       identity::ReadFragment(*snap, identity::FragmentKey(num, name.external_id));
   if (!sf.ok()) return sf.status();
@@ -217,9 +215,9 @@ absl::StatusOr<FragmentView> DirectoryImpl::GetFragment(const FragmentName& name
   return FragmentView{**std::move(sf), deleted};
 }
 
-absl::StatusOr<bool> DirectoryImpl::Linked(uint64_t a, uint64_t b,
-                                           const std::vector<std::string>& relations) const {
-  graph::EdgeReader edges(store_->Latest());
+absl::StatusOr<bool> ReadPath::Linked(ProfileId a, ProfileId b,
+                                      const std::vector<std::string>& relations) const {
+  graph::EdgeReader edges(write_.store().Latest());
   for (const std::string& rel : relations) {
     for (const bool out : {true, false}) {
       absl::StatusOr<std::vector<graph::Target>> targets =
