@@ -5,6 +5,12 @@
 // atomic write with the suppressions (suppression.h) that keep them out and the
 // audit entry that says so.
 
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -18,6 +24,7 @@ namespace tessera::directory {
 
 class AuditLog;
 class Ingester;
+class KeyedHash;
 class ReadPath;
 class Suppressions;
 
@@ -40,6 +47,34 @@ class Erasure {
   absl::StatusOr<EraseResult> Erase(const ProfileRef& who, AuditEntry audit);
 
  private:
+  // What one erasure removes, gathered phase by phase.
+  struct Plan {
+    std::map<std::string, identity::StoredFragment> doomed;  // by fragment key
+    std::set<std::string> identkeys;                         // the person's identifiers (IdentKey)
+    std::set<uint64_t> dropped_rules;
+    identity::RuleSet kept_rules;
+    std::vector<std::string> relink_after;  // other records of the dropped rules
+    std::set<std::string> hashes;           // suppressions
+  };
+
+  absl::StatusOr<identity::Profile> ResolvePerson(const store::Reader& reader,
+                                                  const ProfileRef& who, ProfileId* id) const;
+  [[nodiscard]] absl::Status CollectOwn(const store::Reader& reader,
+                                        const identity::Profile& person, Plan& plan) const;
+  [[nodiscard]] absl::Status CollectRelated(const store::Reader& reader, Plan& plan,
+                                            EraseResult& result) const;
+  void DropRules(const identity::RuleSet& rules, store::Batch& batch, Plan& plan) const;
+  [[nodiscard]] absl::Status Unlink(WritePath::Writer& w, store::Batch& batch, const Plan& plan,
+                                    int64_t time_ms) const;
+  [[nodiscard]] absl::Status EraseSideRows(store::Batch& batch, const Plan& plan,
+                                           EraseResult& result);
+  void Suppress(const KeyedHash& hasher, store::Batch& batch, Plan& plan,
+                EraseResult& result) const;
+  [[nodiscard]] absl::Status AuditAndCommit(WritePath::Writer& w, store::Batch& batch,
+                                            const Plan& plan, AuditEntry& audit,
+                                            EraseResult& result);
+  [[nodiscard]] absl::Status DropEmptiedPostings(const Plan& plan) const;
+
   WritePath& write_;
   const Ingester& ingester_;
   const ReadPath& reads_;
