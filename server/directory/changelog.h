@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "server/directory/ids.h"
 
 namespace tessera::directory {
 
 struct ChangeRecord {
   enum class Op : uint8_t { kUpsert = 1, kDelete = 2 };  // disk values
-  uint64_t profile = 0;
+  ProfileId profile = 0;
   Op op = Op::kUpsert;
   int64_t time_ms = 0;  // the batch time
   // The profile's kinds (after an upsert, before a delete), so a filtered change feed
@@ -23,7 +24,7 @@ struct ChangeRecord {
   std::vector<std::string> kinds;
 };
 
-std::string ChangeKey(uint64_t sequence);
+std::string ChangeKey(Sequence sequence);
 std::string EncodeChange(const ChangeRecord& c);
 [[nodiscard]] absl::Status DecodeChange(std::string_view data, ChangeRecord* c);
 

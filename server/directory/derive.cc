@@ -23,7 +23,7 @@ using identity::OwnerDelta;
 using identity::StoredFragment;
 
 // (from, type, to, identkey) of one fragment's edges.
-using Fact = std::tuple<uint64_t, std::string, uint64_t, std::string>;
+using Fact = std::tuple<ProfileId, std::string, ProfileId, std::string>;
 
 class OwnerLookup {
  public:
@@ -31,17 +31,17 @@ class OwnerLookup {
     for (const OwnerDelta& d : link.owners) before_.emplace(d.identkey, &d.before);
   }
   // Owners before the link; the batch already holds the owners after it.
-  absl::StatusOr<std::vector<uint64_t>> Before(const std::string& key) const {
+  absl::StatusOr<std::vector<ProfileId>> Before(const std::string& key) const {
     if (auto it = before_.find(key); it != before_.end()) return *it->second;
     return identity::ReadOwners(reader_, key);
   }
-  absl::StatusOr<std::vector<uint64_t>> After(const std::string& key) const {
+  absl::StatusOr<std::vector<ProfileId>> After(const std::string& key) const {
     return identity::ReadOwners(reader_, key);
   }
 
  private:
   const store::Reader& reader_;
-  std::map<std::string, const std::vector<uint64_t>*, std::less<>> before_;
+  std::map<std::string, const std::vector<ProfileId>*, std::less<>> before_;
 };
 
 // Keeps the open-case marks (graph::PutLoad) in step with edges, case statuses and
@@ -59,7 +59,7 @@ class LoadTracker {
     return expertise::CaseStateOf(p, o_);
   }
   // The state of profile `id` as the batch has it now.
-  absl::StatusOr<expertise::CaseState> StateOf(uint64_t id) {
+  absl::StatusOr<expertise::CaseState> StateOf(ProfileId id) {
     if (auto it = state_.find(id); it != state_.end()) return it->second;
     absl::StatusOr<std::optional<identity::Profile>> p = identity::ReadProfile(batch_, id);
     if (!p.ok()) return p.status();
@@ -80,7 +80,7 @@ class LoadTracker {
     return absl::OkStatus();
   }
   // A case opened, closed or was handed over: mark or unmark every load edge it has.
-  absl::Status StateChanged(uint64_t id, const expertise::CaseState& now) {
+  absl::Status StateChanged(ProfileId id, const expertise::CaseState& now) {
     state_[id] = now;
     for (const std::string& type : o_.load_relations) {
       absl::StatusOr<std::vector<graph::Target>> out = graph::OutEdges(batch_, id, type);
@@ -96,7 +96,7 @@ class LoadTracker {
  private:
   store::Batch& batch_;
   const expertise::ExpertiseOptions& o_;
-  std::map<uint64_t, expertise::CaseState> state_;
+  std::map<ProfileId, expertise::CaseState> state_;
 };
 
 template <typename Owners>
@@ -104,9 +104,9 @@ absl::Status FactsOf(const StoredFragment& sf, Owners owners, std::set<Fact>& fa
                      std::set<std::pair<std::string, std::string>>& refs) {
   for (const identity::Relation& r : sf.fragment.relations) {
     std::string key = identity::IdentKey(r.target.tag, r.target.value);
-    absl::StatusOr<std::vector<uint64_t>> to = owners(key);
+    absl::StatusOr<std::vector<ProfileId>> to = owners(key);
     if (!to.ok()) return to.status();
-    for (uint64_t id : *to) facts.emplace(sf.entity, r.type, id, key);
+    for (ProfileId id : *to) facts.emplace(sf.entity, r.type, id, key);
     refs.emplace(std::move(key), r.type);
   }
   return absl::OkStatus();
@@ -160,15 +160,15 @@ absl::Status UpdateReferringEdges(store::Batch& batch, const OwnerDelta& od,
       return absl::DataLossError(
           "a relation reference names a fragment that is not stored; run Rebuild");
     }
-    const uint64_t from = (*sf)->entity;
-    for (uint64_t to : od.before) {
+    const ProfileId from = (*sf)->entity;
+    for (ProfileId to : od.before) {
       if (std::find(od.after.begin(), od.after.end(), to) == od.after.end()) {
         const graph::EdgeFact e{from, ref.type, to, ref.fragkey, od.identkey};
         graph::DeleteEdge(batch, e);
         if (absl::Status s = load.Removed(e); !s.ok()) return s;
       }
     }
-    for (uint64_t to : od.after) {
+    for (ProfileId to : od.after) {
       if (std::find(od.before.begin(), od.before.end(), to) == od.before.end()) {
         const graph::EdgeFact e{from, ref.type, to, ref.fragkey, od.identkey};
         graph::PutEdge(batch, e);

@@ -3,6 +3,7 @@
 
 #include "server/directory/evidence.h"
 
+#include "server/directory/ids.h"
 #include "server/index/evidence.h"
 #include "server/index/postings.h"
 
@@ -21,7 +22,7 @@ bool SameContent(const identity::Evidence& a, const identity::Fragment& fa,
          TimeOf(a, fa) / kMsPerDay == TimeOf(b, fb) / kMsPerDay;
 }
 
-index::DocTerms Analyse(const text::Analyzer& analyzer, uint64_t doc, const identity::Evidence& e,
+index::DocTerms Analyse(const text::Analyzer& analyzer, DocId doc, const identity::Evidence& e,
                         const identity::Fragment& f) {
   const std::string body = e.title.empty() ? e.text : e.title + "\n" + e.text;
   const text::Language lang = analyzer.Pick(e.language, body);
@@ -54,7 +55,7 @@ void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer,
   const size_t na = after ? after->fragment.evidence.size() : 0;
   for (size_t i = 0; i < std::max(nb, na); ++i) {
     const auto ordinal = static_cast<uint32_t>(i);
-    const uint64_t doc = index::DocId((after ? after : before)->fno, ordinal);
+    const DocId doc = index::DocId((after ? after : before)->fno, ordinal);
     const identity::Evidence* eb = i < nb ? &before->fragment.evidence[i] : nullptr;
     const identity::Evidence* ea = i < na ? &after->fragment.evidence[i] : nullptr;
     if (!(eb && ea && SameContent(*eb, before->fragment, *ea, after->fragment))) {
@@ -79,7 +80,7 @@ std::vector<index::DocTerms> EvidenceTerms(const text::Analyzer& analyzer,
                                            const identity::StoredFragment& sf) {
   std::vector<index::DocTerms> out;
   for (size_t i = 0; i < sf.fragment.evidence.size(); ++i) {
-    const uint64_t doc = index::DocId(sf.fno, static_cast<uint32_t>(i));
+    const DocId doc = index::DocId(sf.fno, static_cast<uint32_t>(i));
     out.push_back(Analyse(analyzer, doc, sf.fragment.evidence[i], sf.fragment));
   }
   return out;

@@ -1,4 +1,5 @@
-// Directory: a customer's history, for the social team that lacks it.
+// Directory: ReadPath::History (reads.h), a customer's history, for the social team
+// that lacks it.
 
 #include <algorithm>
 #include <set>
@@ -141,7 +142,7 @@ absl::StatusOr<HistoryView> ReadPath::History(const HistoryQuery& q) const {
     }
     size_t pick = 0;
     for (size_t i = 0; i < guesses.size(); ++i) {
-      absl::StatusOr<std::vector<uint64_t>> owners =
+      absl::StatusOr<std::vector<ProfileId>> owners =
           identity::ReadOwnersOf(*snap, guesses[i].first, guesses[i].second);
       if (!owners.ok()) return owners.status();
       if (!owners->empty()) {

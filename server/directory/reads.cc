@@ -1,4 +1,5 @@
-// Directory: profile reads, people search and graph walks, each on one snapshot.
+// Directory: ReadPath (reads.h): profile reads, people search, graph walks and
+// fragments, each on one snapshot or the latest state.
 
 #include "server/directory/reads.h"
 
@@ -47,13 +48,13 @@ absl::StatusOr<ProfileId> ReadPath::Resolve(const store::Reader& reader, const P
   }
   const std::string text = identity::IdentText(*type, *value);
   // whatsapp:+33... and phone:+33... name the same number.
-  absl::StatusOr<std::vector<uint64_t>> owners = identity::ReadOwnersOf(reader, *type, *value);
+  absl::StatusOr<std::vector<ProfileId>> owners = identity::ReadOwnersOf(reader, *type, *value);
   if (!owners.ok()) return owners.status();
   if (absent != nullptr) *absent = "no profile has identifier '" + text + "'";
   if (owners->empty()) return absl::NotFoundError("no profile has identifier '" + text + "'");
   if (owners->size() > 1) {
     std::string ids;
-    for (uint64_t id : *owners) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+    for (ProfileId id : *owners) ids += (ids.empty() ? "" : " ") + std::to_string(id);
     // The suggested command is printed exactly as the CLI takes it.
     return absl::FailedPreconditionError(
         "identifier '" + text + "' names " + std::to_string(owners->size()) + " profiles (" + ids +
@@ -182,7 +183,7 @@ absl::StatusOr<NeighborsView> ReadPath::Neighbors(const NeighborsQuery& q) const
     if (!*sf) continue;
     for (const identity::Relation& r : (*sf)->fragment.relations) {
       if (!q.type.empty() && r.type != q.type) continue;
-      absl::StatusOr<std::vector<uint64_t>> owners =
+      absl::StatusOr<std::vector<ProfileId>> owners =
           identity::ReadOwners(*snap, identity::IdentKey(r.target.tag, r.target.value));
       if (!owners.ok()) return owners.status();
       if (!owners->empty()) continue;
