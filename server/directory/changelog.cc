@@ -1,10 +1,12 @@
+// Directory: change-log records (changelog.h), their keys and bytes.
+
 #include "server/directory/changelog.h"
 
 #include "server/store/coding.h"
 
 namespace tessera::directory {
 
-std::string ChangeKey(uint64_t sequence) {
+std::string ChangeKey(Sequence sequence) {
   std::string key;
   store::PutFixed64BE(key, sequence);
   return key;

@@ -1,5 +1,8 @@
 #pragma once
 
+// Private to server/directory: the evidence index entries of a changed fragment
+// (postings and evidence records), written by Ingester::Derive in the same batch.
+
 #include <cstdint>
 #include <vector>
 

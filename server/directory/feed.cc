@@ -1,4 +1,5 @@
-// Directory: the change feed (Directory.Watch) over the change log.
+// Directory: ReadPath::ReadChanges (reads.h), the change feed (Directory.Watch) over
+// the change log.
 
 #include "server/directory/changelog.h"
 #include "server/directory/reads.h"

@@ -1,3 +1,5 @@
+// Directory: HMAC-SHA-256 with the key's padded blocks hashed once (keyed_hash.h).
+
 #include "server/directory/keyed_hash.h"
 
 #include <openssl/evp.h>

@@ -1,3 +1,5 @@
+// Directory: the counters record (state.h) and its bytes.
+
 #include "server/directory/state.h"
 
 #include "server/store/coding.h"

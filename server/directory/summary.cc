@@ -1,3 +1,5 @@
+// Directory: a profile's people-search entry (summary.h).
+
 #include "server/directory/summary.h"
 
 #include <set>

@@ -12,8 +12,9 @@
 //   any, and takes a ticket; CommitInOrder writes the batches in ticket order outside
 //   the write lock, so batch N+1 is applied while batch N is written.
 //
-// Locks, in the order they are taken: write_mu_, then pipe_mu_ or state_mu_ (never
-// both). Readers take state_mu_ only, shared.
+// Locks, in the order they are taken: write_mu_; then the parts' own (the audit log's,
+// the suppressions'); then pipe_mu_ or state_mu_, never both. Readers take state_mu_
+// only, shared.
 
 #include <atomic>
 #include <cstdint>
