@@ -28,13 +28,18 @@ absl::Status Prefixed(const absl::Status& s, const std::string& context) {
 WritePath::WritePath(std::unique_ptr<store::Store> store, const DirectoryOptions& options)
     : store_(std::move(store)), options_(options) {}
 
-WritePath::Writer::Writer(WritePath& path) : path_(path) {
+void WritePath::Held::Take(bool pending) {
+  path_.write_mu_.AssertHeld();  // by the derived class's constructor
+  absl::ReaderMutexLock r(&path_.state_mu_);
+  state_ = pending ? path_.last_state_ : path_.state_;
+  sources_ = path_.sources_;
+  rules_ = path_.rules_;
+}
+
+WritePath::Writer::Writer(WritePath& path) : Held(path) {
   path.write_mu_.Lock();
   path.Drain();
-  absl::ReaderMutexLock r(&path.state_mu_);
-  state_ = path.state_;
-  sources_ = path.sources_;
-  rules_ = path.rules_;
+  Take(/*pending=*/false);
 }
 
 WritePath::Writer::~Writer() { path_.write_mu_.Unlock(); }
@@ -52,7 +57,7 @@ absl::Status WritePath::Writer::Commit(store::Batch& batch, const identity::Rule
   return absl::OkStatus();
 }
 
-WritePath::Stage::Stage(WritePath& path) : path_(path) {
+WritePath::Stage::Stage(WritePath& path) : Held(path) {
   path.write_mu_.Lock();
   bool drained = false;
   {
@@ -62,12 +67,7 @@ WritePath::Stage::Stage(WritePath& path) : path_(path) {
     path.pipe_mu_.Await(absl::Condition(&path, &WritePath::PipelineHasRoom));
     drained = path.committed_ == path.issued_;
   }
-  {
-    absl::ReaderMutexLock r(&path.state_mu_);
-    state_ = drained ? path.state_ : path.last_state_;
-    sources_ = path.sources_;
-    rules_ = path.rules_;
-  }
+  Take(/*pending=*/!drained);
   batch_ = path.store_->NewBatch(drained ? nullptr : path.last_batch_);
 }
 

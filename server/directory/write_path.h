@@ -41,32 +41,42 @@ class WritePath {
   // `options` (change_log_retain) outlives it.
   WritePath(std::unique_ptr<store::Store> store, const DirectoryOptions& options);
 
-  // Holds the write lock with the ingest pipeline drained, and copies of the published
-  // state, sources and rules to change and commit.
-  class ABSL_SCOPED_LOCKABLE Writer {
+  // What a holder of the write lock works on: its copy of the counters, and the
+  // sources and rules as last committed.
+  class Held {
    public:
-    explicit Writer(WritePath& path) ABSL_EXCLUSIVE_LOCK_FUNCTION(path.write_mu_);
-    ~Writer() ABSL_UNLOCK_FUNCTION();
-    Writer(const Writer&) = delete;
-    Writer& operator=(const Writer&) = delete;
+    Held(const Held&) = delete;
+    Held& operator=(const Held&) = delete;
 
-    // The counters this write changes; Commit stores and publishes them.
+    // The counters this write changes; committing stores and publishes them.
     MetaState& state() { return state_; }
-    // As last committed (by Commit, once it publishes new ones).
     const identity::SourceRegistry& sources() const { return *sources_; }
     const identity::RuleSet& rules() const { return *rules_; }
 
-    // Puts the state into `batch`, writes it and publishes the state, and `rules` and
-    // `sources` when given (null: unchanged). On error nothing is published; the
-    // batch may be partly applied only if the store says so (it does not).
-    [[nodiscard]] absl::Status Commit(store::Batch& batch, const identity::RuleSet* rules = nullptr,
-                                      const identity::SourceRegistry* sources = nullptr);
+   protected:
+    explicit Held(WritePath& path) : path_(path) {}
+    ~Held() = default;
+    // Copies the published sources and rules, and the published state, or with
+    // `pending` the state after the last batch applied (it may still be committing).
+    void Take(bool pending);
 
-   private:
     WritePath& path_;
     MetaState state_;
     std::shared_ptr<const identity::SourceRegistry> sources_;
     std::shared_ptr<const identity::RuleSet> rules_;
+  };
+
+  // Holds the write lock with the ingest pipeline drained, for admin writes.
+  class ABSL_SCOPED_LOCKABLE Writer : public Held {
+   public:
+    explicit Writer(WritePath& path) ABSL_EXCLUSIVE_LOCK_FUNCTION(path.write_mu_);
+    ~Writer() ABSL_UNLOCK_FUNCTION();
+
+    // Puts the state into `batch`, writes it and publishes the state, and `rules` and
+    // `sources` when given (null: unchanged; sources() and rules() then return the
+    // new ones). On error nothing is published.
+    [[nodiscard]] absl::Status Commit(store::Batch& batch, const identity::RuleSet* rules = nullptr,
+                                      const identity::SourceRegistry* sources = nullptr);
   };
 
   // An ingest batch applied and sealed, waiting for its turn to be written.
@@ -78,27 +88,17 @@ class WritePath {
 
   // Ingest's first stage: holds the write lock with at most one batch still committing,
   // and a batch that reads through that one's writes.
-  class ABSL_SCOPED_LOCKABLE Stage {
+  class ABSL_SCOPED_LOCKABLE Stage : public Held {
    public:
     explicit Stage(WritePath& path) ABSL_EXCLUSIVE_LOCK_FUNCTION(path.write_mu_);
     ~Stage() ABSL_UNLOCK_FUNCTION();
-    Stage(const Stage&) = delete;
-    Stage& operator=(const Stage&) = delete;
 
-    MetaState& state() { return state_; }
-    const identity::SourceRegistry& sources() const { return *sources_; }
-    const identity::RuleSet& rules() const { return *rules_; }
     store::Batch& batch() { return *batch_; }
-
     // Puts the state into the batch, seals it and takes the next ticket; the next
     // Stage reads through it until CommitInOrder has written it.
     Ticket Issue();
 
    private:
-    WritePath& path_;
-    MetaState state_;
-    std::shared_ptr<const identity::SourceRegistry> sources_;
-    std::shared_ptr<const identity::RuleSet> rules_;
     std::shared_ptr<store::Batch> batch_;
   };
 
