@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "connectors/ad/ad_record.h"
 #include "connectors/ad/ad_values.h"
 #include "connectors/common/connector.h"
 #include "connectors/common/record.h"
@@ -63,17 +64,6 @@ Mapping AdMapping() {
                    {"ldap_dn", kDnField}};
   m.relations = {{"reports_to", kManagerField, "ad_guid"},
                  {"member_of", kMemberOfField, "ad_guid"}};
-  return m;
-}
-
-// Groups become team fragments with this fixed mapping.
-Mapping GroupMapping() {
-  Mapping m;
-  m.kind = "team";
-  m.external_id = kGuidField;
-  m.attributes = {{"display_name", kDisplayNameField}, {"description", "description"}};
-  m.identifiers = {{"ad_guid", kGuidField}, {"email", kEmailsField}, {"ldap_dn", kDnField}};
-  m.relations = {{"member_of", kMemberOfField, "ad_guid"}};
   return m;
 }
 
@@ -213,12 +203,7 @@ class AdConnector final : public Connector {
  public:
   AdConnector(const SourceConfig& c, AdOptions o)
       : config_(c), options_(std::move(o)), group_index_(c, "ad-groups") {
-    auto add = [&](const std::string& field) { fields_[AsciiLower(field)].insert(field); };
-    add(c.mapping.external_id);
-    add(kGuidField);
-    for (const auto& [name, field] : c.mapping.attributes) add(field);
-    for (const auto& [type, field] : c.mapping.identifiers) add(field);
-    for (const RelationSpec& r : c.mapping.relations) add(r.field);
+    fields_ = ad::UserFields(c.mapping);
     user_attributes_ = Requested(fields_);
     std::string search = options_.ldap.uri + "\n" + options_.ldap.base_dn + "\n" +
                          options_.ldap.filter + "\n" + options_.group_filter + "\n" +
@@ -339,81 +324,8 @@ class AdConnector final : public Connector {
     return absl::OkStatus();
   }
 
-  // The record of an AD object: its attributes plus the derived fields. Errors: no
-  // objectGUID, a value that is not UTF-8.
-  absl::StatusOr<Record> ToRecord(
-      const LdapEntry& e, const std::map<std::string, std::set<std::string>>& fields) const {
-    Record r;
-    const ad::ExtendedDn self = ad::ParseExtendedDn(e.dn);
-    r.locator = self.dn;
-    const std::vector<std::string>* guid_bytes = e.Values("objectguid");
-    std::optional<std::string> guid;
-    if (guid_bytes != nullptr && !guid_bytes->empty()) guid = ad::GuidString(guid_bytes->front());
-    if (!guid.has_value()) return absl::InvalidArgumentError("no objectGUID");
-    auto first = [&](const char* name) {
-      const std::vector<std::string>* vs = e.Values(name);
-      return vs == nullptr || vs->empty() ? std::string() : vs->front();
-    };
-    auto guids_of = [&](const char* name) {
-      std::vector<std::string> out;
-      if (const std::vector<std::string>* vs = e.Values(name)) {
-        for (const std::string& v : *vs) {
-          std::string g = ad::ParseExtendedDn(v).guid;
-          if (!g.empty()) out.push_back(std::move(g));
-        }
-      }
-      return out;
-    };
-    for (const auto& [lower, spellings] : fields) {
-      std::vector<std::string> vs;
-      if (lower == kGuidField) {
-        vs = {*guid};
-      } else if (lower == kDnField) {
-        vs = {self.dn};
-      } else if (lower == kDisplayNameField) {
-        std::string name = first("displayname");
-        if (name.empty()) name = first("cn");
-        if (!name.empty()) vs = {name};
-      } else if (lower == kUpnField) {
-        std::string upn = first("userprincipalname");
-        const std::string sam = first("samaccountname");
-        if (upn.empty() && !sam.empty()) upn = sam + "@" + ad::DnsDomainOf(self.dn);
-        if (!upn.empty()) vs = {upn};
-      } else if (lower == kEmailsField) {
-        std::set<std::string> seen;
-        std::vector<std::string> all;
-        if (const std::vector<std::string>* mail = e.Values("mail")) all = *mail;
-        if (const std::vector<std::string>* proxies = e.Values("proxyaddresses")) {
-          for (std::string& a : ad::SmtpAddresses(*proxies)) all.push_back(std::move(a));
-        }
-        for (std::string& a : all) {
-          if (seen.insert(AsciiLower(a)).second) vs.push_back(std::move(a));
-        }
-      } else if (lower == kEmployeeIdField) {
-        std::string id = first("employeeid");
-        if (id.empty()) id = first("employeenumber");
-        if (!id.empty()) vs = {id};
-      } else if (lower == kEndDateField) {
-        std::string end = ad::EndDate(options_.leavers, first("useraccountcontrol"),
-                                      first("accountexpires"), first("whenchanged"));
-        if (!end.empty()) vs = {end};
-      } else if (lower == kManagerField) {
-        vs = guids_of("manager");
-      } else if (lower == kMemberOfField) {
-        vs = guids_of("memberof");
-      } else if (const std::vector<std::string>* found = e.Values(lower); found != nullptr) {
-        vs = *found;
-      }
-      for (const std::string& v : vs) {
-        if (!IsUtf8Text(v)) {
-          return absl::InvalidArgumentError("attribute '" + lower +
-                                            "' has a value that is not UTF-8 text");
-        }
-      }
-      for (const std::string& s : spellings) r.fields[s] = vs;
-    }
-    r.fields[kGuidField] = {*guid};
-    return r;
+  absl::StatusOr<Record> ToRecord(const LdapEntry& e, const FieldSpellings& fields) const {
+    return ad::EntryRecord(e, fields, options_.leavers);
   }
 
   // The objectGUIDs of a group's members, sorted.
@@ -502,10 +414,6 @@ class AdConnector final : public Connector {
   absl::StatusOr<std::optional<std::vector<std::string>>> EmitGroup(LdapSession& session,
                                                                     LdapEntry&& e, Sink& sink) {
     const std::string dn = ad::ParseExtendedDn(e.dn).dn;
-    static const std::map<std::string, std::set<std::string>> kGroupFields = {
-        {kGuidField, {kGuidField}},       {kDisplayNameField, {kDisplayNameField}},
-        {"description", {"description"}}, {kEmailsField, {kEmailsField}},
-        {kDnField, {kDnField}},           {kMemberOfField, {kMemberOfField}}};
     if (const std::string guid = GuidOf(e); !guid.empty()) {
       if (absl::Status s = Complete(session, guid, e); !s.ok()) {
         if (s.code() != absl::StatusCode::kResourceExhausted) return s;
@@ -513,7 +421,7 @@ class AdConnector final : public Connector {
         return std::optional<std::vector<std::string>>();
       }
     }
-    absl::StatusOr<Record> r = ToRecord(e, kGroupFields);
+    absl::StatusOr<Record> r = ToRecord(e, ad::GroupFields());
     if (!r.ok()) {
       sink.Reject(dn, std::string(r.status().message()));
       return std::optional<std::vector<std::string>>();
@@ -748,8 +656,8 @@ class AdConnector final : public Connector {
 
   const SourceConfig& config_;
   const AdOptions options_;
-  const Mapping group_mapping_ = GroupMapping();
-  std::map<std::string, std::set<std::string>> fields_;  // lower-cased field -> spellings
+  const Mapping group_mapping_ = ad::GroupMapping();
+  FieldSpellings fields_;  // lower-cased field -> spellings
   std::vector<std::string> user_attributes_;
   std::string search_hash_;
   UuidIndex group_index_;          // group objectGUID -> its members' objectGUIDs
@@ -770,4 +678,112 @@ TESSERA_REGISTER_CONNECTOR(ad, ConnectorKind{
                                    AdMapping, MakeAd});
 
 }  // namespace
+
+namespace ad {
+
+FieldSpellings UserFields(const Mapping& m) {
+  FieldSpellings fields;
+  auto add = [&](const std::string& field) { fields[AsciiLower(field)].insert(field); };
+  add(m.external_id);
+  add(kGuidField);
+  for (const auto& [name, field] : m.attributes) add(field);
+  for (const auto& [type, field] : m.identifiers) add(field);
+  for (const RelationSpec& r : m.relations) add(r.field);
+  return fields;
+}
+
+const FieldSpellings& GroupFields() {
+  static const FieldSpellings kGroupFields = {
+      {kGuidField, {kGuidField}},       {kDisplayNameField, {kDisplayNameField}},
+      {"description", {"description"}}, {kEmailsField, {kEmailsField}},
+      {kDnField, {kDnField}},           {kMemberOfField, {kMemberOfField}}};
+  return kGroupFields;
+}
+
+Mapping GroupMapping() {
+  Mapping m;
+  m.kind = "team";
+  m.external_id = kGuidField;
+  m.attributes = {{"display_name", kDisplayNameField}, {"description", "description"}};
+  m.identifiers = {{"ad_guid", kGuidField}, {"email", kEmailsField}, {"ldap_dn", kDnField}};
+  m.relations = {{"member_of", kMemberOfField, "ad_guid"}};
+  return m;
+}
+
+absl::StatusOr<Record> EntryRecord(const LdapEntry& e, const FieldSpellings& fields,
+                                   const LeaverRule& leavers) {
+  Record r;
+  const ad::ExtendedDn self = ad::ParseExtendedDn(e.dn);
+  r.locator = self.dn;
+  const std::vector<std::string>* guid_bytes = e.Values("objectguid");
+  std::optional<std::string> guid;
+  if (guid_bytes != nullptr && !guid_bytes->empty()) guid = ad::GuidString(guid_bytes->front());
+  if (!guid.has_value()) return absl::InvalidArgumentError("no objectGUID");
+  auto first = [&](const char* name) {
+    const std::vector<std::string>* vs = e.Values(name);
+    return vs == nullptr || vs->empty() ? std::string() : vs->front();
+  };
+  auto guids_of = [&](const char* name) {
+    std::vector<std::string> out;
+    if (const std::vector<std::string>* vs = e.Values(name)) {
+      for (const std::string& v : *vs) {
+        std::string g = ad::ParseExtendedDn(v).guid;
+        if (!g.empty()) out.push_back(std::move(g));
+      }
+    }
+    return out;
+  };
+  for (const auto& [lower, spellings] : fields) {
+    std::vector<std::string> vs;
+    if (lower == kGuidField) {
+      vs = {*guid};
+    } else if (lower == kDnField) {
+      vs = {self.dn};
+    } else if (lower == kDisplayNameField) {
+      std::string name = first("displayname");
+      if (name.empty()) name = first("cn");
+      if (!name.empty()) vs = {name};
+    } else if (lower == kUpnField) {
+      std::string upn = first("userprincipalname");
+      const std::string sam = first("samaccountname");
+      if (upn.empty() && !sam.empty()) upn = sam + "@" + ad::DnsDomainOf(self.dn);
+      if (!upn.empty()) vs = {upn};
+    } else if (lower == kEmailsField) {
+      std::set<std::string> seen;
+      std::vector<std::string> all;
+      if (const std::vector<std::string>* mail = e.Values("mail")) all = *mail;
+      if (const std::vector<std::string>* proxies = e.Values("proxyaddresses")) {
+        for (std::string& a : ad::SmtpAddresses(*proxies)) all.push_back(std::move(a));
+      }
+      for (std::string& a : all) {
+        if (seen.insert(AsciiLower(a)).second) vs.push_back(std::move(a));
+      }
+    } else if (lower == kEmployeeIdField) {
+      std::string id = first("employeeid");
+      if (id.empty()) id = first("employeenumber");
+      if (!id.empty()) vs = {id};
+    } else if (lower == kEndDateField) {
+      std::string end = ad::EndDate(leavers, first("useraccountcontrol"), first("accountexpires"),
+                                    first("whenchanged"));
+      if (!end.empty()) vs = {end};
+    } else if (lower == kManagerField) {
+      vs = guids_of("manager");
+    } else if (lower == kMemberOfField) {
+      vs = guids_of("memberof");
+    } else if (const std::vector<std::string>* found = e.Values(lower); found != nullptr) {
+      vs = *found;
+    }
+    for (const std::string& v : vs) {
+      if (!IsUtf8Text(v)) {
+        return absl::InvalidArgumentError("attribute '" + lower +
+                                          "' has a value that is not UTF-8 text");
+      }
+    }
+    for (const std::string& s : spellings) r.fields[s] = vs;
+  }
+  r.fields[kGuidField] = {*guid};
+  return r;
+}
+
+}  // namespace ad
 }  // namespace tessera::connect

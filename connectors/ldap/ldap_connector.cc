@@ -16,6 +16,7 @@
 #include "connectors/common/record.h"
 #include "connectors/common/state.h"
 #include "connectors/ldap/ldap_options.h"
+#include "connectors/ldap/ldap_record.h"
 #include "connectors/ldap/ldap_session.h"
 #include "connectors/ldap/uuid_index.h"
 
@@ -117,11 +118,7 @@ class LdapConnector final : public Connector {
       : config_(c), options_(std::move(o)), index_(c, "ldap-uuids") {
     // Attribute names match case-insensitively: a mapping field is served by the
     // attribute of the same lower-cased name, under the mapping's own spelling.
-    auto add = [&](const std::string& field) { fields_[AsciiLower(field)].insert(field); };
-    add(c.mapping.external_id);
-    for (const auto& [name, field] : c.mapping.attributes) add(field);
-    for (const auto& [type, field] : c.mapping.identifiers) add(field);
-    for (const RelationSpec& r : c.mapping.relations) add(r.field);
+    fields_ = LdapFields(c.mapping);
     attributes_ = Requested(fields_);
     key_attributes_ = Requested({{AsciiLower(c.mapping.external_id), {}}});
     std::string search = options_.uri + "\n" + options_.base_dn + "\n" + options_.filter + "\n" +
@@ -150,38 +147,7 @@ class LdapConnector final : public Connector {
     return FullRead(**session, *sync, cursor.generation, sink);
   }
 
-  // The record of `e`: its mapped attributes under the mapping's spellings, plus the
-  // derived fields. Error: a mapped value that is not UTF-8 text.
-  absl::StatusOr<Record> ToRecord(const LdapEntry& e) const {
-    Record r;
-    r.locator = e.dn;
-    auto values = [&](std::string_view lower) -> const std::vector<std::string>* {
-      for (const auto& [name, vs] : e.attributes) {
-        if (name == lower) return &vs;
-      }
-      return nullptr;
-    };
-    for (const auto& [lower, spellings] : fields_) {
-      std::vector<std::string> vs;
-      if (lower == kDnField) {
-        vs = {e.dn};
-      } else if (lower == kDisplayNameField) {
-        const std::vector<std::string>* names = values("displayname");
-        if (names == nullptr || names->empty()) names = values("cn");
-        if (names != nullptr && !names->empty()) vs = {names->front()};
-      } else if (const std::vector<std::string>* found = values(lower); found != nullptr) {
-        vs = *found;
-      }
-      for (const std::string& v : vs) {
-        if (!IsUtf8Text(v)) {
-          return absl::InvalidArgumentError("attribute '" + lower +
-                                            "' has a value that is not UTF-8 text");
-        }
-      }
-      for (const std::string& s : spellings) r.fields[s] = vs;
-    }
-    return r;
-  }
+  absl::StatusOr<Record> ToRecord(const LdapEntry& e) const { return LdapRecord(e, fields_); }
   std::string KeyOf(const Record& r) const {
     return std::string(Trim(r.First(config_.mapping.external_id)));
   }
@@ -317,8 +283,7 @@ class LdapConnector final : public Connector {
 
   const SourceConfig& config_;
   const LdapOptions options_;
-  std::map<std::string, std::set<std::string>>
-      fields_;                               // lower-cased field -> the mapping's spellings
+  FieldSpellings fields_;                    // lower-cased field -> the mapping's spellings
   std::vector<std::string> attributes_;      // requested from the server
   std::vector<std::string> key_attributes_;  // what the record key needs
   std::string search_hash_;
@@ -359,4 +324,46 @@ TESSERA_REGISTER_CONNECTOR(ldap, ConnectorKind{
                                      LdapMapping, MakeLdap});
 
 }  // namespace
+
+FieldSpellings LdapFields(const Mapping& m) {
+  FieldSpellings fields;
+  auto add = [&](const std::string& field) { fields[AsciiLower(field)].insert(field); };
+  add(m.external_id);
+  for (const auto& [name, field] : m.attributes) add(field);
+  for (const auto& [type, field] : m.identifiers) add(field);
+  for (const RelationSpec& r : m.relations) add(r.field);
+  return fields;
+}
+
+absl::StatusOr<Record> LdapRecord(const LdapEntry& e, const FieldSpellings& fields) {
+  Record r;
+  r.locator = e.dn;
+  auto values = [&](std::string_view lower) -> const std::vector<std::string>* {
+    for (const auto& [name, vs] : e.attributes) {
+      if (name == lower) return &vs;
+    }
+    return nullptr;
+  };
+  for (const auto& [lower, spellings] : fields) {
+    std::vector<std::string> vs;
+    if (lower == kDnField) {
+      vs = {e.dn};
+    } else if (lower == kDisplayNameField) {
+      const std::vector<std::string>* names = values("displayname");
+      if (names == nullptr || names->empty()) names = values("cn");
+      if (names != nullptr && !names->empty()) vs = {names->front()};
+    } else if (const std::vector<std::string>* found = values(lower); found != nullptr) {
+      vs = *found;
+    }
+    for (const std::string& v : vs) {
+      if (!IsUtf8Text(v)) {
+        return absl::InvalidArgumentError("attribute '" + lower +
+                                          "' has a value that is not UTF-8 text");
+      }
+    }
+    for (const std::string& s : spellings) r.fields[s] = vs;
+  }
+  return r;
+}
+
 }  // namespace tessera::connect
