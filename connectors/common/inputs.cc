@@ -198,7 +198,7 @@ absl::StatusOr<std::string> IsoDate(std::string_view v, DateFormat format) {
                      : format == DateFormat::kDayMonthYear ? "dd/mm/yyyy"
                                                            : "mm/dd/yyyy";
   auto bad = [&] {
-    return absl::InvalidArgumentError("'" + std::string(v.substr(0, 40)) + "' is not a " + name +
+    return absl::InvalidArgumentError("'" + std::string(Utf8Prefix(v, 40)) + "' is not a " + name +
                                       " date");
   };
   // Three numbers: the year's place depends on the format.

@@ -48,6 +48,14 @@ std::string ClipText(std::string_view s, size_t max_bytes) {
   return out + std::string(kEllipsis);
 }
 
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t cut = max_bytes;
+  // s[cut] is the first byte left out: back up while it continues a character.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
 bool IsLanguageTag(std::string_view t) {
   auto ok = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
@@ -71,7 +79,7 @@ absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view wh
   if (lt != std::string_view::npos && gt != std::string_view::npos && lt < gt)
     v = v.substr(lt + 1, gt - lt - 1);
   if (PlausibleEmail(v)) return "email:" + std::string(v);
-  return absl::InvalidArgumentError(std::string(what) + " '" + std::string(v.substr(0, 80)) +
+  return absl::InvalidArgumentError(std::string(what) + " '" + std::string(Utf8Prefix(v, 80)) +
                                     "' is neither type:value nor an e-mail address");
 }
 
@@ -154,7 +162,7 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
       std::string_view t = Trim(v);
       if (t.empty()) continue;
       if (type == "email" && !PlausibleEmail(t)) {
-        warnings->push_back(r.locator + ": " + field + " '" + std::string(t.substr(0, 80)) +
+        warnings->push_back(r.locator + ": " + field + " '" + std::string(Utf8Prefix(t, 80)) +
                             "' is not an e-mail address; left out");
         continue;
       }
@@ -181,7 +189,7 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
                 : (spec.target_type == "email" ? t : std::string_view());
       if (!email.empty() && !PlausibleEmail(email)) {
         f.mutable_relations()->RemoveLast();
-        warnings->push_back(r.locator + ": " + spec.field + " '" + std::string(t.substr(0, 80)) +
+        warnings->push_back(r.locator + ": " + spec.field + " '" + std::string(Utf8Prefix(t, 80)) +
                             "' is not an e-mail address; relation left out");
         continue;
       }
@@ -192,7 +200,7 @@ absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
       }
       if (!typed) {
         return absl::InvalidArgumentError(
-            spec.field + " '" + std::string(t.substr(0, 80)) +
+            spec.field + " '" + std::string(Utf8Prefix(t, 80)) +
             "' is not type:value (or set target_type in the mapping)");
       }
       rel->mutable_target()->set_type(AsciiLower(t.substr(0, colon)));

@@ -44,6 +44,11 @@ std::string AsciiLower(std::string_view s);
 // between words when one is near, followed by "…"; at most `max_bytes` (>= 16) long.
 std::string ClipText(std::string_view s, size_t max_bytes);
 
+// The start of `s` in at most `max_bytes`, not cutting a UTF-8 character: what a
+// message quotes of a value. Messages travel to tesserad in SyncRun.errors, a protobuf
+// string, which must be UTF-8: one cut character fails the whole report.
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
+
 // A BCP 47-looking language tag ("fr", "en-CA"): letters, digits, '-', at most 16.
 bool IsLanguageTag(std::string_view t);
 

@@ -38,7 +38,7 @@ absl::StatusOr<int64_t> TimeField(const Record& r, const char* field) {
   if (v.empty()) return 0;
   absl::StatusOr<int64_t> t = client::ParseTime(v);
   if (!t.ok())
-    return absl::InvalidArgumentError(std::string(field) + " '" + std::string(v.substr(0, 40)) +
+    return absl::InvalidArgumentError(std::string(field) + " '" + std::string(Utf8Prefix(v, 40)) +
                                       "': " + std::string(t.status().message()));
   return t;
 }

@@ -139,7 +139,7 @@ absl::Status CheckHeader(const fs::path& file, Record& r, int64_t* time_ms) {
     std::replace(language.begin(), language.end(), '_', '-');  // fr_FR
     if (!IsLanguageTag(language)) {
       return absl::InvalidArgumentError("language '" +
-                                        std::string(Trim(r.First("language")).substr(0, 40)) +
+                                        std::string(Utf8Prefix(Trim(r.First("language")), 40)) +
                                         "' is not a language tag like fr or en-CA");
     }
     r.Set("language", language);

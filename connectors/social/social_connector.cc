@@ -39,7 +39,7 @@ absl::Status Prepare(Record& r) {
   const std::string channel = AsciiLower(Trim(r.First("channel")));
   if (std::find(std::begin(kChannels), std::end(kChannels), channel) == std::end(kChannels)) {
     return absl::InvalidArgumentError("unknown channel '" +
-                                      std::string(r.First("channel").substr(0, 40)) +
+                                      std::string(Utf8Prefix(r.First("channel"), 40)) +
                                       "' (expected twitter, facebook, instagram or whatsapp)");
   }
   r.Set("channel", channel);
@@ -65,7 +65,7 @@ absl::Status Prepare(Record& r) {
     std::replace(language.begin(), language.end(), '_', '-');  // fr_CA
     if (!IsLanguageTag(language)) {
       return absl::InvalidArgumentError("language '" +
-                                        std::string(Trim(r.First("language")).substr(0, 40)) +
+                                        std::string(Utf8Prefix(Trim(r.First("language")), 40)) +
                                         "' is not a language tag like fr or en-CA");
     }
     r.Set("language", language);
@@ -109,7 +109,8 @@ absl::StatusOr<Conversation> ReadMessages(const Record& r) {
     }
     const std::string from = AsciiLower(StringField(m, "from"));
     if (from != "customer" && from != "agent") {
-      return absl::InvalidArgumentError(where + ".from: '" + StringField(m, "from").substr(0, 40) +
+      return absl::InvalidArgumentError(where + ".from: '" +
+                                        std::string(Utf8Prefix(StringField(m, "from"), 40)) +
                                         "' is not customer or agent");
     }
     if (const std::string at = StringField(m, "at"); !at.empty()) {
