@@ -88,7 +88,10 @@ bool CodePoint(std::string_view ref, uint32_t* cp) {
 
 // Decodes the reference at s[pos] == '&' onto `out`; returns the position after it.
 size_t DecodeEntityAt(std::string_view s, size_t pos, std::string& out) {
-  const size_t semi = s.find(';', pos + 1);
+  // A reference is at most 9 characters and its ';': look no further, or a page of
+  // '&' without one would be read in quadratic time.
+  const size_t in_reach = s.substr(pos + 1, 10).find(';');
+  const size_t semi = in_reach == kNpos ? kNpos : pos + 1 + in_reach;
   if (semi != kNpos && semi > pos + 1 && semi - pos <= 10) {
     const std::string_view ref = s.substr(pos + 1, semi - pos - 1);
     if (uint32_t cp = 0; ref[0] == '#' && CodePoint(ref, &cp)) {
