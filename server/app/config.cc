@@ -1,9 +1,12 @@
 #include "server/app/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include "nlohmann/json.hpp"
 #include "server/access/access.h"
@@ -33,7 +36,17 @@ absl::Status Apply(const json& obj, const std::string& where,
 
 template <typename T>
 Setter Set(T& field) {
-  return [&field](const json& v) { field = v.get<T>(); };
+  return [&field](const json& v) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // get<T>() converts a float or an integer that does not fit without a check (a
+      // float out of range is undefined behaviour): only integers that fit are taken.
+      const bool fits = v.is_number_unsigned()  ? std::in_range<T>(v.get<uint64_t>())
+                        : v.is_number_integer() ? std::in_range<T>(v.get<int64_t>())
+                                                : false;
+      if (!fits) throw json::type_error::create(302, "not an integer in range", &v);
+    }
+    field = v.get<T>();
+  };
 }
 
 absl::Status ApplySources(const json& list, std::vector<identity::Source>& out) {
@@ -61,7 +74,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   json doc;
   try {
     doc = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     return absl::InvalidArgumentError("configuration file '" + path + "' is not JSON: " + e.what());
   }
   identity::Limits& l = c.directory.limits;
@@ -113,8 +126,9 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
               {{"session_idle_minutes", Set(idle_minutes)},
                {"session_max_hours", Set(max_hours)},
                {"max_sessions", Set(o.max_sessions)}});
-    o.idle_ms = idle_minutes * 60000;
-    o.max_age_ms = max_hours * 3600000;
+    // Clamped before scaling, which could overflow; Validate() refuses what is out of range.
+    o.idle_ms = std::clamp<int64_t>(idle_minutes, 0, 1'000'000) * 60000;
+    o.max_age_ms = std::clamp<int64_t>(max_hours, 0, 1'000'000) * 3600000;
   }
   if (s.ok() && !scim.is_null()) {
     scim::ScimOptions& o = c.scim;
