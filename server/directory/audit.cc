@@ -81,7 +81,7 @@ absl::Status AuditLog::Append(AuditEntry entry) {
   std::unique_ptr<store::Batch> batch = store_.NewBatch();
   for (Waiter* w : group) Put(*batch, *w->entry);
   mu_.Unlock();
-  const absl::Status s = store_.Write(*batch);
+  absl::Status s = store_.Write(*batch);
   mu_.Lock();
   if (!s.ok()) sequence_ -= group.size();
   for (Waiter* w : group) w->done = true, w->status = s;

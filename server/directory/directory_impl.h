@@ -38,7 +38,7 @@ class DirectoryImpl final : public Directory {
   absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments,
                                          int64_t batch_time_ms,
                                          std::vector<SideWrite> side) override {
-    return ingester_.IngestWith(std::move(fragments), batch_time_ms, std::move(side));
+    return ingester_.IngestWith(std::move(fragments), batch_time_ms, side);
   }
   const store::Reader& SideReader() const override { return write_.store().Latest(); }
   void SetSideEraser(SideEraser eraser) override { erasure_.SetSideEraser(std::move(eraser)); }

@@ -29,7 +29,7 @@ absl::Status FragmentError(const absl::Status& s, size_t index) {
 
 absl::StatusOr<BatchResult> Ingester::IngestWith(std::vector<Fragment> fragments,
                                                  int64_t batch_time_ms,
-                                                 std::vector<SideWrite> side) {
+                                                 const std::vector<SideWrite>& side) {
   const identity::Limits& limits = options_.limits;
   if (fragments.size() > limits.max_batch_fragments) {
     return absl::InvalidArgumentError("batch has " + std::to_string(fragments.size()) +

@@ -46,7 +46,7 @@ class Ingester {
     return IngestWith(std::move(fragments), batch_time_ms, {});
   }
   absl::StatusOr<BatchResult> IngestWith(std::vector<identity::Fragment> fragments,
-                                         int64_t batch_time_ms, std::vector<SideWrite> side);
+                                         int64_t batch_time_ms, const std::vector<SideWrite>& side);
 
   // Links `changes` and derives the graph, indexes and change log from the result,
   // into ctx.batch.

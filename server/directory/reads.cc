@@ -25,6 +25,7 @@ FragmentName ReadPath::NameOf(std::string_view fragkey) const {
 
 std::vector<FragmentName> ReadPath::NamesOf(const std::vector<std::string>& fragkeys) const {
   std::vector<FragmentName> out;
+  out.reserve(fragkeys.size());
   for (const auto& k : fragkeys) out.push_back(NameOf(k));
   return out;
 }
