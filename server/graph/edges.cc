@@ -1,6 +1,7 @@
 #include "server/graph/edges.h"
 
 #include <memory>
+#include <unordered_set>
 
 #include "server/store/coding.h"
 #include "server/store/store.h"
@@ -105,16 +106,17 @@ void DeleteLoad(store::Batch& batch, const EdgeFact& e) {
 absl::StatusOr<size_t> OpenCases(const store::Reader& reader, uint64_t person) {
   const std::string prefix = EdgePrefix(person, Direction::kLoad, {});
   std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kEdges);
-  size_t n = 0;
-  uint64_t last = 0;
+  // Keys run by relation type, then case: a case held through two relations (assigned
+  // to and resolved by the same person) appears twice, not next to itself, so the
+  // count is over distinct case ids.
+  std::unordered_set<uint64_t> cases;
   for (it->Seek(prefix); it->Valid() && store::HasPrefix(it->key(), prefix); it->Next()) {
     ParsedEdge e;
     if (!ParseEdgeKey(it->key(), &e)) return absl::DataLossError("corrupt load key");
-    if (e.to != last) ++n;  // one case through two relations counts once
-    last = e.to;
+    cases.insert(e.to);
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
-  return n;
+  return cases.size();
 }
 
 namespace {
