@@ -202,7 +202,7 @@ Cursor ParseCursor(const std::string& text, const std::string& search) {
 class AdConnector final : public Connector {
  public:
   AdConnector(const SourceConfig& c, AdOptions o)
-      : config_(c), options_(std::move(o)), group_index_(c, "ad-groups") {
+      : options_(std::move(o)), group_index_(c, "ad-groups") {
     fields_ = ad::UserFields(c.mapping);
     user_attributes_ = Requested(fields_);
     std::string search = options_.ldap.uri + "\n" + options_.ldap.base_dn + "\n" +
@@ -654,7 +654,6 @@ class AdConnector final : public Connector {
     return ReadResult{complete, cursor};
   }
 
-  const SourceConfig& config_;
   const AdOptions options_;
   const Mapping group_mapping_ = ad::GroupMapping();
   FieldSpellings fields_;  // lower-cased field -> spellings

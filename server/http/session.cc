@@ -54,26 +54,25 @@ Session SessionStore::Open(Session s) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     it = Expired(it->second, now) ? sessions_.erase(it) : std::next(it);
   }
-  // The least recently used of the sessions `pred` picks goes, while `count` of them
-  // reach `cap`.
-  const auto evict = [&](size_t cap, auto pred) {
-    for (;;) {
-      size_t count = 0;
-      auto oldest = sessions_.end();
-      for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-        if (!pred(it->second)) continue;
-        ++count;
-        if (oldest == sessions_.end() || it->second.last_ms < oldest->second.last_ms) oldest = it;
-      }
-      if (count < cap || oldest == sessions_.end()) return;
-      sessions_.erase(oldest);
-    }
-  };
-  evict(options_.max_per_principal,
+  Evict(options_.max_per_principal,
         [&s](const Session& other) { return other.principal == s.principal; });
-  evict(options_.max_sessions, [](const Session&) { return true; });
+  Evict(options_.max_sessions, [](const Session&) { return true; });
   sessions_[s.id] = s;
   return s;
+}
+
+void SessionStore::Evict(size_t cap, const std::function<bool(const Session&)>& pick) {
+  for (;;) {
+    size_t count = 0;
+    auto oldest = sessions_.end();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (!pick(it->second)) continue;
+      ++count;
+      if (oldest == sessions_.end() || it->second.last_ms < oldest->second.last_ms) oldest = it;
+    }
+    if (count < cap || oldest == sessions_.end()) return;
+    sessions_.erase(oldest);
+  }
 }
 
 std::optional<Session> SessionStore::Touch(const std::string& id) {

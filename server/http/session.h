@@ -58,6 +58,10 @@ class SessionStore {
 
  private:
   bool Expired(const Session& s, int64_t now) const;
+  // Drops the least recently used of the sessions `pick` selects while `cap` or more of
+  // them are open.
+  void Evict(size_t cap, const std::function<bool(const Session&)>& pick)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SessionOptions options_;
   std::function<int64_t()> now_ms_;
