@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE expertise
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <memory>
 #include <string>
@@ -299,6 +300,84 @@ BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_index) {
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
   BOOST_TEST(r->digest_after == before);
   BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
+}
+
+// Each expert's score is the documented product (ranker.h), and experts come best first.
+BOOST_AUTO_TEST_CASE(score_is_text_plus_relationship_times_availability_times_load) {
+  Fragment bruno = Employee("E2", "Bruno Cards", {{"availability", "away"}});
+  bruno.version = 2;
+  Ingest({bruno, Case("OPEN-1", "E1", "unrelated printer jam", kNow, "en", "open")});
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "card blocked abroad",
+                                                           .customer_type = "customer_id",
+                                                           .customer_value = "C-9",
+                                                           .as_of_ms = kNow});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_REQUIRE(r->experts.size() >= 2u);
+  bool saw_away = false, saw_load = false;
+  for (size_t i = 0; i < r->experts.size(); ++i) {
+    const expertise::Expert& e = r->experts[i];
+    BOOST_TEST(e.score == (e.text_score + e.relationship_score) * e.availability * e.load_factor,
+               boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(e.text_score <= 1.0);
+    if (i > 0) BOOST_TEST(r->experts[i - 1].score >= e.score);
+    if (e.away) {
+      saw_away = true;
+      BOOST_TEST(e.availability < 1.0);
+    }
+    if (e.open_cases > 0) {
+      saw_load = true;
+      BOOST_TEST(e.load_factor < 1.0);
+    }
+  }
+  BOOST_TEST(saw_away);
+  BOOST_TEST(saw_load);
+  // The best text score is the scale: someone reaches 1.
+  BOOST_TEST(std::any_of(r->experts.begin(), r->experts.end(),
+                         [](const expertise::Expert& e) { return e.text_score == 1.0; }));
+}
+
+BOOST_AUTO_TEST_CASE(limit_and_team_filter_the_answer) {
+  absl::StatusOr<expertise::Ranking> one =
+      dir->FindExperts({.text = "card blocked abroad", .limit = 1, .as_of_ms = kNow});
+  BOOST_REQUIRE(one.ok());
+  BOOST_TEST(one->experts.size() == 1u);
+  BOOST_TEST(one->experts[0].person.display_name == "Alice Cards");
+  Fragment bruno = Employee("E2", "Bruno Cards");
+  bruno.version = 2;
+  bruno.attributes[1].value = "Cartes";  // team
+  Ingest({bruno});
+  // Case- and accent-insensitive.
+  const auto names = Names({.text = "card blocked abroad", .team = "CARTÉS"});
+  BOOST_TEST(names == std::vector<std::string>{"Bruno Cards"});
+}
+
+// The ablation switches each turn their feature off, and only it.
+BOOST_AUTO_TEST_CASE(ablation_switches_turn_off_one_feature_each) {
+  std::vector<Fragment> open;
+  for (int i = 0; i < 8; ++i) {
+    open.push_back(
+        Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));
+  }
+  Ingest(open);
+  BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Bruno Cards");
+  BOOST_TEST(Names({.text = "card blocked abroad", .no_load = true}).at(0) == "Alice Cards");
+  absl::StatusOr<expertise::Ranking> r = dir->FindExperts({.text = "card blocked abroad",
+                                                           .customer_type = "customer_id",
+                                                           .customer_value = "C-9",
+                                                           .as_of_ms = kNow,
+                                                           .no_relationship = true});
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->inform.empty());  // no relationship part: the account manager is not named
+  for (const expertise::Expert& e : r->experts) BOOST_TEST(e.relationship_score == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(text_matching_no_evidence_ranks_nobody_without_error) {
+  absl::StatusOr<expertise::Ranking> r =
+      dir->FindExperts({.text = "photosynthesis chlorophyll", .as_of_ms = kNow});
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->experts.empty());
+  BOOST_TEST(r->inform.empty());
+  BOOST_TEST(!r->query_terms.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
