@@ -111,7 +111,10 @@ class Runner final : public Sink {
       }
     }
     if (f.updated_at_unix_ms() == 0) f.set_updated_at_unix_ms(run_.started_unix_ms());
-    return Send(std::move(f), locator, {f.version(), hash, std::move(name)}, /*deleted=*/false);
+    // The version is read before `f` is moved: argument evaluation order is unspecified
+    // (clang moves first, GCC last), and a moved-from fragment has version 0.
+    const uint64_t version = f.version();
+    return Send(std::move(f), locator, {version, hash, std::move(name)}, /*deleted=*/false);
   }
 
   absl::Status EmitRecord(
