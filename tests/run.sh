@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
-# The README's second command: installs the Debian packages, builds everything and
-# runs the whole CTest suite (unit, integration with the real tesserad, crash test,
-# fuzz-corpus replay, benchmark smoke runs). Extra arguments go to ctest, e.g.
-# `tests/run.sh -L unit` or `tests/run.sh -R server_test`.
+# The README's second command, and what CI runs (.ci/run): installs the Debian
+# packages, then
+#   1. static checks: clang-format and layering            (tests/static.sh)
+#   2. the GCC build with -Werror and the whole CTest suite (unit, integration with the
+#      real tesserad, slapd, Samba AD DC, Chromium, crash test, fuzz-corpus replay,
+#      benchmark smoke runs)
+#   3. the clang AddressSanitizer + UBSan build, and the unit and integration tests
+#      under it                                             (tests/sanitize.sh asan)
+# and prints what each step cost. Extra arguments go to step 2's ctest only and skip
+# step 3, e.g. `tests/run.sh -L unit` or `tests/run.sh -R server_test`. clang-tidy
+# (tests/static.sh tidy) and ThreadSanitizer (tests/sanitize.sh tsan) are separate
+# commands: README "Safety checks".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/install-deps.sh
-deploy/build.sh
-ctest --test-dir "${TESSERA_BUILD_DIR:-build}" --output-on-failure -j2 --timeout 900 "$@"
+declare -a COST=()
+step() {
+  local name=$1 start
+  shift
+  start=$(date +%s)
+  "$@"
+  COST+=("$(printf '%-44s %5d s' "$name" $(($(date +%s) - start)))")
+}
+step "install-deps" deploy/install-deps.sh
+step "static: format, layering" tests/static.sh format layering
+step "build (GCC, -Werror)" deploy/build.sh
+step "ctest (GCC build)" \
+  ctest --test-dir "${TESSERA_BUILD_DIR:-build}" --output-on-failure -j2 --timeout 900 "$@"
+if [ $# -eq 0 ]; then
+  step "ASan+UBSan: build and unit+integration tests" tests/sanitize.sh asan
+fi
+echo "tests/run.sh: all passed; cost per step:"
+printf '  %s\n' "${COST[@]}"
