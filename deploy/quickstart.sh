@@ -184,7 +184,7 @@ rc=0
 wait "$SERVER_PID" || rc=$?
 SERVER_PID=""
 echo "tesserad exited with status $rc"
-kill "$(cat "$WORK/ldap/slapd.pid")" 2>/dev/null || true
+if [ -s "$WORK/ldap/slapd.pid" ]; then kill "$(cat "$WORK/ldap/slapd.pid")" 2>/dev/null || true; fi
 [ "$rc" -eq 0 ] || { cat "$WORK/tesserad.log"; exit 1; }
 if [ "$KEEP_RUNNING" -eq 0 ]; then
   echo "Quickstart done. Next: tests/run.sh runs the whole test suite; deploy/quickstart.sh --keep-running"
