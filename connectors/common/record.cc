@@ -122,6 +122,16 @@ bool PlausibleEmail(std::string_view e) {
          e.find_first_of(" \t,;<>") == std::string_view::npos;
 }
 
+absl::StatusOr<v1::Fragment> MapRecordWith(
+    const Mapping& m, const Record& r,
+    const std::function<absl::Status(const Record&, v1::Fragment&)>& extend,
+    std::vector<std::string>* warnings) {
+  absl::StatusOr<v1::Fragment> f = MapRecord(m, r, warnings);
+  if (!f.ok() || !extend) return f;
+  if (absl::Status s = extend(r, *f); !s.ok()) return s;
+  return f;
+}
+
 absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header,
                          std::string_view what) {
   for (const std::string& f : m.required_fields) {

@@ -3,6 +3,7 @@
 // A record as a source yields it (a CSV row, a JSON object, an LDAP entry), and its
 // mapping to a fragment.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,6 +32,13 @@ struct Record {
 // id is empty.
 absl::StatusOr<v1::Fragment> MapRecord(const Mapping& m, const Record& r,
                                        std::vector<std::string>* warnings);
+
+// MapRecord, then `extend` (a connector's own additions; may be empty) on the fragment:
+// what Sink::EmitRecord sends. Either one's error is the reason the record is rejected.
+absl::StatusOr<v1::Fragment> MapRecordWith(
+    const Mapping& m, const Record& r,
+    const std::function<absl::Status(const Record&, v1::Fragment&)>& extend,
+    std::vector<std::string>* warnings);
 
 // Whether `header` (a record source's field names) has every field the config named.
 [[nodiscard]] absl::Status CheckFields(const Mapping& m, const std::vector<std::string>& header,

@@ -121,17 +121,11 @@ class Runner final : public Sink {
       const Record& r,
       const std::function<absl::Status(const Record&, v1::Fragment&)>& extend) override {
     std::vector<std::string> warnings;
-    absl::StatusOr<v1::Fragment> f = MapRecord(config_.mapping, r, &warnings);
+    absl::StatusOr<v1::Fragment> f = MapRecordWith(config_.mapping, r, extend, &warnings);
     for (const std::string& w : warnings) Warn(w);
     if (!f.ok()) {
       Reject(r.locator, std::string(f.status().message()));
       return absl::OkStatus();
-    }
-    if (extend) {
-      if (absl::Status s = extend(r, *f); !s.ok()) {
-        Reject(r.locator, std::string(s.message()));
-        return absl::OkStatus();
-      }
     }
     return Emit(*std::move(f), r.locator);
   }

@@ -55,17 +55,11 @@ class CheckingSink final : public connect::Sink {
       const connect::Record& r,
       const std::function<absl::Status(const connect::Record&, v1::Fragment&)>& extend) override {
     std::vector<std::string> warnings;
-    absl::StatusOr<v1::Fragment> f = connect::MapRecord(mapping_, r, &warnings);
+    absl::StatusOr<v1::Fragment> f = connect::MapRecordWith(mapping_, r, extend, &warnings);
     for (const std::string& w : warnings) Warn(r.locator, w);
     if (!f.ok()) {
       Reject(r.locator, std::string(f.status().message()));
       return absl::OkStatus();
-    }
-    if (extend) {
-      if (absl::Status s = extend(r, *f); !s.ok()) {
-        Reject(r.locator, std::string(s.message()));
-        return absl::OkStatus();
-      }
     }
     return Emit(*std::move(f), r.locator);
   }
