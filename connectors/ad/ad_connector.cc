@@ -25,7 +25,7 @@
 namespace tessera::connect {
 namespace {
 
-using json = nlohmann::json;
+using nlohmann::json;
 
 // Record fields derived from several AD attributes (no AD attribute holds '_').
 constexpr char kGuidField[] = "objectguid";           // canonical string form
@@ -772,12 +772,7 @@ absl::StatusOr<Record> EntryRecord(const LdapEntry& e, const FieldSpellings& fie
     } else if (const std::vector<std::string>* found = e.Values(lower); found != nullptr) {
       vs = *found;
     }
-    for (const std::string& v : vs) {
-      if (!IsUtf8Text(v)) {
-        return absl::InvalidArgumentError("attribute '" + lower +
-                                          "' has a value that is not UTF-8 text");
-      }
-    }
+    if (absl::Status s = CheckUtf8Values(lower, vs); !s.ok()) return s;
     for (const std::string& s : spellings) r.fields[s] = vs;
   }
   r.fields[kGuidField] = {*guid};

@@ -83,6 +83,16 @@ absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view wh
                                     "' is neither type:value nor an e-mail address");
 }
 
+absl::Status CheckUtf8Values(std::string_view attribute, const std::vector<std::string>& values) {
+  for (const std::string& v : values) {
+    if (!IsUtf8Text(v)) {
+      return absl::InvalidArgumentError("attribute '" + std::string(attribute) +
+                                        "' has a value that is not UTF-8 text");
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool IsUtf8Text(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

@@ -68,6 +68,12 @@ absl::StatusOr<std::string> PersonTarget(std::string_view v, std::string_view wh
 // Well-formed UTF-8 (no overlong forms, surrogates or NUL): text a fragment may carry.
 bool IsUtf8Text(std::string_view s);
 
+// OK when every value of directory attribute `attribute` is IsUtf8Text, else an error
+// naming the attribute (not the value, which may be binary): how the LDAP and AD
+// mappings refuse an entry that cannot become a fragment.
+[[nodiscard]] absl::Status CheckUtf8Values(std::string_view attribute,
+                                           const std::vector<std::string>& values);
+
 // Loose syntax check for an e-mail address: one '@' with text on both sides, no spaces.
 bool PlausibleEmail(std::string_view e);
 

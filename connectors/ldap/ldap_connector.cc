@@ -355,12 +355,7 @@ absl::StatusOr<Record> LdapRecord(const LdapEntry& e, const FieldSpellings& fiel
     } else if (const std::vector<std::string>* found = values(lower); found != nullptr) {
       vs = *found;
     }
-    for (const std::string& v : vs) {
-      if (!IsUtf8Text(v)) {
-        return absl::InvalidArgumentError("attribute '" + lower +
-                                          "' has a value that is not UTF-8 text");
-      }
-    }
+    if (absl::Status s = CheckUtf8Values(lower, vs); !s.ok()) return s;
     for (const std::string& s : spellings) r.fields[s] = vs;
   }
   return r;
