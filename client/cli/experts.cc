@@ -21,9 +21,9 @@ std::string Fixed(double v, int digits) {
 }  // namespace
 
 v1::Identifier CustomerFrom(const std::string& text) {
-  static const char* kTypes[] = {"employee_id", "customer_id", "upn",       "email",    "phone",
-                                 "twitter",     "facebook",    "instagram", "whatsapp", "ldap_dn",
-                                 "team",        "case",        "document",  "ad_guid"};
+  static const char* const kTypes[] = {
+      "employee_id", "customer_id", "upn",     "email", "phone", "twitter",  "facebook",
+      "instagram",   "whatsapp",    "ldap_dn", "team",  "case",  "document", "ad_guid"};
   v1::Identifier id;
   const size_t colon = text.find(':');
   if (colon != std::string::npos) {

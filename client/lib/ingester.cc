@@ -34,7 +34,7 @@ absl::Status Ingester::Send() {
   while (pending_.size() >= static_cast<size_t>(options_.in_flight)) {
     Outcome o = pending_.front().get();
     pending_.pop_front();
-    if (absl::Status s = Collect(std::move(o)); !s.ok()) {
+    if (absl::Status s = Collect(o); !s.ok()) {
       Drain().IgnoreError();  // the others' callbacks still run; the first error is returned
       return s;
     }
@@ -51,7 +51,7 @@ absl::Status Ingester::Drain() {
   while (!pending_.empty()) {
     Outcome o = pending_.front().get();
     pending_.pop_front();
-    if (absl::Status s = Collect(std::move(o)); first.ok()) first = s;
+    if (absl::Status s = Collect(o); first.ok()) first = s;
   }
   return first;
 }
@@ -114,7 +114,7 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
   return o;  // every fragment was rejected
 }
 
-absl::Status Ingester::Collect(Outcome o) {
+absl::Status Ingester::Collect(const Outcome& o) {
   for (const auto& [tag, why] : o.rejected) {
     ++progress_.rejected;
     if (options_.on_reject) options_.on_reject(tag, why);

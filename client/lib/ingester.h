@@ -69,7 +69,7 @@ class Ingester {
   // Sends one batch until it is applied or fails (thread-safe: no callbacks).
   Outcome Deliver(v1::IngestBatch batch, std::vector<uint64_t> tags) const;
   // Counts an outcome and runs the callbacks.
-  [[nodiscard]] absl::Status Collect(Outcome o);
+  [[nodiscard]] absl::Status Collect(const Outcome& o);
   // Collects every batch still on its way; the first error wins.
   [[nodiscard]] absl::Status Drain();
   absl::Status SendOnce(const v1::IngestBatch& batch, v1::IngestResponse* resp,

@@ -218,7 +218,7 @@ BOOST_FIXTURE_TEST_CASE(full_sync_maps_users_and_groups_and_reads_large_groups_i
              std::vector<std::string>{"Everyone Full"});
 }
 
-const char* kTracking[] = {"dirsync", "usn"};
+const char* const kTracking[] = {"dirsync", "usn"};
 
 BOOST_DATA_TEST_CASE_F(AdFixture, incremental_runs_follow_renames_leavers_deletions_and_groups,
                        boost::unit_test::data::make(kTracking), tracking) {
@@ -496,7 +496,7 @@ BOOST_AUTO_TEST_CASE(sample_organisation_from_ad_equals_the_same_from_slapd) {
   for (const std::string& email : emails) {
     const std::string want = Summary(from_ldap, AsciiLowerCopy(email));
     BOOST_TEST_INFO(email);
-    BOOST_TEST(want.find("<") == std::string::npos, want);
+    BOOST_TEST(want.find('<') == std::string::npos, want);
     BOOST_TEST(Summary(from_ad, AsciiLowerCopy(email)) == want);
   }
 }

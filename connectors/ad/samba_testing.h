@@ -48,7 +48,7 @@ class SambaAdDc {
   // `dir` (new or empty) is created; it holds the domain (7 to 14 s to provision), its
   // smb.conf, the TLS files and the logs. With `reuse`, `dir` already holds a domain this
   // class provisioned (the benchmark keeps a loaded one between runs).
-  explicit SambaAdDc(std::string dir, bool reuse = false)
+  explicit SambaAdDc(const std::string& dir, bool reuse = false)
       : dir_(std::filesystem::absolute(dir).lexically_normal().string()),
         ca_file_(dir_ + "/tls/ca.pem") {
     if (!Available()) {
@@ -258,6 +258,7 @@ class SambaAdDc {
     const std::string log = dir_ + "/samba.log", conf = config();
     std::vector<std::string> args = {kSamba, "-s", conf, "-i"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;

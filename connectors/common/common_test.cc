@@ -150,7 +150,10 @@ BOOST_AUTO_TEST_CASE(state_round_trips_and_detects_damage) {
   BOOST_REQUIRE(empty.ok());
   BOOST_TEST(empty->records.empty());
   SyncState st;
-  st.cursor = std::string("\x01\x00cookie", 8);
+  st.cursor = std::string(
+      "\x01\x00"
+      "cookie",
+      8);  // "\x00c" would be one byte, 0x0c
   st.records["uid=a, ou=people"] = {17, 0xdeadbeef};
   st.records["E 2"] = {1, 2};
   BOOST_REQUIRE(SaveState(path, st).ok());

@@ -9,7 +9,7 @@
 namespace tessera::connect {
 namespace {
 
-using json = nlohmann::json;
+using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxConfigBytes = 1 << 20;

@@ -12,7 +12,7 @@
 namespace tessera::connect {
 namespace {
 
-using json = nlohmann::json;
+using nlohmann::json;
 
 std::string Scalar(const json& v) {
   if (v.is_string()) return v.get<std::string>();

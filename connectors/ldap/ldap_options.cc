@@ -9,7 +9,7 @@
 namespace tessera::connect {
 namespace {
 
-using json = nlohmann::json;
+using nlohmann::json;
 
 constexpr char kKeys[] =
     "uri, bind_dn, password, password_file, base_dn, filter, scope, page_size, start_tls, ca_file, "

@@ -93,14 +93,16 @@ absl::Status OnSyncInfo(LDAP* ld, LDAPMessage* msg, const std::string& where, Sy
   if (oid != nullptr) ldap_memfree(oid);
   std::unique_ptr<berval, void (*)(berval*)> value(data, [](berval* b) { ber_bvfree(b); });
   if (!sync_info || !value) return absl::OkStatus();  // someone else's intermediate response
-  const absl::Status bad = absl::DataLossError(where + ": malformed Sync Info message");
+  const auto bad = [&where] {
+    return absl::DataLossError(where + ": malformed Sync Info message");
+  };
   Ber ber(ber_init(value.get()));
   if (!ber) return absl::ResourceExhaustedError("out of memory");
   ber_len_t len = 0;
   const ber_tag_t tag = ber_peek_tag(ber.get(), &len);
   if (tag == LDAP_TAG_SYNC_NEW_COOKIE) {
     berval bv{};
-    if (ber_scanf(ber.get(), "m", &bv) == LBER_ERROR) return bad;
+    if (ber_scanf(ber.get(), "m", &bv) == LBER_ERROR) return bad();
     out->cookie.assign(bv.bv_val, bv.bv_len);
     return absl::OkStatus();
   }
@@ -108,18 +110,18 @@ absl::Status OnSyncInfo(LDAP* ld, LDAPMessage* msg, const std::string& where, Sy
     bool done = true;
     if (ber_scanf(ber.get(), "{") == LBER_ERROR || !ScanCookie(ber.get(), &out->cookie) ||
         !ScanFlag(ber.get(), &done)) {
-      return bad;
+      return bad();
     }
     // The end of a present phase: what was not listed in it is gone.
     if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT) out->present_phase = true;
     return absl::OkStatus();
   }
-  if (tag != LDAP_TAG_SYNC_ID_SET) return bad;
+  if (tag != LDAP_TAG_SYNC_ID_SET) return bad();
   bool deletes = false;
   BerVarray ids = nullptr;
   if (ber_scanf(ber.get(), "{") == LBER_ERROR || !ScanCookie(ber.get(), &out->cookie) ||
       !ScanFlag(ber.get(), &deletes) || ber_scanf(ber.get(), "[W]", &ids) == LBER_ERROR) {
-    return bad;
+    return bad();
   }
   std::vector<std::string> uuids;
   for (BerVarray id = ids; id != nullptr && id->bv_val != nullptr; ++id) {

@@ -51,28 +51,28 @@ inline std::string DescribeCall(LDAP* ld, int rc) {
   return s;
 }
 
-[[nodiscard]] inline absl::Status StatusOf(int rc, std::string message) {
+[[nodiscard]] inline absl::Status StatusOf(int rc, const std::string& message) {
   switch (rc) {
     case LDAP_SERVER_DOWN:
     case LDAP_CONNECT_ERROR:
     case LDAP_UNAVAILABLE:
     case LDAP_BUSY:
-      return absl::UnavailableError(std::move(message));
+      return absl::UnavailableError(message);
     case LDAP_TIMEOUT:
     case LDAP_TIMELIMIT_EXCEEDED:
-      return absl::DeadlineExceededError(std::move(message));
+      return absl::DeadlineExceededError(message);
     case LDAP_UNAVAILABLE_CRITICAL_EXTENSION:
-      return absl::UnimplementedError(std::move(message));
+      return absl::UnimplementedError(message);
     case LDAP_INVALID_CREDENTIALS:
     case LDAP_INAPPROPRIATE_AUTH:
     case LDAP_STRONG_AUTH_REQUIRED:
-      return absl::UnauthenticatedError(std::move(message));
+      return absl::UnauthenticatedError(message);
     case LDAP_INSUFFICIENT_ACCESS:
-      return absl::PermissionDeniedError(std::move(message));
+      return absl::PermissionDeniedError(message);
     case LDAP_NO_SUCH_OBJECT:
-      return absl::NotFoundError(std::move(message));
+      return absl::NotFoundError(message);
     default:
-      return absl::FailedPreconditionError(std::move(message));
+      return absl::FailedPreconditionError(message);
   }
 }
 

@@ -118,6 +118,7 @@ class SlapdProcess {
   }
   static pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;

@@ -20,7 +20,7 @@ void Send(http::Response& res, const api::JsonReply& reply) {
   if (reply.status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tessera\"");
 }
 
-api::JsonReply Refuse(int http_status, absl::Status s) {
+api::JsonReply Refuse(int http_status, const absl::Status& s) {
   api::JsonReply r = api::JsonApi::Error(s);
   r.status = http_status;
   return r;

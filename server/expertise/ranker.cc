@@ -156,8 +156,8 @@ class Search {
     p.docs = corpus_.docs;
     p.avg_length =
         corpus_.docs > 0 ? std::max(1.0, static_cast<double>(corpus_.length) / corpus_.docs) : 1;
-    static const char* kKinds[] = {"other",        "case",  "document", "answer",
-                                   "conversation", "skill", "bio"};
+    static const char* const kKinds[] = {"other",        "case",  "document", "answer",
+                                         "conversation", "skill", "bio"};
     for (int i = 0; i < index::kEvidenceKinds; ++i) {
       auto it = o_.kind_weight.find(kKinds[i]);
       p.kind_weight[i] = q_.no_kind_weights ? 1.0 : it != o_.kind_weight.end() ? it->second : 0.5;
@@ -243,6 +243,7 @@ class Search {
       by_term.emplace(w.term, it != typed.end() ? it->second : w.surface);
     }
     std::vector<std::string> out;
+    out.reserve(terms.size());
     for (const std::string& t : terms) out.push_back(by_term.count(t) != 0 ? by_term[t] : t);
     return out;
   }

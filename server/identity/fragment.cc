@@ -303,9 +303,9 @@ std::string EncodeFragment(const StoredFragment& sf) {
 }
 
 absl::Status DecodeFragment(std::string_view data, StoredFragment* sf) {
-  const absl::Status corrupt = absl::DataLossError("corrupt fragment record");
+  const auto corrupt = [] { return absl::DataLossError("corrupt fragment record"); };
   store::Decoder d(data);
-  if (d.Byte() != kRecordVersion) return corrupt;
+  if (d.Byte() != kRecordVersion) return corrupt();
   Fragment& f = sf->fragment;
   f = Fragment();
   f.tombstone = (d.Byte() & kFlagTombstone) != 0;
@@ -324,12 +324,12 @@ absl::Status DecodeFragment(std::string_view data, StoredFragment* sf) {
   }
   f.identifiers.resize(count());
   for (auto& id : f.identifiers) {
-    if (!GetIdentifier(d, &id)) return corrupt;
+    if (!GetIdentifier(d, &id)) return corrupt();
   }
   f.relations.resize(count());
   for (auto& r : f.relations) {
     r.type = std::string(d.LengthPrefixed());
-    if (!GetIdentifier(d, &r.target)) return corrupt;
+    if (!GetIdentifier(d, &r.target)) return corrupt();
   }
   f.evidence.resize(count());
   for (auto& e : f.evidence) {
@@ -341,7 +341,7 @@ absl::Status DecodeFragment(std::string_view data, StoredFragment* sf) {
     e.time_ms = d.Varsint64();
   }
   sf->origin = d.ok() && !d.done() ? d.Varint64() : sf->entity;
-  if (!d.ok() || !d.done()) return corrupt;
+  if (!d.ok() || !d.done()) return corrupt();
   return absl::OkStatus();
 }
 

@@ -262,8 +262,9 @@ std::shared_ptr<const store::MergeOperator> PostingsMergeOperator() {
 }
 
 absl::Status BlockView::Parse(std::string_view value, uint64_t block) {
-  const absl::Status corrupt = absl::DataLossError("corrupt postings block");
-  if (value.empty() || value.front() != kBlockTag) return corrupt;
+  // Made only on failure: an error Status allocates, and Parse runs per block per query.
+  const auto corrupt = [] { return absl::DataLossError("corrupt postings block"); };
+  if (value.empty() || value.front() != kBlockTag) return corrupt();
   store::Decoder d(value.substr(1));
   size_ = d.Count();
   max_tf_ = d.Varint32();
@@ -272,7 +273,7 @@ absl::Status BlockView::Parse(std::string_view value, uint64_t block) {
   kinds_ = d.Byte();
   deltas_ = d.LengthPrefixed();
   columns_ = d.rest();
-  if (!d.ok() || columns_.size() != size_ * 6) return corrupt;
+  if (!d.ok() || columns_.size() != size_ * 6) return corrupt();
   base_ = block << kBlockBits;
   docs_.clear();
   return absl::OkStatus();

@@ -435,7 +435,8 @@ class Patcher {
 
 }  // namespace
 
-absl::Status ScimError(absl::StatusCode code, std::string_view scim_type, std::string detail) {
+absl::Status ScimError(absl::StatusCode code, std::string_view scim_type,
+                       const std::string& detail) {
   absl::Status s(code, detail);
   if (!scim_type.empty()) s.SetPayload(kScimTypePayload, absl::Cord(std::string(scim_type)));
   return s;

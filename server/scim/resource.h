@@ -32,7 +32,7 @@ struct Limits {
 inline constexpr char kScimTypePayload[] = "type.tessera.dev/scim-type";
 // A status with a scimType: 400 for INVALID_ARGUMENT, 409 ALREADY_EXISTS...
 [[nodiscard]] absl::Status ScimError(absl::StatusCode code, std::string_view scim_type,
-                                     std::string detail);
+                                     const std::string& detail);
 std::string ScimTypeOf(const absl::Status& s);
 
 // Member changes a request asks for, in order.

@@ -333,7 +333,7 @@ class RocksBatch final : public Batch {
   rocksdb::ReadOptions ro_;
 };
 
-rocksdb::Options MakeOptions(const StoreOptions& o, std::shared_ptr<rocksdb::Cache> cache) {
+rocksdb::Options MakeOptions(const StoreOptions& o, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::Options opt;
   opt.create_if_missing = o.create_if_missing;
   opt.create_missing_column_families = true;

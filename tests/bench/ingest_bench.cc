@@ -65,7 +65,7 @@ class Generator {
 
  private:
   std::string Word() {
-    static const char* kWords[] = {
+    static const char* const kWords[] = {
         "carte",         "card",   "virement", "transfer", "bloquée", "blocked", "sepa",   "iban",
         "prêt",          "loan",   "taux",     "rate",     "app",     "login",   "fraude", "fraud",
         "remboursement", "refund", "compte",   "account",  "frais",   "fees"};

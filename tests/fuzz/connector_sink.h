@@ -26,8 +26,8 @@ namespace tessera::fuzz {
 // TESSERA_FUZZ_VERBOSE=1 in the environment prints what a reader hands over, to see
 // what an input reaches.
 inline bool Verbose() {
-  static const bool verbose = std::getenv("TESSERA_FUZZ_VERBOSE") != nullptr;
-  return verbose;
+  static const bool kVerbose = std::getenv("TESSERA_FUZZ_VERBOSE") != nullptr;
+  return kVerbose;
 }
 
 class CheckingSink final : public connect::Sink {

@@ -47,8 +47,8 @@ inline const std::filesystem::path& ScratchDir() {
       std::filesystem::remove_all(path, ec);
     }
   };
-  static const Dir dir;
-  return dir.path;
+  static const Dir kDir;
+  return kDir.path;
 }
 
 // Writes `bytes` to `path`, replacing it.

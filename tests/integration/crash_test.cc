@@ -121,6 +121,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_sigkill) {
   for (int round = 0; round < Rounds(); ++round) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> writers;
+    writers.reserve(2);
     for (int w = 0; w < 2; ++w) {
       writers.emplace_back(Writer, server.address(), first, w, 2, std::mt19937_64(rng()),
                            std::ref(acked), std::ref(stop));

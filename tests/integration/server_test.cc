@@ -402,7 +402,7 @@ struct Watched {
 // Watches until `changes` change events came (or `progress_to` was reported), or
 // `seconds` passed. `positioned`, when given, is told the first PROGRESS position: the
 // stream is open and past everything up to it.
-Watched Follow(const Client& c, v1::WatchRequest req, size_t changes, int seconds = 10,
+Watched Follow(const Client& c, const v1::WatchRequest& req, size_t changes, int seconds = 10,
                uint64_t progress_to = 0, std::promise<uint64_t>* positioned = nullptr) {
   Watched w;
   std::unique_ptr<grpc::ClientContext> ctx = c.NewContext(false);

@@ -41,6 +41,7 @@ class TesseradProcess {
         "16"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;

@@ -514,6 +514,7 @@ BOOST_AUTO_TEST_CASE(deleting_evidence_leaves_the_state_a_rebuild_makes) {
 // A rebuild asked to stop stops between steps, and the next open finishes it.
 BOOST_AUTO_TEST_CASE(a_cancelled_rebuild_resumes_at_the_next_open) {
   std::vector<Fragment> fs;
+  fs.reserve(50);
   for (int i = 0; i < 50; ++i) {
     fs.push_back(F("hr", "E" + std::to_string(i))
                      .Id("email", "p" + std::to_string(i) + "@bank.example")
@@ -705,6 +706,7 @@ BOOST_AUTO_TEST_CASE(retention_deletes_the_oldest_entries_only) {
 BOOST_AUTO_TEST_CASE(concurrent_audit_appends_are_all_kept_in_sequence) {
   constexpr int kThreads = 8, kEach = 200;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> failed{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {

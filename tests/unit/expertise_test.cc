@@ -189,6 +189,7 @@ BOOST_AUTO_TEST_CASE(reasons_and_notes_in_the_reply_language) {
 BOOST_AUTO_TEST_CASE(load_demotes_a_busy_expert) {
   BOOST_TEST(Names({.text = "card blocked abroad"}).at(0) == "Alice Cards");
   std::vector<Fragment> open;
+  open.reserve(8);
   for (int i = 0; i < 8; ++i)
     open.push_back(
         Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));
@@ -284,7 +285,7 @@ BOOST_AUTO_TEST_CASE(a_hand_over_moves_the_load_and_closing_makes_evidence) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_queries_are_rejected_with_reasons) {
-  auto code = [&](expertise::Query q) { return dir->FindExperts(q).status().code(); };
+  auto code = [&](const expertise::Query& q) { return dir->FindExperts(q).status().code(); };
   BOOST_TEST(code({.text = std::string(9000, 'a')}) == absl::StatusCode::kInvalidArgument);
   absl::Status empty = dir->FindExperts({.text = "the and of ?!"}).status();
   BOOST_TEST(empty.code() == absl::StatusCode::kInvalidArgument);
@@ -354,6 +355,7 @@ BOOST_AUTO_TEST_CASE(limit_and_team_filter_the_answer) {
 // The ablation switches each turn their feature off, and only it.
 BOOST_AUTO_TEST_CASE(ablation_switches_turn_off_one_feature_each) {
   std::vector<Fragment> open;
+  open.reserve(8);
   for (int i = 0; i < 8; ++i) {
     open.push_back(
         Case("OPEN-" + std::to_string(i), "E1", "unrelated printer jam", kNow, "en", "open"));

@@ -45,7 +45,7 @@ class Bytes {
 };
 
 std::string AsHex(const std::string& s) {
-  static const char* kDigits = "0123456789abcdef";
+  static const char* const kDigits = "0123456789abcdef";
   std::string out;
   for (const unsigned char c : s) {
     out += kDigits[c >> 4];

@@ -28,79 +28,79 @@ std::string Norm(const char* type, const std::string& raw) {
 }  // namespace
 
 // Each row: type, value as a source might write it, normalised form.
-const char* kType[] = {"email",    "email",    "email",       "email",       "upn",
-                       "phone",    "phone",    "phone",       "phone",       "twitter",
-                       "twitter",  "twitter",  "instagram",   "facebook",    "whatsapp",
-                       "whatsapp", "whatsapp", "employee_id", "customer_id", "ldap_dn",
-                       "ldap_dn",  "team",     "case",        "ad_guid",     "ad_guid"};
-const char* kRaw[] = {"  Alice.Martin@Example.COM ",
-                      "Alice Martin <alice.martin@example.com>",
-                      "mailto:BOB@x.example",
-                      "ANDRÉ@exemple.fr",
-                      "AMartin@Corp.Example",
-                      "+33 1 42 68 53 00",
-                      "01 42 68 53 00",
-                      "+1 (650) 253-0000",
-                      "0033 6 12 34 56 78",
-                      "@Alice",
-                      "https://twitter.com/Alice_M?lang=fr",
-                      "x.com/alice_m/",
-                      "@Camille.R",
-                      "facebook.com/julie.blanc",
-                      "+33 6 12 34 56 78",
-                      "@Some_Shop",
-                      "https://wa.me/33612345678",
-                      " e1001 ",
-                      "c-20001",
-                      "UID=amartin, OU=People,DC=Banque-Lumen,DC=example",
-                      "cn=Doe\\, John,ou=people,dc=example",
-                      "  Customer   Care ",
-                      " HD-5001 ",
-                      "{B43B8D37-5B43-4A69-B12F-2C654EE5F5EA}",
-                      "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
-const char* kNorm[] = {"alice.martin@example.com",
-                       "alice.martin@example.com",
-                       "bob@x.example",
-                       "andré@exemple.fr",
-                       "amartin@corp.example",
-                       "+33142685300",
-                       "+33142685300",
-                       "+16502530000",
-                       "+33612345678",
-                       "alice",
-                       "alice_m",
-                       "alice_m",
-                       "camille.r",
-                       "julie.blanc",
-                       "+33612345678",
-                       "some_shop",
-                       "+33612345678",
-                       "E1001",
-                       "C-20001",
-                       "uid=amartin,ou=people,dc=banque-lumen,dc=example",
-                       "cn=doe\\2C john,ou=people,dc=example",
-                       "customer care",
-                       "HD-5001",
-                       "b43b8d37-5b43-4a69-b12f-2c654ee5f5ea",
-                       "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
+const char* const kType[] = {"email",    "email",    "email",       "email",       "upn",
+                             "phone",    "phone",    "phone",       "phone",       "twitter",
+                             "twitter",  "twitter",  "instagram",   "facebook",    "whatsapp",
+                             "whatsapp", "whatsapp", "employee_id", "customer_id", "ldap_dn",
+                             "ldap_dn",  "team",     "case",        "ad_guid",     "ad_guid"};
+const char* const kRaw[] = {"  Alice.Martin@Example.COM ",
+                            "Alice Martin <alice.martin@example.com>",
+                            "mailto:BOB@x.example",
+                            "ANDRÉ@exemple.fr",
+                            "AMartin@Corp.Example",
+                            "+33 1 42 68 53 00",
+                            "01 42 68 53 00",
+                            "+1 (650) 253-0000",
+                            "0033 6 12 34 56 78",
+                            "@Alice",
+                            "https://twitter.com/Alice_M?lang=fr",
+                            "x.com/alice_m/",
+                            "@Camille.R",
+                            "facebook.com/julie.blanc",
+                            "+33 6 12 34 56 78",
+                            "@Some_Shop",
+                            "https://wa.me/33612345678",
+                            " e1001 ",
+                            "c-20001",
+                            "UID=amartin, OU=People,DC=Banque-Lumen,DC=example",
+                            "cn=Doe\\, John,ou=people,dc=example",
+                            "  Customer   Care ",
+                            " HD-5001 ",
+                            "{B43B8D37-5B43-4A69-B12F-2C654EE5F5EA}",
+                            "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
+const char* const kNorm[] = {"alice.martin@example.com",
+                             "alice.martin@example.com",
+                             "bob@x.example",
+                             "andré@exemple.fr",
+                             "amartin@corp.example",
+                             "+33142685300",
+                             "+33142685300",
+                             "+16502530000",
+                             "+33612345678",
+                             "alice",
+                             "alice_m",
+                             "alice_m",
+                             "camille.r",
+                             "julie.blanc",
+                             "+33612345678",
+                             "some_shop",
+                             "+33612345678",
+                             "E1001",
+                             "C-20001",
+                             "uid=amartin,ou=people,dc=banque-lumen,dc=example",
+                             "cn=doe\\2C john,ou=people,dc=example",
+                             "customer care",
+                             "HD-5001",
+                             "b43b8d37-5b43-4a69-b12f-2c654ee5f5ea",
+                             "83aabab1-d65a-494a-a5b0-242532bf0cc5"};
 
 BOOST_DATA_TEST_CASE(identifier_normalises,
                      bdata::make(kType) ^ bdata::make(kRaw) ^ bdata::make(kNorm), type, raw, norm) {
   BOOST_TEST(Norm(type, raw) == norm);
 }
 
-const char* kBadType[] = {"phone",   "phone",   "email",       "email",   "email",
-                          "twitter", "ldap_dn", "employee_id", "ad_guid", "ad_guid"};
-const char* kBadRaw[] = {"12ab",
-                         "hello",
-                         "alice",
-                         "a@b@c",
-                         "alice @x.example",
-                         "not a handle!",
-                         "no dn here",
-                         "   ",
-                         "83aabab1d65a494aa5b0242532bf0cc5",
-                         "83aabab1-d65a-494a-a5b0-242532bf0cg5"};
+const char* const kBadType[] = {"phone",   "phone",   "email",       "email",   "email",
+                                "twitter", "ldap_dn", "employee_id", "ad_guid", "ad_guid"};
+const char* const kBadRaw[] = {"12ab",
+                               "hello",
+                               "alice",
+                               "a@b@c",
+                               "alice @x.example",
+                               "not a handle!",
+                               "no dn here",
+                               "   ",
+                               "83aabab1d65a494aa5b0242532bf0cc5",
+                               "83aabab1-d65a-494a-a5b0-242532bf0cg5"};
 
 BOOST_DATA_TEST_CASE(bad_identifier_is_rejected_with_reason,
                      bdata::make(kBadType) ^ bdata::make(kBadRaw), type, raw) {
@@ -196,6 +196,7 @@ Fragment Person(const std::string& id, std::vector<Identifier> ids,
 // Cluster index of each item, as a string like "0 0 1".
 std::string Shape(const std::vector<Fragment>& fs, const std::vector<const Rule*>& rules = {}) {
   std::vector<ClusterItem> items;
+  items.reserve(fs.size());
   for (const auto& f : fs) items.push_back({f.external_id, &f});
   Clustering c = Cluster(items, rules);
   std::string out;
@@ -217,6 +218,7 @@ BOOST_AUTO_TEST_CASE(two_employee_ids_are_a_conflict_not_a_merge) {
                               Person("b", {{"employee_id", "E2"}, {"email", "x@e"}}),
                               Person("c", {{"employee_id", "E2"}, {"email", "x@e"}})};
   std::vector<ClusterItem> items;
+  items.reserve(fs.size());
   for (const auto& f : fs) items.push_back({f.external_id, &f});
   Clustering c = Cluster(items, {});
   BOOST_TEST(Shape(fs) == "0 1 1");  // b and c agree, a stays apart
@@ -230,6 +232,7 @@ BOOST_AUTO_TEST_CASE(person_and_team_never_merge) {
   std::vector<Fragment> fs = {Person("a", {{"email", "care@e"}}),
                               Person("b", {{"email", "care@e"}}, "team")};
   std::vector<ClusterItem> items;
+  items.reserve(fs.size());
   for (const auto& f : fs) items.push_back({f.external_id, &f});
   Clustering c = Cluster(items, {});
   BOOST_TEST(Shape(fs) == "0 1");

@@ -12,8 +12,8 @@
 namespace bdata = boost::unit_test::data;
 using namespace tessera::text;
 
-const char* kIn[] = {"Élodie", "ELODIE", "Müller", "ﬁnance", "Straße", "Ça"};
-const char* kFolded[] = {"elodie", "elodie", "muller", "finance", "strasse", "ca"};
+const char* const kIn[] = {"Élodie", "ELODIE", "Müller", "ﬁnance", "Straße", "Ça"};
+const char* const kFolded[] = {"elodie", "elodie", "muller", "finance", "strasse", "ca"};
 
 BOOST_DATA_TEST_CASE(fold_is_case_and_accent_insensitive, bdata::make(kIn) ^ bdata::make(kFolded),
                      in, out) {
@@ -78,7 +78,8 @@ namespace {
 
 // A dictd index number: base 64, most significant digit first.
 std::string B64(size_t n) {
-  static const char* kDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* const kDigits =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string s;
   do {
     s.insert(s.begin(), kDigits[n % 64]);
