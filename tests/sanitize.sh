@@ -27,7 +27,7 @@ case "$MODE" in
   tsan)
     DIR=${TESSERA_TSAN_DIR:-build-tsan}
     SANITIZE=thread
-    DEFAULT_ARGS=(-R 'server_test|directory_test|security_test|crash_test|csv_connector_test|helpdesk_connector_test|scim_concurrency_test|session_test|http_test|json_api_test')
+    DEFAULT_ARGS=(-R 'server_test|directory_test|security_test|crash_test|csv_connector_test|helpdesk_connector_test|ldap_connector_test|scim_concurrency_test|scim_replay_test|session_test|json_api_test')
     ;;
   -h|--help)
     sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
