@@ -7,10 +7,12 @@
 #      benchmark smoke runs)
 #   3. the clang AddressSanitizer + UBSan build, and the unit and integration tests
 #      under it                                             (tests/sanitize.sh asan)
+#   4. clang-tidy over the units changed since the last whole-tree clean run
+#      (tests/tidy-baseline), with step 3's compile database  (tests/static.sh tidy)
 # and prints what each step cost. Extra arguments go to step 2's ctest only and skip
-# step 3, e.g. `tests/run.sh -L unit` or `tests/run.sh -R server_test`. clang-tidy
-# (tests/static.sh tidy) and ThreadSanitizer (tests/sanitize.sh tsan) are separate
-# commands: README "Safety checks".
+# steps 3 and 4, e.g. `tests/run.sh -L unit` or `tests/run.sh -R server_test`.
+# ThreadSanitizer (tests/sanitize.sh tsan) and clang-tidy over the whole tree
+# (tests/static.sh tidy-all) are separate commands: README "Safety checks".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -a COST=()
@@ -28,6 +30,7 @@ step "ctest (GCC build)" \
   ctest --test-dir "${TESSERA_BUILD_DIR:-build}" --output-on-failure -j2 --timeout 900 "$@"
 if [ $# -eq 0 ]; then
   step "ASan+UBSan: build and unit+integration tests" tests/sanitize.sh asan
+  step "static: clang-tidy (changed since baseline)" tests/static.sh tidy
 fi
 echo "tests/run.sh: all passed; cost per step:"
 printf '  %s\n' "${COST[@]}"
