@@ -8,6 +8,7 @@ Run from anywhere: tests/fuzz/make_seeds.py
 """
 
 import base64
+import json
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -140,6 +141,29 @@ def social_seeds():
           b' "messages": [{"from": "bot", "text": "x"}]}\nnot json\n\n')
 
 
+def helpdesk_seeds():
+    write("helpdesk_corpus", "cases", lines("tests/data/sample/cases.jsonl", 6))
+    write("helpdesk_corpus", "open-and-odd", (
+          '{"case_id": "HD-9", "title": "Carte bloquée", "body": "Le client ne peut plus payer.",'
+          ' "status": "open", "assigned_to": ["lea@bank.example", "employee_id:E1"],'
+          ' "customer": ["twitter:@bob", "phone:+33612345678"], "opened_at": "2026-02-30T25:00:00Z",'
+          ' "language": "fr", "paths": ["cards/blocked"]}\n'
+          '{"case_id": "HD-10", "title": "' + "x" * 600 + '", "body": "' + "é" * 9000 +
+          '", "resolved_by": "not an address", "closed_at": "yesterday"}\n'
+          '{"case_id": ""}\nnot json\n').encode())
+
+
+def crm_seeds():
+    # Option byte (mod 3): format csv, jsonl, or none given (by the file name).
+    rows = read("tests/data/sample/crm.csv").decode().splitlines()
+    write("crm_corpus", "csv", b"\x00" + ("\n".join(rows[:12]) + "\n").encode())
+    write("crm_corpus", "csv-by-name", b"\x02" + ("\n".join(rows[:4]) + "\n").encode())
+    header = rows[0].split(",")
+    records = [dict(zip(header, r.split(","))) for r in rows[1:8]]
+    write("crm_corpus", "jsonl", b"\x01" + "".join(
+        json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+
+
 def config_seeds():
     # Option byte: bit 0 the principals file, else tesserad's configuration.
     for name in ["tesserad.example.json", "tesserad-https.example.json", "quickstart.json"]:
@@ -172,5 +196,7 @@ if __name__ == "__main__":
     ldap_seeds()
     page_seeds()
     social_seeds()
+    helpdesk_seeds()
+    crm_seeds()
     config_seeds()
     query_seeds()

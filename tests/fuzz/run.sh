@@ -33,16 +33,16 @@ declare -A SEEDS=(
   [fragment_fuzz]=corpus [message_fuzz]=message_corpus [http_fuzz]=http_corpus
   [csv_fuzz]=csv_corpus [ingest_fuzz]=ingest_corpus [ldap_fuzz]=ldap_corpus
   [page_fuzz]=page_corpus [social_fuzz]=social_corpus [config_fuzz]=config_corpus
-  [query_fuzz]=query_corpus
+  [query_fuzz]=query_corpus [helpdesk_fuzz]=helpdesk_corpus [crm_fuzz]=crm_corpus
 )
 declare -A MAX_LEN=(
   [fragment_fuzz]=4096 [message_fuzz]=16384 [http_fuzz]=8192
   [csv_fuzz]=65536 [ingest_fuzz]=65536 [ldap_fuzz]=16384
   [page_fuzz]=65536 [social_fuzz]=65536 [config_fuzz]=16384
-  [query_fuzz]=16384
+  [query_fuzz]=16384 [helpdesk_fuzz]=65536 [crm_fuzz]=65536
 )
 ALL_TARGETS=(fragment_fuzz message_fuzz http_fuzz csv_fuzz ingest_fuzz ldap_fuzz page_fuzz
-  social_fuzz config_fuzz query_fuzz)
+  social_fuzz helpdesk_fuzz crm_fuzz config_fuzz query_fuzz)
 
 minutes=1
 jobs=1
