@@ -26,8 +26,8 @@ void ScimReply(Response& res, const scim::Reply& r) {
 }
 
 // A SCIM error answer for a refusal made here (not by the service).
-scim::Reply Refusal(absl::StatusCode code, std::string_view scim_type, std::string detail) {
-  return scim::Service::ErrorReply(scim::ScimError(code, scim_type, std::move(detail)));
+scim::Reply Refusal(absl::StatusCode code, std::string_view scim_type, const std::string& detail) {
+  return scim::Service::ErrorReply(scim::ScimError(code, scim_type, detail));
 }
 
 bool IsEndpoint(std::string_view s) {

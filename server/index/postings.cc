@@ -257,8 +257,8 @@ CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const Do
 }
 
 std::shared_ptr<const store::MergeOperator> PostingsMergeOperator() {
-  static const auto op = std::make_shared<PostingsMerge>();
-  return op;
+  static const auto kOp = std::make_shared<PostingsMerge>();
+  return kOp;
 }
 
 absl::Status BlockView::Parse(std::string_view value, uint64_t block) {

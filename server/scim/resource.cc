@@ -9,12 +9,12 @@
 namespace tessera::scim {
 namespace {
 
-absl::Status Invalid(std::string detail) {
-  return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue", std::move(detail));
+absl::Status Invalid(const std::string& detail) {
+  return ScimError(absl::StatusCode::kInvalidArgument, "invalidValue", detail);
 }
 
-absl::Status InvalidPath(std::string detail) {
-  return ScimError(absl::StatusCode::kInvalidArgument, "invalidPath", std::move(detail));
+absl::Status InvalidPath(const std::string& detail) {
+  return ScimError(absl::StatusCode::kInvalidArgument, "invalidPath", detail);
 }
 
 bool IsUrn(std::string_view key) { return key.size() > 4 && SameName(key.substr(0, 4), "urn:"); }

@@ -71,18 +71,18 @@ class Vocabulary {
 };
 
 const Vocabulary& English() {
-  static const Vocabulary v(
+  static const Vocabulary kVocabulary(
       {"ca",    "ro",   "ment", "ing", "ter",  "pro", "ex", "al",  "con",   "ly", "ver", "ac",
        "count", "bank", "tion", "pay", "card", "lo",  "an", "fer", "trans", "ed", "er",  "st"},
       20000, 1);
-  return v;
+  return kVocabulary;
 }
 const Vocabulary& French() {
-  static const Vocabulary v(
+  static const Vocabulary kVocabulary(
       {"ca", "re", "ment", "te", "vi",  "ban", "que", "pré", "ai",   "eur", "tion", "on",
        "la", "ve", "ir",   "ou", "con", "dé",  "é",   "rem", "bour", "se",  "ai",   "té"},
       20000, 2);
-  return v;
+  return kVocabulary;
 }
 
 std::string Text(std::mt19937_64& rng, bool french, int words) {

@@ -117,10 +117,10 @@ connect::Mapping DefaultMapping(const char* kind) {
 }
 
 void MapLdap(const LdapEntry& e) {
-  static const connect::Mapping mapping = DefaultMapping("ldap");
-  static const connect::FieldSpellings fields = connect::LdapFields(mapping);
-  fuzz::CheckingSink sink(mapping);
-  absl::StatusOr<connect::Record> r = connect::LdapRecord(e, fields);
+  static const connect::Mapping kMapping = DefaultMapping("ldap");
+  static const connect::FieldSpellings kFields = connect::LdapFields(kMapping);
+  fuzz::CheckingSink sink(kMapping);
+  absl::StatusOr<connect::Record> r = connect::LdapRecord(e, kFields);
   if (!r.ok()) {
     sink.Reject(e.dn, std::string(r.status().message()));
     return;
@@ -129,14 +129,14 @@ void MapLdap(const LdapEntry& e) {
 }
 
 void MapAd(const LdapEntry& e, const connect::ad::LeaverRule& leavers) {
-  static const connect::Mapping users = DefaultMapping("ad");
-  static const connect::FieldSpellings user_fields = connect::ad::UserFields(users);
-  static const connect::Mapping groups = connect::ad::GroupMapping();
+  static const connect::Mapping kUsers = DefaultMapping("ad");
+  static const connect::FieldSpellings kUserFields = connect::ad::UserFields(kUsers);
+  static const connect::Mapping kGroups = connect::ad::GroupMapping();
   const std::vector<std::string>* guid = e.Values("objectguid");
   for (const bool group : {false, true}) {
-    fuzz::CheckingSink sink(group ? groups : users);
+    fuzz::CheckingSink sink(group ? kGroups : kUsers);
     absl::StatusOr<connect::Record> r =
-        connect::ad::EntryRecord(e, group ? connect::ad::GroupFields() : user_fields, leavers);
+        connect::ad::EntryRecord(e, group ? connect::ad::GroupFields() : kUserFields, leavers);
     if (!r.ok()) {
       sink.Reject(e.dn, std::string(r.status().message()));
       continue;
