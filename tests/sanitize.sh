@@ -50,4 +50,19 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detec
 export LSAN_OPTIONS=suppressions=$SUPP/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsan.supp
 export TSAN_OPTIONS=suppressions=$SUPP/tsan.supp:halt_on_error=1:second_deadlock_stack=1:history_size=4
-ctest --test-dir "$DIR" --output-on-failure -j2 --timeout 1200 "${DEFAULT_ARGS[@]}"
+if [ "$MODE" = tsan ]; then
+  # Every process a test starts (tesserad, tessera-connect, the CLI) writes its reports
+  # here, where the harnesses' captured logs would hide them; they are shown at the end.
+  REPORTS=$ROOT/$DIR/tsan-reports
+  rm -rf "$REPORTS" && mkdir -p "$REPORTS"
+  export TSAN_OPTIONS=$TSAN_OPTIONS:log_path=$REPORTS/report
+fi
+status=0
+ctest --test-dir "$DIR" --output-on-failure -j2 --timeout 1200 "${DEFAULT_ARGS[@]}" || status=$?
+if [ "$MODE" = tsan ] && compgen -G "$REPORTS/report.*" >/dev/null; then
+  cat "$REPORTS"/report.* >&2
+  echo "sanitize.sh: ThreadSanitizer reports from $(ls "$REPORTS" | wc -l) processes above" \
+    "($REPORTS)" >&2
+  status=1
+fi
+exit $status
