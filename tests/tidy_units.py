@@ -6,7 +6,7 @@
 Without a baseline: every unit of ours in BUILD_DIR/compile_commands.json (server/,
 connectors/, client/, tests/; not the generated protobuf code). With one: only the units
 that differ from that commit, or include a header that does. A unit's headers come from
-the depfile its last compile wrote (-MF); a unit never compiled has none and is checked.
+the depfile its last compile wrote (<object>.d); a unit never compiled has none and is checked.
 Every unit is checked when the baseline is unknown to git, or when .clang-tidy or the
 tidy scripts changed since it, because then an unchanged file can have new findings.
 Reasons go to stderr; the list to stdout.
@@ -41,10 +41,16 @@ def changed_since(root, base):
 
 
 def depfile_of(entry):
+    """The depfile the unit's last compile wrote: CMake's Makefile and Ninja generators
+    write <object>.d beside the object (-MD); compile_commands.json names the object
+    with -o but leaves the depfile flags out."""
     args = entry.get("arguments") or shlex.split(entry["command"])
     for i, a in enumerate(args[:-1]):
         if a == "-MF":
             return os.path.join(entry["directory"], args[i + 1])
+    for i, a in enumerate(args[:-1]):
+        if a == "-o":
+            return os.path.join(entry["directory"], args[i + 1] + ".d")
     return None
 
 
