@@ -256,7 +256,10 @@ absl::StatusOr<std::string> Normalise(IdType type, std::string_view raw,
     case IdType::kTeam: {
       absl::StatusOr<std::string> v = NormalisePlainId(raw, /*upper=*/false);
       if (!v.ok()) return v;
-      return CollapseSpaces(text::Fold(*v));
+      // Folding drops marks: a name of combining marks alone folds to nothing.
+      std::string folded = CollapseSpaces(text::Fold(*v));
+      if (folded.empty()) return Bad(raw, "is empty once case and accents are folded");
+      return folded;
     }
     case IdType::kCase:
     case IdType::kDocument:
