@@ -164,6 +164,13 @@ absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
   if (rc != LDAP_SUCCESS || out == nullptr) return Bad(raw, "is not an LDAP distinguished name");
   std::string result = text::Nfc(out);
   ldap_memfree(out);
+  // libldap reads some values it cannot write back in a form it reads again ("a=#" from
+  // an empty hex value): a DN stored that way could never be looked up again.
+  LDAPDN again = nullptr;
+  const bool rereads =
+      ldap_str2dn(result.c_str(), &again, LDAP_DN_FORMAT_LDAP) == LDAP_SUCCESS && again != nullptr;
+  if (again != nullptr) ldap_dnfree(again);
+  if (!rereads) return Bad(raw, "is not an LDAP distinguished name");
   return result;
 }
 
