@@ -91,6 +91,17 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view raw, const Normalise
   }
   std::string e164;
   util.Format(number, PhoneNumberUtil::E164, &e164);
+  // Some numbers with zeros after the country code format to an E.164 string
+  // that parses as a different number ("+200003638562" reads back as
+  // "+20003638562"). A stored value must name itself when looked up again.
+  PhoneNumber again;
+  std::string e164_again;
+  if (util.Parse(e164, o.default_region, &again) == PhoneNumberUtil::NO_PARSING_ERROR) {
+    util.Format(again, PhoneNumberUtil::E164, &e164_again);
+  }
+  if (e164_again != e164) {
+    return Bad(raw, "is not a phone number (its E.164 form " + e164 + " does not read back)");
+  }
   return e164;
 }
 

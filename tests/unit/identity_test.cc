@@ -89,15 +89,18 @@ BOOST_DATA_TEST_CASE(identifier_normalises,
   BOOST_TEST(Norm(type, raw) == norm);
 }
 
-const char* const kBadType[] = {"phone",   "phone",       "email",   "email",   "email", "twitter",
-                                "ldap_dn", "employee_id", "ad_guid", "ad_guid", "team",  "ldap_dn"};
+const char* const kBadType[] = {"phone",   "phone",   "email",       "email",   "email",
+                                "twitter", "ldap_dn", "employee_id", "ad_guid", "ad_guid",
+                                "team",    "ldap_dn", "phone"};
 const char* const kBadRaw[] = {
     "12ab", "hello", "alice", "a@b@c", "alice @x.example", "not a handle!", "no dn here", "   ",
     "83aabab1d65a494aa5b0242532bf0cc5", "83aabab1-d65a-494a-a5b0-242532bf0cg5",
     // A combining mark alone (U+05C1) folds to nothing (fuzz).
     "\u05c1",
     // libldap writes this as "a=#", which it cannot read back (fuzz).
-    "a=#\t\n=\x03"};
+    "a=#\t\n=\x03",
+    // Formats as +200003638562, which reads back as +20003638562 (fuzz).
+    "002//////////000003638562~2622"};
 
 BOOST_DATA_TEST_CASE(bad_identifier_is_rejected_with_reason,
                      bdata::make(kBadType) ^ bdata::make(kBadRaw), type, raw) {
