@@ -144,7 +144,7 @@ absl::StatusOr<std::string> NormaliseHandle(std::string_view raw, IdType type) {
 // RFC 4514 string form through OpenLDAP's DN parser; ASCII letters of attribute
 // types and values lower-cased (the usual attributes match case-insensitively),
 // multi-valued RDNs sorted by attribute type.
-absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
+absl::StatusOr<std::string> NormaliseDnOnce(std::string_view raw) {
   const std::string input(text::TrimAscii(raw));
   LDAPDN dn = nullptr;
   if (input.empty() || ldap_str2dn(input.c_str(), &dn, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS ||
@@ -175,14 +175,22 @@ absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
   if (rc != LDAP_SUCCESS || out == nullptr) return Bad(raw, "is not an LDAP distinguished name");
   std::string result = text::Nfc(out);
   ldap_memfree(out);
-  // libldap reads some values it cannot write back in a form it reads again ("a=#" from
-  // an empty hex value): a DN stored that way could never be looked up again.
-  LDAPDN again = nullptr;
-  const bool rereads =
-      ldap_str2dn(result.c_str(), &again, LDAP_DN_FORMAT_LDAP) == LDAP_SUCCESS && again != nullptr;
-  if (again != nullptr) ldap_dnfree(again);
-  if (!rereads) return Bad(raw, "is not an LDAP distinguished name");
   return result;
+}
+
+// libldap writes some values in a form it cannot read back ("a=#" from an empty hex
+// value), or in one that reads back as another DN (a value ending in a vertical tab,
+// which it neither trims nor escapes, loses it to the trimming of the input when it
+// ends the DN): a DN stored that way could never be looked up again, so the result
+// must normalise to itself.
+absl::StatusOr<std::string> NormaliseDn(std::string_view raw) {
+  absl::StatusOr<std::string> once = NormaliseDnOnce(raw);
+  if (!once.ok()) return once;
+  absl::StatusOr<std::string> again = NormaliseDnOnce(*once);
+  if (!again.ok() || *again != *once) {
+    return Bad(raw, "is not an LDAP distinguished name (its normal form does not read back)");
+  }
+  return once;
 }
 
 // "{C0F3B2A1-5D2E-4B8A-9E61-0A1B2C3D4E5F}" -> "c0f3b2a1-5d2e-4b8a-9e61-0a1b2c3d4e5f".

@@ -91,7 +91,7 @@ BOOST_DATA_TEST_CASE(identifier_normalises,
 
 const char* const kBadType[] = {"phone",   "phone",   "email",       "email",   "email",
                                 "twitter", "ldap_dn", "employee_id", "ad_guid", "ad_guid",
-                                "team",    "ldap_dn", "phone"};
+                                "team",    "ldap_dn", "phone",       "ldap_dn"};
 const char* const kBadRaw[] = {
     "12ab", "hello", "alice", "a@b@c", "alice @x.example", "not a handle!", "no dn here", "   ",
     "83aabab1d65a494aa5b0242532bf0cc5", "83aabab1-d65a-494a-a5b0-242532bf0cg5",
@@ -100,7 +100,9 @@ const char* const kBadRaw[] = {
     // libldap writes this as "a=#", which it cannot read back (fuzz).
     "a=#\t\n=\x03",
     // Formats as +200003638562, which reads back as +20003638562 (fuzz).
-    "002//////////000003638562~2622"};
+    "002//////////000003638562~2622",
+    // Sorted, the vertical tab ends the DN, where reading it back trims it (fuzz).
+    "b=x\v+a=y"};
 
 BOOST_DATA_TEST_CASE(bad_identifier_is_rejected_with_reason,
                      bdata::make(kBadType) ^ bdata::make(kBadRaw), type, raw) {
