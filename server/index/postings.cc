@@ -143,19 +143,24 @@ class PostingsMerge final : public store::MergeOperator {
     return false;
   }
 
-  bool PartialMerge(std::string_view, std::string_view left, std::string_view right,
-                    std::string* out) const override {
-    if (left.empty() || right.empty() || left.front() != right.front()) return false;
-    if (left.front() == kOpsTag) {  // changes apply in order: concatenate
-      out->assign(left);
-      out->append(right.substr(1));
+  bool PartialMergeInto(std::string_view, std::string* left,
+                        std::string_view right) const override {
+    if (left->empty() || right.empty() || left->front() != right.front()) return false;
+    if (left->front() == kOpsTag) {
+      left->append(right.substr(1));
       return true;
     }
     int64_t a = 0, b = 0;
-    if (!Count(left, kDeltaTag, &a) || !Count(right, kDeltaTag, &b)) return false;
-    out->assign(1, kDeltaTag);
-    store::PutVarsint64(*out, a + b);
+    if (!Count(*left, kDeltaTag, &a) || !Count(right, kDeltaTag, &b)) return false;
+    left->assign(1, kDeltaTag);
+    store::PutVarsint64(*left, a + b);
     return true;
+  }
+
+  bool PartialMerge(std::string_view key, std::string_view left, std::string_view right,
+                    std::string* out) const override {
+    out->assign(left);
+    return PartialMergeInto(key, out, right);
   }
 
  private:
@@ -197,9 +202,14 @@ EvidenceKind KindOf(std::string_view kind) {
 DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day,
                         const std::vector<std::string>& terms) {
   DocTerms d{doc, static_cast<uint32_t>(terms.size()), kind, day, {}};
-  std::map<std::string_view, uint32_t> tf;
-  for (const std::string& t : terms) ++tf[t];
-  for (const auto& [t, n] : tf) d.terms.emplace_back(std::string(t), n);
+  std::vector<std::string_view> sorted(terms.begin(), terms.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i + 1;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    d.terms.emplace_back(std::string(sorted[i]), static_cast<uint32_t>(j - i));
+    i = j;
+  }
   return d;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/convenience.h"
@@ -222,8 +223,7 @@ class RocksBatch final : public Batch {
         cfs_(cfs),
         parent_(std::static_pointer_cast<const RocksBatch>(std::move(parent))),
         postings_merge_(postings_merge),
-        arena_(64 << 10),
-        merges_(&arena_) {
+        arena_(64 << 10) {
     for (int i = 0; i < kCfCount; ++i) pending_.emplace_back(&arena_);
   }
 
@@ -271,14 +271,16 @@ class RocksBatch final : public Batch {
   void Merge(Cf cf, std::string_view key, std::string_view operand) override {
     assert(cf == Cf::kPostings && postings_merge_ != nullptr);
     bytes_ += key.size() + operand.size();
-    auto [it, added] = merges_.try_emplace(std::pmr::string(key, &arena_), operand);
-    if (added) return;
-    std::string combined;
-    if (postings_merge_->PartialMerge(key, it->second, operand, &combined)) {
-      it->second.assign(combined);
-    } else {
+    auto it = merges_.find(key);
+    if (it == merges_.end()) {
+      char* copy = static_cast<char*>(arena_.allocate(key.size(), 1));
+      std::copy(key.begin(), key.end(), copy);
+      merges_.emplace(std::string_view(copy, key.size()), operand);
+      return;
+    }
+    if (!postings_merge_->PartialMergeInto(key, &it->second, operand)) {
       // The operator cannot combine them: keep both as separate operands.
-      overflow_.emplace_back(std::string(key), std::string(it->second));
+      overflow_.emplace_back(std::string(key), std::move(it->second));
       it->second.assign(operand);
     }
   }
@@ -309,9 +311,14 @@ class RocksBatch final : public Batch {
       }
       rocksdb::ColumnFamilyHandle* postings = cfs_[static_cast<int>(Cf::kPostings)];
       for (const auto& [key, operand] : overflow_) (void)wb_.Merge(postings, key, operand);
-      for (const auto& [key, operand] : merges_) {
-        (void)wb_.Merge(postings, rocksdb::Slice(key.data(), key.size()),
-                        rocksdb::Slice(operand.data(), operand.size()));
+      std::vector<const std::pair<const std::string_view, std::string>*> sorted;
+      sorted.reserve(merges_.size());
+      for (const auto& entry : merges_) sorted.push_back(&entry);
+      std::sort(sorted.begin(), sorted.end(),
+                [](const auto* a, const auto* b) { return a->first < b->first; });
+      for (const auto* entry : sorted) {
+        (void)wb_.Merge(postings, rocksdb::Slice(entry->first.data(), entry->first.size()),
+                        rocksdb::Slice(entry->second.data(), entry->second.size()));
       }
     }
     return &wb_;
@@ -326,9 +333,10 @@ class RocksBatch final : public Batch {
   size_t bytes_ = 0;
   std::pmr::monotonic_buffer_resource arena_;
   std::vector<PendingMap> pending_;  // one per column family, in arena_
-  // Merge operands of the postings column family, combined per key; overflow_ keeps,
-  // in order, operands the operator could not combine (none for ours).
-  std::pmr::map<std::pmr::string, std::pmr::string, std::less<>> merges_;
+  // Merge operands of the postings column family, combined per key (keys in arena_;
+  // hashed, as a batch of text adds thousands of terms, and sorted once when written);
+  // overflow_ keeps, in order, operands the operator could not combine (none for ours).
+  absl::flat_hash_map<std::string_view, std::string> merges_;
   std::vector<std::pair<std::string, std::string>> overflow_;
   mutable std::vector<std::unique_ptr<rocksdb::Iterator>> pool_[kCfCount];
   rocksdb::ReadOptions ro_;
@@ -461,7 +469,9 @@ class RocksStore final : public Store {
   }
   absl::Status Write(Batch& batch) override {
     WriteOrder order(tsan_write_order_);
-    return FromRocks(db_->Write(wo_, static_cast<RocksBatch&>(batch).write_batch()), "write");
+    rocksdb::WriteBatch* wb = static_cast<RocksBatch&>(batch).write_batch();
+    batch_bytes_.fetch_add(wb->GetDataSize(), std::memory_order_relaxed);
+    return FromRocks(db_->Write(wo_, wb), "write");
   }
   absl::Status Clear(const std::vector<Cf>& cfs) override {
     rocksdb::WriteBatch wb;
@@ -535,21 +545,34 @@ class RocksStore final : public Store {
     if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &n))
       f.writes_stopped = n != 0;
     f.write_stalls = stalls_->count.load(std::memory_order_relaxed);
+    f.batch_bytes = batch_bytes_.load(std::memory_order_relaxed);
+    f.flushed_bytes = stalls_->flushed.load(std::memory_order_relaxed);
+    f.compacted_bytes = stalls_->compacted.load(std::memory_order_relaxed);
     return f;
   }
 
  private:
-  // Counts the times RocksDB starts delaying or stopping writes.
+  // Counts the times RocksDB starts delaying or stopping writes, and the bytes of the
+  // table files its flushes and compactions write.
   struct StallCounter final : rocksdb::EventListener {
-    std::atomic<uint64_t> count{0};
+    std::atomic<uint64_t> count{0}, flushed{0}, compacted{0};
     void OnStallConditionsChanged(const rocksdb::WriteStallInfo& info) override {
       if (info.condition.cur != rocksdb::WriteStallCondition::kNormal &&
           info.condition.prev == rocksdb::WriteStallCondition::kNormal) {
         count.fetch_add(1, std::memory_order_relaxed);
       }
     }
+    void OnTableFileCreated(const rocksdb::TableFileCreationInfo& info) override {
+      if (!info.status.ok()) return;
+      if (info.reason == rocksdb::TableFileCreationReason::kFlush) {
+        flushed.fetch_add(info.file_size, std::memory_order_relaxed);
+      } else if (info.reason == rocksdb::TableFileCreationReason::kCompaction) {
+        compacted.fetch_add(info.file_size, std::memory_order_relaxed);
+      }
+    }
   };
   std::shared_ptr<StallCounter> stalls_ = std::make_shared<StallCounter>();
+  std::atomic<uint64_t> batch_bytes_{0};
 
   absl::Status CheckFormat() {
     std::string value;
@@ -604,6 +627,14 @@ bool IsDerived(Cf cf) {
       return false;
   }
   return false;
+}
+
+bool MergeOperator::PartialMergeInto(std::string_view key, std::string* left,
+                                     std::string_view right) const {
+  std::string combined;
+  if (!PartialMerge(key, *left, right, &combined)) return false;
+  *left = std::move(combined);
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,

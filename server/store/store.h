@@ -53,6 +53,13 @@ class MergeOperator {
   // One operand doing what `left` then `right` do.
   virtual bool PartialMerge(std::string_view key, std::string_view left, std::string_view right,
                             std::string* out) const = 0;
+  // PartialMerge in place: makes `left` do what it did, then what `right` does. A
+  // batch folds every operand of a key into one this way, so an operator whose
+  // operands concatenate should append rather than copy `left` (which makes folding n
+  // operands quadratic). False, with `left` as it was, when they cannot be combined.
+  // The default goes through PartialMerge.
+  virtual bool PartialMergeInto(std::string_view key, std::string* left,
+                                std::string_view right) const;
   // Whether a merged value stands for no record at all (every change undone): such
   // values are dropped by compactions and skipped by Digest, so a key that only ever
   // held removed data leaves no trace.
@@ -161,7 +168,10 @@ class Store {
     uint64_t pending_compaction_bytes = 0;  // estimate
     uint64_t sst_bytes = 0;                 // every SST file, live or not yet deleted
     uint64_t write_stalls = 0;              // times writes were slowed or stopped, since open
-    bool writes_stopped = false;            // now
+    // Since open: bytes of the batches written, and of the SST files flushes and
+    // compactions wrote. compacted ÷ flushed is the write amplification compaction adds.
+    uint64_t batch_bytes = 0, flushed_bytes = 0, compacted_bytes = 0;
+    bool writes_stopped = false;  // now
   };
   virtual Figures GetFigures() const = 0;
 };

@@ -171,6 +171,50 @@ BOOST_AUTO_TEST_CASE(clear_empties_only_named_families_and_digest_sees_it) {
   BOOST_TEST(Read(*s->GetSnapshot(), Cf::kFragments, "f5") == "x");
 }
 
+// Operands are decimal numbers that add up; only PartialMerge is written, so a batch
+// folds them through MergeOperator's default PartialMergeInto.
+class SumMerge final : public store::MergeOperator {
+ public:
+  const char* name() const override { return "test.sum"; }
+  bool FullMerge(std::string_view, const std::string_view* existing,
+                 const std::vector<std::string_view>& operands, std::string* out) const override {
+    long long n = existing != nullptr ? std::stoll(std::string(*existing)) : 0;
+    for (std::string_view op : operands) n += std::stoll(std::string(op));
+    *out = std::to_string(n);
+    return true;
+  }
+  bool PartialMerge(std::string_view, std::string_view left, std::string_view right,
+                    std::string* out) const override {
+    *out = std::to_string(std::stoll(std::string(left)) + std::stoll(std::string(right)));
+    return true;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(batch_folds_merge_operands_and_figures_count_bytes_written) {
+  testing::TempDir tmp;
+  store::StoreOptions o;
+  o.block_cache_bytes = 4 << 20;
+  o.write_buffer_bytes = 4 << 20;
+  o.postings_merge = std::make_shared<SumMerge>();
+  absl::StatusOr<std::unique_ptr<store::Store>> opened = store::Store::Open(tmp.Sub("db"), o);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status());
+  store::Store& s = **opened;
+  BOOST_TEST(s.GetFigures().batch_bytes == 0u);
+  for (int round = 0; round < 2; ++round) {
+    auto batch = s.NewBatch();
+    for (int i = 0; i < 1000; ++i) batch->Merge(Cf::kPostings, "n", "1");
+    batch->Put(Cf::kProfiles, "p" + std::to_string(round), std::string(1000, 'x'));
+    BOOST_TEST(batch->count() == 2u);  // the operands of "n" are one
+    BOOST_REQUIRE(s.Write(*batch).ok());
+    BOOST_REQUIRE(s.CompactAll().ok());  // flushes the memtables, then compacts
+  }
+  BOOST_TEST(Read(*s.GetSnapshot(), Cf::kPostings, "n") == "2000");
+  const store::Store::Figures f = s.GetFigures();
+  BOOST_TEST(f.batch_bytes >= 2000u);
+  BOOST_TEST(f.flushed_bytes > 0u);
+  BOOST_TEST(f.compacted_bytes > 0u);  // the second round's file was merged with the first
+}
+
 BOOST_AUTO_TEST_CASE(checkpoint_reopens_with_data_and_second_open_is_refused) {
   testing::TempDir tmp;
   {
