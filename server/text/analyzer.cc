@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_map.h"
 #include "server/text/text.h"
 
 namespace tessera::text {
@@ -97,7 +98,7 @@ sb_stemmer* Stemmer(Language lang) {
   return s;
 }
 
-std::string Stem(std::string_view word, Language lang) {
+std::string StemUncached(std::string_view word, Language lang) {
   sb_stemmer* s = Stemmer(lang);
   const sb_symbol* out = sb_stemmer_stem(s, reinterpret_cast<const sb_symbol*>(word.data()),
                                          static_cast<int>(word.size()));
@@ -106,6 +107,22 @@ std::string Stem(std::string_view word, Language lang) {
 }
 
 constexpr size_t kMaxWordBytes = 64;
+
+// Word frequencies follow Zipf's law, so most words a thread stems it has stemmed
+// before: a bounded per-thread memo, per language, emptied when full.
+constexpr size_t kStemMemoWords = 1 << 14;  // at most ~2 MiB per thread and language
+
+std::string Stem(std::string_view word, Language lang) {
+  thread_local absl::flat_hash_map<std::string, std::string> memo[2];
+  auto& m = memo[lang == Language::kFrench ? 1 : 0];
+  if (auto it = m.find(absl::string_view(word.data(), word.size())); it != m.end()) {
+    return it->second;
+  }
+  std::string stem = StemUncached(word, lang);
+  if (m.size() >= kStemMemoWords) m.clear();
+  m.emplace(word, stem);
+  return stem;
+}
 
 // Folded words of `text`, technical words also split at '.', '_', ':', '/'
 // ("np.array_api" gives "np", "array", "api").

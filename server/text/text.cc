@@ -100,8 +100,12 @@ std::string Fold(std::string_view utf8) {
 }
 
 std::vector<std::string> FoldedWords(std::string_view utf8) {
-  const icu::UnicodeString folded = FoldUnicode(icu::UnicodeString::fromUTF8(
-      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size()))));
+  // Folding ASCII is lower-casing it (no decomposition, no marks): skip ICU's
+  // normalisers for the text most evidence is.
+  const icu::UnicodeString folded = IsAscii(utf8)
+                                        ? icu::UnicodeString::fromUTF8(AsciiLower(utf8))
+                                        : FoldUnicode(icu::UnicodeString::fromUTF8(icu::StringPiece(
+                                              utf8.data(), static_cast<int32_t>(utf8.size()))));
   std::vector<std::string> words;
   icu::BreakIterator* bi = WordBreaker();
   bi->setText(folded);
