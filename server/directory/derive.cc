@@ -196,7 +196,7 @@ absl::Status Ingester::Derive(WriteContext& ctx, const LinkResult& link) const {
   for (const FragmentDelta& d : link.fragments) {
     handled.insert(d.fragkey);
     if (absl::Status s = UpdateFragmentEdges(ctx.batch, d, owners, load); !s.ok()) return s;
-    IndexEvidence(ctx.batch, analyzer_, d, corpus);
+    IndexEvidence(ctx.batch, analyzer_, d, corpus, ctx.analysed);
   }
   for (const OwnerDelta& od : link.owners) {
     if (absl::Status s = UpdateReferringEdges(ctx.batch, od, handled, load); !s.ok()) return s;

@@ -22,13 +22,34 @@ bool SameContent(const identity::Evidence& a, const identity::Fragment& fa,
          TimeOf(a, fa) / kMsPerDay == TimeOf(b, fb) / kMsPerDay;
 }
 
-index::DocTerms Analyse(const text::Analyzer& analyzer, DocId doc, const identity::Evidence& e,
-                        const identity::Fragment& f) {
+// What Analyse indexes of an item's text, with document id, kind and day unset.
+index::DocTerms TextTerms(const text::Analyzer& analyzer, const identity::Evidence& e) {
   const std::string body = e.title.empty() ? e.text : e.title + "\n" + e.text;
   const text::Language lang = analyzer.Pick(e.language, body);
-  const int64_t day = std::max<int64_t>(0, TimeOf(e, f) / kMsPerDay);
-  return index::DocTerms::From(doc, index::KindOf(e.kind), static_cast<uint32_t>(day),
-                               analyzer.Terms(body, lang));
+  return index::DocTerms::From(0, index::EvidenceKind::kOther, 0, analyzer.Terms(body, lang));
+}
+
+index::DocTerms Analyse(const text::Analyzer& analyzer, DocId doc, const identity::Evidence& e,
+                        const identity::Fragment& f, AnalysedTexts* ready = nullptr) {
+  std::optional<index::DocTerms> terms;
+  if (ready != nullptr) terms = ready->Take(e);
+  if (!terms) terms = TextTerms(analyzer, e);
+  terms->doc = doc;
+  terms->kind = index::KindOf(e.kind);
+  terms->day = static_cast<uint32_t>(std::max<int64_t>(0, TimeOf(e, f) / kMsPerDay));
+  return *std::move(terms);
+}
+
+// Language tag, title and text, each length-prefixed: what an item's terms depend on.
+std::string TextKey(const identity::Evidence& e) {
+  std::string key;
+  key.reserve(e.language.size() + e.title.size() + e.text.size() + 6);
+  for (const std::string* part : {&e.language, &e.title, &e.text}) {
+    key += std::to_string(part->size());
+    key.push_back(':');
+    key += *part;
+  }
+  return key;
 }
 
 index::EvidenceRecord RecordOf(const text::Analyzer& analyzer, const identity::StoredFragment& sf,
@@ -47,8 +68,23 @@ index::EvidenceRecord RecordOf(const text::Analyzer& analyzer, const identity::S
 
 }  // namespace
 
+void AnalysedTexts::Add(const text::Analyzer& analyzer, const identity::Fragment& f) {
+  for (const identity::Evidence& e : f.evidence) {
+    std::string key = TextKey(e);
+    if (!terms_.contains(key)) terms_.emplace(std::move(key), TextTerms(analyzer, e));
+  }
+}
+
+std::optional<index::DocTerms> AnalysedTexts::Take(const identity::Evidence& e) {
+  auto it = terms_.find(TextKey(e));
+  if (it == terms_.end()) return std::nullopt;
+  std::optional<index::DocTerms> out(std::move(it->second));
+  terms_.erase(it);
+  return out;
+}
+
 void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer,
-                   const identity::FragmentDelta& d, CorpusCounts& corpus) {
+                   const identity::FragmentDelta& d, CorpusCounts& corpus, AnalysedTexts* ready) {
   const identity::StoredFragment* before = d.before ? &*d.before : nullptr;
   const identity::StoredFragment* after = d.after ? &*d.after : nullptr;
   const size_t nb = before ? before->fragment.evidence.size() : 0;
@@ -61,7 +97,7 @@ void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer,
     if (!(eb && ea && SameContent(*eb, before->fragment, *ea, after->fragment))) {
       std::optional<index::DocTerms> tb, ta;
       if (eb) tb = Analyse(analyzer, doc, *eb, before->fragment);
-      if (ea) ta = Analyse(analyzer, doc, *ea, after->fragment);
+      if (ea) ta = Analyse(analyzer, doc, *ea, after->fragment, ready);
       const index::CorpusDelta delta =
           index::UpdatePostings(batch, tb ? &*tb : nullptr, ta ? &*ta : nullptr);
       corpus.docs += delta.docs;

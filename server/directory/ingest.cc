@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "server/directory/evidence.h"
 #include "server/directory/suppression.h"
 #include "server/identity/records.h"
 #include "server/metrics/metrics.h"
@@ -42,11 +43,14 @@ absl::StatusOr<BatchResult> Ingester::IngestWith(std::vector<Fragment> fragments
       return FragmentError(s, i);
     }
   }
+  AnalysedTexts analysed;
+  AnalyseAhead(fragments, analysed);
   BatchResult result;
   WritePath::Ticket ticket;
   {
     WritePath::Stage stage(write_);
-    if (absl::Status s = Apply(stage, fragments, batch_time_ms, side, result); !s.ok()) return s;
+    if (absl::Status s = Apply(stage, fragments, batch_time_ms, side, analysed, result); !s.ok())
+      return s;
     ticket = stage.Issue();
   }
   if (absl::Status s = write_.CommitInOrder(ticket); !s.ok()) return s;
@@ -61,9 +65,25 @@ absl::StatusOr<BatchResult> Ingester::IngestWith(std::vector<Fragment> fragments
   return result;
 }
 
+void Ingester::AnalyseAhead(const std::vector<Fragment>& fragments, AnalysedTexts& analysed) const {
+  std::shared_ptr<const identity::SourceRegistry> sources;
+  for (const Fragment& f : fragments) {
+    if (f.tombstone || f.evidence.empty()) continue;
+    // A record already stored at this version or a newer one changes nothing (a
+    // re-sync): its text need not be analysed. A hint only: the write lock decides.
+    if (sources == nullptr) sources = write_.sources();
+    if (const identity::Source* src = sources->Find(f.source); src != nullptr) {
+      absl::StatusOr<std::optional<StoredFragment>> stored = identity::ReadFragment(
+          write_.store().Latest(), identity::FragmentKey(src->num, f.external_id));
+      if (stored.ok() && *stored && (*stored)->fragment.version >= f.version) continue;
+    }
+    analysed.Add(analyzer_, f);
+  }
+}
+
 absl::Status Ingester::Apply(WritePath::Stage& stage, std::vector<Fragment>& fragments,
                              int64_t batch_time_ms, const std::vector<SideWrite>& side,
-                             BatchResult& result) const {
+                             AnalysedTexts& analysed, BatchResult& result) const {
   std::vector<uint32_t> nums;
   for (size_t i = 0; i < fragments.size(); ++i) {
     const identity::Source* src = stage.sources().Find(fragments[i].source);
@@ -78,8 +98,8 @@ absl::Status Ingester::Apply(WritePath::Stage& stage, std::vector<Fragment>& fra
     }
     nums.push_back(src->num);
   }
-  WriteContext ctx{stage.batch(), stage.state(), stage.sources(),
-                   stage.rules(), batch_time_ms, /*log_changes=*/true};
+  WriteContext ctx{stage.batch(), stage.state(),        stage.sources(), stage.rules(),
+                   batch_time_ms, /*log_changes=*/true, &analysed};
   for (size_t i = 0; i < fragments.size(); ++i) {
     Outcome outcome;
     ProfileId profile_id = 0;

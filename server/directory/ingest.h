@@ -21,6 +21,7 @@
 
 namespace tessera::directory {
 
+class AnalysedTexts;
 class Suppressions;
 
 // What one write works on; committed together.
@@ -31,6 +32,8 @@ struct WriteContext {
   const identity::RuleSet& rules;
   int64_t time_ms;
   bool log_changes;
+  // Evidence texts of the batch analysed before the write lock was taken (may be null).
+  AnalysedTexts* analysed = nullptr;
 };
 
 // Thread-safe; what it is given outlives it.
@@ -63,7 +66,10 @@ class Ingester {
   [[nodiscard]] absl::Status Apply(WritePath::Stage& stage,
                                    std::vector<identity::Fragment>& fragments,
                                    int64_t batch_time_ms, const std::vector<SideWrite>& side,
-                                   BatchResult& result) const;
+                                   AnalysedTexts& analysed, BatchResult& result) const;
+  // Analyses, without a lock, the evidence of the fragments the batch may store.
+  void AnalyseAhead(const std::vector<identity::Fragment>& fragments,
+                    AnalysedTexts& analysed) const;
   [[nodiscard]] absl::Status ApplyOne(WriteContext& ctx, identity::Fragment& f, uint32_t source_num,
                                       Outcome* outcome, ProfileId* profile_id) const;
   // derive.cc: keeps edges, references, evidence, the name index, counters and the
