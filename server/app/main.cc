@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/web/web_assets.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -458,6 +459,11 @@ int Run(const ServerConfig& cfg) {
 }  // namespace tessera::app
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which turns on absl::Mutex's deadlock
+  // detection: every lock, ours and gRPC's, then updates a process-wide lock graph
+  // under a global lock. Lock order is checked by clang's -Wthread-safety and the
+  // ThreadSanitizer build instead (tests/sanitize.sh).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   tessera::app::ServerConfig cfg;
   if (int code = tessera::app::ParseArgs(argc, argv, cfg); code >= 0) return code;
   spdlog::set_default_logger(spdlog::stderr_color_mt("tesserad"));
