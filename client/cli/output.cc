@@ -163,6 +163,9 @@ void PrintStats(const v1::StatsResponse& s) {
   rows.push_back({"edges (estimate)", std::to_string(s.edges_estimate())});
   rows.push_back({"disk bytes (SST files)", std::to_string(s.disk_bytes())});
   rows.push_back({"keys written since start", std::to_string(s.keys_written_since_start())});
+  rows.push_back({"batch bytes since start", std::to_string(s.batch_bytes_since_start())});
+  rows.push_back({"flushed bytes since start", std::to_string(s.flushed_bytes_since_start())});
+  rows.push_back({"compacted bytes since start", std::to_string(s.compacted_bytes_since_start())});
   PrintTable(rows);
 }
 

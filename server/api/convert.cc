@@ -187,6 +187,9 @@ void ToProto(const directory::Stats& in, v1::StatsResponse* out) {
   out->set_disk_bytes(in.disk_bytes);
   out->set_linked_profiles(in.linked_profiles);
   out->set_keys_written_since_start(in.keys_written);
+  out->set_batch_bytes_since_start(in.batch_bytes);
+  out->set_flushed_bytes_since_start(in.flushed_bytes);
+  out->set_compacted_bytes_since_start(in.compacted_bytes);
 }
 
 void ToProto(const directory::RuleView& in, v1::Rule* out) {

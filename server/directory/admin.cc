@@ -125,6 +125,10 @@ absl::StatusOr<Stats> Admin::GetStats() const {
   st.edges_estimate = store.EstimateKeys(store::Cf::kEdges) / 2;
   st.disk_bytes = store.DiskBytes();
   st.keys_written = write_.keys_written();
+  const store::Store::Figures figures = store.GetFigures();
+  st.batch_bytes = figures.batch_bytes;
+  st.flushed_bytes = figures.flushed_bytes;
+  st.compacted_bytes = figures.compacted_bytes;
   return st;
 }
 

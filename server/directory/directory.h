@@ -213,6 +213,9 @@ struct Stats {
   std::map<std::string, uint64_t> profiles_by_kind;
   uint64_t identifiers_estimate = 0, edges_estimate = 0, disk_bytes = 0;
   uint64_t keys_written = 0;  // by this process, since it opened the database
+  // By this process, since it opened the database: bytes of the batches it wrote, and
+  // of the table files RocksDB's flushes and compactions wrote.
+  uint64_t batch_bytes = 0, flushed_bytes = 0, compacted_bytes = 0;
 };
 
 struct ConflictPage {

@@ -293,6 +293,21 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
                    "Times RocksDB began slowing or stopping writes",
                    {},
                    static_cast<double>(f.write_stalls)});
+    out.push_back({true,
+                   "tessera_rocksdb_batch_bytes_total",
+                   "Bytes of the write batches tesserad committed",
+                   {},
+                   static_cast<double>(f.batch_bytes)});
+    out.push_back({true,
+                   "tessera_rocksdb_flushed_bytes_total",
+                   "Bytes of the table files memtable flushes wrote",
+                   {},
+                   static_cast<double>(f.flushed_bytes)});
+    out.push_back({true,
+                   "tessera_rocksdb_compacted_bytes_total",
+                   "Bytes of the table files compactions wrote",
+                   {},
+                   static_cast<double>(f.compacted_bytes)});
     return out;
   });
 }
