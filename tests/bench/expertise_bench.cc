@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "CLI/CLI.hpp"
 #include "client/lib/client.h"
 #include "server/access/access.h"
+#include "tests/bench/proc_figures.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -170,11 +172,35 @@ v1::Fragment Record(uint64_t i, const Sizes& s) {
   return f;
 }
 
-double Load(const std::string& address, const Sizes& s) {
+// The load's state at one point: fragments acknowledged, time, tesserad's CPU and
+// memory, RocksDB's write volume.
+struct Mark {
+  uint64_t done = 0;
+  double seconds = 0;
+  bench::ProcFigures proc;
+  uint64_t flushed = 0, compacted = 0;
+};
+
+Mark Take(uint64_t done, Clock::time_point start, pid_t pid, const client::Client& admin) {
+  Mark m{done, std::chrono::duration<double>(Clock::now() - start).count(), bench::ReadProc(pid)};
+  if (absl::StatusOr<v1::StatsResponse> st = admin.Stats(); st.ok()) {
+    m.flushed = st->flushed_bytes_since_start();
+    m.compacted = st->compacted_bytes_since_start();
+  }
+  return m;
+}
+
+// Loads the organisation through Ingest from two streams; returns the marks taken at
+// the start, at the end of the people, at every tenth of the load and at its end.
+std::vector<Mark> Load(const std::string& address, const Sizes& s, pid_t pid) {
   const uint64_t total = s.employees + s.customers + s.evidence;
+  const uint64_t people = s.employees + s.customers;
   const uint64_t batch = 1000;
   std::atomic<uint64_t> next{0}, done{0};
+  const client::Client admin(client::ClientOptions{address, 60'000});
   const auto start = Clock::now();
+  std::mutex marks_mu;
+  std::vector<Mark> marks{Take(0, start, pid, admin)};
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
@@ -193,17 +219,62 @@ double Load(const std::string& address, const Sizes& s) {
           fprintf(stderr, "ingest failed: %s\n", st.error_message().c_str());
           std::exit(1);
         }
-        const uint64_t n = done += req.fragments_size();
-        if (n % 200'000 < batch) {
+        const uint64_t size = static_cast<uint64_t>(req.fragments_size());
+        const uint64_t n = done += size;
+        // Batches finish out of order: a mark is taken by the batch that crosses it.
+        const bool tenth = n * 10 / total != (n - size) * 10 / total;
+        const bool people_done = n >= people && n - size < people;
+        if (tenth || people_done) {
+          Mark m = Take(n, start, pid, admin);
+          std::lock_guard<std::mutex> l(marks_mu);
+          marks.push_back(m);
           fprintf(stderr, "  loaded %llu/%llu (%.0f/s)\n", static_cast<unsigned long long>(n),
-                  static_cast<unsigned long long>(total),
-                  n / std::chrono::duration<double>(Clock::now() - start).count());
+                  static_cast<unsigned long long>(total), static_cast<double>(n) / m.seconds);
         }
       }
     });
   }
   for (auto& t : threads) t.join();
-  return static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(marks.begin(), marks.end(),
+            [](const Mark& a, const Mark& b) { return a.done < b.done; });
+  return marks;
+}
+
+// One row per phase (people, cases) and per tenth of the load: rate, tesserad's CPU
+// per 1,000 fragments, its RSS at the end of the interval, compaction's write
+// amplification over it.
+void PrintLoad(const std::vector<Mark>& marks, uint64_t people) {
+  printf("%-22s | %9s | %7s | %9s | %13s | %7s | %9s\n", "load", "fragments", "s", "frag/s",
+         "CPU ms per 1k", "RSS MiB", "write amp");
+  printf("%s\n", std::string(94, '-').c_str());
+  auto row = [](const std::string& name, const Mark& a, const Mark& b) {
+    const double n = static_cast<double>(b.done - a.done);
+    const double secs = b.seconds - a.seconds;
+    printf("%-22s | %9llu | %7.1f | %9.0f | %13.0f | %7.0f | %9.2f\n", name.c_str(),
+           static_cast<unsigned long long>(b.done - a.done), secs, n / secs,
+           n > 0 ? (b.proc.cpu_seconds - a.proc.cpu_seconds) * 1e6 / n : 0.0,
+           bench::Mib(b.proc.rss_kb),
+           bench::WriteAmp(b.flushed - a.flushed, b.compacted - a.compacted));
+  };
+  const Mark* boundary = &marks.back();
+  for (const Mark& m : marks) {
+    if (m.done >= people) {
+      boundary = &m;
+      break;
+    }
+  }
+  row("people", marks.front(), *boundary);
+  row("cases", *boundary, marks.back());
+  row("all", marks.front(), marks.back());
+  const uint64_t total = marks.back().done;
+  const Mark* prev = &marks.front();
+  for (const Mark& m : marks) {
+    if (m.done == 0 || (m.done * 10 / total == prev->done * 10 / total && &m != &marks.back())) {
+      continue;
+    }
+    row("  to " + std::to_string(m.done * 100 / total) + "%", *prev, m);
+    prev = &m;
+  }
 }
 
 std::vector<std::pair<std::string, bool>> Queries(size_t n) {
@@ -267,15 +338,6 @@ void Print(const std::vector<Row>& rows, const char* ratio) {
     printf("%-58s | %6zu | %8.1f | %8.2f | %8.2f | %10.2f\n", r.name.c_str(), r.n, r.ops, r.p50,
            r.p99, r.ratio);
   }
-}
-
-uint64_t PeakRssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
-  }
-  return 0;
 }
 
 }  // namespace
@@ -345,9 +407,11 @@ int main(int argc, char** argv) {
       src.set_priority(50);
       if (!admin.PutSource(src).ok()) return 1;
     }
-    const double load_rate = Load(server.address(), s);
+    const std::vector<Mark> marks = Load(server.address(), s, server.pid());
     printf("loaded %llu fragments through Ingest at %.0f/s\n",
-           static_cast<unsigned long long>(s.employees + s.customers + s.evidence), load_rate);
+           static_cast<unsigned long long>(marks.back().done),
+           static_cast<double>(marks.back().done) / marks.back().seconds);
+    PrintLoad(marks, s.employees + s.customers);
     const auto compact_start = Clock::now();
     if (!admin.Compact().ok()) return 1;
     printf("compacted in %.0f s\n",
@@ -427,8 +491,8 @@ int main(int argc, char** argv) {
   printf("tessera decoded %.0f postings per query on average (%.1f terms searched)\n",
          static_cast<double>(postings.load()) / (2.0 * static_cast<double>(qs.size())),
          static_cast<double>(terms.load()) / (2.0 * static_cast<double>(qs.size())));
-  printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n", PeakRssKb(server.pid()) / 1024.0,
-         cache_mb);
+  printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n",
+         bench::Mib(bench::ReadProc(server.pid()).peak_rss_kb), cache_mb);
   if (!rules) return server.Stop() == 0 ? 0 : 1;
 
   // The same queries with authentication on (each call admitted and audited), as an

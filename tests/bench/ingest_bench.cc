@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "server/access/access.h"
+#include "tests/bench/proc_figures.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -40,7 +42,8 @@ struct Row {
   uint64_t n = 0;
   double ops_per_s = 0;
   double p50_us = 0, p99_us = 0;
-  double ratio = 0;  // against the row's baseline
+  double ratio = 0;     // against the row's baseline
+  double rss_mib = -1;  // tesserad's resident memory after the row; -1: not tesserad
 };
 
 double Percentile(std::vector<double>& v, double p) {
@@ -266,13 +269,19 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
 }
 
 void Print(const std::vector<Row>& rows) {
-  printf("%-52s | %9s | %10s | %9s | %9s | %10s\n", "case", "n", "ops/s", "p50 us", "p99 us",
-         "x baseline");
-  printf("%s\n", std::string(52 + 3 + 9 + 3 + 10 + 3 + 9 + 3 + 9 + 3 + 10, '-').c_str());
+  printf("%-52s | %9s | %10s | %9s | %9s | %10s | %7s\n", "case", "n", "ops/s", "p50 us", "p99 us",
+         "x baseline", "RSS MiB");
+  printf("%s\n", std::string(52 + 3 + 9 + 3 + 10 + 3 + 9 + 3 + 9 + 3 + 10 + 3 + 7, '-').c_str());
   for (const Row& r : rows) {
-    printf("%-52s | %9llu | %10.0f | %9.0f | %9.0f | %10.2f\n", r.name.c_str(),
-           static_cast<unsigned long long>(r.n), r.ops_per_s, r.p50_us, r.p99_us, r.ratio);
+    const std::string rss = r.rss_mib < 0 ? "-" : std::to_string(std::lround(r.rss_mib));
+    printf("%-52s | %9llu | %10.0f | %9.0f | %9.0f | %10.2f | %7s\n", r.name.c_str(),
+           static_cast<unsigned long long>(r.n), r.ops_per_s, r.p50_us, r.p99_us, r.ratio,
+           rss.c_str());
   }
+}
+
+double RssMib(const testing::TesseradProcess& p) {
+  return bench::Mib(bench::ReadProc(p.pid()).rss_kb);
 }
 
 // The sources the generated organisation comes from.
@@ -301,6 +310,8 @@ int main(int argc, char** argv) {
   app.add_option("--streams", streams, "concurrent ingest streams")->capture_default_str();
   app.add_option("--calls", calls, "GetProfile calls per concurrency level")->capture_default_str();
   app.add_option("--seed", seed, "generator seed")->capture_default_str();
+  std::string tesserad = TESSERAD_PATH;
+  app.add_option("--tesserad", tesserad, "the tesserad binary to measure")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
 #ifndef NDEBUG
@@ -310,7 +321,8 @@ int main(int argc, char** argv) {
          TESSERA_BUILD_TYPE, std::thread::hardware_concurrency(),
          static_cast<unsigned long long>(n), batch, streams, static_cast<unsigned long long>(seed));
   testing::TempDir tmp;
-  testing::TesseradProcess server(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn"});
+  testing::TesseradProcess server(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn"},
+                                  tesserad);
   server.Start();
   client::Client admin(client::ClientOptions{server.address(), 10'000});
   if (!RegisterSources(admin)) return 1;
@@ -318,13 +330,18 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   Row raw =
       RawRocksDb(tmp.Sub("raw1"), n, batch, 200, "RocksDB WriteBatch, one 200 B key per fragment");
-  const uint64_t keys_before = admin.Stats()->keys_written_since_start();
+  const v1::StatsResponse before = *admin.Stats();
+  const double cpu_before = bench::ReadProc(server.pid()).cpu_seconds;
   Row ingest = IngestThroughGrpc(server.address(), n, batch, streams, seed);
+  ingest.rss_mib = RssMib(server);
+  const double cpu_per_fragment_us =
+      (bench::ReadProc(server.pid()).cpu_seconds - cpu_before) * 1e6 / static_cast<double>(n);
+  const v1::StatsResponse after = *admin.Stats();
+  const uint64_t keys_before = before.keys_written_since_start();
   // Per fragment Tessera writes several keys (fragment, profile, identifiers, edges,
   // names, evidence, change log): as many raw keys is the second ceiling.
   const double keys_per_fragment =
-      static_cast<double>(admin.Stats()->keys_written_since_start() - keys_before) /
-      static_cast<double>(n);
+      static_cast<double>(after.keys_written_since_start() - keys_before) / static_cast<double>(n);
   const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(keys_per_fragment + 0.5));
   char label[96];
   snprintf(label, sizeof label, "RocksDB WriteBatch, %llu x 60 B keys per fragment",
@@ -332,7 +349,15 @@ int main(int argc, char** argv) {
   Row raw_all = RawRocksDb(tmp.Sub("raw2"), n * k, batch * k, 60, label);
   raw_all.ops_per_s /= static_cast<double>(k);  // in fragments per second
   raw_all.n = n;
-  printf("tessera wrote %.2f RocksDB keys per fragment\n", keys_per_fragment);
+  printf(
+      "tessera wrote %.2f RocksDB keys and %.0f batch bytes per fragment, used %.0f us of CPU per "
+      "fragment; compaction's write amplification (compacted / flushed bytes) %.2f\n",
+      keys_per_fragment,
+      static_cast<double>(after.batch_bytes_since_start() - before.batch_bytes_since_start()) /
+          static_cast<double>(n),
+      cpu_per_fragment_us,
+      bench::WriteAmp(after.flushed_bytes_since_start() - before.flushed_bytes_since_start(),
+                      after.compacted_bytes_since_start() - before.compacted_bytes_since_start()));
   ingest.ratio = ingest.ops_per_s / raw.ops_per_s;
   raw_all.ratio = raw_all.ops_per_s / raw.ops_per_s;
   rows.push_back(raw);
@@ -348,7 +373,7 @@ int main(int argc, char** argv) {
     // ingest into a fresh database that has one erasure on record.
     std::filesystem::create_directories(tmp.Sub("erased"));
     testing::TesseradProcess other(tmp.Sub("erased"),
-                                   {"--block-cache-mb", "256", "--log-level", "warn"});
+                                   {"--block-cache-mb", "256", "--log-level", "warn"}, tesserad);
     other.Start();
     client::Client c(client::ClientOptions{other.address(), 10'000});
     if (!RegisterSources(c)) return 1;
@@ -370,6 +395,7 @@ int main(int argc, char** argv) {
     Row checked = IngestThroughGrpc(other.address(), n, batch, streams, seed);
     checked.name = "  the same, with an erasure on record";
     checked.ratio = checked.ops_per_s / ingest.ops_per_s;
+    checked.rss_mib = RssMib(other);
     rows.push_back(checked);
     if (other.Stop() != 0) return 1;
   }
@@ -397,7 +423,9 @@ int main(int argc, char** argv) {
                         if (!c.Health().ok()) std::exit(1);
                       });
     empty.ratio = 1.0;
+    empty.rss_mib = RssMib(server);
     Row get = Unary("GetProfile by customer_id", server.address(), callers, per, get_profile);
+    get.rss_mib = RssMib(server);
     get.ratio = get.ops_per_s / empty.ops_per_s;
     rows.push_back(empty);
     rows.push_back(get);
@@ -409,13 +437,16 @@ int main(int argc, char** argv) {
   // visibility filter and redaction of customers' phones and e-mails), against the
   // unauthenticated reads above; with the audit log on (the default: every read of a
   // customer is a write) and off.
+  const double peak_mib = bench::Mib(bench::ReadProc(server.pid()).peak_rss_kb);
   if (server.Stop() != 0) return 1;
   std::ofstream(tmp.Sub("principals.json"))
       << R"({"tokens": [{"principal": "agent", "sha256": ")" << access::Sha256Hex("agent-token")
       << R"(", "roles": ["agent"]}, {"principal": "reader", "sha256": ")"
       << access::Sha256Hex("reader-token") << R"(", "roles": ["reader"]}]})";
-  testing::TesseradProcess secured(tmp.path(), {"--block-cache-mb", "256", "--log-level", "warn",
-                                                "--config", tmp.Sub("secure.json")});
+  testing::TesseradProcess secured(
+      tmp.path(),
+      {"--block-cache-mb", "256", "--log-level", "warn", "--config", tmp.Sub("secure.json")},
+      tesserad);
   for (const bool audit : {true, false}) {
     std::ofstream(tmp.Sub("secure.json"))
         << R"({"security": {"principals": ")" << tmp.Sub("principals.json")
@@ -429,6 +460,7 @@ int main(int argc, char** argv) {
         Row r = Unary(std::string("  auth on, audit ") + (audit ? "on" : "off") + ", as " + who,
                       secured.address(), callers, per, get_profile, token);
         r.ratio = r.ops_per_s / open_get[callers];
+        r.rss_mib = RssMib(secured);
         rows.push_back(r);
       }
     }
@@ -437,11 +469,13 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_CHILDREN, &ru);
   Print(rows);
+  printf("tesserad peak RSS over the ingest and the unauthenticated reads: %.0f MiB\n", peak_mib);
   printf(
       "x baseline: ingest rows against the first RocksDB row (\"as many raw keys\" against the "
       "second, in "
       "frag/s; \"with an erasure\" against tessera's ingest row); GetProfile against the empty RPC "
       "with the "
-      "same callers; auth rows against GetProfile without authentication, same callers.\n");
+      "same callers; auth rows against GetProfile without authentication, same callers. RSS: "
+      "tesserad's resident memory after the row (block cache 256 MiB).\n");
   return 0;
 }
