@@ -93,7 +93,10 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view raw, const Normalise
   util.Format(number, PhoneNumberUtil::E164, &e164);
   // Some numbers with zeros after the country code format to an E.164 string
   // that parses as a different number ("+200003638562" reads back as
-  // "+20003638562"). A stored value must name itself when looked up again.
+  // "+20003638562"). A stored value must name itself when looked up again. Input
+  // already in that form was just read as itself: parsing is half of a person's
+  // ingest, so it is not read twice.
+  if (input == e164) return e164;
   PhoneNumber again;
   std::string e164_again;
   if (util.Parse(e164, o.default_region, &again) == PhoneNumberUtil::NO_PARSING_ERROR) {
