@@ -38,6 +38,7 @@
 #include "client/lib/client.h"
 #include "connectors/ad/samba_testing.h"
 #include "connectors/ldap/slapd_testing.h"
+#include "tests/bench/proc_figures.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -69,6 +70,16 @@ Measure Time(const std::vector<std::string>& args, const std::string& log) {
 
 double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Lines of the file at `path` that start with `prefix`, read line by line: this process
+// stays small, because a child's peak RSS counts the parent's at spawn (posix_spawn's
+// child shares the parent's memory until exec, and Linux keeps the larger peak).
+size_t CountLines(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.starts_with(prefix);
+  return n;
 }
 
 const char* BuildNote() {
@@ -176,6 +187,14 @@ int RunSlapd(int entries, uint64_t seed) {
   const Measure slapcat =
       Time({"/usr/sbin/slapcat", "-f", slapd.config(), "-l", tmp.Sub("dump.ldif")},
            tmp.Sub("slapcat.log"));
+  // What slapd serves over the wire: the connector's own search (its filter, pages of
+  // its default 500 entries), written to a file by OpenLDAP's client.
+  const Measure search =
+      Time({"/usr/bin/ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri(), "-D",
+            SlapdProcess::kRootDn, "-w", SlapdProcess::kRootPassword, "-b", "dc=example,dc=test",
+            "-E", "pr=500/noprompt", "(objectClass=inetOrgPerson)"},
+           tmp.Sub("ldapsearch.ldif"));
+  const size_t searched = CountLines(tmp.Sub("ldapsearch.ldif"), "dn: ");
 
   // The sync must have been complete for the numbers to mean anything.
   const std::string full_log = SlapdProcess::ReadFile(tmp.Sub("full.log"));
@@ -187,13 +206,15 @@ int RunSlapd(int entries, uint64_t seed) {
   req.mutable_identifier()->set_type("employee_id");
   req.mutable_identifier()->set_value("E" + std::to_string(100000 + entries - 1));
   const bool last_found = tessera::client::Client(co).GetProfile(req).ok();
-  if (full.exit != 0 || incr.exit != 0 || dry.exit != 0 || slapcat.exit != 0 ||
-      full_log.find(expect) == std::string::npos || !last_found) {
+  if (full.exit != 0 || incr.exit != 0 || dry.exit != 0 || slapcat.exit != 0 || search.exit != 0 ||
+      searched != static_cast<size_t>(entries) || full_log.find(expect) == std::string::npos ||
+      !last_found) {
     std::fprintf(stderr,
-                 "ldap_bench: a run failed (exit %d/%d/%d/%d, last entry %s)\nfull "
-                 "sync:\n%s\nslapcat:\n%s\n",
-                 full.exit, incr.exit, dry.exit, slapcat.exit, last_found ? "found" : "missing",
-                 full_log.c_str(), SlapdProcess::ReadFile(tmp.Sub("slapcat.log")).c_str());
+                 "ldap_bench: a run failed (exit %d/%d/%d/%d/%d, ldapsearch read %zu entries, "
+                 "last entry %s)\nfull sync:\n%s\nslapcat:\n%s\n",
+                 full.exit, incr.exit, dry.exit, slapcat.exit, search.exit, searched,
+                 last_found ? "found" : "missing", full_log.c_str(),
+                 SlapdProcess::ReadFile(tmp.Sub("slapcat.log")).c_str());
     return 1;
   }
 
@@ -207,9 +228,12 @@ int RunSlapd(int entries, uint64_t seed) {
                 m.peak_rss_mib, entries / m.seconds / base);
   };
   row("slapcat -l (offline dump, the baseline)", slapcat);
+  row("ldapsearch, paged 500 (what slapd serves over LDAP)", search);
   row("tessera-connect full sync (LDAP -> tesserad)", full);
   row("tessera-connect --dry-run (LDAP read and mapping only)", dry);
   row("tessera-connect --incremental, nothing changed", incr);
+  std::printf("(peak RSS: the measured process; tesserad's own peak was %.0f MiB)\n",
+              tessera::bench::Mib(tessera::bench::ReadProc(tesserad.pid()).peak_rss_kb));
   return 0;
 }
 
@@ -277,16 +301,6 @@ Measure Apply(const SambaAdDc& dc, const std::string& ldif) {
   return Time({"/usr/bin/python3", std::string(TESSERA_SOURCE_DIR) + "/connectors/ad/samba_bulk.py",
                dc.config(), ldif},
               "/dev/stderr");
-}
-
-// Lines of the file at `path` that start with `prefix`, read line by line: this process
-// stays small, because a child's peak RSS counts the parent's at spawn (posix_spawn's
-// child shares the parent's memory until exec, and Linux keeps the larger peak).
-size_t CountLines(const std::string& path, const std::string& prefix) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += line.starts_with(prefix);
-  return n;
 }
 
 bool LogHas(const std::string& log, const std::string& text) {
