@@ -202,6 +202,7 @@ std::vector<Mark> Load(const std::string& address, const Sizes& s, pid_t pid) {
   std::mutex marks_mu;
   std::vector<Mark> marks{Take(0, start, pid, admin)};
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
       client::Client c(client::ClientOptions{address, 0});
@@ -441,6 +442,7 @@ int main(int argc, char** argv) {
     printf("Xapian indexed %llu texts in %.0f s\n", static_cast<unsigned long long>(s.evidence),
            std::chrono::duration<double>(Clock::now() - t0).count());
     std::vector<std::unique_ptr<Xapian::Database>> readers;
+    readers.reserve(2);
     for (int c = 0; c < 2; ++c)
       readers.push_back(std::make_unique<Xapian::Database>(tmp.Sub("xapian")));
     for (size_t callers : {1, 2}) {
@@ -461,6 +463,7 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<std::unique_ptr<client::Client>> clients;
+  clients.reserve(2);
   for (int c = 0; c < 2; ++c)
     clients.push_back(
         std::make_unique<client::Client>(client::ClientOptions{server.address(), 60'000}));

@@ -193,6 +193,7 @@ Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int 
   std::vector<std::vector<double>> lat(streams);
   const auto start = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(streams));
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
       client::Client c(client::ClientOptions{address, 0});
@@ -230,9 +231,11 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
           Call call, const std::string& token = "") {
   std::vector<std::vector<double>> lat(callers);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(callers));
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   std::vector<std::unique_ptr<client::Client>> clients;
+  clients.reserve(static_cast<size_t>(callers));
   for (int c = 0; c < callers; ++c) {
     client::ClientOptions o{address, 0};
     o.token = token;
@@ -342,7 +345,7 @@ int main(int argc, char** argv) {
   // names, evidence, change log): as many raw keys is the second ceiling.
   const double keys_per_fragment =
       static_cast<double>(after.keys_written_since_start() - keys_before) / static_cast<double>(n);
-  const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(keys_per_fragment + 0.5));
+  const uint64_t k = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(keys_per_fragment)));
   char label[96];
   snprintf(label, sizeof label, "RocksDB WriteBatch, %llu x 60 B keys per fragment",
            static_cast<unsigned long long>(k));
