@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -113,8 +114,12 @@ constexpr size_t kMaxWordBytes = 64;
 constexpr size_t kStemMemoWords = 1 << 14;  // at most ~2 MiB per thread and language
 
 std::string Stem(std::string_view word, Language lang) {
-  thread_local absl::flat_hash_map<std::string, std::string> memo[2];
-  auto& m = memo[lang == Language::kFrench ? 1 : 0];
+  // One memo per Language value; a value added later without growing this array is
+  // stemmed without a memo rather than sharing another language's.
+  thread_local absl::flat_hash_map<std::string, std::string> memo[3];
+  const size_t index = static_cast<size_t>(lang);
+  if (index >= std::size(memo)) return StemUncached(word, lang);
+  auto& m = memo[index];
   if (auto it = m.find(absl::string_view(word.data(), word.size())); it != m.end()) {
     return it->second;
   }
