@@ -15,6 +15,9 @@ constexpr char kOpsTag = 'O';    // merge operand: block changes
 constexpr char kCountTag = 'C';  // a document frequency
 constexpr char kDeltaTag = 'D';  // merge operand: frequency change
 constexpr uint8_t kAdd = 1, kRemove = 2;
+// Key tags: every block key sorts before every frequency key.
+constexpr char kBlockKeyTag = '\0';
+constexpr char kDfKeyTag = '\x01';
 constexpr uint64_t kLowMask = (1ull << kBlockBits) - 1;
 
 struct Entry {
@@ -213,16 +216,31 @@ DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day,
   return d;
 }
 
-std::string BlockKey(std::string_view term, uint64_t block) {
-  std::string key(term);
+std::string BlockPrefix(std::string_view term, uint64_t epoch) {
+  std::string key;
+  key.reserve(1 + 8 + term.size() + 1 + 8);
+  key.push_back(kBlockKeyTag);
+  store::PutFixed64BE(key, epoch);
+  key.append(term);
   key.push_back('\0');
+  return key;
+}
+
+std::string BlockKey(std::string_view term, uint64_t block) {
+  std::string key = BlockPrefix(term, block >> kEpochBits);
   store::PutFixed64BE(key, block);
   return key;
 }
 
+bool EpochOf(std::string_view key, uint64_t* epoch) {
+  if (key.size() < 1 + 8 + 1 + 8 || key.front() != kBlockKeyTag) return false;
+  *epoch = store::DecodeFixed64BE(key.data() + 1);
+  return true;
+}
+
 std::string DfKey(std::string_view term) {
-  std::string key(term);
-  key.push_back('\x01');
+  std::string key(1, kDfKeyTag);
+  key.append(term);
   return key;
 }
 

@@ -3,9 +3,18 @@
 // Evidence postings in the `postings` column family, kept up to date with merge
 // operands (no read-modify-write at ingest):
 //
-//   term · 0x00 · u64be block   ->  block: the postings of documents block·2^18 ...
-//                                   block·2^18 + 2^18 − 1, by document id
-//   term · 0x01                 ->  document frequency
+//   0x00 · u64be epoch · term · 0x00 · u64be block
+//                               ->  block: the postings of documents block·2^18 ...
+//                                   block·2^18 + 2^18 − 1, by document id;
+//                                   epoch = block / 2^6
+//   0x01 · term                 ->  document frequency
+//
+// Keys are grouped by epoch first, term second. New documents take the newest ids, so
+// all new postings fall in the newest epoch's key range: compactions rewrite that
+// range and leave older epochs' files alone (trivially moved down), which keeps
+// compaction's write amplification that of one epoch's worth of index however large
+// the index grows. With term-major keys every compaction overlapped the whole index.
+// A query pays one extra seek per term and epoch.
 //
 // A document id is (fragment number << 6) | evidence ordinal, so one fragment's
 // evidence is adjacent and ids grow with ingest. Each posting carries what scoring
@@ -26,10 +35,11 @@ namespace tessera::index {
 
 inline constexpr int kOrdinalBits = 6;  // so at most 64 evidence items per fragment
 inline constexpr int kBlockBits = 18;   // 262,144 document ids (4,096 fragments) per block
+inline constexpr int kEpochBits = 6;    // 64 blocks (262,144 fragments) per epoch
 
 // Names the postings layout (key scheme, block size, value encoding). A database whose
 // index was written under another layout has its derived data rebuilt at open.
-inline constexpr char kPostingsLayout[] = "postings-v1-blocks-18";
+inline constexpr char kPostingsLayout[] = "postings-v2-epochs-6-blocks-18";
 
 inline uint64_t DocId(uint64_t fno, uint32_t ordinal) { return (fno << kOrdinalBits) | ordinal; }
 
@@ -68,6 +78,10 @@ struct DocTerms {
 
 std::string BlockKey(std::string_view term, uint64_t block);
 std::string DfKey(std::string_view term);
+// The first bytes of every block key of `term` in `epoch`.
+std::string BlockPrefix(std::string_view term, uint64_t epoch);
+// The epoch of a block key, or false when `key` is not one.
+bool EpochOf(std::string_view key, uint64_t* epoch);
 
 // Adds to `batch` the merge operands that turn document `before` into `after` (either
 // may be null: added or removed). Returns the change in document count and length.

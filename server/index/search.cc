@@ -16,12 +16,9 @@ namespace {
 class Cursor {
  public:
   Cursor(const store::Reader& reader, const std::string& term, SearchStats& stats)
-      : it_(reader.NewIterator(store::Cf::kPostings)), prefix_(term + '\0'), stats_(stats) {}
+      : it_(reader.NewIterator(store::Cf::kPostings)), term_(term), stats_(stats) {}
 
-  absl::Status Start() {
-    it_->Seek(prefix_);
-    return Load();
-  }
+  absl::Status Start() { return SeekBlock(0); }
   // Whether the cursor is on a block (false: the term's postings are exhausted).
   bool valid() const { return has_block_; }
   uint64_t block() const { return block_no_; }
@@ -47,6 +44,7 @@ class Cursor {
 
   // Moves to the first posting of block `block` or, if it has none, of the next one.
   absl::Status SeekBlock(uint64_t block) {
+    SetEpoch(block >> kEpochBits);
     std::string key = prefix_;
     store::PutFixed64BE(key, block);
     it_->Seek(key);
@@ -58,10 +56,7 @@ class Cursor {
     while (has_block_) {
       const uint64_t target_block = doc >> kBlockBits;
       if (block_no_ < target_block) {
-        std::string key = prefix_;
-        store::PutFixed64BE(key, target_block);
-        it_->Seek(key);
-        if (absl::Status s = Load(); !s.ok()) return s;
+        if (absl::Status s = SeekBlock(target_block); !s.ok()) return s;
         continue;
       }
       if (block_no_ > target_block) return absl::OkStatus();  // first posting of a later block
@@ -86,25 +81,41 @@ class Cursor {
     return view_.docs();
   }
 
-  // Reads the header of the block under the iterator, skipping empty ones.
+  void SetEpoch(uint64_t epoch) {
+    epoch_ = epoch;
+    prefix_ = BlockPrefix(term_, epoch);
+  }
+
+  // Reads the header of the block under the iterator, skipping empty ones. Past the
+  // term's last block of an epoch, seeks the term in the next epoch that has keys:
+  // the key landed on names it, or it is the epoch after the current one.
   absl::Status Load() {
-    for (; it_->Valid() && store::HasPrefix(it_->key(), prefix_); it_->Next()) {
-      std::string_view key = it_->key();
-      if (key.size() != prefix_.size() + 8) return absl::DataLossError("corrupt postings key");
-      block_no_ = store::DecodeFixed64BE(key.data() + prefix_.size());
-      // The view borrows the iterator's value, valid until the iterator moves; the
-      // cursor reads a block's postings only while it is on that block.
-      if (absl::Status s = view_.Parse(it_->value(), block_no_); !s.ok()) return s;
-      pos_ = 0;
-      decoded_ = false;
-      if (view_.size() > 0) return has_block_ = true, absl::OkStatus();
+    while (true) {
+      for (; it_->Valid() && store::HasPrefix(it_->key(), prefix_); it_->Next()) {
+        std::string_view key = it_->key();
+        if (key.size() != prefix_.size() + 8) return absl::DataLossError("corrupt postings key");
+        block_no_ = store::DecodeFixed64BE(key.data() + prefix_.size());
+        if (block_no_ >> kEpochBits != epoch_) return absl::DataLossError("corrupt postings key");
+        // The view borrows the iterator's value, valid until the iterator moves; the
+        // cursor reads a block's postings only while it is on that block.
+        if (absl::Status s = view_.Parse(it_->value(), block_no_); !s.ok()) return s;
+        pos_ = 0;
+        decoded_ = false;
+        if (view_.size() > 0) return has_block_ = true, absl::OkStatus();
+      }
+      uint64_t next = 0;
+      if (!it_->Valid() || !EpochOf(it_->key(), &next) || epoch_ == UINT64_MAX) break;
+      SetEpoch(next > epoch_ ? next : epoch_ + 1);
+      it_->Seek(prefix_);
     }
     has_block_ = false;
     return it_->status();
   }
 
   std::unique_ptr<store::Iterator> it_;
-  std::string prefix_;
+  std::string term_;
+  uint64_t epoch_ = 0;
+  std::string prefix_;  // BlockPrefix(term_, epoch_)
   SearchStats& stats_;
   BlockView view_;
   bool has_block_ = false, decoded_ = false;

@@ -12,6 +12,7 @@
 
 #include "server/directory/keyed_hash.h"
 #include "server/index/postings.h"
+#include "server/store/coding.h"
 #include "server/store/store.h"
 #include "tests/unit/temp_dir.h"
 
@@ -407,7 +408,8 @@ BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
   notices.clear();
   Reopen(&notices);
   BOOST_TEST(notices.empty());  // recorded this time
-  // What the tesserad before hand-overs leaves: the same postings, other derived marks.
+  // What the tesserad before epoch-major postings keys leaves: its layout mark and
+  // postings under term-major keys (term · 0x00 · block), which the rebuild replaces.
   dir_.reset();
   {
     store::StoreOptions options;
@@ -415,14 +417,21 @@ BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
     absl::StatusOr<std::unique_ptr<store::Store>> raw = store::Store::Open(tmp_.Sub("db"), options);
     BOOST_REQUIRE_MESSAGE(raw.ok(), raw.status());
     std::unique_ptr<store::Batch> b = (*raw)->NewBatch();
-    b->Put(store::Cf::kMeta, "index-layout", "postings-v1-blocks-18");
+    b->Put(store::Cf::kMeta, "index-layout", "postings-v1-blocks-18 derive-2");
+    std::string old_key = "card";
+    old_key.push_back('\0');
+    store::PutFixed64BE(old_key, 0);
+    std::string op = "O\x01";  // add low 5, tf 1, length 3, kind 1, day 100
+    for (int v : {5, 1, 3}) store::PutVarint64(op, v);
+    op.push_back('\x01');
+    store::PutVarint64(op, 100);
+    b->Merge(store::Cf::kPostings, old_key, op);
     BOOST_REQUIRE((*raw)->Write(*b).ok());
   }
   Reopen(&notices);
   BOOST_REQUIRE(notices.size() == 2u);
-  BOOST_TEST(notices[0].find(
-                 "'postings-v1-blocks-18', this tesserad uses 'postings-v1-blocks-18 derive-2'") !=
-                 std::string::npos,
+  BOOST_TEST(notices[0].find("'postings-v1-blocks-18 derive-2', this tesserad uses "
+                             "'postings-v2-epochs-6-blocks-18 derive-2'") != std::string::npos,
              notices[0]);
   BOOST_TEST(Digest() == before);
 }

@@ -11,6 +11,7 @@
 #include "server/directory/changelog.h"
 #include "server/identity/fragment.h"
 #include "server/identity/source.h"
+#include "server/index/postings.h"
 
 namespace tessera {
 namespace {
@@ -166,6 +167,29 @@ BOOST_AUTO_TEST_CASE(change_key_and_value) {
   BOOST_TEST(old.kinds.empty());
   // An unknown operation is corruption.
   BOOST_TEST(!directory::DecodeChange(Bytes().Hex("03 2a d0 0f").str(), &old).ok());
+}
+
+BOOST_AUTO_TEST_CASE(postings_keys) {
+  // Document 2^24 + 5 is in block 64, the first block of epoch 1.
+  const uint64_t block = (uint64_t{1} << 24 | 5) >> index::kBlockBits;
+  BOOST_TEST(block == 64u);
+  const std::string golden = Bytes()
+                                 .Hex("00")                       // block key
+                                 .Hex("00 00 00 00 00 00 00 01")  // epoch = block >> 6
+                                 .Text("card")
+                                 .Hex("00")
+                                 .Hex("00 00 00 00 00 00 00 40")  // block
+                                 .str();
+  BOOST_TEST(AsHex(index::BlockKey("card", block)) == AsHex(golden));
+  BOOST_TEST(AsHex(index::BlockPrefix("card", 1)) == AsHex(golden.substr(0, golden.size() - 8)));
+  uint64_t epoch = 0;
+  BOOST_TEST(index::EpochOf(golden, &epoch));
+  BOOST_TEST(epoch == 1u);
+  const std::string df = Bytes().Hex("01").Text("card").str();
+  BOOST_TEST(AsHex(index::DfKey("card")) == AsHex(df));
+  BOOST_TEST(!index::EpochOf(df, &epoch));
+  const bool blocks_first = index::BlockKey("zzz", UINT64_MAX >> index::kBlockBits) < df;
+  BOOST_TEST(blocks_first);
 }
 
 }  // namespace
