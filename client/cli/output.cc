@@ -166,6 +166,9 @@ void PrintStats(const v1::StatsResponse& s) {
   rows.push_back({"batch bytes since start", std::to_string(s.batch_bytes_since_start())});
   rows.push_back({"flushed bytes since start", std::to_string(s.flushed_bytes_since_start())});
   rows.push_back({"compacted bytes since start", std::to_string(s.compacted_bytes_since_start())});
+  rows.push_back({"block cache in use (bytes)", std::to_string(s.block_cache_usage_bytes())});
+  rows.push_back({"memtables (bytes, in the cache)", std::to_string(s.memtable_bytes())});
+  rows.push_back({"table readers (bytes)", std::to_string(s.table_readers_bytes())});
   PrintTable(rows);
 }
 

@@ -190,6 +190,9 @@ void ToProto(const directory::Stats& in, v1::StatsResponse* out) {
   out->set_batch_bytes_since_start(in.batch_bytes);
   out->set_flushed_bytes_since_start(in.flushed_bytes);
   out->set_compacted_bytes_since_start(in.compacted_bytes);
+  out->set_block_cache_usage_bytes(in.block_cache_usage_bytes);
+  out->set_memtable_bytes(in.memtable_bytes);
+  out->set_table_readers_bytes(in.table_readers_bytes);
 }
 
 void ToProto(const directory::RuleView& in, v1::Rule* out) {

@@ -129,6 +129,9 @@ absl::StatusOr<Stats> Admin::GetStats() const {
   st.batch_bytes = figures.batch_bytes;
   st.flushed_bytes = figures.flushed_bytes;
   st.compacted_bytes = figures.compacted_bytes;
+  st.block_cache_usage_bytes = figures.block_cache_usage_bytes;
+  st.memtable_bytes = figures.memtable_bytes;
+  st.table_readers_bytes = figures.table_readers_bytes;
   return st;
 }
 

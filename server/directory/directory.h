@@ -216,6 +216,9 @@ struct Stats {
   // By this process, since it opened the database: bytes of the batches it wrote, and
   // of the table files RocksDB's flushes and compactions wrote.
   uint64_t batch_bytes = 0, flushed_bytes = 0, compacted_bytes = 0;
+  // Memory now: the block cache's usage (memtables are charged to it), the memtables
+  // alone, and RocksDB's table readers outside the cache.
+  uint64_t block_cache_usage_bytes = 0, memtable_bytes = 0, table_readers_bytes = 0;
 };
 
 struct ConflictPage {

@@ -282,6 +282,11 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
           static_cast<double>(f.block_cache_capacity_bytes));
     gauge("tessera_rocksdb_memtable_bytes", "Memtables, active and immutable",
           static_cast<double>(f.memtable_bytes));
+    gauge("tessera_rocksdb_block_cache_pinned_bytes",
+          "Block cache held by readers, which eviction cannot free",
+          static_cast<double>(f.block_cache_pinned_bytes));
+    gauge("tessera_rocksdb_table_readers_bytes", "Table readers' memory outside the block cache",
+          static_cast<double>(f.table_readers_bytes));
     gauge("tessera_rocksdb_pending_compaction_bytes",
           "Bytes RocksDB estimates compaction must rewrite",
           static_cast<double>(f.pending_compaction_bytes));

@@ -546,6 +546,7 @@ class RocksStore final : public Store {
     if (cache_ != nullptr) {
       f.block_cache_usage_bytes = cache_->GetUsage();
       f.block_cache_capacity_bytes = cache_->GetCapacity();
+      f.block_cache_pinned_bytes = cache_->GetPinnedUsage();
     }
     for (auto* h : cfs_) {
       if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &n))
@@ -554,6 +555,8 @@ class RocksStore final : public Store {
         f.pending_compaction_bytes += n;
       }
       if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &n)) f.sst_bytes += n;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimateTableReadersMem, &n))
+        f.table_readers_bytes += n;
     }
     if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &n))
       f.writes_stopped = n != 0;

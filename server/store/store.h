@@ -164,7 +164,11 @@ class Store {
   struct Figures {
     uint64_t block_cache_usage_bytes = 0;  // includes memtables charged to the cache
     uint64_t block_cache_capacity_bytes = 0;
-    uint64_t memtable_bytes = 0;            // all memtables, active and immutable
+    uint64_t memtable_bytes = 0;  // all memtables, active and immutable
+    // Part of the cache's usage that readers hold and eviction cannot free.
+    uint64_t block_cache_pinned_bytes = 0;
+    // Table readers' memory outside the cache (index and filter blocks live in it).
+    uint64_t table_readers_bytes = 0;
     uint64_t pending_compaction_bytes = 0;  // estimate
     uint64_t sst_bytes = 0;                 // every SST file, live or not yet deleted
     uint64_t write_stalls = 0;              // times writes were slowed or stopped, since open

@@ -190,6 +190,24 @@ Mark Take(uint64_t done, Clock::time_point start, pid_t pid, const client::Clien
   return m;
 }
 
+// Where tesserad's memory is at `when`: its RSS now and at its peak so far, beside the
+// block cache's usage (memtables are charged to it) and RocksDB's table readers; the
+// rest is the allocator's and tesserad's own.
+void PrintMemory(const char* when, pid_t pid, const client::Client& admin) {
+  const bench::ProcFigures p = bench::ReadProc(pid);
+  absl::StatusOr<v1::StatsResponse> st = admin.Stats();
+  if (!st.ok()) return;
+  const double mib = 1024.0 * 1024.0;
+  const double cache = static_cast<double>(st->block_cache_usage_bytes()) / mib;
+  const double readers = static_cast<double>(st->table_readers_bytes()) / mib;
+  printf(
+      "tesserad memory %s: RSS %.0f MiB (peak so far %.0f) = block cache %.0f (memtables %.0f) "
+      "+ table readers %.0f + other %.0f\n",
+      when, bench::Mib(p.rss_kb), bench::Mib(p.peak_rss_kb), cache,
+      static_cast<double>(st->memtable_bytes()) / mib, readers,
+      bench::Mib(p.rss_kb) - cache - readers);
+}
+
 // Loads the organisation through Ingest from two streams; returns the marks taken at
 // the start, at the end of the people, at every tenth of the load and at its end.
 std::vector<Mark> Load(const std::string& address, const Sizes& s, pid_t pid) {
@@ -413,10 +431,12 @@ int main(int argc, char** argv) {
            static_cast<unsigned long long>(marks.back().done),
            static_cast<double>(marks.back().done) / marks.back().seconds);
     PrintLoad(marks, s.employees + s.customers);
+    PrintMemory("after the load", server.pid(), admin);
     const auto compact_start = Clock::now();
     if (!admin.Compact().ok()) return 1;
     printf("compacted in %.0f s\n",
            std::chrono::duration<double>(Clock::now() - compact_start).count());
+    PrintMemory("after compacting", server.pid(), admin);
     if (!keep.empty()) std::ofstream(keep + "/loaded") << sizes << "\n";
   }
   const auto qs = Queries(queries);
@@ -494,6 +514,7 @@ int main(int argc, char** argv) {
   printf("tessera decoded %.0f postings per query on average (%.1f terms searched)\n",
          static_cast<double>(postings.load()) / (2.0 * static_cast<double>(qs.size())),
          static_cast<double>(terms.load()) / (2.0 * static_cast<double>(qs.size())));
+  PrintMemory("after the queries", server.pid(), admin);
   printf("tesserad peak RSS %.0f MiB with a %d MiB block cache\n",
          bench::Mib(bench::ReadProc(server.pid()).peak_rss_kb), cache_mb);
   if (!rules) return server.Stop() == 0 ? 0 : 1;

@@ -351,6 +351,9 @@ BOOST_AUTO_TEST_CASE(sigterm_stops_cleanly_and_data_survives_restart) {
   absl::StatusOr<v1::StatsResponse> st = client->Stats();
   BOOST_REQUIRE(st.ok());
   BOOST_TEST(st->live_fragments() == kOrg.size());
+  // The read loaded blocks into the cache, which the memory figures report.
+  BOOST_TEST(st->block_cache_usage_bytes() > 0u);
+  BOOST_TEST(st->block_cache_usage_bytes() >= st->memtable_bytes());
 }
 
 BOOST_AUTO_TEST_CASE(merge_and_split_over_grpc) {
