@@ -1,5 +1,7 @@
 // tesserad: the Tessera directory server.
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -129,6 +131,27 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   return grpc::SslServerCredentials(options);
 }
 
+// The allocator the process runs on: jemalloc (linked, server/app/CMakeLists.txt) when
+// its mallctl is the one symbol lookup finds, as malloc is, else glibc's; with the
+// jemalloc options that bound memory.
+std::string AllocatorName() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  auto* mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl == nullptr || mallctl("version", &version, &size, nullptr, 0) != 0) {
+    return "glibc malloc";
+  }
+  bool background = false;
+  ssize_t decay_ms = -1;
+  size = sizeof(background);
+  mallctl("opt.background_thread", &background, &size, nullptr, 0);
+  size = sizeof(decay_ms);
+  mallctl("opt.dirty_decay_ms", &decay_ms, &size, nullptr, 0);
+  return std::string("jemalloc ") + version + ", background purge " + (background ? "on" : "off") +
+         ", dirty pages kept " + std::to_string(decay_ms) + " ms";
+}
+
 // Parses flags and the configuration file into `cfg`; returns an exit code or -1 to run.
 int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   CLI::App cli{kDescription, "tesserad"};
@@ -136,6 +159,9 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   std::string config_path, db, listen, port_file, log_level, region, http_listen, http_port_file;
   uint64_t cache_mb = 0;
   bool sync = false;
+  cli.set_version_flag("--version", [] {
+    return std::string("tesserad ") + TESSERA_VERSION + " (allocator: " + AllocatorName() + ")";
+  });
   cli.add_option("--config", config_path, "JSON configuration file")->check(CLI::ExistingFile);
   cli.add_option("--db", db, "database folder, created when missing (default: tessera-data)")
       ->take_last();
@@ -297,7 +323,8 @@ int Run(const ServerConfig& cfg) {
     if (!cfg.http_port_file.empty()) std::ofstream(cfg.http_port_file) << listener->port() << "\n";
   }
 
-  spdlog::info("opening database {}", cfg.db);
+  spdlog::info("opening database {} (block cache {} MiB, allocator {})", cfg.db,
+               cfg.directory.store.block_cache_bytes >> 20, AllocatorName());
   directory::DirectoryOptions options = cfg.directory;
   if (!cfg.security.suppression_key_file.empty()) {
     absl::StatusOr<std::string> key =
