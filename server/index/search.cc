@@ -83,7 +83,9 @@ class Cursor {
     return view_.docs();
   }
 
+  // Seeks within one epoch (most of them) keep the prefix already built.
   void SetEpoch(uint64_t epoch) {
+    if (epoch == epoch_ && !prefix_.empty()) return;
     epoch_ = epoch;
     prefix_ = BlockPrefix(term_, epoch);
   }

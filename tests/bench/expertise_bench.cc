@@ -197,15 +197,13 @@ void PrintMemory(const char* when, pid_t pid, const client::Client& admin) {
   const bench::ProcFigures p = bench::ReadProc(pid);
   absl::StatusOr<v1::StatsResponse> st = admin.Stats();
   if (!st.ok()) return;
-  const double mib = 1024.0 * 1024.0;
-  const double cache = static_cast<double>(st->block_cache_usage_bytes()) / mib;
-  const double readers = static_cast<double>(st->table_readers_bytes()) / mib;
+  const double cache = bench::Mib(st->block_cache_usage_bytes() / 1024);
+  const double readers = bench::Mib(st->table_readers_bytes() / 1024);
   printf(
       "tesserad memory %s: RSS %.0f MiB (peak so far %.0f) = block cache %.0f (memtables %.0f) "
       "+ table readers %.0f + other %.0f\n",
       when, bench::Mib(p.rss_kb), bench::Mib(p.peak_rss_kb), cache,
-      static_cast<double>(st->memtable_bytes()) / mib, readers,
-      bench::Mib(p.rss_kb) - cache - readers);
+      bench::Mib(st->memtable_bytes() / 1024), readers, bench::Mib(p.rss_kb) - cache - readers);
 }
 
 // Loads the organisation through Ingest from two streams; returns the marks taken at
