@@ -2,6 +2,8 @@
 
 #include "server/directory/audit.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -10,7 +12,11 @@
 namespace tessera::directory {
 namespace {
 
+// A checkpoint of the sequence, written with every kAuditCheckpointEvery-th record and
+// before a trim: one key per record instead of two, and at open the sequence is the
+// checkpoint's or the newest record's after it, whichever is larger.
 constexpr char kAuditSequenceKey[] = "audit-sequence";
+constexpr Sequence kAuditCheckpointEvery = 4096;
 constexpr uint8_t kAuditRecordVersion = 1;
 constexpr size_t kDefaultAuditPage = 500, kMaxAuditPage = 1000;
 
@@ -48,8 +54,18 @@ absl::Status AuditLog::Load(const store::Reader& snap) {
   std::string value;
   absl::StatusOr<bool> found = snap.Get(store::Cf::kMeta, kAuditSequenceKey, &value);
   if (!found.ok()) return found.status();
+  Sequence last = *found && value.size() == 8 ? store::DecodeFixed64BE(value.data()) : 0;
+  // The checkpoint trails the newest record by fewer than kAuditCheckpointEvery.
+  std::unique_ptr<store::Iterator> it = snap.NewIterator(store::Cf::kAudit);
+  std::string start;
+  store::PutFixed64BE(start, last + 1);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return absl::DataLossError("corrupt audit key");
+    last = std::max(last, store::DecodeFixed64BE(it->key().data()));
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
   absl::MutexLock a(&mu_);
-  sequence_ = *found && value.size() == 8 ? store::DecodeFixed64BE(value.data()) : 0;
+  sequence_ = last;
   return absl::OkStatus();
 }
 
@@ -58,7 +74,8 @@ void AuditLog::Put(store::Batch& batch, AuditEntry& entry) {
   std::string key;
   store::PutFixed64BE(key, entry.sequence);
   batch.Put(store::Cf::kAudit, key, EncodeAudit(entry));
-  batch.Put(store::Cf::kMeta, kAuditSequenceKey, key);
+  if (entry.sequence % kAuditCheckpointEvery == 0)
+    batch.Put(store::Cf::kMeta, kAuditSequenceKey, key);
 }
 
 absl::Status AuditLog::Append(AuditEntry entry) {
@@ -140,6 +157,18 @@ absl::StatusOr<uint64_t> AuditLog::Trim(int64_t before_ms) {
   }
   if (absl::Status s = it->status(); !s.ok()) return s;
   if (n == 0) return 0;
+  {
+    // The checkpoint first: once every record is gone, it is all that keeps numbering
+    // from starting again.
+    absl::MutexLock a(&mu_);
+    mu_.Await(absl::Condition(
+        +[](bool* writing) { return !*writing; }, &writing_));
+    std::string seq;
+    store::PutFixed64BE(seq, sequence_);
+    std::unique_ptr<store::Batch> batch = store_.NewBatch();
+    batch->Put(store::Cf::kMeta, kAuditSequenceKey, seq);
+    if (absl::Status s = store_.Write(*batch); !s.ok()) return s;
+  }
   std::string end;
   store::PutFixed64BE(end, last + 1);
   if (absl::Status s = store_.DeleteRange(store::Cf::kAudit, first, end); !s.ok()) return s;

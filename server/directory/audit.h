@@ -1,7 +1,7 @@
 #pragma once
 
 // Private to server/directory: the audit log, in its own column family, keyed by its
-// own sequence (kept under `audit-sequence` in meta).
+// own sequence (checkpointed under `audit-sequence` in meta).
 
 #include <cstdint>
 #include <functional>

@@ -709,6 +709,25 @@ BOOST_AUTO_TEST_CASE(retention_deletes_the_oldest_entries_only) {
   BOOST_TEST(dir().ReadAudit(0, 0)->entries.back().sequence == 5u);  // numbering goes on
   BOOST_TEST(*dir().TrimAudit(1'000'000'000'000) == 3u);
   BOOST_TEST(dir().ReadAudit(0, 0)->entries.empty());
+  Reopen();  // with every record gone, numbering still goes on
+  BOOST_REQUIRE(dir().AppendAudit({}).ok());
+  BOOST_TEST(dir().ReadAudit(0, 0)->entries.at(0).sequence == 6u);
+}
+
+// The sequence is checkpointed every few thousand records; at open, numbering resumes
+// after the newest record whether it lies before, on or after a checkpoint.
+BOOST_AUTO_TEST_CASE(audit_numbering_resumes_around_checkpoints) {
+  uint64_t appended = 0;
+  for (uint64_t stop : {4095u, 4096u, 4097u, 8200u}) {
+    for (; appended < stop; ++appended) BOOST_REQUIRE(dir().AppendAudit({}).ok());
+    Reopen();
+    BOOST_REQUIRE(dir().AppendAudit({}).ok());
+    ++appended;
+    absl::StatusOr<directory::AuditPage> page = dir().ReadAudit(appended - 1, 0);
+    BOOST_REQUIRE(page.ok());
+    BOOST_REQUIRE_EQUAL(page->entries.size(), 1u);
+    BOOST_TEST(page->entries[0].sequence == appended);
+  }
 }
 
 // Concurrent appends commit in groups; every record lands once, numbered without gaps.
