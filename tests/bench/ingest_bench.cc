@@ -2,7 +2,8 @@
 // measured in the same run on the same machine:
 //   - RocksDB writing the same number of pre-encoded keys in WriteBatches of the same
 //     size (the physical ceiling for ingest), and also as many keys as Tessera writes;
-//   - an empty unary RPC (the gRPC health check) on the same server, same callers.
+//   - an empty unary RPC (the gRPC health check) on the same server, same callers, in
+//     rounds alternating with GetProfile, after the load was compacted.
 //
 //   tests/bench/ingest_bench --n 200000 --seed 1      (README.md "Benchmarks")
 
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -225,10 +227,19 @@ Row IngestThroughGrpc(const std::string& address, uint64_t n, size_t batch, int 
           0};
 }
 
-// Runs `call` from `callers` threads, each with its own connection, for `per_caller` calls.
-template <typename Call>
-Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller,
-          Call call, const std::string& token = "") {
+// One call, made on a caller's own client with its own random numbers.
+using Call = std::function<void(const client::Client&, std::mt19937_64&)>;
+
+// Latencies and wall time of calls, summed over rounds.
+struct Sample {
+  double secs = 0;
+  std::vector<double> lat_us;
+};
+
+// Makes `per_caller` calls on each of `callers` threads, each with its own channel,
+// after one warm-up call each; adds them to `into`.
+void RunCalls(const std::string& address, int callers, uint64_t per_caller, const Call& call,
+              const std::string& token, Sample& into) {
   std::vector<std::vector<double>> lat(callers);
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(callers));
@@ -244,7 +255,7 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
   Clock::time_point start;
   for (int c = 0; c < callers; ++c) {
     threads.emplace_back([&, c] {
-      std::mt19937_64 rng(c);
+      std::mt19937_64 rng(c + 7919 * into.lat_us.size());
       call(*clients[c], rng);  // connect and warm up
       ++ready;
       while (!go.load()) std::this_thread::yield();
@@ -259,16 +270,39 @@ Row Unary(const std::string& name, const std::string& address, int callers, uint
   start = Clock::now();
   go = true;
   for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  const uint64_t n = per_caller * callers;
+  into.secs += std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& l : lat) into.lat_us.insert(into.lat_us.end(), l.begin(), l.end());
+}
+
+Row RowOf(const std::string& name, int callers, Sample& s) {
+  const uint64_t n = s.lat_us.size();
   return {name + ", " + std::to_string(callers) + (callers == 1 ? " caller" : " callers"),
           n,
-          n / secs,
-          Percentile(all, 0.5),
-          Percentile(all, 0.99),
+          static_cast<double>(n) / s.secs,
+          Percentile(s.lat_us, 0.5),
+          Percentile(s.lat_us, 0.99),
           0};
+}
+
+Row Unary(const std::string& name, const std::string& address, int callers, uint64_t per_caller,
+          const Call& call, const std::string& token = "") {
+  Sample s;
+  RunCalls(address, callers, per_caller, call, token, s);
+  return RowOf(name, callers, s);
+}
+
+// The two kinds of call in alternating rounds on the same server, so that drift (a
+// background compaction, a neighbour on a shared machine) falls on both alike.
+std::pair<Row, Row> Interleaved(const std::string& address, int callers, uint64_t per_caller,
+                                int rounds, const std::string& name_a, const Call& a,
+                                const std::string& name_b, const Call& b) {
+  Sample sa, sb;
+  const uint64_t per_round = std::max<uint64_t>(1, per_caller / static_cast<uint64_t>(rounds));
+  for (int r = 0; r < rounds; ++r) {
+    RunCalls(address, callers, per_round, a, "", sa);
+    RunCalls(address, callers, per_round, b, "", sb);
+  }
+  return {RowOf(name_a, callers, sa), RowOf(name_b, callers, sb)};
 }
 
 void Print(const std::vector<Row>& rows) {
@@ -306,12 +340,16 @@ int main(int argc, char** argv) {
       "Ingest and GetProfile throughput of tesserad beside RocksDB and empty-RPC baselines."};
   uint64_t n = 200'000, seed = 1, calls = 20'000;
   size_t batch = 1000;
-  int streams = 2;
+  int streams = 2, rounds = 4;
   app.add_option("--n", n, "fragments to ingest")->capture_default_str();
   app.add_option("--batch", batch, "fragments per batch (and keys per raw WriteBatch)")
       ->capture_default_str();
   app.add_option("--streams", streams, "concurrent ingest streams")->capture_default_str();
   app.add_option("--calls", calls, "GetProfile calls per concurrency level")->capture_default_str();
+  app.add_option("--rounds", rounds,
+                 "rounds the empty RPC and GetProfile alternate in, per concurrency level")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   app.add_option("--seed", seed, "generator seed")->capture_default_str();
   std::string tesserad = TESSERAD_PATH;
   app.add_option("--tesserad", tesserad, "the tesserad binary to measure")->capture_default_str();
@@ -418,16 +456,29 @@ int main(int argc, char** argv) {
       std::exit(1);
     }
   };
+  // Reads run on a settled database, as after a first sync and `tessera admin compact`:
+  // otherwise the flushes and compactions the load left behind share the two cores
+  // with the first rows.
+  {
+    const auto t0 = Clock::now();
+    if (absl::StatusOr<v1::CompactResponse> c = admin.Compact(); !c.ok()) {
+      fprintf(stderr, "compact failed: %s\n", std::string(c.status().message()).c_str());
+      return 1;
+    }
+    printf("compacted before the reads in %.1f s\n",
+           std::chrono::duration<double>(Clock::now() - t0).count());
+  }
   std::map<int, double> open_get;  // callers -> GetProfile/s without authentication
   for (int callers : {1, 4, 16}) {
     const uint64_t per = std::max<uint64_t>(1, calls / callers);
-    Row empty = Unary("empty unary RPC (health check)", server.address(), callers, per,
-                      [](const client::Client& c, std::mt19937_64&) {
-                        if (!c.Health().ok()) std::exit(1);
-                      });
+    auto [empty, get] = Interleaved(
+        server.address(), callers, per, rounds, "empty unary RPC (health check)",
+        [](const client::Client& c, std::mt19937_64&) {
+          if (!c.Health().ok()) std::exit(1);
+        },
+        "GetProfile by customer_id", get_profile);
     empty.ratio = 1.0;
     empty.rss_mib = RssMib(server);
-    Row get = Unary("GetProfile by customer_id", server.address(), callers, per, get_profile);
     get.rss_mib = RssMib(server);
     get.ratio = get.ops_per_s / empty.ops_per_s;
     rows.push_back(empty);
@@ -477,8 +528,8 @@ int main(int argc, char** argv) {
       "x baseline: ingest rows against the first RocksDB row (\"as many raw keys\" against the "
       "second, in "
       "frag/s; \"with an erasure\" against tessera's ingest row); GetProfile against the empty RPC "
-      "with the "
-      "same callers; auth rows against GetProfile without authentication, same callers. RSS: "
+      "with the same callers, alternating in rounds; auth rows against GetProfile without "
+      "authentication, same callers. RSS: "
       "tesserad's resident memory after the row (block cache 256 MiB).\n");
   return 0;
 }
