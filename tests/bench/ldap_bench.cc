@@ -52,6 +52,8 @@ struct Measure {
   int exit = -1;
   double seconds = 0;
   double peak_rss_mib = 0;
+  double cpu_s = 0;                            // the measured process's user + system time
+  double slapd_cpu_s = 0, tesserad_cpu_s = 0;  // the servers', over the same interval
 };
 
 // Runs `args` (stdout and stderr to `log`) and measures it.
@@ -65,6 +67,8 @@ Measure Time(const std::vector<std::string>& args, const std::string& log) {
   m.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   m.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   m.peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+  m.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return m;
 }
 
@@ -177,23 +181,33 @@ int RunSlapd(int entries, uint64_t seed) {
   const std::vector<std::string> connect = {TESSERA_CONNECT_PATH, "--config",
                                             tmp.Sub("ldap.json"), "--quiet",
                                             "--server",           tesserad.address()};
-  const Measure full = Time(connect, tmp.Sub("full.log"));
+  // Each run with the CPU time slapd and tesserad spent meanwhile: on a small machine
+  // the three share the cores, and the sum says which one bounds the sync.
+  auto timed = [&](const std::vector<std::string>& args, const std::string& log) {
+    const double slapd0 = tessera::bench::ReadProc(slapd.pid()).cpu_seconds;
+    const double tesserad0 = tessera::bench::ReadProc(tesserad.pid()).cpu_seconds;
+    Measure m = Time(args, log);
+    m.slapd_cpu_s = tessera::bench::ReadProc(slapd.pid()).cpu_seconds - slapd0;
+    m.tesserad_cpu_s = tessera::bench::ReadProc(tesserad.pid()).cpu_seconds - tesserad0;
+    return m;
+  };
+  const Measure full = timed(connect, tmp.Sub("full.log"));
   std::vector<std::string> incremental = connect;
   incremental.push_back("--incremental");
-  const Measure incr = Time(incremental, tmp.Sub("incremental.log"));
+  const Measure incr = timed(incremental, tmp.Sub("incremental.log"));
   std::vector<std::string> dry_run = connect;
   dry_run.push_back("--dry-run");
-  const Measure dry = Time(dry_run, tmp.Sub("dry-run.log"));
+  const Measure dry = timed(dry_run, tmp.Sub("dry-run.log"));
   const Measure slapcat =
-      Time({"/usr/sbin/slapcat", "-f", slapd.config(), "-l", tmp.Sub("dump.ldif")},
-           tmp.Sub("slapcat.log"));
+      timed({"/usr/sbin/slapcat", "-f", slapd.config(), "-l", tmp.Sub("dump.ldif")},
+            tmp.Sub("slapcat.log"));
   // What slapd serves over the wire: the connector's own search (its filter, pages of
   // its default 500 entries), written to a file by OpenLDAP's client.
   const Measure search =
-      Time({"/usr/bin/ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri(), "-D",
-            SlapdProcess::kRootDn, "-w", SlapdProcess::kRootPassword, "-b", "dc=example,dc=test",
-            "-E", "pr=500/noprompt", "(objectClass=inetOrgPerson)"},
-           tmp.Sub("ldapsearch.ldif"));
+      timed({"/usr/bin/ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", slapd.uri(), "-D",
+             SlapdProcess::kRootDn, "-w", SlapdProcess::kRootPassword, "-b", "dc=example,dc=test",
+             "-E", "pr=500/noprompt", "(objectClass=inetOrgPerson)"},
+            tmp.Sub("ldapsearch.ldif"));
   const size_t searched = CountLines(tmp.Sub("ldapsearch.ldif"), "dn: ");
 
   // The sync must have been complete for the numbers to mean anything.
@@ -220,20 +234,23 @@ int RunSlapd(int entries, uint64_t seed) {
 
   std::printf("ldap_bench: %d entries, seed %llu, build %s%s; slapadd -q took %.1f s\n", entries,
               static_cast<unsigned long long>(seed), TESSERA_BUILD_TYPE, BuildNote(), load_s);
-  std::printf("%-56s | %8s | %10s | %12s | %10s\n", "case", "n", "entries/s", "peak RSS MiB",
-              "x slapcat");
+  std::printf("%-56s | %8s | %10s | %12s | %10s | %22s\n", "case", "n", "entries/s", "peak RSS MiB",
+              "x slapcat", "CPU s: own/slapd/tesserad");
   const double base = entries / slapcat.seconds;
   auto row = [&](const char* name, const Measure& m) {
-    std::printf("%-56s | %8d | %10.0f | %12.1f | %10.2f\n", name, entries, entries / m.seconds,
-                m.peak_rss_mib, entries / m.seconds / base);
+    std::printf("%-56s | %8d | %10.0f | %12.1f | %10.2f | %8.2f/%6.2f/%6.2f\n", name, entries,
+                entries / m.seconds, m.peak_rss_mib, entries / m.seconds / base, m.cpu_s,
+                m.slapd_cpu_s, m.tesserad_cpu_s);
   };
   row("slapcat -l (offline dump, the baseline)", slapcat);
   row("ldapsearch, paged 500 (what slapd serves over LDAP)", search);
   row("tessera-connect full sync (LDAP -> tesserad)", full);
   row("tessera-connect --dry-run (LDAP read and mapping only)", dry);
   row("tessera-connect --incremental, nothing changed", incr);
-  std::printf("(peak RSS: the measured process; tesserad's own peak was %.0f MiB)\n",
-              tessera::bench::Mib(tessera::bench::ReadProc(tesserad.pid()).peak_rss_kb));
+  std::printf(
+      "(peak RSS and own CPU: the measured process; slapd and tesserad: their CPU over the same "
+      "run. tesserad's own peak RSS was %.0f MiB)\n",
+      tessera::bench::Mib(tessera::bench::ReadProc(tesserad.pid()).peak_rss_kb));
   return 0;
 }
 
