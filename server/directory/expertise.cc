@@ -23,8 +23,6 @@ absl::StatusOr<expertise::Ranking> ReadPath::Rank(const expertise::Query& query)
   write_.Published([&](const MetaState& state, const auto&, const auto&) {
     corpus.docs = static_cast<uint64_t>(std::max<int64_t>(0, state.evidence_docs));
     corpus.length = static_cast<uint64_t>(std::max<int64_t>(0, state.evidence_length));
-    const DocId max_doc = index::DocId(state.next_fno, 0);
-    corpus.max_doc = max_doc;
     q.generation = state.sequence;  // taken before the snapshot: its data is at least this new
   });
   q.case_cache = &case_cache_;

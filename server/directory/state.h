@@ -21,7 +21,7 @@ inline constexpr std::string_view kIndexLayoutKey = "index-layout";
 // The postings layout (index::kPostingsLayout), then what derivation writes: "derive-2"
 // since hand-overs decide who holds a case (expertise/cases.h) and greetings stopped
 // being terms. Change the suffix whenever derivation changes what it writes.
-inline constexpr char kDerivedLayout[] = "postings-v2-epochs-6-blocks-18 derive-2";
+inline constexpr char kDerivedLayout[] = "postings-v3-day-epochs-7-blocks-18 derive-2";
 
 struct MetaState {
   uint64_t next_profile = 1;

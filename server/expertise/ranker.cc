@@ -164,7 +164,6 @@ class Search {
     }
     p.recency_tau_days = q_.no_recency ? 0 : o_.recency_days;
     p.today = static_cast<uint32_t>(std::max<int64_t>(0, q_.as_of_ms / kMsPerDay));
-    p.max_doc = corpus_.max_doc;
     Translate(p);
     index::SearchStats stats;
     absl::StatusOr<std::vector<index::ScoredDoc>> pool = index::TopK(reader_, terms_, p, &stats);

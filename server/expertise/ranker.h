@@ -125,7 +125,6 @@ struct Ranking {
 struct Corpus {
   uint64_t docs = 0;
   uint64_t length = 0;
-  uint64_t max_doc = 0;  // above every evidence document id
 };
 
 // Thread-safe; borrows everything.

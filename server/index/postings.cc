@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "server/store/coding.h"
@@ -15,9 +16,11 @@ constexpr char kOpsTag = 'O';    // merge operand: block changes
 constexpr char kCountTag = 'C';  // a document frequency
 constexpr char kDeltaTag = 'D';  // merge operand: frequency change
 constexpr uint8_t kAdd = 1, kRemove = 2;
-// Key tags: every block key sorts before every frequency key.
+// Key tags: every block key sorts before every frequency key, and those before the
+// epoch counts.
 constexpr char kBlockKeyTag = '\0';
 constexpr char kDfKeyTag = '\x01';
+constexpr char kEpochKeyTag = '\x02';
 constexpr uint64_t kLowMask = (1ull << kBlockBits) - 1;
 
 struct Entry {
@@ -184,10 +187,10 @@ void PutAdd(std::string& ops, uint64_t doc, uint32_t tf, const DocTerms& d) {
   store::PutVarint64(ops, d.day);
 }
 
-void Df(store::Batch& batch, std::string_view term, int64_t delta) {
+void Count(store::Batch& batch, const std::string& key, int64_t delta) {
   std::string op(1, kDeltaTag);
   store::PutVarsint64(op, delta);
-  batch.Merge(store::Cf::kPostings, DfKey(term), op);
+  batch.Merge(store::Cf::kPostings, key, op);
 }
 
 }  // namespace
@@ -226,8 +229,8 @@ std::string BlockPrefix(std::string_view term, uint64_t epoch) {
   return key;
 }
 
-std::string BlockKey(std::string_view term, uint64_t block) {
-  std::string key = BlockPrefix(term, block >> kEpochBits);
+std::string BlockKey(std::string_view term, uint64_t epoch, uint64_t block) {
+  std::string key = BlockPrefix(term, epoch);
   store::PutFixed64BE(key, block);
   return key;
 }
@@ -244,39 +247,56 @@ std::string DfKey(std::string_view term) {
   return key;
 }
 
+std::string EpochKey(uint64_t epoch) {
+  std::string key(1, kEpochKeyTag);
+  store::PutFixed64BE(key, epoch);
+  return key;
+}
+
 CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const DocTerms* after) {
   static const std::vector<std::pair<std::string, uint32_t>> kNone;
   const auto& old_terms = before ? before->terms : kNone;
   const auto& new_terms = after ? after->terms : kNone;
-  const bool same_doc_fields = before && after && before->length == after->length &&
+  const uint64_t old_epoch = before ? EpochOfDay(before->day) : 0;
+  const uint64_t new_epoch = after ? EpochOfDay(after->day) : 0;
+  // Whether the document's postings stay under the same keys (same epoch and id).
+  const bool same_place = before && after && old_epoch == new_epoch && before->doc == after->doc;
+  const bool same_doc_fields = same_place && before->length == after->length &&
                                before->kind == after->kind && before->day == after->day;
+  auto remove = [&](const std::string& term) {
+    std::string op(1, kOpsTag);
+    op.push_back(static_cast<char>(kRemove));
+    store::PutVarint64(op, before->doc & kLowMask);
+    batch.Merge(store::Cf::kPostings, BlockKey(term, old_epoch, before->doc >> kBlockBits), op);
+  };
+  auto add = [&](const std::string& term, uint32_t tf) {
+    std::string op(1, kOpsTag);
+    PutAdd(op, after->doc, tf, *after);
+    batch.Merge(store::Cf::kPostings, BlockKey(term, new_epoch, after->doc >> kBlockBits), op);
+  };
   auto i = old_terms.begin();
   auto j = new_terms.begin();
   while (i != old_terms.end() || j != new_terms.end()) {
     const bool take_old = j == new_terms.end() || (i != old_terms.end() && i->first < j->first);
     const bool take_new = i == old_terms.end() || (j != new_terms.end() && j->first < i->first);
     if (take_old) {  // term gone
-      std::string op(1, kOpsTag);
-      op.push_back(static_cast<char>(kRemove));
-      store::PutVarint64(op, before->doc & kLowMask);
-      batch.Merge(store::Cf::kPostings, BlockKey(i->first, before->doc >> kBlockBits), op);
-      Df(batch, i->first, -1);
+      remove(i->first);
+      Count(batch, DfKey(i->first), -1);
       ++i;
     } else if (take_new) {  // term added
-      std::string op(1, kOpsTag);
-      PutAdd(op, after->doc, j->second, *after);
-      batch.Merge(store::Cf::kPostings, BlockKey(j->first, after->doc >> kBlockBits), op);
-      Df(batch, j->first, +1);
+      add(j->first, j->second);
+      Count(batch, DfKey(j->first), +1);
       ++j;
     } else {  // in both: rewrite only if something it carries changed
-      if (!(same_doc_fields && i->second == j->second && before->doc == after->doc)) {
-        std::string op(1, kOpsTag);
-        PutAdd(op, after->doc, j->second, *after);
-        batch.Merge(store::Cf::kPostings, BlockKey(j->first, after->doc >> kBlockBits), op);
-      }
+      if (!same_place) remove(i->first);
+      if (!(same_doc_fields && i->second == j->second)) add(j->first, j->second);
       ++i;
       ++j;
     }
+  }
+  if (!(before && after && old_epoch == new_epoch)) {
+    if (before) Count(batch, EpochKey(old_epoch), -1);
+    if (after) Count(batch, EpochKey(new_epoch), +1);
   }
   CorpusDelta delta;
   if (before) delta.docs -= 1, delta.length -= before->length;
@@ -356,12 +376,29 @@ absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view te
   return n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 
+absl::StatusOr<std::vector<uint64_t>> ReadEpochs(const store::Reader& reader) {
+  std::vector<uint64_t> epochs;
+  std::unique_ptr<store::Iterator> it = reader.NewIterator(store::Cf::kPostings);
+  for (it->Seek(std::string(1, kEpochKeyTag)); it->Valid(); it->Next()) {
+    const std::string_view key = it->key(), value = it->value();
+    if (key.front() != kEpochKeyTag) break;
+    store::Decoder d(value.substr(std::min<size_t>(1, value.size())));
+    const int64_t n = d.Varsint64();
+    if (key.size() != 9 || value.empty() || value.front() != kCountTag || !d.ok())
+      return absl::DataLossError("corrupt postings epoch count");
+    if (n > 0) epochs.push_back(store::DecodeFixed64BE(key.data() + 1));
+  }
+  if (absl::Status s = it->status(); !s.ok()) return s;
+  return epochs;
+}
+
 absl::StatusOr<size_t> DropEmptyPostings(const store::Reader& reader, store::Batch& batch,
                                          const std::vector<DocTerms>& docs) {
   std::set<std::string> keys;
   for (const DocTerms& d : docs) {
+    keys.insert(EpochKey(EpochOfDay(d.day)));
     for (const auto& [term, tf] : d.terms) {
-      keys.insert(BlockKey(term, d.doc >> kBlockBits));
+      keys.insert(BlockKey(term, EpochOfDay(d.day), d.doc >> kBlockBits));
       keys.insert(DfKey(term));
     }
   }
@@ -372,7 +409,8 @@ absl::StatusOr<size_t> DropEmptyPostings(const store::Reader& reader, store::Bat
     if (!found.ok()) return found.status();
     if (!*found || value.empty()) continue;
     store::Decoder d(std::string_view(value).substr(1));
-    // A block starts with its posting count, a frequency is the count itself.
+    // A block starts with its posting count; a frequency or an epoch's count is the
+    // count itself.
     const bool empty = value.front() == kBlockTag
                            ? d.Count() == 0
                            : value.front() == kCountTag && d.Varsint64() <= 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <queue>
 #include <vector>
@@ -13,15 +14,20 @@
 namespace tessera::index {
 namespace {
 
-// Walks one term's postings in document order. A block's header is read when the
-// cursor reaches it; its documents are decoded only if the block is searched.
+// Walks one term's postings of one epoch in document order. A block's header is read
+// when the cursor reaches it; its documents are decoded only if the block is searched.
 class Cursor {
  public:
   Cursor(const store::Reader& reader, const std::string& term, SearchStats& stats)
       : it_(reader.NewIterator(store::Cf::kPostings)), term_(term), stats_(stats) {}
 
-  absl::Status Start() { return SeekBlock(0); }
-  // Whether the cursor is on a block (false: the term's postings are exhausted).
+  // Puts the cursor on the term's first block in `epoch`.
+  absl::Status StartEpoch(uint64_t epoch) {
+    prefix_ = BlockPrefix(term_, epoch);
+    return SeekBlock(0);
+  }
+  // Whether the cursor is on a block (false: the term's postings in the epoch are
+  // exhausted).
   bool valid() const { return has_block_; }
   uint64_t block() const { return block_no_; }
   const BlockView& view() const { return view_; }
@@ -46,10 +52,9 @@ class Cursor {
 
   // Moves to the first posting of block `block` or, if it has none, of the next one.
   absl::Status SeekBlock(uint64_t block) {
-    SetEpoch(block >> kEpochBits);
-    std::string key = prefix_;
-    store::PutFixed64BE(key, block);
-    it_->Seek(key);
+    key_ = prefix_;
+    store::PutFixed64BE(key_, block);
+    it_->Seek(key_);
     return Load();
   }
 
@@ -83,34 +88,19 @@ class Cursor {
     return view_.docs();
   }
 
-  // Seeks within one epoch (most of them) keep the prefix already built.
-  void SetEpoch(uint64_t epoch) {
-    if (epoch == epoch_ && !prefix_.empty()) return;
-    epoch_ = epoch;
-    prefix_ = BlockPrefix(term_, epoch);
-  }
-
-  // Reads the header of the block under the iterator, skipping empty ones. Past the
-  // term's last block of an epoch, seeks the term in the next epoch that has keys:
-  // the key landed on names it, or it is the epoch after the current one.
+  // Reads the header of the block under the iterator, skipping empty ones, while the
+  // iterator is on the term's keys in the epoch.
   absl::Status Load() {
-    while (true) {
-      for (; it_->Valid() && store::HasPrefix(it_->key(), prefix_); it_->Next()) {
-        std::string_view key = it_->key();
-        if (key.size() != prefix_.size() + 8) return absl::DataLossError("corrupt postings key");
-        block_no_ = store::DecodeFixed64BE(key.data() + prefix_.size());
-        if (block_no_ >> kEpochBits != epoch_) return absl::DataLossError("corrupt postings key");
-        // The view borrows the iterator's value, valid until the iterator moves; the
-        // cursor reads a block's postings only while it is on that block.
-        if (absl::Status s = view_.Parse(it_->value(), block_no_); !s.ok()) return s;
-        pos_ = 0;
-        decoded_ = false;
-        if (view_.size() > 0) return has_block_ = true, absl::OkStatus();
-      }
-      uint64_t next = 0;
-      if (!it_->Valid() || !EpochOf(it_->key(), &next) || epoch_ == UINT64_MAX) break;
-      SetEpoch(next > epoch_ ? next : epoch_ + 1);
-      it_->Seek(prefix_);
+    for (; it_->Valid() && store::HasPrefix(it_->key(), prefix_); it_->Next()) {
+      std::string_view key = it_->key();
+      if (key.size() != prefix_.size() + 8) return absl::DataLossError("corrupt postings key");
+      block_no_ = store::DecodeFixed64BE(key.data() + prefix_.size());
+      // The view borrows the iterator's value, valid until the iterator moves; the
+      // cursor reads a block's postings only while it is on that block.
+      if (absl::Status s = view_.Parse(it_->value(), block_no_); !s.ok()) return s;
+      pos_ = 0;
+      decoded_ = false;
+      if (view_.size() > 0) return has_block_ = true, absl::OkStatus();
     }
     has_block_ = false;
     return it_->status();
@@ -118,18 +108,14 @@ class Cursor {
 
   std::unique_ptr<store::Iterator> it_;
   std::string term_;
-  uint64_t epoch_ = 0;
-  std::string prefix_;  // BlockPrefix(term_, epoch_)
+  std::string prefix_;  // BlockPrefix(term_, the epoch)
+  std::string key_;     // SeekBlock's key, kept to reuse its buffer
   SearchStats& stats_;
   BlockView view_;
   bool has_block_ = false, decoded_ = false;
   size_t pos_ = 0;
   uint64_t block_no_ = 0;
 };
-
-// The newest range searched first (see Search::Run): blocks of 8,192 fragments' ids.
-constexpr uint64_t kFirstRangeBlocks =
-    std::max<uint64_t>(1, uint64_t{1} << (13 + kOrdinalBits) >> kBlockBits);
 
 struct Worse {  // heap order: the worst of the kept documents on top
   bool operator()(const ScoredDoc& a, const ScoredDoc& b) const {
@@ -167,6 +153,10 @@ class Scorer {
     }
     return w * Recency(v.max_day());
   }
+  // The largest kind weight × recency of any document dated `day` or earlier.
+  double MaxFactor(uint32_t day) const {
+    return *std::max_element(p_.kind_weight.begin(), p_.kind_weight.end()) * Recency(day);
+  }
   // The best score `t` can give any document of the cursor's current block.
   double BlockBound(const Term& t) const {
     const BlockView& v = t.cursor->view();
@@ -176,7 +166,7 @@ class Scorer {
  private:
   double Weight(size_t k) const { return p_.kind_weight[k < p_.kind_weight.size() ? k : 0]; }
   // exp() per scored document showed in profiles; a query meets few distinct days in
-  // a row (documents arrive in time order), so a small direct-mapped memo answers most.
+  // a row (an epoch spans 128), so a small direct-mapped memo answers most.
   double Recency(uint32_t day) const {
     if (p_.recency_tau_days <= 0 || p_.today <= day) return 1;
     auto& [memo_day, value] = memo_[day % memo_.size()];
@@ -213,24 +203,24 @@ class Search {
   Search(const Search&) = delete;
   Search& operator=(const Search&) = delete;
 
-  // Documents are numbered in arrival order, so the newest come last. The search runs
-  // over ranges of blocks from the newest back, each twice the one before: the first,
-  // small, range fills the top k with strong (recent) documents at once, and every
-  // older range is searched with a threshold already high, which skips old blocks whole
-  // and leaves more terms non-essential. Each range costs one seek per term.
-  absl::StatusOr<std::vector<ScoredDoc>> Run() {
-    if (p_.max_doc == 0) {
-      if (absl::Status s = Pass(UINT64_MAX); !s.ok()) return s;
-    } else {
-      uint64_t hi = (p_.max_doc >> kBlockBits) + 1, size = kFirstRangeBlocks;  // blocks [lo, hi)
-      for (; hi > 0; size *= 2) {
-        const uint64_t lo = hi > size ? hi - size : 0;
-        for (Term& t : ts_) {
-          if (absl::Status s = t.cursor->SeekBlock(lo); !s.ok()) return s;
-        }
-        if (absl::Status s = Pass(hi << kBlockBits); !s.ok()) return s;
-        hi = lo;
+  // Epochs are searched from the newest back (recent evidence scores highest), so the
+  // k-th score is high early: an epoch whose recency bound, with every term at its
+  // best, cannot beat it ends the search, as every older epoch's bound is lower still.
+  // Each epoch visited costs one seek per term.
+  absl::StatusOr<std::vector<ScoredDoc>> Run(const std::vector<uint64_t>& epochs) {
+    for (auto e = epochs.rbegin(); e != epochs.rend() && !ts_.empty(); ++e) {
+      const uint64_t last_day = LastDayOf(*e);
+      const double bound =
+          cum_raw_.back() * scorer_.MaxFactor(static_cast<uint32_t>(std::min<uint64_t>(
+                                last_day, std::numeric_limits<uint32_t>::max())));
+      if (heap_.size() == p_.k && bound <= threshold_) {
+        stats_.epochs_skipped += static_cast<uint64_t>(epochs.rend() - e);
+        break;
       }
+      for (Term& t : ts_) {
+        if (absl::Status s = t.cursor->StartEpoch(*e); !s.ok()) return s;
+      }
+      if (absl::Status s = Pass(UINT64_MAX); !s.ok()) return s;
     }
     std::vector<ScoredDoc> out;
     for (; !heap_.empty(); heap_.pop()) out.push_back(heap_.top());
@@ -499,13 +489,14 @@ absl::StatusOr<std::vector<ScoredDoc>> TopK(const store::Reader& reader,
     const double weight = i < p.term_weight.size() ? p.term_weight[i] : 1.0;
     const double idf = weight * std::log(1 + (n - static_cast<double>(*df) + 0.5) /
                                                  (static_cast<double>(*df) + 0.5));
-    auto cursor = std::make_unique<Cursor>(reader, terms[i], stats);
-    if (absl::Status s = cursor->Start(); !s.ok()) return s;
-    if (cursor->valid())
-      ts.push_back({static_cast<uint16_t>(i), idf, idf * (p.k1 + 1) * max_kind, std::move(cursor)});
+    ts.push_back({static_cast<uint16_t>(i), idf, idf * (p.k1 + 1) * max_kind,
+                  std::make_unique<Cursor>(reader, terms[i], stats)});
   }
   std::sort(ts.begin(), ts.end(), [](const Term& a, const Term& b) { return a.bound < b.bound; });
-  absl::StatusOr<std::vector<ScoredDoc>> out = Search(ts, p, stats).Run();
+  absl::StatusOr<std::vector<uint64_t>> epochs = std::vector<uint64_t>();
+  if (!ts.empty()) epochs = ReadEpochs(reader);
+  if (!epochs.ok()) return epochs.status();
+  absl::StatusOr<std::vector<ScoredDoc>> out = Search(ts, p, stats).Run(*epochs);
   if (stats_out != nullptr) *stats_out = stats;
   return out;
 }

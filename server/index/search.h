@@ -13,8 +13,9 @@
 // length, newest day, kinds) bounds its best score under the k-th is skipped
 // undecoded; the essential terms' postings of a block are summed into per-document
 // accumulators, and each document touched is dropped as soon as it cannot reach the
-// k-th score. Blocks are searched in ranges from the newest back (recent evidence
-// scores highest), so the k-th score is high early.
+// k-th score. Epochs (128 days of evidence dates, postings.h) are searched from the
+// newest back (recent evidence scores highest), so the k-th score is high early, and
+// the search ends at the first epoch whose best possible score cannot beat it.
 
 #include <array>
 #include <cstdint>
@@ -39,7 +40,6 @@ struct SearchParams {
   std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
   double recency_tau_days = 0;  // 0: no decay
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
-  uint64_t max_doc = 0;  // above every document id (0: unknown); lets the search start newest
   // Per query term, a factor on its idf (empty: 1 each): translated terms count less.
   std::vector<double> term_weight;
 };
@@ -57,6 +57,7 @@ struct SearchStats {
   uint64_t postings_read = 0;   // postings decoded
   uint64_t docs_scored = 0;     // documents whose score was computed in full or pruned
   uint64_t blocks_skipped = 0;  // blocks passed over on their header alone
+  uint64_t epochs_skipped = 0;  // epochs not visited: their recency bound was too low
 };
 
 // The k best documents for `terms` (distinct analysed query terms, at most

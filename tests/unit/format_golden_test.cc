@@ -170,26 +170,35 @@ BOOST_AUTO_TEST_CASE(change_key_and_value) {
 }
 
 BOOST_AUTO_TEST_CASE(postings_keys) {
-  // Document 2^24 + 5 is in block 64, the first block of epoch 1.
+  // Evidence of 2024-03-15 (day 19797) is in epoch 154 (days 19712 to 19839); document
+  // 2^24 + 5 is in block 64.
+  const uint64_t epoch_of_day = index::EpochOfDay(19797);
+  BOOST_TEST(epoch_of_day == 154u);
+  BOOST_TEST(index::LastDayOf(154) == 19839u);
   const uint64_t block = (uint64_t{1} << 24 | 5) >> index::kBlockBits;
   BOOST_TEST(block == 64u);
   const std::string golden = Bytes()
                                  .Hex("00")                       // block key
-                                 .Hex("00 00 00 00 00 00 00 01")  // epoch = block >> 6
+                                 .Hex("00 00 00 00 00 00 00 9a")  // epoch = day >> 7
                                  .Text("card")
                                  .Hex("00")
                                  .Hex("00 00 00 00 00 00 00 40")  // block
                                  .str();
-  BOOST_TEST(AsHex(index::BlockKey("card", block)) == AsHex(golden));
-  BOOST_TEST(AsHex(index::BlockPrefix("card", 1)) == AsHex(golden.substr(0, golden.size() - 8)));
+  BOOST_TEST(AsHex(index::BlockKey("card", 154, block)) == AsHex(golden));
+  BOOST_TEST(AsHex(index::BlockPrefix("card", 154)) == AsHex(golden.substr(0, golden.size() - 8)));
   uint64_t epoch = 0;
   BOOST_TEST(index::EpochOf(golden, &epoch));
-  BOOST_TEST(epoch == 1u);
+  BOOST_TEST(epoch == 154u);
   const std::string df = Bytes().Hex("01").Text("card").str();
   BOOST_TEST(AsHex(index::DfKey("card")) == AsHex(df));
   BOOST_TEST(!index::EpochOf(df, &epoch));
-  const bool blocks_first = index::BlockKey("zzz", UINT64_MAX >> index::kBlockBits) < df;
+  const std::string epoch_count = Bytes().Hex("02").Hex("00 00 00 00 00 00 00 9a").str();
+  BOOST_TEST(AsHex(index::EpochKey(154)) == AsHex(epoch_count));
+  BOOST_TEST(!index::EpochOf(epoch_count, &epoch));
+  const bool blocks_first =
+      index::BlockKey("zzz", UINT64_MAX, UINT64_MAX >> index::kBlockBits) < df;
   BOOST_TEST(blocks_first);
+  BOOST_TEST(df < epoch_count);
 }
 
 }  // namespace
