@@ -235,12 +235,6 @@ std::string BlockKey(std::string_view term, uint64_t epoch, uint64_t block) {
   return key;
 }
 
-bool EpochOf(std::string_view key, uint64_t* epoch) {
-  if (key.size() < 1 + 8 + 1 + 8 || key.front() != kBlockKeyTag) return false;
-  *epoch = store::DecodeFixed64BE(key.data() + 1);
-  return true;
-}
-
 std::string DfKey(std::string_view term) {
   std::string key(1, kDfKeyTag);
   key.append(term);

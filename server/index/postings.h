@@ -91,8 +91,6 @@ std::string DfKey(std::string_view term);
 std::string EpochKey(uint64_t epoch);
 // The first bytes of every block key of `term` in `epoch`.
 std::string BlockPrefix(std::string_view term, uint64_t epoch);
-// The epoch of a block key, or false when `key` is not one.
-bool EpochOf(std::string_view key, uint64_t* epoch);
 // The epochs holding documents, oldest first.
 absl::StatusOr<std::vector<uint64_t>> ReadEpochs(const store::Reader& reader);
 

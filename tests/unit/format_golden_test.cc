@@ -186,15 +186,10 @@ BOOST_AUTO_TEST_CASE(postings_keys) {
                                  .str();
   BOOST_TEST(AsHex(index::BlockKey("card", 154, block)) == AsHex(golden));
   BOOST_TEST(AsHex(index::BlockPrefix("card", 154)) == AsHex(golden.substr(0, golden.size() - 8)));
-  uint64_t epoch = 0;
-  BOOST_TEST(index::EpochOf(golden, &epoch));
-  BOOST_TEST(epoch == 154u);
   const std::string df = Bytes().Hex("01").Text("card").str();
   BOOST_TEST(AsHex(index::DfKey("card")) == AsHex(df));
-  BOOST_TEST(!index::EpochOf(df, &epoch));
   const std::string epoch_count = Bytes().Hex("02").Hex("00 00 00 00 00 00 00 9a").str();
   BOOST_TEST(AsHex(index::EpochKey(154)) == AsHex(epoch_count));
-  BOOST_TEST(!index::EpochOf(epoch_count, &epoch));
   const bool blocks_first =
       index::BlockKey("zzz", UINT64_MAX, UINT64_MAX >> index::kBlockBits) < df;
   BOOST_TEST(blocks_first);
