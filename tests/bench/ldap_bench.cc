@@ -191,7 +191,16 @@ int RunSlapd(int entries, uint64_t seed) {
     m.tesserad_cpu_s = tessera::bench::ReadProc(tesserad.pid()).cpu_seconds - tesserad0;
     return m;
   };
+  tessera::client::ClientOptions co;
+  co.server = tesserad.address();
+  const tessera::client::Client client(co);
+  const absl::StatusOr<tessera::v1::StatsResponse> before = client.Stats();
   const Measure full = timed(connect, tmp.Sub("full.log"));
+  const absl::StatusOr<tessera::v1::StatsResponse> after = client.Stats();
+  if (!before.ok() || !after.ok()) {
+    std::fprintf(stderr, "ldap_bench: Admin.Stats failed\n");
+    return 1;
+  }
   std::vector<std::string> incremental = connect;
   incremental.push_back("--incremental");
   const Measure incr = timed(incremental, tmp.Sub("incremental.log"));
@@ -214,12 +223,10 @@ int RunSlapd(int entries, uint64_t seed) {
   const std::string full_log = SlapdProcess::ReadFile(tmp.Sub("full.log"));
   const std::string expect =
       "read " + std::to_string(entries) + ", added " + std::to_string(entries) + ",";
-  tessera::client::ClientOptions co;
-  co.server = tesserad.address();
   tessera::v1::GetProfileRequest req;
   req.mutable_identifier()->set_type("employee_id");
   req.mutable_identifier()->set_value("E" + std::to_string(100000 + entries - 1));
-  const bool last_found = tessera::client::Client(co).GetProfile(req).ok();
+  const bool last_found = client.GetProfile(req).ok();
   if (full.exit != 0 || incr.exit != 0 || dry.exit != 0 || slapcat.exit != 0 || search.exit != 0 ||
       searched != static_cast<size_t>(entries) || full_log.find(expect) == std::string::npos ||
       !last_found) {
@@ -247,6 +254,10 @@ int RunSlapd(int entries, uint64_t seed) {
   row("tessera-connect full sync (LDAP -> tesserad)", full);
   row("tessera-connect --dry-run (LDAP read and mapping only)", dry);
   row("tessera-connect --incremental, nothing changed", incr);
+  std::printf("tesserad over the full sync: compaction's write amplification %.2f\n",
+              tessera::bench::WriteAmp(
+                  after->flushed_bytes_since_start() - before->flushed_bytes_since_start(),
+                  after->compacted_bytes_since_start() - before->compacted_bytes_since_start()));
   std::printf(
       "(peak RSS and own CPU: the measured process; slapd and tesserad: their CPU over the same "
       "run. tesserad's own peak RSS was %.0f MiB)\n",

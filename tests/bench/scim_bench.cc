@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include "CLI/CLI.hpp"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/bench/proc_figures.h"
 #include "tests/integration/tesserad_process.h"
 #include "tests/unit/temp_dir.h"
 
@@ -131,10 +133,19 @@ json UserBody(const std::string& user_name, size_t i) {
            {{"department", "Dept" + std::to_string(i % 40)}}}};
 }
 
+pid_t g_tesserad = 0;  // whose resident memory each row shows
+
 void Row(const char* what, int clients, const Stats& s, double ceiling_rate) {
-  printf("| %-34s | %7d | %9zu | %9.0f | %7.2f | %7.2f | %6.2f | %6zu |\n", what, clients,
+  printf("| %-34s | %7d | %9zu | %9.0f | %7.2f | %7.2f | %6.2f | %6zu | %7.0f |\n", what, clients,
          s.requests, s.rate(), s.p50_ms, s.p99_ms, ceiling_rate > 0 ? s.rate() / ceiling_rate : 0.0,
-         s.errors);
+         s.errors, tessera::bench::Mib(tessera::bench::ReadProc(g_tesserad).rss_kb));
+}
+
+// The value of an unlabelled sample in a Prometheus text page (0 when absent).
+double Sample(const std::string& page, const std::string& name) {
+  const std::string line = "\n" + name + " ";
+  const size_t at = page.find(line);
+  return at == std::string::npos ? 0 : std::strtod(page.c_str() + at + line.size(), nullptr);
 }
 
 }  // namespace
@@ -182,11 +193,13 @@ int main(int argc, char** argv) {
 
   printf("SCIM on tesserad (HTTP/1.1 keep-alive, loopback, bearer token): %zu users per cycle\n\n",
          users);
-  printf("| %-34s | %7s | %9s | %9s | %7s | %7s | %6s | %6s |\n", "what", "clients", "requests",
-         "req/s", "p50 ms", "p99 ms", "×ceil", "errors");
-  printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(36, '-').c_str(), std::string(9, '-').c_str(),
-         std::string(11, '-').c_str(), std::string(11, '-').c_str(), std::string(9, '-').c_str(),
-         std::string(9, '-').c_str(), std::string(8, '-').c_str(), std::string(8, '-').c_str());
+  g_tesserad = tesserad.pid();
+  printf("| %-34s | %7s | %9s | %9s | %7s | %7s | %6s | %6s | %7s |\n", "what", "clients",
+         "requests", "req/s", "p50 ms", "p99 ms", "×ceil", "errors", "RSS MiB");
+  printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(36, '-').c_str(),
+         std::string(9, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
+         std::string(9, '-').c_str(), std::string(9, '-').c_str(), std::string(8, '-').c_str(),
+         std::string(8, '-').c_str(), std::string(9, '-').c_str());
   std::map<int, double> ceiling;
   for (int c : {1, 4, 16}) {
     const auto until = Clock::now() + std::chrono::duration<double>(ceiling_seconds);
@@ -340,6 +353,7 @@ int main(int argc, char** argv) {
   // /metrics with 50 sources and every counter above.
   std::vector<double> render_ms;
   size_t metrics_bytes = 0;
+  std::string page;
   {
     std::unique_ptr<httplib::Client> cl = Connect(server);
     for (int i = 0; i < 50; ++i) {
@@ -347,9 +361,16 @@ int main(int argc, char** argv) {
       auto r = cl->Get("/metrics");
       render_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
       if (!r || r->status != 200) ok = false;
-      if (r) metrics_bytes = r->body.size();
+      if (r) metrics_bytes = r->body.size(), page = r->body;
     }
   }
+  const double flushed = Sample(page, "tessera_rocksdb_flushed_bytes_total");
+  const double compacted = Sample(page, "tessera_rocksdb_compacted_bytes_total");
+  printf(
+      "tesserad over the run: peak RSS %.0f MiB (block cache 256 MiB); compaction's write "
+      "amplification %.2f (%.0f MiB compacted / %.0f MiB flushed)\n",
+      tessera::bench::Mib(tessera::bench::ReadProc(g_tesserad).peak_rss_kb),
+      flushed > 0 ? compacted / flushed : 0.0, compacted / (1 << 20), flushed / (1 << 20));
   std::sort(render_ms.begin(), render_ms.end());
   printf("/metrics with 53 sources: %zu bytes, p50 %.2f ms, p99 %.2f ms (50 scrapes)\n",
          metrics_bytes, render_ms[render_ms.size() / 2], render_ms.back());
