@@ -220,7 +220,7 @@ class Search {
       for (Term& t : ts_) {
         if (absl::Status s = t.cursor->StartEpoch(*e); !s.ok()) return s;
       }
-      if (absl::Status s = Pass(UINT64_MAX); !s.ok()) return s;
+      if (absl::Status s = Pass(); !s.ok()) return s;
     }
     std::vector<ScoredDoc> out;
     for (; !heap_.empty(); heap_.pop()) out.push_back(heap_.top());
@@ -229,16 +229,15 @@ class Search {
   }
 
  private:
-  // Searches documents below `end`.
-  absl::Status Pass(uint64_t end) {
-    end_ = end;
+  // Searches the epoch the cursors are in.
+  absl::Status Pass() {
     while (true) {
       // The next block holding an essential term's posting.
       uint64_t block = UINT64_MAX;
       for (size_t i = first_essential_; i < ts_.size(); ++i) {
         if (ts_[i].cursor->valid()) block = std::min(block, ts_[i].cursor->block());
       }
-      if (block == UINT64_MAX || (block << kBlockBits) >= end_) break;
+      if (block == UINT64_MAX) break;
       if (absl::StatusOr<bool> skipped = SkipBlock(block); !skipped.ok()) {
         return skipped.status();
       } else if (*skipped) {
@@ -277,11 +276,11 @@ class Search {
     return true;
   }
 
-  // Scores the documents of `block` (below the pass's end) found through the essential
-  // terms, a block at a time: each essential term's postings in the block are added
-  // into per-document accumulators (a tight loop over one decoded array), then the
-  // documents touched are finished in id order, each against the non-essential terms
-  // while it can still make the top k.
+  // Scores the documents of `block` found through the essential terms, a block at a
+  // time: each essential term's postings in the block are added into per-document
+  // accumulators (a tight loop over one decoded array), then the documents touched
+  // are finished in id order, each against the non-essential terms while it can still
+  // make the top k.
   //
   // Within the block, the essential/non-essential split is redone with the block's
   // best kind weight × recency: in an old block more of the weak terms cannot make a
@@ -289,7 +288,6 @@ class Search {
   // postings there are not walked.
   absl::Status SearchBlock(uint64_t block) {
     const uint64_t base = block << kBlockBits;
-    const uint64_t end = std::min(base + (uint64_t{1} << kBlockBits), end_);
     double factor = 0;
     for (size_t i = first_essential_; i < ts_.size(); ++i) {
       if (ts_[i].cursor->valid() && ts_[i].cursor->block() == block) {
@@ -310,7 +308,7 @@ class Search {
       const std::vector<uint64_t>& docs = c.docs();
       const uint64_t bit = 1ull << t.index;
       size_t pos = c.pos();
-      for (; pos < docs.size() && docs[pos] < end; ++pos) {
+      for (; pos < docs.size(); ++pos) {
         Accumulators::Slot& slot =
             acc.At(static_cast<uint32_t>(docs[pos] - base), v.kind(pos), v.day(pos));
         slot.raw += scorer_.Contribution(t, v.tf(pos), v.length(pos));
@@ -331,7 +329,7 @@ class Search {
     // The terms that were non-essential in this block only: past it.
     for (size_t i = first_essential_; i < local_first; ++i) {
       Cursor& c = *ts_[i].cursor;
-      if (c.valid() && c.block() == block && end == base + (uint64_t{1} << kBlockBits)) {
+      if (c.valid() && c.block() == block) {
         if (absl::Status s = c.NextBlock(); !s.ok()) return s;
       }
     }
@@ -433,7 +431,6 @@ class Search {
   std::priority_queue<ScoredDoc, std::vector<ScoredDoc>, Worse> heap_;
   double threshold_ = 0;
   size_t first_essential_ = 0;  // terms below it are non-essential
-  uint64_t end_ = UINT64_MAX;   // the current pass searches documents below it
   // Lent by the pool for the query, returned by the destructor.
   std::unique_ptr<Accumulators> acc_ = Pool().Take();
   // Accumulators reused by later queries, so their pages stay resident rather than
