@@ -62,6 +62,11 @@ struct DirectoryOptions {
   // The key of the keyed hash that records erased people (suppressions). Empty: a
   // random key made at the first erasure and kept in the database.
   std::string suppression_key;
+  // Bulk loads (BeginBulk): memory the collected postings may hold before they are
+  // written to a sorted run on disk (default 64 MiB), and how long a bulk load may go
+  // without a BeginBulk before it is finished on its own (default 30 s).
+  uint64_t bulk_memory_bytes = 64ull << 20;
+  absl::Duration bulk_idle = absl::Seconds(30);
 };
 
 // On an Ingest error caused by one fragment, the status carries this payload: the
@@ -542,6 +547,25 @@ class Directory {
   virtual absl::StatusOr<RebuildResult> Rebuild() = 0;
   // Compacts the database (reads get faster after a large load; writes continue).
   [[nodiscard]] virtual absl::Status Compact() = 0;
+
+  // --- Bulk loads ---
+
+  // Starts a bulk load, or keeps the one running open: until FinishBulk, the postings
+  // every write derives (the expertise index, most of a text-bearing record's keys)
+  // are collected and sorted apart, then ingested as SST files at the end
+  // (store::Store::BeginBulk). Everything else is written and visible as usual, but
+  // FindExperts does not see the evidence written meanwhile until the load finishes.
+  // A bulk load finishes when FinishBulk is called, after options.bulk_idle without a
+  // BeginBulk, before a Backup, and when the Directory closes; a crash before then
+  // makes the next Open rebuild the derived data. Rebuild drops a running one (it
+  // derives everything again). The result is the same database as without a bulk
+  // load. Errors: the store's, when the collection cannot start.
+  [[nodiscard]] virtual absl::Status BeginBulk() = 0;
+  // Finishes the bulk load: ingests what it collected and returns the figures (all zero
+  // when none was running). When that fails the derived data is rebuilt before the
+  // error returns, so nothing stays missing.
+  virtual absl::StatusOr<store::Store::BulkFigures> FinishBulk() = 0;
+  virtual bool BulkActive() const = 0;
   // FNV-1a digest of the derived column families (what Rebuild compares), 16 hex digits.
   virtual absl::StatusOr<std::string> DerivedDigest() const = 0;
 };

@@ -30,7 +30,8 @@ DirectoryImpl::DirectoryImpl(std::unique_ptr<store::Store> store, const Director
       ingester_(write_, options_, analyzer_, suppressions_),
       admin_(write_, ingester_, reads_, options_),
       erasure_(write_, ingester_, reads_, audit_, suppressions_, options_, analyzer_),
-      outcomes_(options_, write_.store(), reads_, ingester_, admin_) {}
+      outcomes_(options_, write_.store(), reads_, ingester_, admin_),
+      bulk_(write_, admin_, options_) {}
 
 // From one snapshot, in this order (the first error wins): the state, the phone
 // region, sources and rules, the audit sequence, suppressions and the change log's
@@ -50,6 +51,13 @@ absl::Status DirectoryImpl::Load() {
       // A Rebuild was interrupted: derived state may be partial. Finish it.
       absl::StatusOr<RebuildResult> r = admin_.Rebuild(w);
       if (!r.ok()) return Prefixed(r.status(), "resuming an interrupted rebuild: ");
+    } else if (w.state().bulk_loading) {
+      // A bulk load was cut short: the postings it collected died with the process.
+      if (options_.notice) {
+        options_.notice("a bulk load did not finish: rebuilding derived data from the fragments");
+      }
+      absl::StatusOr<RebuildResult> r = admin_.Rebuild(w);
+      if (!r.ok()) return Prefixed(r.status(), "rebuilding after an unfinished bulk load: ");
     }
   }
   return CheckIndexLayout(*snap, *existing);

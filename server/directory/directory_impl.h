@@ -12,6 +12,7 @@
 
 #include "server/directory/admin.h"
 #include "server/directory/audit.h"
+#include "server/directory/bulk_load.h"
 #include "server/directory/directory.h"
 #include "server/directory/ingest.h"
 #include "server/directory/outcomes.h"
@@ -112,10 +113,17 @@ class DirectoryImpl final : public Directory {
     return erasure_.Erase(who, std::move(audit));
   }
 
-  absl::StatusOr<Sequence> Backup(const std::string& path) override { return admin_.Backup(path); }
+  absl::StatusOr<Sequence> Backup(const std::string& path) override {
+    // A backup taken during a bulk load would have to be rebuilt when restored.
+    if (absl::StatusOr<store::Store::BulkFigures> f = bulk_.Finish(); !f.ok()) return f.status();
+    return admin_.Backup(path);
+  }
   absl::StatusOr<RebuildResult> Rebuild() override { return admin_.Rebuild(); }
   [[nodiscard]] absl::Status Compact() override { return write_.store().CompactAll(); }
   absl::StatusOr<std::string> DerivedDigest() const override { return admin_.DerivedDigest(); }
+  [[nodiscard]] absl::Status BeginBulk() override { return bulk_.Begin(); }
+  absl::StatusOr<store::Store::BulkFigures> FinishBulk() override { return bulk_.Finish(); }
+  bool BulkActive() const override { return bulk_.Active(); }
 
  private:
   // Uses (or records) the database's default phone region; see DirectoryOptions.
@@ -136,6 +144,7 @@ class DirectoryImpl final : public Directory {
   Admin admin_;
   Erasure erasure_;
   Outcomes outcomes_;
+  BulkLoads bulk_;  // last: finishing a bulk load at close uses the parts above
 };
 
 }  // namespace tessera::directory

@@ -58,6 +58,9 @@ absl::StatusOr<RebuildResult> Admin::Rebuild(WritePath::Writer& w) {
   if (!before.ok()) return before.status();
   result.digest_before = *before;
   store::Store& store = write_.store();
+  // Everything is derived again: a bulk load's collected postings would count twice.
+  store.AbandonBulk();
+  w.state().bulk_loading = false;
   // Mark first, so a crash in the middle resumes at the next Open.
   w.state().rebuilding = true;
   std::unique_ptr<store::Batch> batch = store.NewBatch();

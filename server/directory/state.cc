@@ -26,6 +26,7 @@ std::string EncodeState(const MetaState& s) {
     store::PutVarint64(out, n);
   }
   out.push_back(s.rebuilding ? 1 : 0);
+  out.push_back(s.bulk_loading ? 1 : 0);
   return out;
 }
 
@@ -49,6 +50,8 @@ absl::Status DecodeState(std::string_view data, MetaState* s) {
     s->live_by_source[num] = d.Varint64();
   }
   s->rebuilding = d.Byte() != 0;
+  // Absent from records written before bulk loads existed.
+  s->bulk_loading = !d.done() && d.Byte() != 0;
   if (!d.ok() || !d.done()) return absl::DataLossError("corrupt directory state record");
   return absl::OkStatus();
 }

@@ -39,6 +39,9 @@ struct MetaState {
   std::map<std::string, uint64_t> profiles_by_kind;
   std::map<uint32_t, uint64_t> live_by_source;  // source number -> live fragments
   bool rebuilding = false;  // set while Rebuild runs; Open resumes it after a crash
+  // Set while a bulk load collects postings apart (Directory::BeginBulk): Open after a
+  // crash rebuilds derived data, since the collected postings died with the process.
+  bool bulk_loading = false;
 
   void ResetDerived() {
     profiles = linked_profiles = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
+#include "server/store/bulk.h"
 
 namespace tessera::store {
 namespace {
@@ -311,7 +313,9 @@ class RocksBatch final : public Batch {
   // The WriteBatch to commit, built from the pending maps: one entry per key (the last
   // write wins, as it would in the database) in key order per column family. Sorted
   // input lets each memtable insert start where the previous one ended.
-  rocksdb::WriteBatch* write_batch() {
+  // Without `with_merges`, the postings operands are left out (a bulk load collects
+  // them through ForEachMerge instead).
+  rocksdb::WriteBatch* write_batch(bool with_merges = true) {
     if (wb_.Count() == 0) {
       for (int i = 0; i < kCfCount; ++i) {
         for (const auto& [key, value] : pending_[i]) {
@@ -322,19 +326,40 @@ class RocksBatch final : public Batch {
           (void)s;
         }
       }
-      rocksdb::ColumnFamilyHandle* postings = cfs_[static_cast<int>(Cf::kPostings)];
-      for (const auto& [key, operand] : overflow_) (void)wb_.Merge(postings, key, operand);
-      std::vector<const std::pair<const std::string_view, std::string>*> sorted;
-      sorted.reserve(merges_.size());
-      for (const auto& entry : merges_) sorted.push_back(&entry);
-      std::sort(sorted.begin(), sorted.end(),
-                [](const auto* a, const auto* b) { return a->first < b->first; });
-      for (const auto* entry : sorted) {
-        (void)wb_.Merge(postings, rocksdb::Slice(entry->first.data(), entry->first.size()),
-                        rocksdb::Slice(entry->second.data(), entry->second.size()));
+      if (with_merges) {
+        rocksdb::ColumnFamilyHandle* postings = cfs_[static_cast<int>(Cf::kPostings)];
+        (void)ForEachMerge([&](std::string_view key, std::string_view operand) {
+          (void)wb_.Merge(postings, rocksdb::Slice(key.data(), key.size()),
+                          rocksdb::Slice(operand.data(), operand.size()));
+          return absl::OkStatus();
+        });
       }
     }
     return &wb_;
+  }
+  // Calls f(key, operand) on the postings operands in the order they apply to each key
+  // (those the operator could not combine first, then the combined ones), keys in key
+  // order when `in_key_order`; stops at the first error.
+  template <typename F>
+  absl::Status ForEachMerge(F&& f, bool in_key_order = true) const {
+    for (const auto& [key, operand] : overflow_) {
+      if (absl::Status s = f(key, operand); !s.ok()) return s;
+    }
+    if (!in_key_order) {
+      for (const auto& [key, operand] : merges_) {
+        if (absl::Status s = f(key, operand); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }
+    std::vector<const std::pair<const std::string_view, std::string>*> sorted;
+    sorted.reserve(merges_.size());
+    for (const auto& entry : merges_) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : sorted) {
+      if (absl::Status s = f(entry->first, entry->second); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
 
  private:
@@ -467,6 +492,12 @@ class RocksStore final : public Store {
     }
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(opt, path_, descs, &cfs_, &raw);
+    if (s.ok()) {
+      // Sorted runs of a bulk load the last process did not finish: its caller derives
+      // them again (Store::BeginBulk).
+      std::error_code ec;
+      std::filesystem::remove_all(path_ + "/bulk", ec);
+    }
     db_.reset(raw);
     if (!s.ok()) return FromRocks(s, "open database '" + path_ + "'");
     latest_ = std::make_unique<RocksSnapshot>(db_.get(), cfs_, /*latest=*/true);
@@ -482,9 +513,84 @@ class RocksStore final : public Store {
   }
   absl::Status Write(Batch& batch) override {
     WriteOrder order(tsan_write_order_);
-    rocksdb::WriteBatch* wb = static_cast<RocksBatch&>(batch).write_batch();
+    auto& rb = static_cast<RocksBatch&>(batch);
+    if (bulk_on_.load(std::memory_order_acquire)) return WriteCollecting(rb);
+    rocksdb::WriteBatch* wb = rb.write_batch();
     batch_bytes_.fetch_add(wb->GetDataSize(), std::memory_order_relaxed);
     return FromRocks(db_->Write(wo_, wb), "write");
+  }
+
+  absl::Status BeginBulk(uint64_t memory_bytes) override {
+    std::lock_guard<std::mutex> l(bulk_mu_);
+    if (sorter_ != nullptr) return absl::FailedPreconditionError("a bulk load is running already");
+    if (postings_merge_ == nullptr) {
+      return absl::FailedPreconditionError("bulk load: no merge operator for postings");
+    }
+    rocksdb::ColumnFamilyHandle* h = cfs_[static_cast<int>(Cf::kPostings)];
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+    it->SeekToFirst();
+    if (!it->status().ok()) return FromRocks(it->status(), "bulk load");
+    absl::StatusOr<std::unique_ptr<MergeSorter>> sorter =
+        MergeSorter::Create(path_ + "/bulk", *postings_merge_, memory_bytes);
+    if (!sorter.ok()) return sorter.status();
+    sorter_ = *std::move(sorter);
+    bulk_base_empty_ = !it->Valid();
+    bulk_error_ = absl::OkStatus();
+    bulk_on_.store(true, std::memory_order_release);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<BulkFigures> FinishBulk() override {
+    const auto start = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> l(bulk_mu_);
+    if (sorter_ == nullptr) return absl::FailedPreconditionError("no bulk load is running");
+    // BulkActive() stays true until the files are in: a reader who waits for it to turn
+    // false then finds the postings.
+    struct End {
+      RocksStore* s;
+      ~End() {
+        s->sorter_.reset();
+        s->bulk_on_.store(false, std::memory_order_release);
+      }
+    } end{this};
+    MergeSorter* sorter = sorter_.get();
+    if (!bulk_error_.ok()) return bulk_error_;
+    BulkFigures figures;
+    figures.merged = !bulk_base_empty_;
+    rocksdb::ColumnFamilyHandle* h = cfs_[static_cast<int>(Cf::kPostings)];
+    const rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(h));
+    // Files of the size compactions write, so later compactions can pick them one by one.
+    absl::StatusOr<std::vector<std::string>> files =
+        sorter->Finish(options, bulk_base_empty_, options.target_file_size_base, &figures);
+    if (!files.ok()) return files.status();
+    if (!files->empty()) {
+      rocksdb::IngestExternalFileOptions io;
+      io.move_files = true;
+      if (absl::Status s = FromRocks(db_->IngestExternalFile(h, *files, io), "bulk load: ingest");
+          !s.ok()) {
+        return s;
+      }
+    }
+    ingested_bytes_.fetch_add(figures.sst_bytes, std::memory_order_relaxed);
+    figures.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return figures;
+  }
+  void AbandonBulk() override {
+    std::lock_guard<std::mutex> l(bulk_mu_);
+    bulk_on_.store(false, std::memory_order_release);
+    sorter_.reset();
+  }
+  bool BulkActive() const override { return bulk_on_.load(std::memory_order_acquire); }
+  BulkFigures BulkProgress() const override {
+    std::lock_guard<std::mutex> l(bulk_mu_);
+    BulkFigures f;
+    if (sorter_ != nullptr) {
+      f.operands = sorter_->operands();
+      f.runs = sorter_->runs();
+      f.run_bytes = sorter_->run_bytes();
+      f.held_bytes = sorter_->memory_bytes();
+    }
+    return f;
   }
   absl::Status Clear(const std::vector<Cf>& cfs) override {
     rocksdb::WriteBatch wb;
@@ -564,6 +670,7 @@ class RocksStore final : public Store {
     f.batch_bytes = batch_bytes_.load(std::memory_order_relaxed);
     f.flushed_bytes = stalls_->flushed.load(std::memory_order_relaxed);
     f.compacted_bytes = stalls_->compacted.load(std::memory_order_relaxed);
+    f.ingested_bytes = ingested_bytes_.load(std::memory_order_relaxed);
     return f;
   }
 
@@ -589,6 +696,45 @@ class RocksStore final : public Store {
   };
   std::shared_ptr<StallCounter> stalls_ = std::make_shared<StallCounter>();
   std::atomic<uint64_t> batch_bytes_{0};
+  std::atomic<uint64_t> ingested_bytes_{0};
+
+  // A write while a bulk load runs: everything but the postings operands goes to the
+  // database, then those operands to the sorter. The database write comes first, so a
+  // batch that fails leaves nothing collected. A sorter that fails after the write
+  // cannot take the write back: its error is kept for FinishBulk, which reports it
+  // (the caller then derives the postings again).
+  absl::Status WriteCollecting(RocksBatch& rb) {
+    rocksdb::WriteBatch* wb = rb.write_batch(/*with_merges=*/false);
+    batch_bytes_.fetch_add(wb->GetDataSize(), std::memory_order_relaxed);
+    if (wb->Count() > 0) {
+      if (absl::Status s = FromRocks(db_->Write(wo_, wb), "write"); !s.ok()) return s;
+    }
+    std::lock_guard<std::mutex> l(bulk_mu_);
+    if (sorter_ == nullptr) {
+      // The bulk load ended between the check and here: write the operands as usual.
+      rocksdb::WriteBatch merges;
+      rocksdb::ColumnFamilyHandle* postings = cfs_[static_cast<int>(Cf::kPostings)];
+      (void)rb.ForEachMerge([&](std::string_view key, std::string_view operand) {
+        (void)merges.Merge(postings, rocksdb::Slice(key.data(), key.size()),
+                           rocksdb::Slice(operand.data(), operand.size()));
+        return absl::OkStatus();
+      });
+      if (merges.Count() == 0) return absl::OkStatus();
+      return FromRocks(db_->Write(wo_, &merges), "write");
+    }
+    if (!bulk_error_.ok()) return absl::OkStatus();
+    // Key order does not matter to the sorter: only each key's operands keep theirs.
+    bulk_error_ = rb.ForEachMerge(
+        [&](std::string_view key, std::string_view operand) { return sorter_->Add(key, operand); },
+        /*in_key_order=*/false);
+    return absl::OkStatus();
+  }
+
+  mutable std::mutex bulk_mu_;
+  std::atomic<bool> bulk_on_{false};
+  std::unique_ptr<MergeSorter> sorter_;  // guarded by bulk_mu_
+  bool bulk_base_empty_ = false;         // guarded by bulk_mu_
+  absl::Status bulk_error_;              // guarded by bulk_mu_
 
   absl::Status CheckFormat() {
     std::string value;

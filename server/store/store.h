@@ -175,9 +175,41 @@ class Store {
     // Since open: bytes of the batches written, and of the SST files flushes and
     // compactions wrote. compacted ÷ flushed is the write amplification compaction adds.
     uint64_t batch_bytes = 0, flushed_bytes = 0, compacted_bytes = 0;
+    uint64_t ingested_bytes = 0;  // SST files a bulk load ingested, since open
     bool writes_stopped = false;  // now
   };
   virtual Figures GetFigures() const = 0;
+
+  // --- Bulk loads ---
+  // From now until FinishBulk or AbandonBulk, the merge operands that Write would add
+  // to the postings column family are collected instead (MergeSorter, bulk.h: at most
+  // `memory_bytes` in memory, sorted runs under <path>/bulk beyond that), and FinishBulk
+  // writes them as sorted SST files that RocksDB ingests whole: they skip the memtable,
+  // the WAL and the compactions that re-merge large values. Every other write goes on
+  // as before. Until FinishBulk, reads do not see the collected operands, and a crash
+  // loses them: the caller must be able to derive them again. FAILED_PRECONDITION when
+  // a bulk load is running already or no merge operator is set.
+  [[nodiscard]] virtual absl::Status BeginBulk(uint64_t memory_bytes) = 0;
+  struct BulkFigures {
+    uint64_t operands = 0;    // merge operands collected
+    uint64_t runs = 0;        // sorted runs written to disk on the way
+    uint64_t run_bytes = 0;   // their bytes
+    uint64_t held_bytes = 0;  // bytes held in memory (BulkProgress only)
+    uint64_t keys = 0;        // keys in the SST files
+    uint64_t files = 0;       // SST files ingested
+    uint64_t sst_bytes = 0;   // their bytes
+    bool merged = false;      // false: full values (the column family was empty); true: operands
+    double seconds = 0;       // FinishBulk's time
+  };
+  // Ingests what was collected; the database then reads as if every collected operand
+  // had been written by Write, in order. On an error the collected operands are lost
+  // (the bulk load ends either way).
+  virtual absl::StatusOr<BulkFigures> FinishBulk() = 0;
+  // Drops what was collected, e.g. before the column family is rebuilt.
+  virtual void AbandonBulk() = 0;
+  virtual bool BulkActive() const = 0;
+  // While a bulk load runs: operands collected so far, runs, and the bytes held.
+  virtual BulkFigures BulkProgress() const = 0;
 };
 
 // FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits;
