@@ -20,12 +20,37 @@ absl::Status Ingester::Add(v1::Fragment fragment, uint64_t tag) {
 absl::StatusOr<IngestProgress> Ingester::Finish() {
   absl::Status s = batch_.fragments_size() > 0 ? Send() : absl::OkStatus();
   if (absl::Status d = Drain(); s.ok()) s = d;
+  // A bulk load is ended even after an error: what was applied becomes searchable.
+  if (options_.bulk) {
+    if (absl::Status b = FinishBulk(); s.ok()) s = b;
+  }
   if (!s.ok()) return s;
   return progress_;
 }
 
+absl::Status Ingester::FinishBulk() {
+  v1::IngestBatch finish;
+  finish.set_finish_bulk(true);
+  for (int attempt = 0;; ++attempt) {
+    v1::IngestResponse resp;
+    int bad = -1;
+    absl::Status s = SendOnce(finish, &resp, &bad);
+    if (s.ok()) {
+      progress_.bulk = resp.bulk();
+      return s;
+    }
+    const bool transient = s.code() == absl::StatusCode::kUnavailable ||
+                           s.code() == absl::StatusCode::kDeadlineExceeded;
+    if (!transient || attempt >= options_.retries) {
+      return absl::Status(s.code(), "finishing the bulk load: " + std::string(s.message()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+  }
+}
+
 absl::Status Ingester::Send() {
   if (options_.batch_time_ms != 0) batch_.set_batch_time_unix_ms(options_.batch_time_ms);
+  if (options_.bulk) batch_.set_bulk(true);
   v1::IngestBatch batch;
   batch.Swap(&batch_);
   std::vector<uint64_t> tags;

@@ -24,6 +24,8 @@ struct IngestProgress {
   uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, rejected = 0;
   uint64_t suppressed = 0;  // naming an erased person: refused by the server, not an error
   uint64_t sequence = 0;    // the server's change-log sequence after the last batch
+  // With IngestOptions::bulk: what the server ingested when Finish ended the bulk load.
+  v1::BulkLoadResult bulk;
   uint64_t fragments() const {
     return added + updated + unchanged + stale + deleted + rejected + suppressed;
   }
@@ -38,6 +40,10 @@ struct IngestOptions {
   // of order, so only for fragments whose keys do not repeat across batches). The
   // callbacks always run on the caller's thread, inside Add or Finish.
   int in_flight = 1;
+  // A bulk load (a first sync of many records; directory.proto's IngestBatch.bulk):
+  // every batch is marked bulk, and Finish asks the server to end the load, so the
+  // evidence is searchable when Finish returns.
+  bool bulk = false;
   std::function<void(const IngestProgress&)> on_progress;                // after each batch
   std::function<void(uint64_t tag, const absl::Status& why)> on_reject;  // per rejected fragment
   // After each acknowledged batch, with the tags of the fragments it applied.
@@ -52,7 +58,7 @@ class Ingester {
   // Queues `fragment`; sends a batch when one is full. `tag` (a line number, say)
   // comes back in on_reject.
   [[nodiscard]] absl::Status Add(v1::Fragment fragment, uint64_t tag);
-  // Sends what is left and returns the totals.
+  // Sends what is left (and with options.bulk, ends the bulk load) and returns the totals.
   absl::StatusOr<IngestProgress> Finish();
 
  private:
@@ -66,6 +72,8 @@ class Ingester {
   };
 
   [[nodiscard]] absl::Status Send();
+  // Ends the server's bulk load, retrying as Deliver does.
+  [[nodiscard]] absl::Status FinishBulk();
   // Sends one batch until it is applied or fails (thread-safe: no callbacks).
   Outcome Deliver(v1::IngestBatch batch, std::vector<uint64_t> tags) const;
   // Counts an outcome and runs the callbacks.

@@ -54,6 +54,7 @@ class Runner final : public Sink {
     // Reading the source overlaps with sending; a run's keys never repeat, so batches
     // may be applied in any order.
     io.in_flight = 2;
+    io.bulk = options.bulk;
     io.on_reject = [this](uint64_t tag, const absl::Status& why) {
       auto it = pending_.find(tag);
       const std::string where = it == pending_.end() ? "record" : it->second.locator;
@@ -191,6 +192,7 @@ class Runner final : public Sink {
     absl::StatusOr<client::IngestProgress> p = ingester_->Finish();
     if (!p.ok()) return p.status();
     sent_ = *p;
+    if (options_.bulk && options_.on_bulk) options_.on_bulk(sent_.bulk);
     return absl::OkStatus();
   }
 

@@ -29,6 +29,10 @@ struct SyncOptions {
   // A complete read that would delete more than the source's max_delete_share of the
   // records synced before is refused unless this is set (a truncated export).
   bool allow_deletes = false;
+  // Send the run as a bulk load (client::IngestOptions::bulk): for a first sync of many
+  // records. on_bulk hears what tesserad ingested when the load finished.
+  bool bulk = false;
+  std::function<void(const v1::BulkLoadResult&)> on_bulk;
   // With dry_run: each record that would be added ('+'), updated ('~') or deleted
   // ('-'), by external id and name (empty when unknown).
   std::function<void(char op, std::string_view external_id, std::string_view name)> on_planned;

@@ -25,7 +25,8 @@ std::string Description() {
       "  tessera-connect --config hr.json              full sync: send every record, delete what\n"
       "                                                disappeared from the source\n"
       "  tessera-connect --config ldap.json --incremental   only what changed since the last run\n"
-      "  tessera-connect --config crm.json --dry-run   say what would change; send nothing\n\n"
+      "  tessera-connect --config crm.json --dry-run   say what would change; send nothing\n"
+      "  tessera-connect --config helpdesk.json --bulk a first sync of many records, faster\n\n"
       "The configuration file (JSON) names the source, its kind, how to reach it and how its\n"
       "fields map to attributes, identifiers and relations; see connectors/README.md.\n"
       "The checkpoint (<source id>.state) is kept in state_dir, by default beside the file.\n\n"
@@ -45,7 +46,7 @@ std::string Description() {
 int main(int argc, char** argv) {
   std::string config_file, server, state_dir;
   bool full = false, incremental = false, dry_run = false, allow_empty = false,
-       allow_deletes = false, quiet = false;
+       allow_deletes = false, quiet = false, bulk = false;
   int timeout_ms = 0;
   CLI::App app{Description(), "tessera-connect"};
   app.add_option("--config", config_file, "the source's configuration file (JSON)")
@@ -65,6 +66,10 @@ int main(int argc, char** argv) {
                "let this run delete more than the source's max_delete_share (default 20%) of the "
                "records synced "
                "before");
+  app.add_flag("--bulk", bulk,
+               "send the run as a bulk load, for a first sync of many records: tesserad sorts "
+               "the expertise index apart and ingests it as SST files when the run ends (faster "
+               "than the memtable; the run's evidence is searchable once it ends)");
   app.add_option("--server", server,
                  "tesserad host:port (overrides the file; else $TESSERA_SERVER)");
   app.add_option("--state-dir", state_dir, "where the checkpoint lives (overrides the file)");
@@ -122,6 +127,17 @@ int main(int argc, char** argv) {
   options.dry_run = dry_run;
   options.allow_empty = allow_empty;
   options.allow_deletes = allow_deletes;
+  options.bulk = bulk;
+  if (bulk && !quiet) {
+    options.on_bulk = [&](const v1::BulkLoadResult& b) {
+      fprintf(stderr,
+              "%s%s: bulk load: %llu postings keys in %llu SST files (%.1f MiB, %llu sorted "
+              "runs), ingested in %.1f s\n",
+              tty ? "\r\033[K" : "", config->id.c_str(), static_cast<unsigned long long>(b.keys()),
+              static_cast<unsigned long long>(b.files()), b.sst_bytes() / 1048576.0,
+              static_cast<unsigned long long>(b.runs()), b.seconds());
+    };
+  }
   if (dry_run) {
     // What would change, one line each, before the counts.
     options.on_planned = [](char op, std::string_view id, std::string_view name) {

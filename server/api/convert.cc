@@ -65,6 +65,15 @@ std::vector<directory::FragmentName> NamesFromProto(
   return out;
 }
 
+void ToProto(const store::Store::BulkFigures& in, v1::BulkLoadResult* out) {
+  out->set_operands(in.operands);
+  out->set_runs(in.runs);
+  out->set_keys(in.keys);
+  out->set_files(in.files);
+  out->set_sst_bytes(in.sst_bytes);
+  out->set_seconds(in.seconds);
+}
+
 void ToProto(const directory::BatchResult& in, v1::BatchResult* out) {
   for (directory::Outcome o : in.outcomes) out->add_outcomes(static_cast<v1::Outcome>(o));
   for (uint64_t id : in.profile_ids) out->add_profile_ids(id);

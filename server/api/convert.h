@@ -17,6 +17,7 @@ std::vector<directory::FragmentName> NamesFromProto(
     const google::protobuf::RepeatedPtrField<v1::FragmentRef>& refs);
 
 void ToProto(const directory::BatchResult& in, v1::BatchResult* out);
+void ToProto(const store::Store::BulkFigures& in, v1::BulkLoadResult* out);
 void ToProto(const directory::ProfileView& in, bool provenance, v1::Profile* out);
 void ToProto(const directory::ConflictView& in, v1::Conflict* out);
 void ToProto(const index::PersonSummary& in, v1::ProfileSummary* out);

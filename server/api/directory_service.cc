@@ -69,6 +69,12 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx,
     fragments.reserve(batch.fragments_size());
     for (const v1::Fragment& f : batch.fragments()) fragments.push_back(FromProto(f));
     const int64_t time = batch.batch_time_unix_ms() != 0 ? batch.batch_time_unix_ms() : now_ms_();
+    if (batch.bulk()) {
+      if (absl::Status s = dir_.BeginBulk(); !s.ok()) {
+        return log.Finish(
+            absl::Status(s.code(), where + "bulk load: " + std::string(s.message()) + applied));
+      }
+    }
     absl::StatusOr<directory::BatchResult> r = dir_.Ingest(std::move(fragments), time);
     if (!r.ok()) {
       // Machine-readable position of the failure, so clients can drop one bad
@@ -88,6 +94,15 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx,
     totals->set_deleted(totals->deleted() + r->counts.deleted);
     totals->set_suppressed(totals->suppressed() + r->counts.suppressed);
     resp->set_sequence(r->sequence);
+    if (batch.finish_bulk() && dir_.BulkActive()) {
+      absl::StatusOr<store::Store::BulkFigures> f = dir_.FinishBulk();
+      if (!f.ok()) {
+        return log.Finish(absl::Status(
+            f.status().code(), where + std::string(f.status().message()) + " (batches 0 to " +
+                                   std::to_string(n) + " of this stream were applied)"));
+      }
+      ToProto(*f, resp->mutable_bulk());
+    }
     ++n;
   }
   return log.Finish(absl::OkStatus());

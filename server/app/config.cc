@@ -165,10 +165,14 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                {"erase_related_relations", Set(c.directory.erase_related_relations)}});
   }
   if (s.ok() && !store.is_null()) {
+    int64_t bulk_idle_ms = absl::ToInt64Milliseconds(c.directory.bulk_idle);
     s = Apply(store, "store",
               {{"block_cache_bytes", Set(st.block_cache_bytes)},
                {"write_buffer_bytes", Set(st.write_buffer_bytes)},
-               {"sync_writes", Set(st.sync_writes)}});
+               {"sync_writes", Set(st.sync_writes)},
+               {"bulk_memory_bytes", Set(c.directory.bulk_memory_bytes)},
+               {"bulk_idle_ms", Set(bulk_idle_ms)}});
+    c.directory.bulk_idle = absl::Milliseconds(std::clamp<int64_t>(bulk_idle_ms, -1, 1LL << 40));
   }
   if (s.ok() && !identity.is_null()) {
     s = Apply(identity, "identity", {{"default_phone_region", [&](const json& v) {
@@ -313,6 +317,10 @@ absl::Status ServerConfig::Validate() const {
     return bad("store.block_cache_bytes", "must be at least 1 MiB");
   if (st.write_buffer_bytes < (1u << 20))
     return bad("store.write_buffer_bytes", "must be at least 1 MiB");
+  if (directory.bulk_memory_bytes < (1u << 20) || directory.bulk_memory_bytes > (16ull << 30))
+    return bad("store.bulk_memory_bytes", "must be 1 MiB to 16 GiB");
+  if (directory.bulk_idle < absl::Milliseconds(100) || directory.bulk_idle > absl::Hours(24))
+    return bad("store.bulk_idle_ms", "must be 100 ms to 24 hours");
   const std::string& region = directory.normalise.default_region;
   if (region.size() != 2 || !isupper(region[0]) || !isupper(region[1])) {
     return bad("identity.default_phone_region",

@@ -207,4 +207,37 @@ BOOST_AUTO_TEST_CASE(admin_backup_rebuild_and_conflicts) {
   BOOST_TEST(r.out.find("hr      csv   90") != std::string::npos, r.out);
 }
 
+// `tessera ingest --bulk` ends the bulk load before it returns: the cases' evidence is
+// searchable at once, and the derived state is what a rebuild makes of the fragments.
+BOOST_AUTO_TEST_CASE(bulk_ingest_is_searchable_when_it_returns) {
+  RegisterSources();
+  BOOST_REQUIRE(Run("admin source helpdesk --kind helpdesk --priority 50").exit == 0);
+  std::string lines = kFragments;
+  for (int i = 0; i < 12; ++i) {
+    lines +=
+        R"({"source":"helpdesk","external_id":"K)" + std::to_string(i) +
+        R"(","version":1,"kind":"case","relations":[{"type":"resolved_by","target":"employee_id:E3"}],"evidence":[{"kind":"case","role":"resolved_by","text":"mortgage transfer )" +
+        std::to_string(i) + R"( blocked","language":"en","time":"2026-11-0)" +
+        std::to_string(1 + i % 9) + R"(T10:00:00Z"}]})" + "\n";
+  }
+  const std::string file = Write("bulk.jsonl", lines);
+  Result r = Run("ingest --bulk --batch-size 3 " + file);
+  BOOST_TEST(r.exit == 1, r.err);  // the two bad lines of kFragments
+  BOOST_TEST(r.out.find("added 15,") == 0, r.out);
+  BOOST_TEST(r.out.find("bulk load: ") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find(" postings keys in 1 SST files") != std::string::npos, r.out);
+  r = Run("--json experts 'mortgage transfer'");
+  BOOST_REQUIRE_MESSAGE(r.exit == 0, r.err);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  BOOST_REQUIRE_MESSAGE(!j["experts"].empty(), r.out);
+  BOOST_TEST(j["experts"][0]["person"]["display_name"].get<std::string>() == "Marc Petit", r.out);
+  r = Run("admin rebuild");
+  BOOST_TEST(r.out.find("derived state unchanged") != std::string::npos, r.out);
+  // A second bulk load over that index merges into it.
+  r = Run("--json ingest --bulk " + file);
+  const nlohmann::json again = nlohmann::json::parse(r.out);
+  BOOST_TEST(again["unchanged"].get<int>() == 15, r.out);
+  BOOST_TEST(again["bulk"]["sst_files"].get<int>() == 0, r.out);  // nothing new to index
+}
+
 BOOST_AUTO_TEST_SUITE_END()
