@@ -41,6 +41,7 @@ namespace {
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kNow = 20'400 * kDay;
 bool g_shuffle_time = false;  // --shuffle-time
+bool g_bulk = false;          // --bulk
 
 // Pseudo-words from syllables, so texts look like a language to the analyser without
 // any real corpus; Zipf(1) frequencies.
@@ -225,6 +226,7 @@ std::vector<Mark> Load(const std::string& address, const Sizes& s, pid_t pid) {
       for (uint64_t b = next++; b * batch < total; b = next++) {
         v1::IngestBatch req;
         req.set_batch_time_unix_ms(kNow);
+        req.set_bulk(g_bulk);
         for (uint64_t i = b * batch; i < std::min(total, (b + 1) * batch); ++i)
           *req.add_fragments() = Record(i, s);
         grpc::ClientContext ctx;
@@ -254,6 +256,29 @@ std::vector<Mark> Load(const std::string& address, const Sizes& s, pid_t pid) {
   for (auto& t : threads) t.join();
   std::sort(marks.begin(), marks.end(),
             [](const Mark& a, const Mark& b) { return a.done < b.done; });
+  if (g_bulk) {
+    // The load ends when the bulk load is finished: its postings sorted and ingested.
+    const Mark before = marks.back();
+    v1::IngestBatch finish;
+    finish.set_finish_bulk(true);
+    grpc::ClientContext ctx;
+    v1::IngestResponse resp;
+    auto w = admin.directory().Ingest(&ctx, &resp);
+    w->Write(finish);
+    w->WritesDone();
+    if (grpc::Status st = w->Finish(); !st.ok()) {
+      fprintf(stderr, "finishing the bulk load failed: %s\n", st.error_message().c_str());
+      std::exit(1);
+    }
+    marks.push_back(Take(total, start, pid, admin));
+    const v1::BulkLoadResult& r = resp.bulk();
+    printf(
+        "bulk load finished in %.1f s: %llu postings operands, %llu sorted runs, %llu keys in "
+        "%llu SST files (%.0f MiB), tesserad's part %.1f s\n",
+        marks.back().seconds - before.seconds, static_cast<unsigned long long>(r.operands()),
+        static_cast<unsigned long long>(r.runs()), static_cast<unsigned long long>(r.keys()),
+        static_cast<unsigned long long>(r.files()), r.sst_bytes() / 1048576.0, r.seconds());
+  }
   return marks;
 }
 
@@ -289,7 +314,9 @@ void PrintLoad(const std::vector<Mark>& marks, uint64_t people) {
     if (m.done == 0 || (m.done * 10 / total == prev->done * 10 / total && &m != &marks.back())) {
       continue;
     }
-    row("  to " + std::to_string(m.done * 100 / total) + "%", *prev, m);
+    const bool finish = g_bulk && &m == &marks.back();
+    row(finish ? "  finishing the bulk" : "  to " + std::to_string(m.done * 100 / total) + "%",
+        *prev, m);
     prev = &m;
   }
 }
@@ -374,6 +401,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--block-cache-mb", cache_mb, "tesserad's memory bound")->capture_default_str();
   app.add_flag("!--no-xapian", xapian, "skip the Xapian peer");
+  app.add_flag("--bulk", g_bulk,
+               "load as a bulk load (IngestBatch.bulk): postings sorted apart and ingested as SST "
+               "files; the load's last row includes finishing it");
   app.add_flag("--shuffle-time", g_shuffle_time,
                "give cases random dates instead of dates in arrival order");
   bool rules = true;
