@@ -556,10 +556,10 @@ class Directory {
   // (store::Store::BeginBulk). Everything else is written and visible as usual, but
   // FindExperts does not see the evidence written meanwhile until the load finishes.
   // A bulk load finishes when FinishBulk is called, after options.bulk_idle without a
-  // BeginBulk, before a Backup, and when the Directory closes; a crash before then
-  // makes the next Open rebuild the derived data. Rebuild drops a running one (it
-  // derives everything again). The result is the same database as without a bulk
-  // load. Errors: the store's, when the collection cannot start.
+  // BeginBulk, before a Backup or an Erase, and when the Directory closes; a crash
+  // before then makes the next Open rebuild the derived data. Rebuild drops a running
+  // one (it derives everything again). The result is the same database as without a
+  // bulk load. Errors: the store's, when the collection cannot start.
   [[nodiscard]] virtual absl::Status BeginBulk() = 0;
   // Finishes the bulk load: ingests what it collected and returns the figures (all zero
   // when none was running). When that fails the derived data is rebuilt before the

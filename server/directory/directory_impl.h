@@ -110,6 +110,10 @@ class DirectoryImpl final : public Directory {
   }
   absl::StatusOr<uint64_t> TrimAudit(int64_t before_ms) override { return audit_.Trim(before_ms); }
   absl::StatusOr<EraseResult> Erase(const ProfileRef& who, AuditEntry audit) override {
+    // A running bulk load holds postings of the person's words in memory and in sorted
+    // runs on disk: they are ingested (and their files removed) first, so the erasure
+    // removes them with the rest.
+    if (absl::StatusOr<store::Store::BulkFigures> f = bulk_.Finish(); !f.ok()) return f.status();
     return erasure_.Erase(who, std::move(audit));
   }
 

@@ -285,4 +285,52 @@ BOOST_AUTO_TEST_CASE(a_backup_during_a_bulk_load_is_complete) {
   BOOST_TEST(*restored->DerivedDigest() == normal);
 }
 
+// An erasure during a bulk load: the postings collected for the person's cases (their
+// words, in memory and in sorted runs) must go with the rest.
+BOOST_AUTO_TEST_CASE(an_erasure_during_a_bulk_load_erases_what_it_collected) {
+  auto batches = Batches();
+  Fragment customer;
+  customer.source = "crm";
+  customer.external_id = "K1";
+  customer.version = 1;
+  customer.kind = "customer";
+  customer.identifiers.push_back({"email", "k1@mail.example"});
+  std::vector<Fragment> theirs = {customer};
+  for (int c = 0; c < 5; ++c) {
+    Fragment f;
+    f.source = "helpdesk";
+    f.external_id = "K1-" + std::to_string(c);
+    f.version = 1;
+    f.kind = "case";
+    f.relations.push_back({"raised_by", {"email", "k1@mail.example"}});
+    f.relations.push_back({"resolved_by", {"employee_id", "E1"}});
+    f.evidence.push_back(
+        {"case", "resolved_by", "", "zebra crossing refund", "en", (kFirstDay + 1000) * kDayMs});
+    theirs.push_back(std::move(f));
+  }
+  batches.insert(batches.begin() + 3, theirs);
+  directory::AuditEntry audit;
+  audit.method = "Admin.Erase";
+  audit.reason = "request 1";
+  const directory::ProfileRef k1{0, "email", "k1@mail.example", {}};
+
+  std::unique_ptr<Directory> normal = Open("normal-erase", nullptr);
+  BOOST_REQUIRE(normal->PutSource({"crm", "test", 50, "", 0}, false).ok());
+  Load(*normal, batches, 0, batches.size(), false);
+  BOOST_REQUIRE(ExpertsFor(*normal, "zebra") > 0u);
+  BOOST_REQUIRE(normal->Erase(k1, audit).ok());
+
+  std::unique_ptr<Directory> d = Open("bulk-erase", nullptr);
+  BOOST_REQUIRE(d->PutSource({"crm", "test", 50, "", 0}, false).ok());
+  Load(*d, batches, 0, batches.size(), true);
+  BOOST_REQUIRE(d->BulkActive());
+  absl::StatusOr<directory::EraseResult> r = d->Erase(k1, audit);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->related == 5u);
+  BOOST_TEST(!d->BulkActive());
+  BOOST_TEST(!std::filesystem::exists(tmp_.Sub("bulk-erase") + "/bulk"));
+  BOOST_TEST(ExpertsFor(*d, "zebra") == 0u);
+  BOOST_TEST(*d->DerivedDigest() == *normal->DerivedDigest());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
