@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 
 #include "client/lib/ingester.h"
@@ -38,6 +39,22 @@ uint64_t HashOf(const v1::Fragment& f) {
   f.SerializeToCodedStream(&coded);
   coded.Trim();
   return ContentHash(bytes);
+}
+
+// Calls `call` until it succeeds or fails for good: UNAVAILABLE and DEADLINE_EXCEEDED
+// (tesserad restarting, or paused) are tried again 4 times, with the backoff the
+// ingester uses for batches (250 ms, doubling). Registering a source and reporting a
+// run are idempotent, like batches.
+template <typename Call>
+auto Retrying(Call call) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = call();
+    const absl::StatusCode code = r.status().code();
+    const bool transient =
+        code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded;
+    if (!transient || attempt >= 4) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+  }
 }
 
 class Runner final : public Sink {
@@ -298,7 +315,7 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
     src.set_priority(config.priority);
     src.set_propose_priority(true);
     src.set_description(config.description);
-    absl::StatusOr<v1::Source> put = client.PutSource(src);
+    absl::StatusOr<v1::Source> put = Retrying([&] { return client.PutSource(src); });
     if (!put.ok())
       return absl::Status(put.status().code(), "register source '" + config.id +
                                                    "': " + std::string(put.status().message()));
@@ -350,7 +367,8 @@ absl::StatusOr<v1::SyncRun> RunSync(const SourceConfig& config, Connector& conne
   v1::ReportSyncRequest report;
   report.set_source(config.id);
   *report.mutable_run() = run;
-  if (absl::StatusOr<v1::Source> r = client.ReportSync(report); !r.ok() && options.on_error) {
+  if (absl::StatusOr<v1::Source> r = Retrying([&] { return client.ReportSync(report); });
+      !r.ok() && options.on_error) {
     options.on_error("could not report the run to tesserad: " + std::string(r.status().message()));
   }
   return run;
