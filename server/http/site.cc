@@ -313,6 +313,11 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
                    "Bytes of the table files compactions wrote",
                    {},
                    static_cast<double>(f.compacted_bytes)});
+    out.push_back({true,
+                   "tessera_rocksdb_ingested_bytes_total",
+                   "Bytes of the table files bulk loads ingested",
+                   {},
+                   static_cast<double>(f.ingested_bytes)});
     return out;
   });
 }

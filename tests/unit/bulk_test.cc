@@ -160,6 +160,7 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_gives_the_database_of_a_normal_load) {
   BOOST_TEST(f->files >= 1u);
   BOOST_TEST(f->keys > 0u);
   BOOST_TEST(!f->merged);  // the database was empty: full values
+  BOOST_TEST(d->StoreFigures().ingested_bytes == f->sst_bytes);  // /metrics' figure
   BOOST_TEST(*d->DerivedDigest() == normal);
   BOOST_TEST(ExpertsFor(*d, "mortgage") > 0u);
   // And it stays so once compactions have had their turn.
