@@ -71,6 +71,12 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   c = app::ServerConfig();
   c.api.max_watch_streams = 0;
   BOOST_TEST(std::string(c.Validate().message()).find("max_watch_streams") == 0);
+  c = app::ServerConfig();
+  c.directory.bulk_memory_bytes = 4096;
+  BOOST_TEST(std::string(c.Validate().message()).find("store.bulk_memory_bytes") == 0);
+  c = app::ServerConfig();
+  c.directory.bulk_idle = absl::Milliseconds(10);
+  BOOST_TEST(std::string(c.Validate().message()).find("store.bulk_idle_ms") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
