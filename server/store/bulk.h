@@ -47,11 +47,6 @@ class MergeSorter {
   absl::StatusOr<std::vector<std::string>> Finish(const rocksdb::Options& options, bool base_empty,
                                                   uint64_t file_bytes, Store::BulkFigures* figures);
 
-  uint64_t operands() const { return operands_; }
-  uint64_t runs() const { return runs_.size(); }
-  uint64_t memory_bytes() const { return held_bytes_; }
-  uint64_t run_bytes() const { return run_bytes_; }
-
  private:
   MergeSorter(std::string dir, const MergeOperator& op, size_t memory_bytes)
       : dir_(std::move(dir)), op_(op), memory_bytes_(memory_bytes) {}

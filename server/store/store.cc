@@ -581,17 +581,6 @@ class RocksStore final : public Store {
     sorter_.reset();
   }
   bool BulkActive() const override { return bulk_on_.load(std::memory_order_acquire); }
-  BulkFigures BulkProgress() const override {
-    std::lock_guard<std::mutex> l(bulk_mu_);
-    BulkFigures f;
-    if (sorter_ != nullptr) {
-      f.operands = sorter_->operands();
-      f.runs = sorter_->runs();
-      f.run_bytes = sorter_->run_bytes();
-      f.held_bytes = sorter_->memory_bytes();
-    }
-    return f;
-  }
   absl::Status Clear(const std::vector<Cf>& cfs) override {
     rocksdb::WriteBatch wb;
     for (Cf cf : cfs) {

@@ -191,15 +191,14 @@ class Store {
   // a bulk load is running already or no merge operator is set.
   [[nodiscard]] virtual absl::Status BeginBulk(uint64_t memory_bytes) = 0;
   struct BulkFigures {
-    uint64_t operands = 0;    // merge operands collected
-    uint64_t runs = 0;        // sorted runs written to disk on the way
-    uint64_t run_bytes = 0;   // their bytes
-    uint64_t held_bytes = 0;  // bytes held in memory (BulkProgress only)
-    uint64_t keys = 0;        // keys in the SST files
-    uint64_t files = 0;       // SST files ingested
-    uint64_t sst_bytes = 0;   // their bytes
-    bool merged = false;      // false: full values (the column family was empty); true: operands
-    double seconds = 0;       // FinishBulk's time
+    uint64_t operands = 0;   // merge operands collected
+    uint64_t runs = 0;       // sorted runs written to disk on the way
+    uint64_t run_bytes = 0;  // their bytes
+    uint64_t keys = 0;       // keys in the SST files
+    uint64_t files = 0;      // SST files ingested
+    uint64_t sst_bytes = 0;  // their bytes
+    bool merged = false;     // false: full values (the column family was empty); true: operands
+    double seconds = 0;      // FinishBulk's time
   };
   // Ingests what was collected; the database then reads as if every collected operand
   // had been written by Write, in order. On an error the collected operands are lost
@@ -208,8 +207,6 @@ class Store {
   // Drops what was collected, e.g. before the column family is rebuilt.
   virtual void AbandonBulk() = 0;
   virtual bool BulkActive() const = 0;
-  // While a bulk load runs: operands collected so far, runs, and the bytes held.
-  virtual BulkFigures BulkProgress() const = 0;
 };
 
 // FNV-1a over every key and value of `cfs` as `reader` sees them, as 16 hex digits;

@@ -54,6 +54,16 @@ v1::Fragment Person(uint64_t i, uint64_t version) {
   return f;
 }
 
+// Sends `batch` in its own Ingest stream; true when tesserad acknowledged it.
+bool IngestOnce(const client::Client& c, const v1::IngestBatch& batch) {
+  grpc::ClientContext ctx;
+  v1::IngestResponse resp;
+  auto w = c.directory().Ingest(&ctx, &resp);
+  w->Write(batch);
+  w->WritesDone();
+  return w->Finish().ok();
+}
+
 struct Acked {
   std::mutex mu;
   std::map<uint64_t, uint64_t> version;  // fragment index -> acknowledged version
@@ -85,12 +95,7 @@ void Writer(const std::string& address, uint64_t first, int w, int writers, std:
       *batch.add_fragments() = Person(i, v);
       sent.emplace_back(i, v);
     }
-    grpc::ClientContext ctx;
-    v1::IngestResponse resp;
-    auto w = c.directory().Ingest(&ctx, &resp);
-    w->Write(batch);
-    w->WritesDone();
-    if (!w->Finish().ok()) return;  // killed: this batch is not acknowledged
+    if (!IngestOnce(c, batch)) return;  // killed: this batch is not acknowledged
     std::lock_guard<std::mutex> l(acked.mu);
     for (auto [i, v] : sent) acked.version[i] = std::max(acked.version[i], v);
   }
@@ -211,12 +216,7 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
     }
     v1::IngestBatch people;
     for (uint64_t p = 0; p < 30; ++p) *people.add_fragments() = Person(p * 3, 1);
-    grpc::ClientContext ctx;
-    v1::IngestResponse resp;
-    auto w = c.directory().Ingest(&ctx, &resp);
-    w->Write(people);
-    w->WritesDone();
-    BOOST_REQUIRE(w->Finish().ok());
+    BOOST_REQUIRE(IngestOnce(c, people));
   }
   uint64_t next = 0, acked_cases = 0;
   const int rounds = std::min(Rounds(), 4);
@@ -229,12 +229,7 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
         v1::IngestBatch batch;
         batch.set_bulk(true);
         for (uint64_t i = first; i < first + 40; ++i) *batch.add_fragments() = Case(i);
-        grpc::ClientContext ctx;
-        v1::IngestResponse resp;
-        auto w = c.directory().Ingest(&ctx, &resp);
-        w->Write(batch);
-        w->WritesDone();
-        if (!w->Finish().ok()) return;  // killed
+        if (!IngestOnce(c, batch)) return;  // killed
         acked = first + 40;
         ++acked_batches;
       }
