@@ -19,6 +19,54 @@ Command Stats(CLI::App& admin) {
           }};
 }
 
+Command Replicas(CLI::App& admin) {
+  auto others = std::make_shared<std::vector<std::string>>();
+  CLI::App* sub = admin.add_subcommand(
+      "replicas",
+      "Replicated mode: each replica's log position, lag and state - the server given by\n"
+      "--server and each ADDRESS (host:port), with the same credentials. Exit code 1 when\n"
+      "one cannot be reached, has stopped applying the log or lags beyond its bound.");
+  sub->add_option("address", *others, "more replicas, host:port");
+  return {sub, [=](const client::Client& c, const Globals& g) {
+            std::vector<std::vector<std::string>> rows = {
+                {"server", "node", "position", "log last", "lag", "state"}};
+            int code = 0;
+            auto row = [&](const std::string& address, const client::Client& one) {
+              absl::StatusOr<v1::StatsResponse> st = one.Stats();
+              if (!st.ok()) {
+                rows.push_back({address, "", "", "", "",
+                                "unreachable: " + std::string(st.status().message())});
+                code = 1;
+                return;
+              }
+              const v1::ReplicaState& r = st->replica();
+              if (!r.replicated()) {
+                rows.push_back({address, "", "", "", "", "plain mode (not replicated)"});
+                return;
+              }
+              std::string state = "serving";
+              if (!r.stopped().empty()) {
+                state = "STOPPED: " + r.stopped();
+                code = 1;
+              } else if (r.lagging()) {
+                state = "lagging: reads refused";
+                code = 1;
+              }
+              if (!r.log_reachable()) state += " (log unreachable: writes fail)";
+              rows.push_back({address, r.node(), std::to_string(r.position()),
+                              std::to_string(r.log_last()), std::to_string(r.lag()), state});
+            };
+            row(g.client.server, c);
+            for (const std::string& address : *others) {
+              client::ClientOptions o = g.client;
+              o.server = address;
+              row(address, client::Client(o));
+            }
+            PrintTable(rows);
+            return code;
+          }};
+}
+
 Command Sources(CLI::App& admin) {
   CLI::App* sub = admin.add_subcommand(
       "sources", "The registered sources, their priorities and live fragments.");
@@ -348,9 +396,10 @@ std::vector<Command> AddAdmin(CLI::App& app) {
   CLI::App* admin = app.add_subcommand(
       "admin", "Administration: sources, statistics, conflicts, rules, backup, erasure, audit.");
   admin->require_subcommand(1);
-  return {Stats(*admin),   Sources(*admin), PutSource(*admin), Conflicts(*admin),  Fragment(*admin),
-          Merge(*admin),   Split(*admin),   Rules(*admin),     DeleteRule(*admin), Backup(*admin),
-          Rebuild(*admin), Compact(*admin), Erase(*admin),     Audit(*admin)};
+  return {Stats(*admin),     Replicas(*admin),   Sources(*admin), PutSource(*admin),
+          Conflicts(*admin), Fragment(*admin),   Merge(*admin),   Split(*admin),
+          Rules(*admin),     DeleteRule(*admin), Backup(*admin),  Rebuild(*admin),
+          Compact(*admin),   Erase(*admin),      Audit(*admin)};
 }
 
 }  // namespace tessera::cli

@@ -112,10 +112,11 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
   client::IngestProgress p = *done;
   p.rejected += local_rejects;
   if (g.json) {
-    nlohmann::json j = {
-        {"added", p.added},           {"updated", p.updated}, {"unchanged", p.unchanged},
-        {"stale", p.stale},           {"deleted", p.deleted}, {"rejected", p.rejected},
-        {"suppressed", p.suppressed}, {"batches", p.batches}, {"sequence", p.sequence}};
+    nlohmann::json j = {{"added", p.added},           {"updated", p.updated},
+                        {"unchanged", p.unchanged},   {"stale", p.stale},
+                        {"deleted", p.deleted},       {"rejected", p.rejected},
+                        {"suppressed", p.suppressed}, {"batches", p.batches},
+                        {"sequence", p.sequence},     {"position", p.position}};
     if (args.bulk) {
       j["bulk"] = {{"postings_keys", p.bulk.keys()},
                    {"sst_files", p.bulk.files()},
@@ -135,6 +136,11 @@ int Run(const IngestArgs& args, const client::Client& client, const Globals& g) 
         static_cast<unsigned long long>(p.suppressed),
         static_cast<unsigned long long>(p.fragments()), static_cast<unsigned long long>(p.batches),
         progress.Seconds());
+    if (p.position != 0) {
+      printf("log position %llu: read these writes from any replica with --min-position %llu\n",
+             static_cast<unsigned long long>(p.position),
+             static_cast<unsigned long long>(p.position));
+    }
     if (args.bulk) {
       printf(
           "bulk load: %llu postings keys in %llu SST files (%.1f MiB, %llu sorted runs), "

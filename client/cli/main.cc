@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3'600'000));
   app.add_option("--reason", g.client.reason,
                  "why you make this call (e.g. a ticket id); kept in the server's audit log");
+  app.add_option("--min-position", g.client.min_position,
+                 "replicated mode: answer only once the replica has applied this log position "
+                 "(an ingest prints the position of its writes)");
   tessera::client::CredentialFlags credentials;
   credentials.Add(app, "client");
 

@@ -169,6 +169,14 @@ void PrintStats(const v1::StatsResponse& s) {
   rows.push_back({"block cache in use (bytes)", std::to_string(s.block_cache_usage_bytes())});
   rows.push_back({"memtables (bytes, in the cache)", std::to_string(s.memtable_bytes())});
   rows.push_back({"table readers (bytes)", std::to_string(s.table_readers_bytes())});
+  if (s.replica().replicated()) {
+    const v1::ReplicaState& r = s.replica();
+    rows.push_back({"replica", r.node()});
+    rows.push_back({"  log position applied", std::to_string(r.position())});
+    rows.push_back({"  lag (positions)", std::to_string(r.lag())});
+    rows.push_back({"  log reachable", r.log_reachable() ? "yes" : "no (writes fail)"});
+    if (!r.stopped().empty()) rows.push_back({"  STOPPED", r.stopped()});
+  }
   PrintTable(rows);
 }
 

@@ -93,6 +93,8 @@ std::unique_ptr<grpc::ClientContext> Client::NewContext(bool deadline) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
   if (!options_.reason.empty()) ctx->AddMetadata("tessera-reason", options_.reason);
+  if (options_.min_position != 0)
+    ctx->AddMetadata("tessera-min-position", std::to_string(options_.min_position));
   if (deadline && options_.timeout_ms > 0) {
     ctx->set_deadline(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(options_.timeout_ms));

@@ -33,6 +33,9 @@ struct ClientOptions {
   // Sent as "tessera-reason" with every call when set: the purpose, kept in the
   // server's audit log (at most 512 bytes).
   std::string reason;
+  // Replicated mode: sent as "tessera-min-position" when set, so the replica answers
+  // only once it has applied that log position (e.g. IngestResponse.position).
+  uint64_t min_position = 0;
 };
 
 // Fills `options`' TLS and token fields from files (empty paths: unused); the token

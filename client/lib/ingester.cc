@@ -106,6 +106,7 @@ Ingester::Outcome Ingester::Deliver(v1::IngestBatch batch, std::vector<uint64_t>
       o.deleted = c.deleted();
       o.suppressed = c.suppressed();
       o.sequence = resp.sequence();
+      o.position = resp.position();
       o.applied = std::move(tags);
       return o;
     }
@@ -152,6 +153,7 @@ absl::Status Ingester::Collect(const Outcome& o) {
   progress_.deleted += o.deleted;
   progress_.suppressed += o.suppressed;
   if (o.sequence > progress_.sequence) progress_.sequence = o.sequence;
+  if (o.position > progress_.position) progress_.position = o.position;
   ++progress_.batches;
   if (options_.on_acked && !o.applied.empty()) options_.on_acked(o.applied);
   if (options_.on_progress) options_.on_progress(progress_);

@@ -24,6 +24,8 @@ struct IngestProgress {
   uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, rejected = 0;
   uint64_t suppressed = 0;  // naming an erased person: refused by the server, not an error
   uint64_t sequence = 0;    // the server's change-log sequence after the last batch
+  // Replicated mode: a log position at least as far as every batch (0 otherwise).
+  uint64_t position = 0;
   // With IngestOptions::bulk: what the server ingested when Finish ended the bulk load.
   v1::BulkLoadResult bulk;
   uint64_t fragments() const {
@@ -66,7 +68,7 @@ class Ingester {
   struct Outcome {
     absl::Status status;
     uint64_t added = 0, updated = 0, unchanged = 0, stale = 0, deleted = 0, suppressed = 0,
-             sequence = 0;
+             sequence = 0, position = 0;
     std::vector<std::pair<uint64_t, absl::Status>> rejected;  // tag, why
     std::vector<uint64_t> applied;                            // tags
   };

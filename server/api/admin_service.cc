@@ -53,6 +53,18 @@ grpc::Status AdminService::Stats(grpc::ServerContext* ctx, const v1::StatsReques
   absl::StatusOr<directory::Stats> st = dir_.GetStats();
   if (!st.ok()) return log.Finish(st.status());
   ToProto(*st, resp);
+  const directory::ReplicaStatus r = dir_.Replication();
+  if (r.replicated) {
+    v1::ReplicaState* out = resp->mutable_replica();
+    out->set_replicated(true);
+    out->set_node(r.node);
+    out->set_position(r.applied);
+    out->set_log_last(r.log_last);
+    out->set_lag(r.lag);
+    out->set_log_reachable(r.log_reachable);
+    out->set_lagging(r.lagging);
+    out->set_stopped(r.stopped);
+  }
   return log.Finish(absl::OkStatus());
 }
 

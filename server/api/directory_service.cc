@@ -105,6 +105,7 @@ grpc::Status DirectoryService::IngestRaw(grpc::ServerContext* ctx,
     }
     ++n;
   }
+  resp->set_position(dir_.Position().applied);
   return log.Finish(absl::OkStatus());
 }
 

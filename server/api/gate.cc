@@ -18,6 +18,9 @@ gate::Caller CallerOf(const grpc::ServerContextBase* ctx) {
   if (auto it = metadata.find(kReasonHeader); it != metadata.end()) {
     c.reason = std::string(it->second.data(), it->second.size());
   }
+  if (auto it = metadata.find(gate::kMinPositionHeader); it != metadata.end()) {
+    c.min_position = std::string(it->second.data(), it->second.size());
+  }
   if (const std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
       auth != nullptr && auth->IsPeerAuthenticated()) {
     for (const grpc::string_ref& cn : auth->FindPropertyValues("x509_common_name")) {

@@ -106,14 +106,14 @@ absl::Status AuditLog::Append(AuditEntry entry) {
   return s;
 }
 
-absl::Status AuditLog::CommitWith(store::Batch& batch, AuditEntry& entry,
+absl::Status AuditLog::CommitWith(store::Batch& batch, std::span<AuditEntry> entries,
                                   const std::function<absl::Status()>& commit) {
   absl::MutexLock a(&mu_);
   mu_.Await(absl::Condition(
       +[](bool* writing) { return !*writing; }, &writing_));
-  Put(batch, entry);
+  for (AuditEntry& entry : entries) Put(batch, entry);
   absl::Status s = commit();
-  if (!s.ok()) --sequence_;
+  if (!s.ok()) sequence_ -= entries.size();
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -32,11 +33,11 @@ class AuditLog {
   absl::StatusOr<AuditPage> Read(Sequence after, size_t limit) const;
   absl::StatusOr<uint64_t> Trim(int64_t before_ms);
 
-  // Puts `entry` into `batch` in the group writer's place, then runs `commit` (which
+  // Puts `entries` into `batch` in the group writer's place, then runs `commit` (which
   // writes the batch), so the sequence stays in commit order. When `commit` fails
-  // the sequence is given back. Callers holding the write lock take it before this
-  // one (Erase).
-  [[nodiscard]] absl::Status CommitWith(store::Batch& batch, AuditEntry& entry,
+  // the sequences are given back. Callers holding the write lock take it before this
+  // one (Erase, a replica applying audit records).
+  [[nodiscard]] absl::Status CommitWith(store::Batch& batch, std::span<AuditEntry> entries,
                                         const std::function<absl::Status()>& commit);
 
  private:

@@ -330,6 +330,27 @@ inline constexpr char kHandoverSource[] = "tessera-handovers";
 // The source RecordOutcome writes into (registered on first use).
 inline constexpr const char* kOutcomeSource = expertise::kOutcomeSource;
 
+// Replicated mode: a position in the replicated log (its stream sequence).
+struct LogPosition {
+  uint64_t applied = 0;
+  bool partial = false;
+};
+
+// What a replica knows of its log (Directory::Replication).
+struct ReplicaStatus {
+  bool replicated = false;
+  uint64_t applied = 0;   // the last log position applied
+  uint64_t log_last = 0;  // the log's last position, as last heard (0: not yet)
+  uint64_t lag = 0;       // log_last - applied, when known
+  bool log_reachable = false;
+  // lag is over the replica's bound: reads that name no min_position are refused.
+  bool lagging = false;
+  // Set when the replica stopped applying (a gap in the log, a command it could not
+  // apply): it serves no reads until restarted.
+  std::string stopped;
+  std::string node;  // this replica's name
+};
+
 struct RebuildResult {
   uint64_t fragments = 0, profiles = 0;
   std::string digest_before, digest_after;
@@ -568,6 +589,27 @@ class Directory {
   virtual bool BulkActive() const = 0;
   // FNV-1a digest of the derived column families (what Rebuild compares), 16 hex digits.
   virtual absl::StatusOr<std::string> DerivedDigest() const = 0;
+
+  // --- Replication (server/replica) ---
+
+  // The last position of the replicated log this database applied (0: none, always in
+  // plain mode) and whether that command is only partly applied. Never fails.
+  virtual LogPosition Position() const = 0;
+  // Whether the database has applied log `position` within `timeout`: OK, or
+  // FAILED_PRECONDITION naming the position reached (a read's min_position).
+  [[nodiscard]] virtual absl::Status AwaitPosition(uint64_t position,
+                                                   absl::Duration timeout) const = 0;
+  // The replica's applier only: every write the calling thread makes from now on
+  // records log `position` in the state it commits, in the same atomic batch, with
+  // `partial` when the command makes several writes; 0 stops. CommitPosition then
+  // records the position as complete (one small write unless a write already did).
+  virtual void StampWrites(uint64_t position, bool partial) = 0;
+  // The applier of audit records another replica published: appends `entries` (their
+  // sequences assigned here, in order) in one atomic write with the stamped position.
+  [[nodiscard]] virtual absl::Status ApplyAudit(std::vector<AuditEntry> entries) = 0;
+  [[nodiscard]] virtual absl::Status CommitPosition(uint64_t position) = 0;
+  // The replication state a health or status call shows; empty in plain mode.
+  virtual ReplicaStatus Replication() const = 0;
 };
 
 }  // namespace tessera::directory

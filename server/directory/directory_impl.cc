@@ -115,4 +115,36 @@ absl::Status DirectoryImpl::CheckIndexLayout(const store::Reader& snap, bool exi
   return write_.store().Write(*batch);
 }
 
+LogPosition DirectoryImpl::Position() const {
+  return write_.Published(
+      [](const MetaState& state, const identity::SourceRegistry&, const identity::RuleSet&) {
+        return LogPosition{state.stream_position, state.stream_partial};
+      });
+}
+
+absl::Status DirectoryImpl::AwaitPosition(uint64_t position, absl::Duration timeout) const {
+  if (write_.WaitForPosition(position, timeout)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "min_position " + std::to_string(position) + " not reached: this server has applied " +
+      std::to_string(Position().applied) + " (retry, or read from another replica)");
+}
+
+absl::Status DirectoryImpl::CommitPosition(uint64_t position) {
+  WritePath::StampWrites(0, false);
+  WritePath::Writer w(write_);
+  if (w.state().stream_position == position && !w.state().stream_partial) {
+    return absl::OkStatus();
+  }
+  w.state().stream_position = position;
+  w.state().stream_partial = false;
+  std::unique_ptr<store::Batch> batch = write_.store().NewBatch();
+  return w.Commit(*batch);
+}
+
+absl::Status DirectoryImpl::ApplyAudit(std::vector<AuditEntry> entries) {
+  WritePath::Writer w(write_);
+  std::unique_ptr<store::Batch> batch = write_.store().NewBatch();
+  return audit_.CommitWith(*batch, entries, [&] { return w.Commit(*batch); });
+}
+
 }  // namespace tessera::directory

@@ -128,6 +128,15 @@ class DirectoryImpl final : public Directory {
   [[nodiscard]] absl::Status BeginBulk() override { return bulk_.Begin(); }
   absl::StatusOr<store::Store::BulkFigures> FinishBulk() override { return bulk_.Finish(); }
   bool BulkActive() const override { return bulk_.Active(); }
+  LogPosition Position() const override;
+  [[nodiscard]] absl::Status AwaitPosition(uint64_t position,
+                                           absl::Duration timeout) const override;
+  void StampWrites(uint64_t position, bool partial) override {
+    WritePath::StampWrites(position, partial);
+  }
+  [[nodiscard]] absl::Status CommitPosition(uint64_t position) override;
+  [[nodiscard]] absl::Status ApplyAudit(std::vector<AuditEntry> entries) override;
+  ReplicaStatus Replication() const override { return {}; }
 
  private:
   // Uses (or records) the database's default phone region; see DirectoryOptions.

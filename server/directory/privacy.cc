@@ -224,7 +224,8 @@ absl::Status Erasure::AuditAndCommit(WritePath::Writer& w, store::Batch& batch, 
                  std::to_string(result.side_rows) + " provisioning rows; suppressed";
   for (const std::string& h : result.suppressed) audit.detail += " " + h;
   const identity::RuleSet* rules = plan.dropped_rules.empty() ? nullptr : &plan.kept_rules;
-  return audit_.CommitWith(batch, audit, [&] { return w.Commit(batch, rules); });
+  return audit_.CommitWith(batch, std::span<AuditEntry>(&audit, 1),
+                           [&] { return w.Commit(batch, rules); });
 }
 
 // Derived data: their words must not linger as keys of emptied postings (blind merges

@@ -27,6 +27,10 @@ std::string EncodeState(const MetaState& s) {
   }
   out.push_back(s.rebuilding ? 1 : 0);
   out.push_back(s.bulk_loading ? 1 : 0);
+  if (s.stream_position != 0 || s.stream_partial) {
+    store::PutVarint64(out, s.stream_position);
+    out.push_back(s.stream_partial ? 1 : 0);
+  }
   return out;
 }
 
@@ -52,6 +56,9 @@ absl::Status DecodeState(std::string_view data, MetaState* s) {
   s->rebuilding = d.Byte() != 0;
   // Absent from records written before bulk loads existed.
   s->bulk_loading = !d.done() && d.Byte() != 0;
+  // Absent unless a replicated server wrote it.
+  s->stream_position = d.done() ? 0 : d.Varint64();
+  s->stream_partial = !d.done() && d.Byte() != 0;
   if (!d.ok() || !d.done()) return absl::DataLossError("corrupt directory state record");
   return absl::OkStatus();
 }

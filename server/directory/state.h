@@ -42,6 +42,11 @@ struct MetaState {
   // Set while a bulk load collects postings apart (Directory::BeginBulk): Open after a
   // crash rebuilds derived data, since the collected postings died with the process.
   bool bulk_loading = false;
+  // Replicated mode (server/replica): the last log position whose command this
+  // database applied, written in the same batch as that command's effects; partial
+  // when a command of several writes was under way (it is applied again at start).
+  uint64_t stream_position = 0;
+  bool stream_partial = false;
 
   void ResetDerived() {
     profiles = linked_profiles = 0;

@@ -25,13 +25,27 @@ absl::Status Prefixed(const absl::Status& s, const std::string& context) {
   return absl::Status(s.code(), context + std::string(s.message()));
 }
 
+namespace {
+// The log position the calling thread's writes record (WritePath::StampWrites).
+thread_local MetaState stamp_on_thread;
+}  // namespace
+
 WritePath::WritePath(std::unique_ptr<store::Store> store, const DirectoryOptions& options)
     : store_(std::move(store)), options_(options) {}
+
+void WritePath::StampWrites(uint64_t position, bool partial) {
+  stamp_on_thread.stream_position = position;
+  stamp_on_thread.stream_partial = partial;
+}
 
 void WritePath::Held::Take(bool pending) {
   path_.write_mu_.AssertHeld();  // by the derived class's constructor
   absl::ReaderMutexLock r(&path_.state_mu_);
   state_ = pending ? path_.last_state_ : path_.state_;
+  if (stamp_on_thread.stream_position != 0) {
+    state_.stream_position = stamp_on_thread.stream_position;
+    state_.stream_partial = stamp_on_thread.stream_partial;
+  }
   sources_ = path_.sources_;
   rules_ = path_.rules_;
 }
@@ -173,6 +187,23 @@ Sequence WritePath::WaitForSequence(Sequence after, absl::Duration timeout) cons
   const Sequence sequence = state_.sequence;
   state_mu_.ReaderUnlock();
   return sequence;
+}
+
+bool WritePath::WaitForPosition(uint64_t position, absl::Duration timeout) const {
+  struct Reached {
+    const WritePath* path;
+    uint64_t position;
+    static bool Done(Reached* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      // A command of several writes counts once its last write is done.
+      const MetaState& s = r->path->state_;
+      return s.stream_position > r->position ||
+             (s.stream_position == r->position && !s.stream_partial);
+    }
+  } reached{this, position};
+  const bool done =
+      state_mu_.ReaderLockWhenWithTimeout(absl::Condition(&Reached::Done, &reached), timeout);
+  state_mu_.ReaderUnlock();
+  return done;
 }
 
 absl::StatusOr<bool> WritePath::LoadState(const store::Reader& snap) {

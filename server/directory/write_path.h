@@ -129,6 +129,14 @@ class WritePath {
   Sequence WaitForSequence(Sequence after, absl::Duration timeout) const;
   // The oldest change-log entry kept.
   Sequence first_change() const { return first_change_.load(); }
+  // Replicated mode: every write the calling thread makes from now on records log
+  // `position` (and `partial`) in the state it commits, in the same atomic batch; 0
+  // stops. Writes from other threads (a rebuild, a bulk load's end) keep the position
+  // already published.
+  static void StampWrites(uint64_t position, bool partial);
+  // Blocks until the published state records log `position` or `timeout` ends;
+  // whether it does.
+  bool WaitForPosition(uint64_t position, absl::Duration timeout) const;
   // Keys written by this process since it opened the database.
   uint64_t keys_written() const { return keys_written_.load(); }
 

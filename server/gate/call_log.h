@@ -29,7 +29,15 @@ struct Caller {
   std::vector<std::string> certificate_names;
   // The reason the caller gave (kReasonHeader), as sent; the gate checks its size.
   std::optional<std::string> reason;
+  // Replicated mode: the log position the caller needs this replica to have applied
+  // (kMinPositionHeader), as sent; the gate parses it.
+  std::optional<std::string> min_position;
 };
+
+// The header (gRPC metadata or HTTP) naming a read's min_position, and the one the
+// answer carries with this replica's position (a write's: at least its own).
+inline constexpr char kMinPositionHeader[] = "tessera-min-position";
+inline constexpr char kPositionHeader[] = "tessera-position";
 
 class CallLog {
  public:

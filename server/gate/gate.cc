@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <string>
+
+#include "absl/strings/numbers.h"
 
 namespace tessera::gate {
 namespace {
@@ -35,6 +38,7 @@ absl::StatusOr<const access::Principal*> Gate::Admit(CallLog& log) const {
   const access::Principals* principals = principals_.load(std::memory_order_acquire);
   if (principals == nullptr) {
     log.Attach(auditor_, nullptr);
+    if (absl::Status s = CheckPosition(log); !s.ok()) return s;
     return nullptr;
   }
   const access::Principal* who = nullptr;
@@ -64,7 +68,37 @@ absl::StatusOr<const access::Principal*> Gate::Admit(CallLog& log) const {
                                        access::DescribeRoles(allowed) + "; '" + who->name +
                                        "' has " + access::DescribeRoles(who->roles));
   }
+  if (absl::Status s = CheckPosition(log); !s.ok()) return s;
   return who;
+}
+
+absl::Status Gate::CheckPosition(const CallLog& log) const {
+  if (dir_ == nullptr) return absl::OkStatus();
+  const Caller& caller = log.caller();
+  if (caller.min_position) {
+    uint64_t position = 0;
+    if (!absl::SimpleAtoi(*caller.min_position, &position)) {
+      return absl::InvalidArgumentError(std::string(kMinPositionHeader) +
+                                        " must be a log position (a decimal number), not '" +
+                                        caller.min_position->substr(0, 32) + "'");
+    }
+    return dir_->AwaitPosition(position, max_position_wait_);
+  }
+  static constexpr std::string_view kReads[] = {
+      "Directory.GetProfile", "Directory.SearchPeople",    "Directory.Neighbors",
+      "Directory.Watch",      "Directory.CustomerHistory", "Expertise.FindExperts"};
+  if (std::find(std::begin(kReads), std::end(kReads), log.method()) == std::end(kReads)) {
+    return absl::OkStatus();
+  }
+  const directory::ReplicaStatus r = dir_->Replication();
+  if (r.lagging) {
+    return absl::UnavailableError(
+        "replica " + r.node + " is " + std::to_string(r.lag) +
+        " positions behind the replicated log, over its bound: read from another replica, or "
+        "send " +
+        std::string(kMinPositionHeader) + " to accept what this one has applied");
+  }
+  return absl::OkStatus();
 }
 
 void Gate::Replace(std::shared_ptr<const access::Principals> principals) {

@@ -60,15 +60,28 @@ class Gate {
   // ("Directory.GetProfile"): UNAUTHENTICATED without valid credentials,
   // PERMISSION_DENIED naming the roles the method needs; INVALID_ARGUMENT for a
   // reason (kReasonHeader) over kMaxReasonBytes. Attaches the caller to `log`.
+  // Then, when the gate knows the directory (SetDirectory): a call naming a
+  // min_position waits until the replica applied it (FAILED_PRECONDITION after
+  // `max_wait`, INVALID_ARGUMENT when it is no number); a read naming none is refused
+  // (UNAVAILABLE) while the replica lags beyond its bound.
   absl::StatusOr<const access::Principal*> Admit(CallLog& log) const;
+  // Whose replication state Admit checks (null: none); `dir` outlives the gate.
+  void SetDirectory(const directory::Directory* dir, absl::Duration max_wait) {
+    dir_ = dir;
+    max_position_wait_ = max_wait;
+  }
 
  private:
+  [[nodiscard]] absl::Status CheckPosition(const CallLog& log) const;
+
   std::atomic<const access::Principals*> principals_{nullptr};
   absl::Mutex replace_mu_;
   std::vector<std::shared_ptr<const access::Principals>> kept_ ABSL_GUARDED_BY(replace_mu_);
   std::function<int64_t()> now_ms_;
   access::Visibility visibility_;
   const Auditor* auditor_;
+  const directory::Directory* dir_ = nullptr;
+  absl::Duration max_position_wait_ = absl::Seconds(10);
 };
 
 // For calls a connector makes on its own sources: PERMISSION_DENIED unless `who` is

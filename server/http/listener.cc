@@ -149,6 +149,8 @@ struct Listener::Impl {
       req.caller.authorization = hreq.get_header_value("Authorization");
     if (hreq.has_header("tessera-reason"))
       req.caller.reason = hreq.get_header_value("tessera-reason");
+    if (hreq.has_header(gate::kMinPositionHeader))
+      req.caller.min_position = hreq.get_header_value(gate::kMinPositionHeader);
     req.caller.certificate_names = CertificateNames(hreq.ssl);
     Response res;
     const auto* route = Find(req.path);

@@ -52,10 +52,27 @@ std::optional<int64_t> Int(const std::optional<std::string>& text) {
 Site::Site(Listener& listener, SiteOptions options) : listener_(listener), options_(options) {
   listener.Route("/healthz", [](const Request&, Response& res) { Text(res, 200, "ok\n"); });
   listener.Route("/readyz", [this](const Request&, Response& res) {
-    if (backend_.load(std::memory_order_acquire) == nullptr) {
+    const Backend* b = backend_.load(std::memory_order_acquire);
+    if (b == nullptr) {
       Text(res, 503, "not ready: the database is opening (or the server is stopping)\n");
-    } else {
+      return;
+    }
+    const directory::ReplicaStatus r = b->dir->Replication();
+    if (!r.replicated) {
       Text(res, 200, "ready\n");
+    } else if (!r.stopped.empty()) {
+      Text(res, 503,
+           "not serving: replica " + r.node + " stopped applying the log: " + r.stopped + "\n");
+    } else if (r.lagging) {
+      Text(res, 503,
+           "not ready: replica " + r.node + " is " + std::to_string(r.lag) +
+               " positions behind the log (position " + std::to_string(r.applied) + " of " +
+               std::to_string(r.log_last) + ")\n");
+    } else {
+      Text(res, 200,
+           "ready: replica " + r.node + " at position " + std::to_string(r.applied) + ", lag " +
+               std::to_string(r.lag) +
+               (r.log_reachable ? "" : " (the log is unreachable: writes fail)") + "\n");
     }
   });
   listener.Route("/metrics", WithBackend(&Site::Metrics));
@@ -318,6 +335,19 @@ void AddDirectoryCollectors(const directory::Directory& dir) {
                    "Bytes of the table files bulk loads ingested",
                    {},
                    static_cast<double>(f.ingested_bytes)});
+    const directory::ReplicaStatus r = dir.Replication();
+    if (r.replicated) {
+      gauge("tessera_replica_position", "The last position of the replicated log applied here",
+            static_cast<double>(r.applied));
+      gauge("tessera_replica_log_last_position",
+            "The replicated log's last position, as last heard", static_cast<double>(r.log_last));
+      gauge("tessera_replica_lag", "Positions of the log not applied here yet",
+            static_cast<double>(r.lag));
+      gauge("tessera_replica_log_reachable", "1 when the replicated log (NATS) answers",
+            r.log_reachable ? 1 : 0);
+      gauge("tessera_replica_stopped", "1 when this replica stopped applying (a gap; see /readyz)",
+            r.stopped.empty() ? 0 : 1);
+    }
     return out;
   });
 }

@@ -76,6 +76,17 @@ struct Metrics::Impl {
           .Help("SCIM group PATCHes whose 'replace members' list dropped members the group had")
           .Register(registry)
           .Add({});
+  prometheus::Family<prometheus::Counter>& replica_applied =
+      prometheus::BuildCounter()
+          .Name("tessera_replica_applied_total")
+          .Help("Commands this replica applied from the replicated log, by command")
+          .Register(registry);
+  prometheus::Counter& replica_gaps =
+      prometheus::BuildCounter()
+          .Name("tessera_replica_gaps_total")
+          .Help("Gaps found in the replicated log (each stops the replica)")
+          .Register(registry)
+          .Add({});
 
   absl::Mutex collectors_mu;
   std::vector<std::function<std::vector<Sample>()>> collectors ABSL_GUARDED_BY(collectors_mu);
@@ -111,6 +122,12 @@ void Metrics::ObserveFindExperts(double seconds) { impl_->find_experts_seconds.O
 void Metrics::AddWatchStreams(int delta) { impl_->watch_streams.Increment(delta); }
 
 void Metrics::AddScimPartialReplace() { impl_->scim_partial_replace.Increment(); }
+
+void Metrics::AddReplicaApplied(std::string_view command) {
+  impl_->replica_applied.Add({{"command", std::string(command)}}).Increment();
+}
+
+void Metrics::AddReplicaGap() { impl_->replica_gaps.Increment(); }
 
 void Metrics::AddCollector(std::function<std::vector<Sample>()> collect) {
   absl::MutexLock l(&impl_->collectors_mu);

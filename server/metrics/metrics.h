@@ -51,6 +51,10 @@ class Metrics {
   // SCIM PATCHes that replaced a group's members with a list missing members it had
   // (BRIEF Q14: counted to see whether an identity provider sends partial lists).
   void AddScimPartialReplace();
+  // Replicated mode: a command applied from the log, by command ("Ingest", "Audit"),
+  // and a gap found in the log (the replica stops).
+  void AddReplicaApplied(std::string_view command);
+  void AddReplicaGap();
 
   // Collectors run at every render and return gauge samples (e.g. per-source sync
   // state, RocksDB figures). Add before serving; they must outlive the Metrics.
