@@ -11,6 +11,7 @@ PACKAGES=(
   librocksdb-dev libldap-dev libboost-test-dev libicu-dev libstemmer-dev
   libphonenumber-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxapian-dev
   libjemalloc-dev
+  nats-server libnats-dev
   slapd ldap-utils libssl-dev openssl
   samba samba-ad-dc samba-ad-provision python3-samba  # provision: the AD schema files (a Recommends)
   python3-grpcio python3-grpc-tools

@@ -32,7 +32,8 @@ ALLOWED = {
     "server/scim": ["server/directory", "server/store", "server/identity", "server/metrics"],
     "server/api": ["server/gate", "server/directory", "server/scim", "proto"],
     "server/http": ["server/gate", "server/scim", "server/metrics"],
-    "server/app": ["server/api", "server/http", "client"],
+    "server/replica": ["server/directory", "server/identity", "server/store", "server/metrics"],
+    "server/app": ["server/api", "server/http", "server/replica", "client"],
     "proto": [],
     "client": ["proto"],
     "connectors/common": ["client", "proto"],
@@ -54,6 +55,7 @@ EXTERNAL = [
     (("rocksdb/",), {"server/store"}),
     (("unicode/",), {"server/text", "connectors/common"}),  # connectors: CSV charsets
     (("prometheus/",), {"server/metrics"}),
+    (("nats/",), {"server/replica"}),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)

@@ -80,7 +80,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
   identity::Limits& l = c.directory.limits;
   store::StoreOptions& st = c.directory.store;
   json sources = json::array();
-  json store, identity, limits, expertise, text_options, security, http, scim, console;
+  json store, identity, limits, expertise, text_options, security, http, scim, console, replication;
   absl::Status s = Apply(doc, "",
                          {
                              {"db", Set(c.db)},
@@ -103,7 +103,22 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                              {"http", [&](const json& v) { http = v; }},
                              {"scim", [&](const json& v) { scim = v; }},
                              {"console", [&](const json& v) { console = v; }},
+                             {"replication", [&](const json& v) { replication = v; }},
                          });
+  if (s.ok() && !replication.is_null()) {
+    ServerConfig::Replication& r = c.replication;
+    s = Apply(replication, "replication",
+              {{"servers", Set(r.servers)},
+               {"stream", Set(r.stream)},
+               {"node", Set(r.node)},
+               {"replicas", Set(r.replicas)},
+               {"max_age_hours", Set(r.max_age_hours)},
+               {"max_bytes", Set(r.max_bytes)},
+               {"max_read_lag", Set(r.max_read_lag)},
+               {"apply_wait_ms", Set(r.apply_wait_ms)},
+               {"publish_timeout_ms", Set(r.publish_timeout_ms)},
+               {"min_position_wait_ms", Set(r.min_position_wait_ms)}});
+  }
   if (s.ok() && !http.is_null()) {
     http::ListenerOptions& h = c.http;
     s = Apply(http, "http",
@@ -268,6 +283,30 @@ absl::Status ServerConfig::Validate() const {
     return absl::InvalidArgumentError(field + ": " + why);
   };
   if (db.empty()) return bad("db", "must name a folder");
+  if (!replication.servers.empty()) {
+    for (const std::string& url : replication.servers) {
+      if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
+        return bad("replication.servers", "'" + url + "' is not nats://host:port");
+    }
+    if (replication.stream.empty() || replication.stream.size() > 64 ||
+        replication.stream.find_first_of(". *>\t") != std::string::npos) {
+      return bad("replication.stream", "1..64 characters without '.', '*', '>' or spaces");
+    }
+    if (replication.node.size() > 128) return bad("replication.node", "at most 128 bytes");
+    if (replication.replicas < 0 || replication.replicas > 5)
+      return bad("replication.replicas", "0..5 (0: as many servers as given, at most 3)");
+    if (replication.apply_wait_ms < 100 || replication.apply_wait_ms > 3'600'000)
+      return bad("replication.apply_wait_ms", "100..3600000");
+    if (replication.publish_timeout_ms < 100 || replication.publish_timeout_ms > 600'000)
+      return bad("replication.publish_timeout_ms", "100..600000");
+    if (replication.min_position_wait_ms > 600'000)
+      return bad("replication.min_position_wait_ms", "at most 600000");
+    if (security.suppression_key_file.empty()) {
+      return bad("replication",
+                 "replicas must share the suppression key: set security.suppression_key_file "
+                 "(the same file on every replica)");
+    }
+  }
   if (security.tls_cert.empty() != security.tls_key.empty()) {
     return bad("security", "tls_cert and tls_key go together");
   }

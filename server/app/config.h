@@ -51,6 +51,20 @@ struct ServerConfig {
   std::string http_port_file;
   // SCIM provisioning (server/scim): limits, paging and how userName maps.
   scim::ScimOptions scim;
+  // Replicated mode (replication.*, --replication): the NATS servers of the log (empty:
+  // plain mode, one database, no NATS), the stream, this replica's name and bounds.
+  struct Replication {
+    std::vector<std::string> servers;
+    std::string stream = "tessera";
+    std::string node;            // default: the host name and the gRPC port
+    int replicas = 0;            // stream copies when this server creates it (0: min(3, servers))
+    uint32_t max_age_hours = 0;  // the stream's retention when created (0: no limit)
+    uint64_t max_bytes = 0;
+    uint64_t max_read_lag = 10'000;  // reads without min_position refused beyond (0: never)
+    uint32_t apply_wait_ms = 60'000;
+    uint32_t publish_timeout_ms = 20'000;
+    uint32_t min_position_wait_ms = 10'000;
+  } replication;
   // Transport security and who may call what (README "Security").
   struct Security {
     // PEM files. With cert and key, tesserad serves TLS only; with client_ca too,

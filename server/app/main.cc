@@ -1,6 +1,7 @@
 // tesserad: the Tessera directory server.
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "client/web/web_assets.h"
@@ -33,6 +36,8 @@
 #include "server/http/listener.h"
 #include "server/http/site.h"
 #include "server/metrics/metrics.h"
+#include "server/replica/log.h"
+#include "server/replica/replicated.h"
 #include "server/scim/service.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -172,11 +177,45 @@ std::string AllocatorName() {
          (background ? "on" : "off") + ", dirty pages kept " + std::to_string(decay_ms) + " ms";
 }
 
+// Replicated mode: the database becomes a replica of the log (server/replica).
+absl::StatusOr<std::unique_ptr<directory::Directory>> OpenReplicated(
+    const ServerConfig& cfg, std::unique_ptr<directory::Directory> local) {
+  const ServerConfig::Replication& rc = cfg.replication;
+  replica::LogOptions lo;
+  lo.servers = rc.servers;
+  lo.stream = rc.stream;
+  lo.replicas = rc.replicas;
+  lo.max_age = absl::Hours(rc.max_age_hours);
+  lo.max_bytes = static_cast<int64_t>(rc.max_bytes);
+  lo.publish_timeout = absl::Milliseconds(rc.publish_timeout_ms);
+  replica::ReplicaOptions ro;
+  ro.node = rc.node;
+  if (ro.node.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    ro.node = std::string(host) + ":" + cfg.listen.substr(cfg.listen.rfind(':') + 1);
+  }
+  lo.name = "tesserad " + ro.node;
+  ro.apply_wait = absl::Milliseconds(rc.apply_wait_ms);
+  ro.max_read_lag = rc.max_read_lag;
+  ro.audit_spool = cfg.db + "/replica-audit-spool";
+  ro.limits = cfg.directory.limits;
+  ro.normalise = cfg.directory.normalise;
+  ro.normalise.default_region = local->DefaultRegion();  // the database's own
+  ro.notice = [](const std::string& what) { spdlog::warn("{}", what); };
+  absl::StatusOr<std::unique_ptr<replica::Log>> log = replica::Log::Open(lo);
+  if (!log.ok()) return log.status();
+  spdlog::info("replicated mode: node {}, stream '{}' on {}, applied up to position {}", ro.node,
+               lo.stream, absl::StrJoin(lo.servers, ","), local->Position().applied);
+  return replica::OpenReplica(std::move(local), *std::move(log), ro);
+}
+
 // Parses flags and the configuration file into `cfg`; returns an exit code or -1 to run.
 int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   CLI::App cli{kDescription, "tesserad"};
   // A flag given twice takes its last value, so wrappers can override defaults.
   std::string config_path, db, listen, port_file, log_level, region, http_listen, http_port_file;
+  std::string replication, stream, node;
   uint64_t cache_mb = 0;
   bool sync = false;
   cli.set_version_flag("--version", [] {
@@ -196,6 +235,15 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
       ->take_last();
   cli.add_option("--http-port-file", http_port_file,
                  "write the HTTP listener's bound port to this file")
+      ->take_last();
+  cli.add_option("--replication", replication,
+                 "NATS servers of the replicated log, nats://host:port,... (default: off, one "
+                 "database on its own; README \"Replicas\")")
+      ->take_last();
+  cli.add_option("--stream", stream, "with --replication: the JetStream stream (default: tessera)")
+      ->take_last();
+  cli.add_option("--node", node,
+                 "with --replication: this replica's name (default: host name and gRPC port)")
       ->take_last();
   cli.add_option("--log-level", log_level, "trace, debug, info, warn or error (default: info)")
       ->take_last();
@@ -237,6 +285,9 @@ int ParseArgs(int argc, char** argv, ServerConfig& cfg) {
   if (!port_file.empty()) cfg.port_file = port_file;
   if (!http_listen.empty()) cfg.http.listen = http_listen;
   if (!http_port_file.empty()) cfg.http_port_file = http_port_file;
+  if (!replication.empty()) cfg.replication.servers = absl::StrSplit(replication, ',');
+  if (!stream.empty()) cfg.replication.stream = stream;
+  if (!node.empty()) cfg.replication.node = node;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (!region.empty()) {
     cfg.directory.normalise.default_region = region;
@@ -374,9 +425,18 @@ int Run(const ServerConfig& cfg) {
     spdlog::error("cannot open database: {}", std::string(dir.status().message()));
     return 1;
   }
+  const bool replicated = !cfg.replication.servers.empty();
+  if (replicated) {
+    dir = OpenReplicated(cfg, *std::move(dir));
+    if (!dir.ok()) {
+      spdlog::error("{}", std::string(dir.status().message()));
+      return 1;
+    }
+  }
   if (absl::Status s = RegisterSources(**dir, cfg); !s.ok()) {
     spdlog::error("cannot register sources: {}", std::string(s.message()));
-    return 1;
+    // A replica serves what it has applied while the log is unreachable.
+    if (!replicated) return 1;
   }
   std::shared_ptr<const access::Principals> principals;
   if (!cfg.security.principals.empty()) {
@@ -413,6 +473,9 @@ int Run(const ServerConfig& cfg) {
   visibility.SetSeeSensitive(see_sensitive);
   const api::Auditor auditor(**dir, {cfg.security.audit, cfg.security.audited_kinds}, NowMs);
   api::Gate gate(principals, NowMs, std::move(visibility), &auditor);
+  if (replicated) {
+    gate.SetDirectory(dir->get(), absl::Milliseconds(cfg.replication.min_position_wait_ms));
+  }
   const std::unique_ptr<SignalThread::Handler> reload = signals.OnReload([&] {
     if (cfg.security.principals.empty()) {
       spdlog::warn("SIGHUP: no principals file to reload (authentication is off)");
@@ -460,6 +523,18 @@ int Run(const ServerConfig& cfg) {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(true);
+  // A replica that stopped applying the log (a gap) is NOT_SERVING, as /readyz says.
+  absl::Notification health_done;
+  std::thread health([&] {
+    if (!replicated) return;
+    bool serving = true;
+    while (!health_done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      const directory::ReplicaStatus r = (*dir)->Replication();
+      const bool now = r.stopped.empty();
+      if (now != serving) server->GetHealthCheckService()->SetServingStatus(now);
+      serving = now;
+    }
+  });
   const std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
   spdlog::info("tesserad listening on {}:{}", host, port);
   if (!cfg.port_file.empty()) {
@@ -492,6 +567,8 @@ int Run(const ServerConfig& cfg) {
     } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
   });
   server->Wait();
+  health_done.Notify();
+  health.join();
   // HTTP requests in progress finish; the listener then closes its connections.
   if (listener != nullptr) listener->Stop();
   stopping.Notify();

@@ -130,3 +130,33 @@ BOOST_AUTO_TEST_CASE(visibility_audit_and_erasure_settings) {
       std::string(bad_relation.Validate().message()).find("security.erase_related_relations") ==
       0u);
 }
+
+BOOST_AUTO_TEST_CASE(replication_settings_are_read_and_checked) {
+  app::ServerConfig c;
+  BOOST_REQUIRE(
+      app::LoadConfigFile(
+          std::string(TESSERA_SOURCE_DIR) + "/deploy/replicas/tesserad-replica.example.json", c)
+          .ok());
+  BOOST_TEST(c.replication.servers.size() == 3u);
+  BOOST_TEST(c.replication.node == "tessera-1");
+  BOOST_TEST(c.replication.max_age_hours == 720u);
+  BOOST_TEST(c.Validate().ok());
+  // Replicas must share the suppression key.
+  c.security.suppression_key_file.clear();
+  BOOST_TEST(std::string(c.Validate().message()).find("security.suppression_key_file") !=
+             std::string::npos);
+  c = app::ServerConfig();
+  c.security.suppression_key_file = "/k";
+  c.replication.servers = {"127.0.0.1:4222"};
+  BOOST_TEST(std::string(c.Validate().message()).find("replication.servers") == 0);
+  c.replication.servers = {"nats://127.0.0.1:4222"};
+  c.replication.stream = "a.b";
+  BOOST_TEST(std::string(c.Validate().message()).find("replication.stream") == 0);
+  c.replication.stream = "tessera";
+  c.replication.apply_wait_ms = 1;
+  BOOST_TEST(std::string(c.Validate().message()).find("replication.apply_wait_ms") == 0);
+  c.replication.apply_wait_ms = 60'000;
+  BOOST_TEST(c.Validate().ok());
+  BOOST_TEST(std::string(Load(R"({"replication": {"server": []}})", c).message())
+                 .find("replication.server: unknown key") != std::string::npos);
+}
