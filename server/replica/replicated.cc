@@ -280,7 +280,8 @@ class ReplicatedDirectory final : public Directory {
     st.node = options_.node;
     st.applied = local_->Position().applied;
     absl::MutexLock l(&mu_);
-    st.log_last = log_last_;
+    // As last heard (every second), and never behind what was applied since.
+    st.log_last = std::max(log_last_, st.applied);
     st.lag = log_last_ > st.applied ? log_last_ - st.applied : 0;
     st.log_reachable = log_reachable_;
     st.lagging = options_.max_read_lag > 0 && st.lag > options_.max_read_lag;

@@ -221,6 +221,22 @@ int main(int argc, char** argv) {
     clients.push_back(
         std::make_unique<client::Client>(client::ClientOptions{nodes.back()->address(), 60'000}));
   }
+  // 2a. One replica alone on its own stream of the same cluster: the log's own cost.
+  double one_rate = 0;
+  {
+    const std::string dir = tmp.path() + "/solo";
+    fs::create_directories(dir);
+    testing::TesseradProcess solo(
+        dir, std::vector<std::string>{"--config", tmp.path() + "/cfg.json", "--replication",
+                                      nats.Urls(), "--stream", "solo", "--node", "solo"});
+    solo.Start();
+    client::Client c(client::ClientOptions{solo.address(), 60'000});
+    Sources(c);
+    Ingested r1 = Ingest(c, 0, fragments, batch, writers);
+    one_rate = static_cast<double>(fragments) / r1.seconds;
+    solo.Stop();
+  }
+
   Sources(*clients[0]);
   // Replica 2's position, polled while the ingest runs, for the lag.
   std::vector<std::pair<Clock::time_point, uint64_t>> seen;
@@ -236,6 +252,8 @@ int main(int argc, char** argv) {
   });
   std::vector<double> cpu0;
   for (const auto& n : nodes) cpu0.push_back(bench::ReadProc(n->pid()).cpu_seconds);
+  double nats_cpu0 = 0;
+  for (size_t i = 0; i < nats.size(); ++i) nats_cpu0 += bench::ReadProc(nats.pid(i)).cpu_seconds;
   Ingested r = Ingest(*clients[0], 0, fragments, batch, writers);
   // Wait until replica 2 has applied the last acknowledged position.
   uint64_t last = 0;
@@ -254,6 +272,9 @@ int main(int argc, char** argv) {
     cpu_per_1000.push_back((bench::ReadProc(nodes[i]->pid()).cpu_seconds - cpu0[i]) * 1000.0 /
                            static_cast<double>(fragments));
   }
+  double nats_cpu = -nats_cpu0;
+  for (size_t i = 0; i < nats.size(); ++i) nats_cpu += bench::ReadProc(nats.pid(i)).cpu_seconds;
+  nats_cpu = nats_cpu * 1000.0 / static_cast<double>(fragments);
   const double replicated_rate = static_cast<double>(fragments) / r.seconds;
   // Lag: from a batch's acknowledgement on replica 0 to replica 2's first poll at or
   // past its position.
@@ -281,6 +302,8 @@ int main(int argc, char** argv) {
 
   std::printf("\n| what | measured |\n|---|---|\n");
   std::printf("| ingest, one plain tesserad | %.0f fragments/s |\n", plain_rate);
+  std::printf("| ingest through the log, 1 replica | %.0f fragments/s (x%.2f of plain) |\n",
+              one_rate, one_rate / plain_rate);
   std::printf("| ingest through the log, 3 replicas | %.0f fragments/s (x%.2f of plain) |\n",
               replicated_rate, replicated_rate / plain_rate);
   std::printf(
@@ -292,6 +315,10 @@ int main(int argc, char** argv) {
       "| CPU per 1,000 fragments: accepting replica / the two others | %.0f / %.0f, %.0f ms "
       "|\n",
       cpu_per_1000[0] * 1000, cpu_per_1000[1] * 1000, cpu_per_1000[2] * 1000);
+  std::printf("| CPU per 1,000 fragments: the 3 NATS servers together | %.0f ms |\n",
+              nats_cpu * 1000);
+  std::printf("| CPU per 1,000 fragments, all processes, x plain tesserad's | x%.2f |\n",
+              (cpu_per_1000[0] + cpu_per_1000[1] + cpu_per_1000[2] + nats_cpu) / plain_cpu);
   std::printf(
       "| extra CPU per replica applying, per 1,000 fragments (follower - plain) | %+.0f ms |\n",
       ((cpu_per_1000[1] + cpu_per_1000[2]) / 2 - plain_cpu) * 1000);

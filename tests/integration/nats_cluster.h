@@ -128,6 +128,7 @@ class NatsCluster {
     return out;
   }
   size_t size() const { return nodes_.size(); }
+  pid_t pid(size_t i) const { return nodes_[i].pid; }
   std::string Log(size_t i) const { return dir_ + "/n" + std::to_string(i) + ".log"; }
 
  private:

@@ -29,6 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int kStaff = 20000;
+
 int KillRounds() {
   const char* env = std::getenv("TESSERA_REPLICA_KILLS");
   return env != nullptr ? std::max(1, std::atoi(env)) : 10;
@@ -424,6 +426,27 @@ BOOST_AUTO_TEST_CASE(the_stream_leader_killed_during_ingest_loses_nothing) {
       last_ack = now;
     }
   });
+  // A connector syncs an HR export through replica 1 meanwhile, riding out the kill.
+  const std::string csv = cl.tmp.path() + "/staff.csv";
+  {
+    std::ofstream out(csv);
+    out << "employee_id,display_name,email\n";
+    for (int i = 0; i < kStaff; ++i) {
+      out << "S" << i << ",Staff " << i << ",staff" << i << "@replica.example\n";
+    }
+  }
+  std::ofstream(cl.tmp.path() + "/staff.json")
+      << R"({"source": {"id": "staff", "kind": "csv", "priority": 50}, "input": {"path": ")" << csv
+      << R"("}})";
+  int connector_exit = -1;
+  std::thread connector([&] {
+    const int status =
+        std::system((std::string(TESSERA_CONNECT_PATH) + " --quiet --server " +
+                     cl.nodes[1]->address() + " --state-dir " + cl.tmp.path() + "/state --config " +
+                     cl.tmp.path() + "/staff.json >" + cl.tmp.path() + "/connect.log 2>&1")
+                        .c_str());
+    connector_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   cl.nats.Kill(static_cast<size_t>(std::stoi(leader.substr(1))));
   // Writes pause for the election and resume: wait until some land after the kill.
@@ -432,8 +455,21 @@ BOOST_AUTO_TEST_CASE(the_stream_leader_killed_during_ingest_loses_nothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   stop = true;
   writer.join();
+  connector.join();
   BOOST_TEST(last_position.load() > before + 5,
              "writes did not resume after the leader was killed");
+  BOOST_TEST(connector_exit == 0, "the connector's run failed:\n"
+                                      << testing::ReadFile(cl.tmp.path() + "/connect.log"));
+  // Every row it read is on the other replica too.
+  const uint64_t at = Replica(cl.c(1)).position();
+  BOOST_REQUIRE(GetAtLeast(cl.c(0), "p1@replica.example", at).ok());
+  uint64_t staff = 0;
+  absl::StatusOr<v1::ListSourcesResponse> sources = cl.c(0).ListSources();
+  BOOST_REQUIRE(sources.ok());
+  for (const auto& src : sources->sources()) {
+    if (src.id() == "staff") staff = src.fragments();
+  }
+  BOOST_TEST(staff == static_cast<uint64_t>(kStaff));
   size_t missing = 0;
   for (size_t r = 0; r < 2; ++r) {
     for (const auto& [i, ok] : acked) {
