@@ -23,6 +23,7 @@
 #include "tests/bench/proc_figures.h"
 #include "tests/integration/nats_cluster.h"
 #include "tests/integration/tesserad_process.h"
+#include "tests/integration/test_fragments.h"
 #include "tests/unit/temp_dir.h"
 
 using namespace tessera;
@@ -44,8 +45,8 @@ v1::Fragment Fragment(uint64_t i) {
   static const char* const kWords[] = {"card",  "blocked", "abroad",    "refund", "mortgage",
                                        "loan",  "fraud",   "wire",      "fees",   "pension",
                                        "login", "app",     "overdraft", "iban",   "transfer"};
-  v1::Fragment f;
   if (i < kPeople) {
+    v1::Fragment f;
     f.set_source("hr");
     f.set_external_id("e" + std::to_string(i));
     f.set_version(1);
@@ -61,23 +62,11 @@ v1::Fragment Fragment(uint64_t i) {
     id->set_value("E" + std::to_string(i));
     return f;
   }
-  f.set_source("helpdesk");
-  f.set_external_id("c" + std::to_string(i));
-  f.set_version(1);
-  f.set_kind("case");
-  auto* r = f.add_relations();
-  r->set_type("resolved_by");
-  r->mutable_target()->set_type("employee_id");
-  r->mutable_target()->set_value("E" + std::to_string((i * 7919) % kPeople));
-  auto* e = f.add_evidence();
-  e->set_kind("case");
-  e->set_role("resolved_by");
-  e->set_language("en");
   std::string text;
   for (int w = 0; w < 12; ++w) text += std::string(kWords[(i * 31 + w * w * 7) % 15]) + " ";
-  e->set_text(text);
-  e->set_time_unix_ms(1'700'000'000'000 - static_cast<int64_t>(i % 700) * 86'400'000);
-  return f;
+  return testing::ResolvedCase("c" + std::to_string(i), "E" + std::to_string((i * 7919) % kPeople),
+                               text,
+                               1'700'000'000'000 - static_cast<int64_t>(i % 700) * 86'400'000);
 }
 
 absl::StatusOr<uint64_t> Send(const client::Client& c, uint64_t first, uint64_t n) {

@@ -10,6 +10,7 @@
 
 #include "client/lib/client.h"
 #include "tests/integration/tesserad_process.h"
+#include "tests/integration/test_fragments.h"
 #include "tests/unit/temp_dir.h"
 
 // Kills tesserad with SIGKILL at random moments while a writer ingests, then restarts
@@ -174,33 +175,6 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_sigkill) {
   BOOST_TEST(acked.version.size() > 100u);
 }
 
-namespace {
-
-// Case i, resolved by one of 30 people, its words drawn from a small vocabulary.
-v1::Fragment Case(uint64_t i) {
-  static const char* const kWords[] = {"card", "blocked", "abroad", "refund",    "mortgage",
-                                       "loan", "fraud",   "wire",   "overdraft", "pension"};
-  v1::Fragment f;
-  f.set_source("helpdesk");
-  f.set_external_id("c" + std::to_string(i));
-  f.set_version(1);
-  f.set_kind("case");
-  auto* r = f.add_relations();
-  r->set_type("resolved_by");
-  r->mutable_target()->set_type("employee_id");
-  r->mutable_target()->set_value("E" + std::to_string(i % 30));
-  auto* e = f.add_evidence();
-  e->set_kind("case");
-  e->set_role("resolved_by");
-  e->set_language("en");
-  e->set_text(std::string(kWords[i % 10]) + " " + kWords[(i / 10) % 10] + " " +
-              kWords[(i * 7) % 10]);
-  e->set_time_unix_ms(1'700'000'000'000 - static_cast<int64_t>(i % 900) * 86'400'000);
-  return f;
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
   testing::TempDir tmp;
   testing::TesseradProcess server(tmp.path());
@@ -228,7 +202,8 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
       for (uint64_t first = next; !stop.load(); first += 40) {
         v1::IngestBatch batch;
         batch.set_bulk(true);
-        for (uint64_t i = first; i < first + 40; ++i) *batch.add_fragments() = Case(i);
+        for (uint64_t i = first; i < first + 40; ++i)
+          *batch.add_fragments() = testing::SmallCase(i, 30);
         if (!IngestOnce(c, batch)) return;  // killed
         acked = first + 40;
         ++acked_batches;

@@ -15,6 +15,7 @@
 #include "nats/nats.h"
 #include "tests/integration/nats_cluster.h"
 #include "tests/integration/tesserad_process.h"
+#include "tests/integration/test_fragments.h"
 #include "tests/unit/temp_dir.h"
 
 // Replicas (server/replica) against a real 3-node nats-server JetStream cluster and
@@ -58,28 +59,6 @@ v1::Fragment Person(uint64_t i, uint64_t version) {
     r->mutable_target()->set_type("employee_id");
     r->mutable_target()->set_value("E" + std::to_string(i / 4));
   }
-  return f;
-}
-
-v1::Fragment Case(uint64_t i, uint64_t people) {
-  static const char* const kWords[] = {"card", "blocked", "abroad", "refund",    "mortgage",
-                                       "loan", "fraud",   "wire",   "overdraft", "pension"};
-  v1::Fragment f;
-  f.set_source("helpdesk");
-  f.set_external_id("c" + std::to_string(i));
-  f.set_version(1);
-  f.set_kind("case");
-  auto* r = f.add_relations();
-  r->set_type("resolved_by");
-  r->mutable_target()->set_type("employee_id");
-  r->mutable_target()->set_value("E" + std::to_string(i % people));
-  auto* e = f.add_evidence();
-  e->set_kind("case");
-  e->set_role("resolved_by");
-  e->set_language("en");
-  e->set_text(std::string(kWords[i % 10]) + " " + kWords[(i / 10) % 10] + " " +
-              kWords[(i * 7) % 10]);
-  e->set_time_unix_ms(1'700'000'000'000 - static_cast<int64_t>(i % 900) * 86'400'000);
   return f;
 }
 
@@ -197,7 +176,7 @@ struct Cluster {
     absl::StatusOr<uint64_t> pos = Ingest(c(via), batch);
     BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
     batch.Clear();
-    for (uint64_t k = 0; k < cases; ++k) *batch.add_fragments() = Case(k, people);
+    for (uint64_t k = 0; k < cases; ++k) *batch.add_fragments() = testing::SmallCase(k, people);
     pos = Ingest(c(via), batch);
     BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
     return *pos;
@@ -307,7 +286,7 @@ BOOST_AUTO_TEST_CASE(a_batch_over_the_largest_message_goes_in_parts) {
   // ~1.6 MiB of case text: over nats-server's default max_payload of 1 MiB.
   v1::IngestBatch batch;
   for (uint64_t k = 0; k < 400; ++k) {
-    v1::Fragment f = Case(k, 10);
+    v1::Fragment f = testing::SmallCase(k, 10);
     f.mutable_evidence(0)->set_text(std::string(4000, 'a' + static_cast<char>(k % 26)) + " card");
     *batch.add_fragments() = f;
   }
