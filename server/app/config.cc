@@ -117,7 +117,12 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                {"max_read_lag", Set(r.max_read_lag)},
                {"apply_wait_ms", Set(r.apply_wait_ms)},
                {"publish_timeout_ms", Set(r.publish_timeout_ms)},
-               {"min_position_wait_ms", Set(r.min_position_wait_ms)}});
+               {"min_position_wait_ms", Set(r.min_position_wait_ms)},
+               {"token_file", Set(r.token_file)},
+               {"credentials_file", Set(r.credentials_file)},
+               {"tls_ca", Set(r.tls_ca)},
+               {"tls_cert", Set(r.tls_cert)},
+               {"tls_key", Set(r.tls_key)}});
   }
   if (s.ok() && !http.is_null()) {
     http::ListenerOptions& h = c.http;
@@ -301,6 +306,10 @@ absl::Status ServerConfig::Validate() const {
       return bad("replication.publish_timeout_ms", "100..600000");
     if (replication.min_position_wait_ms > 600'000)
       return bad("replication.min_position_wait_ms", "at most 600000");
+    if (!replication.token_file.empty() && !replication.credentials_file.empty())
+      return bad("replication.token_file", "give a token or a credentials_file, not both");
+    if (replication.tls_cert.empty() != replication.tls_key.empty())
+      return bad("replication.tls_cert", "tls_cert and tls_key go together");
     if (security.suppression_key_file.empty()) {
       return bad("replication",
                  "replicas must share the suppression key: set security.suppression_key_file "

@@ -64,6 +64,10 @@ struct ServerConfig {
     uint32_t apply_wait_ms = 60'000;
     uint32_t publish_timeout_ms = 20'000;
     uint32_t min_position_wait_ms = 10'000;
+    // Authentication and TLS to the NATS servers (replica/log.h): a file holding a
+    // token, or a NATS .creds file; a CA, and a client certificate and key.
+    std::string token_file, credentials_file;
+    std::string tls_ca, tls_cert, tls_key;
   } replication;
   // Transport security and who may call what (README "Security").
   struct Security {

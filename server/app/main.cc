@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -188,6 +189,19 @@ absl::StatusOr<std::unique_ptr<directory::Directory>> OpenReplicated(
   lo.max_age = absl::Hours(rc.max_age_hours);
   lo.max_bytes = static_cast<int64_t>(rc.max_bytes);
   lo.publish_timeout = absl::Milliseconds(rc.publish_timeout_ms);
+  if (!rc.token_file.empty()) {
+    absl::StatusOr<std::string> token = ReadPem(rc.token_file, "replication.token_file");
+    if (!token.ok()) return token.status();
+    lo.token = std::string(absl::StripAsciiWhitespace(*token));
+    if (lo.token.empty()) {
+      return absl::InvalidArgumentError("replication.token_file: '" + rc.token_file +
+                                        "' holds no token");
+    }
+  }
+  lo.credentials_file = rc.credentials_file;
+  lo.tls_ca_file = rc.tls_ca;
+  lo.tls_cert_file = rc.tls_cert;
+  lo.tls_key_file = rc.tls_key;
   replica::ReplicaOptions ro;
   ro.node = rc.node;
   if (ro.node.empty()) {

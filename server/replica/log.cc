@@ -9,6 +9,7 @@
 
 #include "server/replica/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -91,13 +92,39 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
   // refused) here, rather than sent later behind the caller's back.
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(n.opts, 1);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(n.opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(n.opts, true, &Nats::Reconnected, &n);
+  if (s == NATS_OK && !options.token.empty())
+    s = natsOptions_SetToken(n.opts, options.token.c_str());
+  if (s == NATS_OK && !options.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(n.opts, options.credentials_file.c_str(), nullptr);
+  }
+  const bool tls = !options.tls_ca_file.empty() ||
+                   std::any_of(options.servers.begin(), options.servers.end(),
+                               [](const std::string& u) { return u.rfind("tls://", 0) == 0; });
+  if (s == NATS_OK && tls) s = natsOptions_SetSecure(n.opts, true);
+  if (s == NATS_OK && !options.tls_ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(n.opts, options.tls_ca_file.c_str());
+  }
+  if (s == NATS_OK && !options.tls_cert_file.empty()) {
+    s = natsOptions_LoadCertificatesChain(n.opts, options.tls_cert_file.c_str(),
+                                          options.tls_key_file.c_str());
+  }
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n.opts, &Nats::Disconnected, &n);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n.opts, &Nats::Reconnected, &n);
-  if (s != NATS_OK) return absl::InternalError("replication: NATS options: " + NatsError(s));
+  if (s != NATS_OK) {
+    return absl::InvalidArgumentError("replication: NATS options (credentials or TLS files): " +
+                                      NatsError(s));
+  }
+  // One attempt first, to learn why no server takes us (an authorization violation
+  // is worth saying in every refused write); then the client keeps trying in the
+  // background, so that tesserad serves reads while NATS is away.
   s = natsConnection_Connect(&n.conn, n.opts);
+  if (s != NATS_OK) {
+    log->first_error_ = NatsError(s);
+    s = natsOptions_SetRetryOnFailedConnect(n.opts, true, &Nats::Reconnected, &n);
+    if (s == NATS_OK) s = natsConnection_Connect(&n.conn, n.opts);
+  }
   if (s == NATS_NOT_YET_CONNECTED) {
-    n.disconnected_since = NowMs();  // the client keeps trying in the background
+    n.disconnected_since = NowMs();
   } else if (s != NATS_OK) {
     return absl::UnavailableError("replication: cannot connect to " +
                                   absl::StrJoin(options.servers, ",") + ": " + NatsError(s));
@@ -108,6 +135,17 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
   if (natsStatus js = natsConnection_JetStream(&n.js, n.conn, &jo); js != NATS_OK)
     return absl::InternalError("replication: JetStream context: " + NatsError(js));
   return log;
+}
+
+std::string Log::LastError() const {
+  const char* text = nullptr;
+  std::string out;
+  if (nats_->conn != nullptr && natsConnection_GetLastError(nats_->conn, &text) != NATS_OK &&
+      text != nullptr && *text != '\0') {
+    out = std::string("; last error: ") + text;
+  }
+  if (!first_error_.empty()) out += "; at start: " + first_error_;
+  return out;
 }
 
 bool Log::Connected() const {
@@ -170,9 +208,10 @@ absl::StatusOr<uint64_t> Log::Publish(std::string_view kind, std::string_view da
     const int64_t since = nats_->disconnected_since.load();
     if (since != 0 && NowMs() - since > kDisconnectedFailMs) {
       return absl::UnavailableError("the replicated log is unreachable (no NATS server of " +
-                                    absl::StrJoin(options_.servers, ",") +
-                                    " answers): writes are refused until one does; "
-                                    "reads are served from what this replica applied");
+                                    absl::StrJoin(options_.servers, ",") + " answers" +
+                                    LastError() +
+                                    "): writes are refused until one does; reads are served "
+                                    "from what this replica applied");
     }
     const int64_t left = deadline - NowMs();
     if (left <= 0) break;

@@ -33,6 +33,13 @@ struct LogOptions {
   // this much time has passed, then fails with UNAVAILABLE.
   absl::Duration publish_timeout = absl::Seconds(20);
   std::string name = "tesserad";  // the client name nats-server shows
+  // Authentication to the NATS servers, at most one: a token, or a NATS credentials
+  // file (.creds: the user's JWT and NKey seed, NATS' decentralised authentication).
+  std::string token;
+  std::string credentials_file;
+  // TLS to the servers (tls:// URLs, or servers that require it): the CA that signed
+  // their certificates, and this client's certificate and key when they verify clients.
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
 };
 
 struct LogMessage {
@@ -85,9 +92,12 @@ class Log {
  private:
   struct Nats;
   explicit Log(LogOptions options);
+  // "; last error: ..." from the connection (e.g. an authorization violation), or "".
+  std::string LastError() const;
 
   LogOptions options_;
   std::unique_ptr<Nats> nats_;
+  std::string first_error_;  // why the first connection failed, if it did
 };
 
 }  // namespace tessera::replica

@@ -49,7 +49,9 @@ inline int FreePort() {
 
 class NatsCluster {
  public:
-  NatsCluster(std::string dir, int n) : dir_(std::move(dir)) {
+  // `token`, when set, is required of clients (nats-server --auth).
+  NatsCluster(std::string dir, int n, std::string token = "")
+      : dir_(std::move(dir)), token_(std::move(token)) {
     for (int i = 0; i < n; ++i) nodes_.push_back({FreePort(), FreePort(), -1});
   }
   ~NatsCluster() {
@@ -85,6 +87,10 @@ class NatsCluster {
                                      "nats://127.0.0.1:" + std::to_string(n.cluster_port),
                                      "--routes",
                                      routes};
+    if (!token_.empty()) {
+      args.push_back("--auth");
+      args.push_back(token_);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -154,6 +160,7 @@ class NatsCluster {
   }
 
   std::string dir_;
+  std::string token_;
   std::vector<Node> nodes_;
 };
 

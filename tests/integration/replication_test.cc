@@ -623,3 +623,45 @@ BOOST_AUTO_TEST_CASE(a_fourth_replica_bootstraps_from_a_backup) {
   BOOST_REQUIRE(GetAtLeast(cl.c(2), "p1@replica.example", at).ok());
   BOOST_TEST(Digest(cl.c(2)) == Digest(cl.c(0)));
 }
+
+BOOST_AUTO_TEST_CASE(nats_that_requires_a_token_is_reached_with_it) {
+  testing::TempDir tmp;
+  fs::create_directories(tmp.path() + "/nats");
+  testing::NatsCluster nats(tmp.path() + "/nats", 3, "nats-token-for-tessera");
+  nats.StartAll();
+  std::ofstream(tmp.path() + "/key") << "replicas-share-this-suppression-key\n";
+  std::ofstream(tmp.path() + "/token") << "nats-token-for-tessera\n";
+  for (const bool with_token : {true, false}) {
+    const std::string name = with_token ? "with" : "without";
+    std::ofstream(tmp.path() + "/" + name + ".json")
+        << R"({"security": {"suppression_key_file": ")" << tmp.path() << R"(/key"})"
+        << (with_token ? R"(, "replication": {"token_file": ")" + tmp.path() + R"(/token"}})"
+                       : "}");
+  }
+  fs::create_directories(tmp.path() + "/a");
+  testing::TesseradProcess a(tmp.path() + "/a",
+                             {"--config", tmp.path() + "/with.json", "--replication", nats.Urls()});
+  a.Start();
+  client::Client ca(client::ClientOptions{a.address(), 30'000});
+  v1::Source s;
+  s.set_id("hr");
+  s.set_kind("test");
+  absl::StatusOr<v1::Source> put = Eventually([&] { return ca.PutSource(s); }, 30);
+  BOOST_REQUIRE_MESSAGE(put.ok(), put.status());
+  v1::IngestBatch batch;
+  *batch.add_fragments() = Person(1, 1);
+  absl::StatusOr<uint64_t> pos = Ingest(ca, batch);
+  BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
+  BOOST_TEST(GetAtLeast(ca, "p1@replica.example", *pos).ok());
+  // Without the token the servers refuse the replica: writes say why; it still serves.
+  fs::create_directories(tmp.path() + "/b");
+  testing::TesseradProcess b(
+      tmp.path() + "/b", {"--config", tmp.path() + "/without.json", "--replication", nats.Urls()});
+  b.Start();
+  client::Client cb(client::ClientOptions{b.address(), 30'000});
+  absl::StatusOr<v1::Source> refused = cb.PutSource(s);
+  BOOST_TEST(refused.status().code() == absl::StatusCode::kUnavailable, refused.status());
+  BOOST_TEST(std::string(refused.status().message()).find("uthorization") != std::string::npos,
+             refused.status());
+  BOOST_TEST(cb.Health().ok());
+}

@@ -157,6 +157,14 @@ BOOST_AUTO_TEST_CASE(replication_settings_are_read_and_checked) {
   BOOST_TEST(std::string(c.Validate().message()).find("replication.apply_wait_ms") == 0);
   c.replication.apply_wait_ms = 60'000;
   BOOST_TEST(c.Validate().ok());
+  c.replication.token_file = "/t";
+  c.replication.credentials_file = "/c";
+  BOOST_TEST(std::string(c.Validate().message()).find("replication.token_file") == 0);
+  c.replication.credentials_file.clear();
+  c.replication.tls_cert = "/cert";
+  BOOST_TEST(std::string(c.Validate().message()).find("replication.tls_cert") == 0);
+  c.replication.tls_key = "/key";
+  BOOST_TEST(c.Validate().ok());
   BOOST_TEST(std::string(Load(R"({"replication": {"server": []}})", c).message())
                  .find("replication.server: unknown key") != std::string::npos);
 }
