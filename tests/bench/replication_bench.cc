@@ -46,21 +46,8 @@ v1::Fragment Fragment(uint64_t i) {
                                        "loan",  "fraud",   "wire",      "fees",   "pension",
                                        "login", "app",     "overdraft", "iban",   "transfer"};
   if (i < kPeople) {
-    v1::Fragment f;
-    f.set_source("hr");
-    f.set_external_id("e" + std::to_string(i));
-    f.set_version(1);
-    f.set_kind("employee");
-    auto* a = f.add_attributes();
-    a->set_name("display_name");
-    a->set_value("Employee " + std::to_string(i));
-    auto* id = f.add_identifiers();
-    id->set_type("email");
-    id->set_value("e" + std::to_string(i) + "@bench.example");
-    id = f.add_identifiers();
-    id->set_type("employee_id");
-    id->set_value("E" + std::to_string(i));
-    return f;
+    return testing::Employee("hr", "e" + std::to_string(i), 1, "Employee " + std::to_string(i),
+                             "e" + std::to_string(i) + "@bench.example", "E" + std::to_string(i));
   }
   std::string text;
   for (int w = 0; w < 12; ++w) text += std::string(kWords[(i * 31 + w * w * 7) % 15]) + " ";
@@ -73,15 +60,8 @@ absl::StatusOr<uint64_t> Send(const client::Client& c, uint64_t first, uint64_t 
   v1::IngestBatch batch;
   for (uint64_t i = first; i < first + n; ++i) *batch.add_fragments() = Fragment(i);
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
-    v1::IngestResponse resp;
-    auto w = c.directory().Ingest(ctx.get(), &resp);
-    w->Write(batch);
-    w->WritesDone();
-    grpc::Status s = w->Finish();
-    if (s.ok()) return resp.position();
-    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || attempt == 20)
-      return client::FromGrpc(s);
+    absl::StatusOr<uint64_t> pos = testing::IngestBatch(c, batch);
+    if (pos.ok() || !absl::IsUnavailable(pos.status()) || attempt == 20) return pos;
   }
 }
 

@@ -31,38 +31,13 @@ int Rounds() {
 // Fragment i of the whole run: people share e-mails in threes and report to an
 // earlier person, so linking, merging and edges are all under way when the kill lands.
 v1::Fragment Person(uint64_t i, uint64_t version) {
-  v1::Fragment f;
-  f.set_source(i % 2 == 0 ? "hr" : "ldap");
-  f.set_external_id("p" + std::to_string(i));
-  f.set_version(version);
-  f.set_kind("employee");
+  v1::Fragment f =
+      testing::Employee(i % 2 == 0 ? "hr" : "ldap", "p" + std::to_string(i), version,
+                        "Person " + std::to_string(i) + " v" + std::to_string(version),
+                        "p" + std::to_string(i / 3) + "@crash.example", "E" + std::to_string(i / 3),
+                        i > 3 ? "E" + std::to_string(i / 7) : "");
   f.set_updated_at_unix_ms(1'700'000'000'000 + static_cast<int64_t>(i));
-  auto* a = f.add_attributes();
-  a->set_name("display_name");
-  a->set_value("Person " + std::to_string(i) + " v" + std::to_string(version));
-  auto* id = f.add_identifiers();
-  id->set_type("email");
-  id->set_value("p" + std::to_string(i / 3) + "@crash.example");
-  id = f.add_identifiers();
-  id->set_type("employee_id");
-  id->set_value("E" + std::to_string(i / 3));
-  if (i > 3) {
-    auto* r = f.add_relations();
-    r->set_type("reports_to");
-    r->mutable_target()->set_type("employee_id");
-    r->mutable_target()->set_value("E" + std::to_string(i / 7));
-  }
   return f;
-}
-
-// Sends `batch` in its own Ingest stream; true when tesserad acknowledged it.
-bool IngestOnce(const client::Client& c, const v1::IngestBatch& batch) {
-  grpc::ClientContext ctx;
-  v1::IngestResponse resp;
-  auto w = c.directory().Ingest(&ctx, &resp);
-  w->Write(batch);
-  w->WritesDone();
-  return w->Finish().ok();
 }
 
 struct Acked {
@@ -96,7 +71,7 @@ void Writer(const std::string& address, uint64_t first, int w, int writers, std:
       *batch.add_fragments() = Person(i, v);
       sent.emplace_back(i, v);
     }
-    if (!IngestOnce(c, batch)) return;  // killed: this batch is not acknowledged
+    if (!testing::IngestBatch(c, batch).ok()) return;  // killed: this batch is not acknowledged
     std::lock_guard<std::mutex> l(acked.mu);
     for (auto [i, v] : sent) acked.version[i] = std::max(acked.version[i], v);
   }
@@ -190,7 +165,7 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
     }
     v1::IngestBatch people;
     for (uint64_t p = 0; p < 30; ++p) *people.add_fragments() = Person(p * 3, 1);
-    BOOST_REQUIRE(IngestOnce(c, people));
+    BOOST_REQUIRE(testing::IngestBatch(c, people).ok());
   }
   uint64_t next = 0, acked_cases = 0;
   const int rounds = std::min(Rounds(), 4);
@@ -204,7 +179,7 @@ BOOST_AUTO_TEST_CASE(a_bulk_load_killed_part_way_is_rebuilt_at_start) {
         batch.set_bulk(true);
         for (uint64_t i = first; i < first + 40; ++i)
           *batch.add_fragments() = testing::SmallCase(i, 30);
-        if (!IngestOnce(c, batch)) return;  // killed
+        if (!testing::IngestBatch(c, batch).ok()) return;  // killed
         acked = first + 40;
         ++acked_batches;
       }

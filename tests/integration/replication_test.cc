@@ -38,40 +38,13 @@ int KillRounds() {
 }
 
 v1::Fragment Person(uint64_t i, uint64_t version) {
-  v1::Fragment f;
-  f.set_source("hr");
-  f.set_external_id("p" + std::to_string(i));
-  f.set_version(version);
-  f.set_kind("employee");
+  v1::Fragment f =
+      testing::Employee("hr", "p" + std::to_string(i), version,
+                        "Person " + std::to_string(i) + " v" + std::to_string(version),
+                        "p" + std::to_string(i) + "@replica.example", "E" + std::to_string(i),
+                        i > 3 ? "E" + std::to_string(i / 4) : "");
   f.set_updated_at_unix_ms(1'700'000'000'000 + static_cast<int64_t>(i));
-  auto* a = f.add_attributes();
-  a->set_name("display_name");
-  a->set_value("Person " + std::to_string(i) + " v" + std::to_string(version));
-  auto* id = f.add_identifiers();
-  id->set_type("email");
-  id->set_value("p" + std::to_string(i) + "@replica.example");
-  id = f.add_identifiers();
-  id->set_type("employee_id");
-  id->set_value("E" + std::to_string(i));
-  if (i > 3) {
-    auto* r = f.add_relations();
-    r->set_type("reports_to");
-    r->mutable_target()->set_type("employee_id");
-    r->mutable_target()->set_value("E" + std::to_string(i / 4));
-  }
   return f;
-}
-
-// Sends `batch` in its own Ingest stream: the position it returned, or the status.
-absl::StatusOr<uint64_t> Ingest(const client::Client& c, const v1::IngestBatch& batch) {
-  std::unique_ptr<grpc::ClientContext> ctx = c.NewContext();
-  v1::IngestResponse resp;
-  auto w = c.directory().Ingest(ctx.get(), &resp);
-  w->Write(batch);
-  w->WritesDone();
-  grpc::Status s = w->Finish();
-  if (!s.ok()) return client::FromGrpc(s);
-  return resp.position();
 }
 
 std::unique_ptr<grpc::ClientContext> AtLeast(const client::Client& c, uint64_t position) {
@@ -173,11 +146,11 @@ struct Cluster {
     Sources(via);
     v1::IngestBatch batch;
     for (uint64_t p = 0; p < people; ++p) *batch.add_fragments() = Person(p, 1);
-    absl::StatusOr<uint64_t> pos = Ingest(c(via), batch);
+    absl::StatusOr<uint64_t> pos = testing::IngestBatch(c(via), batch);
     BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
     batch.Clear();
     for (uint64_t k = 0; k < cases; ++k) *batch.add_fragments() = testing::SmallCase(k, people);
-    pos = Ingest(c(via), batch);
+    pos = testing::IngestBatch(c(via), batch);
     BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
     return *pos;
   }
@@ -294,7 +267,7 @@ BOOST_AUTO_TEST_CASE(a_batch_over_the_largest_message_goes_in_parts) {
   v1::IngestBatch bad = batch;
   bad.mutable_fragments(321)->mutable_relations(0)->mutable_target()->set_type("email");
   bad.mutable_fragments(321)->mutable_relations(0)->mutable_target()->set_value("not an e-mail");
-  absl::StatusOr<uint64_t> refused = Ingest(cl.c(0), bad);
+  absl::StatusOr<uint64_t> refused = testing::IngestBatch(cl.c(0), bad);
   BOOST_TEST(refused.status().code() == absl::StatusCode::kInvalidArgument, refused.status());
   BOOST_TEST(std::string(refused.status().message()).find("fragment 321") != std::string::npos,
              refused.status());
@@ -302,7 +275,7 @@ BOOST_AUTO_TEST_CASE(a_batch_over_the_largest_message_goes_in_parts) {
   ref.set_source("helpdesk");
   ref.set_external_id("c0");
   BOOST_TEST(!cl.c(0).GetFragment(ref).ok(), "part of a refused batch was applied");
-  absl::StatusOr<uint64_t> pos = Ingest(cl.c(0), batch);
+  absl::StatusOr<uint64_t> pos = testing::IngestBatch(cl.c(0), batch);
   BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
   for (uint64_t k : {0, 199, 399}) {
     ref.set_external_id("c" + std::to_string(k));
@@ -332,7 +305,7 @@ BOOST_AUTO_TEST_CASE(a_replica_killed_during_ingest_catches_up) {
           sent.push_back(next++);
           *batch.add_fragments() = Person(sent.back(), 1);
         }
-        absl::StatusOr<uint64_t> pos = Ingest(cl.c(0), batch);
+        absl::StatusOr<uint64_t> pos = testing::IngestBatch(cl.c(0), batch);
         if (!pos.ok()) continue;  // not acknowledged: it may or may not be applied
         std::lock_guard<std::mutex> l(mu);
         for (uint64_t i : sent) acked[i] = 1;
@@ -392,7 +365,7 @@ BOOST_AUTO_TEST_CASE(the_stream_leader_killed_during_ingest_loses_nothing) {
         sent.push_back(next++);
         *batch.add_fragments() = Person(sent.back(), 1);
       }
-      absl::StatusOr<uint64_t> pos = Ingest(cl.c(0), batch);
+      absl::StatusOr<uint64_t> pos = testing::IngestBatch(cl.c(0), batch);
       if (!pos.ok()) {
         ++failures;
         continue;
@@ -476,11 +449,11 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_log_stops_the_replica) {
   BOOST_REQUIRE(cl.nodes[1]->Stop() == 0);
   v1::IngestBatch batch;
   for (uint64_t p = 100; p < 110; ++p) *batch.add_fragments() = Person(p, 1);
-  absl::StatusOr<uint64_t> more = Ingest(cl.c(0), batch);
+  absl::StatusOr<uint64_t> more = testing::IngestBatch(cl.c(0), batch);
   BOOST_REQUIRE(more.ok());
   batch.Clear();
   for (uint64_t p = 110; p < 120; ++p) *batch.add_fragments() = Person(p, 1);
-  more = Ingest(cl.c(0), batch);
+  more = testing::IngestBatch(cl.c(0), batch);
   BOOST_REQUIRE(more.ok());
   // The log forgets what replica 1 has not applied yet (as retention would).
   JetStream js(cl.nats.Urls());
@@ -513,7 +486,7 @@ BOOST_AUTO_TEST_CASE(with_nats_down_writes_fail_fast_and_reads_go_on) {
   absl::StatusOr<uint64_t> refused = uint64_t{0};
   for (int i = 0; i < 10; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    refused = Ingest(cl.c(0), batch);
+    refused = testing::IngestBatch(cl.c(0), batch);
     const double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!refused.ok() && s < 5) break;
@@ -535,7 +508,8 @@ BOOST_AUTO_TEST_CASE(with_nats_down_writes_fail_fast_and_reads_go_on) {
                  10)
                  .ok());
   cl.nats.StartAll();
-  absl::StatusOr<uint64_t> again = Eventually([&] { return Ingest(cl.c(0), batch); }, 60);
+  absl::StatusOr<uint64_t> again =
+      Eventually([&] { return testing::IngestBatch(cl.c(0), batch); }, 60);
   BOOST_REQUIRE_MESSAGE(again.ok(), again.status());
   BOOST_TEST(GetAtLeast(cl.c(1), "p200@replica.example", *again).ok());
   // The spooled audit record reaches every replica's audit log.
@@ -605,7 +579,7 @@ BOOST_AUTO_TEST_CASE(a_fourth_replica_bootstraps_from_a_backup) {
   // More writes after the backup: the new replica reads them from the log.
   v1::IngestBatch batch;
   for (uint64_t p = 300; p < 330; ++p) *batch.add_fragments() = Person(p, 1);
-  absl::StatusOr<uint64_t> pos = Ingest(cl.c(0), batch);
+  absl::StatusOr<uint64_t> pos = testing::IngestBatch(cl.c(0), batch);
   BOOST_REQUIRE(pos.ok());
   const std::string dir = cl.tmp.path() + "/r2";
   fs::create_directories(dir);
@@ -650,7 +624,7 @@ BOOST_AUTO_TEST_CASE(nats_that_requires_a_token_is_reached_with_it) {
   BOOST_REQUIRE_MESSAGE(put.ok(), put.status());
   v1::IngestBatch batch;
   *batch.add_fragments() = Person(1, 1);
-  absl::StatusOr<uint64_t> pos = Ingest(ca, batch);
+  absl::StatusOr<uint64_t> pos = testing::IngestBatch(ca, batch);
   BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
   BOOST_TEST(GetAtLeast(ca, "p1@replica.example", *pos).ok());
   // Without the token the servers refuse the replica: writes say why; it still serves.
