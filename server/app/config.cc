@@ -226,6 +226,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                   {"b", Set(x.b)},
                   {"kind_weight", Set(x.kind_weight)},
                   {"recency_days", Set(x.recency_days)},
+                  {"recency_power", Set(x.recency_power)},
                   {"evidence_pool", Set(x.evidence_pool)},
                   {"evidence_per_person", Set(x.evidence_per_person)},
                   {"short_query_terms", Set(x.short_query_terms)},
@@ -394,6 +395,9 @@ absl::Status ServerConfig::Validate() const {
     return bad("expertise.common_term_share", "must be above 0 and at most 1");
   }
   if (x.recency_days < 0) return bad("expertise.recency_days", "must be 0 (off) or positive");
+  if (x.recency_power < 0 || x.recency_power > 10) {
+    return bad("expertise.recency_power", "must be 0 (exponential decay) to 10");
+  }
   if (x.k1 < 0 || x.b < 0 || x.b > 1)
     return bad("expertise.k1/b", "k1 must be >= 0 and b within 0..1");
   if (x.max_limit == 0 || x.max_limit > 1000)

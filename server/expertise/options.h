@@ -18,8 +18,12 @@ struct ExpertiseOptions {
   std::map<std::string, double> kind_weight = {
       {"case", 1.0},  {"answer", 0.8}, {"conversation", 0.7}, {"document", 0.6},
       {"skill", 0.4}, {"bio", 0.3},    {"other", 0.5}};
-  // Evidence this many days old counts e^-1 (37%) as much as today's; 0 turns decay off.
+  // How evidence loses weight with age (index/search.h): (1 + age/recency_days)^-recency_power,
+  // a power law (evidence a year old counts 25% as much as today's, four years old 4%);
+  // with recency_power 0, exp(-age/recency_days) (a year: 37%, four years: 2%).
+  // recency_days 0 turns decay off.
   double recency_days = 365;
+  double recency_power = 2;
   // Best evidence documents considered per query, and per person summed into the
   // person's text score (a few strong, recent items beat many weak ones).
   size_t evidence_pool = 200;

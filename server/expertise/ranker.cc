@@ -163,6 +163,7 @@ class Search {
       p.kind_weight[i] = q_.no_kind_weights ? 1.0 : it != o_.kind_weight.end() ? it->second : 0.5;
     }
     p.recency_tau_days = q_.no_recency ? 0 : o_.recency_days;
+    p.recency_power = o_.recency_power;
     p.today = static_cast<uint32_t>(std::max<int64_t>(0, q_.as_of_ms / kMsPerDay));
     Translate(p);
     index::SearchStats stats;

@@ -165,14 +165,15 @@ class Scorer {
 
  private:
   double Weight(size_t k) const { return p_.kind_weight[k < p_.kind_weight.size() ? k : 0]; }
-  // exp() per scored document showed in profiles; a query meets few distinct days in
+  // exp() or pow() per scored document showed in profiles; a query meets few distinct days in
   // a row (an epoch spans 128), so a small direct-mapped memo answers most.
   double Recency(uint32_t day) const {
     if (p_.recency_tau_days <= 0 || p_.today <= day) return 1;
     auto& [memo_day, value] = memo_[day % memo_.size()];
     if (memo_day != day) {
       memo_day = day;
-      value = std::exp(-static_cast<double>(p_.today - day) / p_.recency_tau_days);
+      const double age = static_cast<double>(p_.today - day) / p_.recency_tau_days;
+      value = p_.recency_power > 0 ? std::pow(1 + age, -p_.recency_power) : std::exp(-age);
     }
     return value;
   }

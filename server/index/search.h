@@ -4,7 +4,17 @@
 //
 //   score(d) = w(kind_d) · r(d) · Σ_t idf_t · tf·(k1+1) / (tf + k1·(1 − b + b·len_d/avglen))
 //   idf_t    = ln(1 + (N − df_t + 0.5)/(df_t + 0.5))          (Robertson & Zaragoza 2009)
-//   r(d)     = exp(−max(0, now − day_d)/τ)                     (1 when τ = 0)
+//   r(d)     = (1 + age_d/τ)^−p       with p > 0: a power law   (1 when τ = 0)
+//            = exp(−age_d/τ)          with p = 0: exponential
+//   age_d    = max(0, now − day_d) in days
+//
+// The power law is the default (FindExperts' recency_power 2): Anderson & Schooler
+// (Psychological Science 1991, "Reflections of the environment in memory") found that
+// the odds a piece of information is needed again fall as a power of the time since
+// it was last needed, not exponentially. Against an exponential of the same τ, a
+// power law weighs the last months less evenly and keeps a long tail: a maintainer's
+// evidence from years ago still counts a little (server/expertise/README.md has the
+// measurements).
 //
 // MaxScore (Turtle & Flood 1995) with block-max bounds (Ding & Suel, SIGIR 2011), a
 // block of postings at a time: terms sorted by their score bound; once the k-th best
@@ -39,6 +49,7 @@ struct SearchParams {
   uint64_t docs = 0;  // N
   std::array<double, kEvidenceKinds> kind_weight{1, 1, 1, 1, 1, 1, 1};
   double recency_tau_days = 0;  // 0: no decay
+  double recency_power = 0;     // p above; 0: exponential decay
   uint32_t today = 0;           // days since 1970 of "now"; later evidence is skipped (0: none)
   // Per query term, a factor on its idf (empty: 1 each): translated terms count less.
   std::vector<double> term_weight;

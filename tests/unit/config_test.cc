@@ -77,6 +77,12 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   c = app::ServerConfig();
   c.directory.bulk_idle = absl::Milliseconds(10);
   BOOST_TEST(std::string(c.Validate().message()).find("store.bulk_idle_ms") == 0);
+  c = app::ServerConfig();
+  BOOST_REQUIRE(Load(R"({"expertise": {"recency_days": 500, "recency_power": 0}})", c).ok());
+  BOOST_TEST(c.directory.expertise.recency_power == 0);  // exponential decay, still allowed
+  BOOST_TEST(c.Validate().ok());
+  c.directory.expertise.recency_power = -1;
+  BOOST_TEST(std::string(c.Validate().message()).find("expertise.recency_power") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {

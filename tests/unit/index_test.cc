@@ -42,13 +42,14 @@ struct IndexFixture {
     }
   }
 
-  index::SearchParams Params(size_t k, double tau) const {
+  index::SearchParams Params(size_t k, double tau, double power = 0) const {
     index::SearchParams p;
     p.k = k;
     p.docs = n_docs;
     p.avg_length = static_cast<double>(total_len) / n_docs;
     p.kind_weight = {1, 1.0, 0.6, 0.8, 0.7, 0.4, 0.3};
     p.recency_tau_days = tau;
+    p.recency_power = power;
     p.today = 20000;
     return p;
   }
@@ -73,8 +74,10 @@ struct IndexFixture {
       }
       if (raw == 0 || (p.today > 0 && d.day > p.today)) continue;  // none after "now"
       double f = p.kind_weight[static_cast<size_t>(d.kind)];
-      if (p.recency_tau_days > 0 && p.today > d.day)
-        f *= std::exp(-static_cast<double>(p.today - d.day) / p.recency_tau_days);
+      if (p.recency_tau_days > 0 && p.today > d.day) {
+        const double age = static_cast<double>(p.today - d.day) / p.recency_tau_days;
+        f *= p.recency_power > 0 ? std::pow(1 + age, -p.recency_power) : std::exp(-age);
+      }
       scored.emplace_back(id, raw * f);
     }
     std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
@@ -239,7 +242,8 @@ void CheckTopKIsExhaustive(IndexFixture& f, bool shuffled) {
     }
     const std::vector<std::string> query(uniq.begin(), uniq.end());
     const size_t k = q % 3 == 0 ? 5 : q % 3 == 1 ? 50 : 400;
-    index::SearchParams p = f.Params(k, q % 2 ? 365 : 0);
+    // No decay, exponential decay, and the power law FindExperts uses by default.
+    index::SearchParams p = f.Params(k, q % 4 == 0 ? 0 : 365, q % 4 >= 2 ? 2 : 0);
     index::SearchStats stats;
     absl::StatusOr<std::vector<index::ScoredDoc>> got = index::TopK(*snap, query, p, &stats);
     BOOST_REQUIRE_MESSAGE(got.ok(), got.status());
