@@ -4,8 +4,10 @@
 //   build/tests/bench/scim_bench --users 20000         (README.md "Benchmarks")
 //
 // 1. Ceiling: GET /healthz at 1, 4 and 16 clients.
-// 2. Entra's initial cycle at 1, 4 and 16 clients, each on its own source: for every
-//    user a GET /Users?filter=userName eq "…" (finds nothing) then a POST.
+// 2. Entra's initial cycle at 1, 4 and 16 clients, each on its own source with its own
+//    people: for every user a GET /Users?filter=userName eq "…" (finds nothing) then a
+//    POST. Then a quarter of the 1-client cycle's people again, on a fourth source at 4
+//    clients: each POST joins the profile those people already have.
 // 3. Group PATCHes adding 1,000 members each (Entra's `Add members`), and the cost of
 //    adding one member to a group of 1,000 beside adding one to an empty group: a
 //    membership change costs O(members changed), not O(group size).
@@ -20,7 +22,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -133,6 +134,16 @@ json UserBody(const std::string& user_name, size_t i) {
            {{"department", "Dept" + std::to_string(i % 40)}}}};
 }
 
+// The "id" of a created resource: the first "id" member of the answer (a User's other
+// members hold none), without parsing the whole answer in the client.
+std::string IdOf(const std::string& body) {
+  const std::string key = "\"id\":\"";
+  const size_t at = body.find(key);
+  if (at == std::string::npos) return "";
+  const size_t end = body.find('"', at + key.size());
+  return end == std::string::npos ? "" : body.substr(at + key.size(), end - at - key.size());
+}
+
 pid_t g_tesserad = 0;  // whose resident memory each row shows
 
 void Row(const char* what, int clients, const Stats& s, double ceiling_rate) {
@@ -174,9 +185,8 @@ int main(int argc, char** argv) {
     sources.push_back(
         {{"id", "src-" + std::to_string(i)}, {"kind", "employee"}, {"priority", 10 + i}});
   }
-  for (int c : {1, 4, 16})
-    sources.push_back(
-        {{"id", "scim-" + std::to_string(c)}, {"kind", "employee"}, {"priority", 90}});
+  for (std::string id : {"scim-1", "scim-4", "scim-16", "scim-join"})
+    sources.push_back({{"id", id}, {"kind", "employee"}, {"priority", 90}});
   json config = {{"sources", sources},
                  {"security", {{"principals", dir.path() + "/principals.json"}}},
                  {"http", {{"threads", 32}, {"max_connections", 256}}}};
@@ -213,27 +223,40 @@ int main(int argc, char** argv) {
   }
   bool ok = true;
   std::vector<std::string> ids_16;  // the users of the 16-client cycle
-  std::mutex ids_mu;
-  for (int c : {1, 4, 16}) {
-    const std::string base = "/scim/v2/scim-" + std::to_string(c);
-    std::vector<std::string> ids(users);
-    Stats s = Run(server, c, users, [&](httplib::Client& cl, size_t i) {
-      const std::string name = "user" + std::to_string(i) + "@bench.example";
-      auto g = cl.Get(base + "/Users?filter=userName+eq+%22" + name + "%22");
+  // Each cycle's users are new people (their own names), so every client count does the
+  // same work; a last cycle sends the 1-client cycle's people again to another source,
+  // where each joins the profile that cycle made (by e-mail), as an IdP's users join the
+  // HR and LDAP records of the same people.
+  const auto cycle = [&](const std::string& source, int c, size_t n, const std::string& tag,
+                         const char* what) {
+    const std::string base = "/scim/v2/" + source;
+    // The requests are built before the clock starts: a real IdP is another machine, and
+    // here the load generator shares the server's two cores.
+    std::vector<std::string> paths(n), bodies(n), ids(n);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string name = "user" + std::to_string(i) + "." + tag + "@bench.example";
+      paths[i] = base + "/Users?filter=userName+eq+%22" + name + "%22";
+      bodies[i] = UserBody(name, i).dump();
+    }
+    Stats s = Run(server, c, n, [&](httplib::Client& cl, size_t i) {
+      auto g = cl.Get(paths[i]);
       if (!g || g->status != 200 || g->body.find("\"totalResults\":0") == std::string::npos)
         return -1;
-      auto p = cl.Post(base + "/Users", UserBody(name, i).dump(), "application/scim+json");
+      auto p = cl.Post(base + "/Users", bodies[i], "application/scim+json");
       if (!p || p->status != 201) return -1;
-      ids[i] = json::parse(p->body)["id"].get<std::string>();
-      return 2;
+      ids[i] = IdOf(p->body);
+      return ids[i].empty() ? -1 : 2;
     });
-    Row(("Entra cycle: filter GET + POST"), c, s, ceiling[c]);
+    Row(what, c, s, ceiling[c]);
     ok = ok && s.errors == 0;
-    if (c == 16) {
-      std::lock_guard<std::mutex> l(ids_mu);
-      ids_16 = ids;
-    }
+    return ids;
+  };
+  for (int c : {1, 4, 16}) {
+    std::vector<std::string> ids = cycle("scim-" + std::to_string(c), c, users,
+                                         "c" + std::to_string(c), "Entra cycle: filter GET + POST");
+    if (c == 16) ids_16 = std::move(ids);
   }
+  cycle("scim-join", 4, users / 4, "c1", "the same, joining known people");
   // Group PATCHes on the 16-client source: groups of `group_size` new members each.
   const std::string base = "/scim/v2/scim-16";
   const size_t groups = std::max<size_t>(1, users / group_size);
@@ -372,8 +395,8 @@ int main(int argc, char** argv) {
       tessera::bench::Mib(tessera::bench::ReadProc(g_tesserad).peak_rss_kb),
       flushed > 0 ? compacted / flushed : 0.0, compacted / (1 << 20), flushed / (1 << 20));
   std::sort(render_ms.begin(), render_ms.end());
-  printf("/metrics with 53 sources: %zu bytes, p50 %.2f ms, p99 %.2f ms (50 scrapes)\n",
-         metrics_bytes, render_ms[render_ms.size() / 2], render_ms.back());
+  printf("/metrics with %zu sources: %zu bytes, p50 %.2f ms, p99 %.2f ms (50 scrapes)\n",
+         sources.size(), metrics_bytes, render_ms[render_ms.size() / 2], render_ms.back());
   printf(
       "\nTargets: SCIM writes >= 0.5x the ceiling, p99 < 100 ms at 16 clients, +1 member cost "
       "independent of "
