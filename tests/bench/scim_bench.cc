@@ -83,6 +83,7 @@ Stats Run(const Server& s, int clients, size_t n, Work work) {
   std::atomic<size_t> next{0}, errors{0}, requests{0};
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(clients);
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       std::unique_ptr<httplib::Client> client = Connect(s);
