@@ -130,6 +130,19 @@ struct Cluster {
     Connect(i);
   }
   const client::Client& c(size_t i) const { return *clients[i]; }
+  // The end of every replica's and NATS server's log, for a failure message.
+  std::string Logs() const {
+    const auto tail = [](const std::string& name, const std::string& log) {
+      return "\n--- " + name + " (the last 3,000 bytes of its log) ---\n" +
+             log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+    };
+    std::string out;
+    for (size_t i = 0; i < nodes.size(); ++i)
+      out += tail("replica r" + std::to_string(i), nodes[i]->Log());
+    for (size_t i = 0; i < nats.size(); ++i)
+      out += tail("nats-server n" + std::to_string(i), testing::ReadFile(nats.Log(i)));
+    return out;
+  }
 
   void Sources(size_t via) {
     for (const char* id : {"hr", "helpdesk"}) {
@@ -138,7 +151,7 @@ struct Cluster {
       s.set_kind("test");
       s.set_priority(50);
       absl::StatusOr<v1::Source> r = c(via).PutSource(s);
-      BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+      BOOST_REQUIRE_MESSAGE(r.ok(), r.status() << Logs());
     }
   }
   // People 0..people-1 and `cases` cases through replica `via`; the last position.
@@ -147,11 +160,11 @@ struct Cluster {
     v1::IngestBatch batch;
     for (uint64_t p = 0; p < people; ++p) *batch.add_fragments() = Person(p, 1);
     absl::StatusOr<uint64_t> pos = testing::IngestBatch(c(via), batch);
-    BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
+    BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status() << Logs());
     batch.Clear();
     for (uint64_t k = 0; k < cases; ++k) *batch.add_fragments() = testing::SmallCase(k, people);
     pos = testing::IngestBatch(c(via), batch);
-    BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status());
+    BOOST_REQUIRE_MESSAGE(pos.ok(), pos.status() << Logs());
     return *pos;
   }
 };
