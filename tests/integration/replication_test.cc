@@ -31,6 +31,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kStaff = 20000;
+// Longer than a write may take at the server: publish_timeout + apply_wait (Connect).
+constexpr int kClientDeadlineMs = 90'000;
 
 int KillRounds() {
   const char* env = std::getenv("TESSERA_REPLICA_KILLS");
@@ -121,9 +123,13 @@ struct Cluster {
     Connect(i);
     return i;
   }
+  // A write may take the server's own limits to answer: publish_timeout (20 s) to get
+  // the log's acknowledgement through an election, then apply_wait (60 s) to apply it
+  // here. The client waits longer than both, so a slow write fails with the server's
+  // own message (which says what it waited for) rather than a client deadline.
   void Connect(size_t i) {
-    clients[i] =
-        std::make_unique<client::Client>(client::ClientOptions{nodes[i]->address(), 30'000});
+    clients[i] = std::make_unique<client::Client>(
+        client::ClientOptions{nodes[i]->address(), kClientDeadlineMs});
   }
   void Restart(size_t i) {
     nodes[i]->Start();
@@ -414,15 +420,16 @@ BOOST_AUTO_TEST_CASE(the_stream_leader_killed_during_ingest_loses_nothing) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   cl.nats.Kill(static_cast<size_t>(std::stoi(leader.substr(1))));
-  // Writes pause for the election and resume: wait until some land after the kill.
+  // Writes pause for the election and resume: wait until some land after the kill, for
+  // as long as one write may take (usually 5-7 s here; once 29 s under ASan on 2 cores).
   const uint64_t before = last_position.load();
-  for (int i = 0; i < 300 && last_position.load() <= before + 5; ++i)
+  for (int i = 0; i < kClientDeadlineMs / 100 && last_position.load() <= before + 5; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   stop = true;
   writer.join();
   connector.join();
   BOOST_TEST(last_position.load() > before + 5,
-             "writes did not resume after the leader was killed");
+             "writes did not resume after the leader was killed" << cl.Logs());
   BOOST_TEST(connector_exit == 0, "the connector's run failed:\n"
                                       << testing::ReadFile(cl.tmp.path() + "/connect.log"));
   // Every row it read is on the other replica too.
