@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <string>
 #include <thread>
@@ -136,19 +137,23 @@ struct Cluster {
     Connect(i);
   }
   const client::Client& c(size_t i) const { return *clients[i]; }
-  // The end of every replica's and NATS server's log, for a failure message.
-  std::string Logs() const {
-    const auto tail = [](const std::string& name, const std::string& log) {
-      return "\n--- " + name + " (the last 3,000 bytes of its log) ---\n" +
-             log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
-    };
-    std::string out;
-    for (size_t i = 0; i < nodes.size(); ++i)
-      out += tail("replica r" + std::to_string(i), nodes[i]->Log());
-    for (size_t i = 0; i < nats.size(); ++i)
-      out += tail("nats-server n" + std::to_string(i), testing::ReadFile(nats.Log(i)));
-    return out;
-  }
+  // The end of every replica's and NATS server's log, for a failure message. Read only
+  // when streamed: Boost.Test streams an assertion's message only when it fails.
+  struct LogTails {
+    const Cluster* cluster;
+    friend std::ostream& operator<<(std::ostream& os, const LogTails& t) {
+      const auto tail = [&os](const std::string& name, const std::string& log) {
+        os << "\n--- " << name << " (the last 3,000 bytes of its log) ---\n"
+           << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+      };
+      for (size_t i = 0; i < t.cluster->nodes.size(); ++i)
+        tail("replica r" + std::to_string(i), t.cluster->nodes[i]->Log());
+      for (size_t i = 0; i < t.cluster->nats.size(); ++i)
+        tail("nats-server n" + std::to_string(i), testing::ReadFile(t.cluster->nats.Log(i)));
+      return os;
+    }
+  };
+  LogTails Logs() const { return LogTails{this}; }
 
   void Sources(size_t via) {
     for (const char* id : {"hr", "helpdesk"}) {
