@@ -146,6 +146,24 @@ class RocksSnapshot final : public Snapshot {
   std::unique_ptr<Iterator> NewIterator(Cf cf) const override {
     return std::make_unique<RocksIterator>(db_->NewIterator(ro_, cfs_[static_cast<int>(cf)]));
   }
+  absl::Status MultiGet(Cf cf, const std::vector<std::string>& keys,
+                        std::vector<std::string>* values, std::vector<bool>* found) const override {
+    const size_t n = keys.size();
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> pinned(n);
+    std::vector<rocksdb::Status> statuses(n);
+    db_->MultiGet(ro_, cfs_[static_cast<int>(cf)], n, slices.data(), pinned.data(),
+                  statuses.data());
+    values->assign(n, std::string());
+    found->assign(n, false);
+    for (size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return FromRocks(statuses[i], "multiget");
+      (*values)[i].assign(pinned[i].data(), pinned[i].size());
+      (*found)[i] = true;
+    }
+    return absl::OkStatus();
+  }
 
  private:
   rocksdb::DB* db_;
@@ -754,6 +772,18 @@ class RocksStore final : public Store {
 };
 
 }  // namespace
+
+absl::Status Reader::MultiGet(Cf cf, const std::vector<std::string>& keys,
+                              std::vector<std::string>* values, std::vector<bool>* found) const {
+  values->assign(keys.size(), std::string());
+  found->assign(keys.size(), false);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<bool> got = Get(cf, keys[i], &(*values)[i]);
+    if (!got.ok()) return got.status();
+    (*found)[i] = *got;
+  }
+  return absl::OkStatus();
+}
 
 const char* CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
 

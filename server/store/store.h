@@ -103,6 +103,12 @@ class Reader {
   // Sets `*value` and returns true when `key` exists, false when it does not.
   virtual absl::StatusOr<bool> Get(Cf cf, std::string_view key, std::string* value) const = 0;
   virtual std::unique_ptr<Iterator> NewIterator(Cf cf) const = 0;
+  // Get for several keys of one column family: `values` and `found` get one entry per
+  // key. This reads them one by one; a snapshot reads them in one batched lookup that
+  // shares the filter and index work of keys in the same files.
+  [[nodiscard]] virtual absl::Status MultiGet(Cf cf, const std::vector<std::string>& keys,
+                                              std::vector<std::string>* values,
+                                              std::vector<bool>* found) const;
 };
 
 // Pending writes plus reads that see them over the latest database state.
