@@ -416,7 +416,20 @@ int main(int argc, char** argv) {
       "--keep-db", keep,
       "keep tesserad's database in this folder; a later run with the same sizes reuses it and "
       "skips the load (for iterating on query speed)");
+  std::vector<std::string> sets;
+  app.add_option("--set", sets,
+                 "KEY=VALUE: an expertise option for tesserad (server/expertise/options.h), e.g. "
+                 "--set language_weight=0; VALUE is JSON; repeatable");
   CLI11_PARSE(app, argc, argv);
+  std::string expertise = "\"evidence_pool\": " + std::to_string(pool);
+  for (const std::string& kv : sets) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fprintf(stderr, "--set %s: expected KEY=VALUE\n", kv.c_str());
+      return 2;
+    }
+    expertise += ", \"" + kv.substr(0, eq) + "\": " + kv.substr(eq + 1);
+  }
   printf(
       "expertise_bench: %llu employees, %llu customers, %llu evidence items, %zu queries of 5-40 "
       "words, "
@@ -425,8 +438,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(s.evidence), queries, cache_mb,
       std::thread::hardware_concurrency());
   testing::TempDir tmp;
-  std::ofstream(tmp.Sub("tesserad.json"))
-      << "{\"expertise\": {\"evidence_pool\": " << pool << "}}\n";
+  std::ofstream(tmp.Sub("tesserad.json")) << "{\"expertise\": {" << expertise << "}}\n";
   // A kept database is reused only when it was fully loaded with the same sizes.
   const std::string sizes = std::to_string(s.employees) + " " + std::to_string(s.customers) + " " +
                             std::to_string(s.evidence) + (g_shuffle_time ? " shuffled" : "");
