@@ -117,6 +117,10 @@ void PrintExperts(const v1::FindExpertsResponse& r, bool explain) {
         Fixed(e.score(), 3).c_str(), Fixed(e.text_score(), 3).c_str(),
         Fixed(e.relationship_score(), 2).c_str(), Fixed(e.availability(), 2).c_str(),
         Fixed(e.load_factor(), 2).c_str(), e.open_cases(), e.open_cases() == 1 ? "" : "s");
+    if (e.language_score() > 0) {
+      printf("   text includes their whole history's match to the words: %s of the best\n",
+             Fixed(e.language_score(), 2).c_str());
+    }
     for (const auto& rel : e.relationship()) printf("   relationship: %s\n", rel.c_str());
     for (const v1::EvidenceHit& h : e.evidence()) {
       std::string words;

@@ -292,6 +292,7 @@ static void ExpertToProto(const expertise::Expert& e, v1::Expert* x) {
   ToProto(e.person, x->mutable_person());
   x->set_score(e.score);
   x->set_text_score(e.text_score);
+  x->set_language_score(e.language_score);
   x->set_relationship_score(e.relationship_score);
   x->set_availability(e.availability);
   x->set_load_factor(e.load_factor);

@@ -3,8 +3,11 @@
 
 #include "server/directory/evidence.h"
 
+#include <algorithm>
+
 #include "server/directory/ids.h"
 #include "server/index/evidence.h"
+#include "server/index/person_terms.h"
 #include "server/index/postings.h"
 
 namespace tessera::directory {
@@ -38,6 +41,19 @@ index::DocTerms Analyse(const text::Analyzer& analyzer, DocId doc, const identit
   terms->kind = index::KindOf(e.kind);
   terms->day = static_cast<uint32_t>(std::max<int64_t>(0, TimeOf(e, f) / kMsPerDay));
   return *std::move(terms);
+}
+
+// The identifiers an item credits (its `role` relation's targets), sorted and unique;
+// none for an item about its own entity (a skill, a bio).
+std::vector<std::string> CreditedIds(const identity::Fragment& f, const identity::Evidence& e) {
+  std::vector<std::string> ids;
+  if (e.role.empty()) return ids;
+  for (const identity::Relation& r : f.relations) {
+    if (r.type == e.role) ids.push_back(identity::IdentKey(r.target.tag, r.target.value));
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
 // Language tag, title and text, each length-prefixed: what an item's terms depend on.
@@ -89,19 +105,30 @@ void IndexEvidence(store::Batch& batch, const text::Analyzer& analyzer,
   const identity::StoredFragment* after = d.after ? &*d.after : nullptr;
   const size_t nb = before ? before->fragment.evidence.size() : 0;
   const size_t na = after ? after->fragment.evidence.size() : 0;
+  static const std::vector<std::string> kNoIds;
   for (size_t i = 0; i < std::max(nb, na); ++i) {
     const auto ordinal = static_cast<uint32_t>(i);
     const DocId doc = index::DocId((after ? after : before)->fno, ordinal);
     const identity::Evidence* eb = i < nb ? &before->fragment.evidence[i] : nullptr;
     const identity::Evidence* ea = i < na ? &after->fragment.evidence[i] : nullptr;
-    if (!(eb && ea && SameContent(*eb, before->fragment, *ea, after->fragment))) {
-      std::optional<index::DocTerms> tb, ta;
+    const bool same_text = eb && ea && SameContent(*eb, before->fragment, *ea, after->fragment);
+    std::optional<index::DocTerms> tb, ta;
+    if (!same_text) {
       if (eb) tb = Analyse(analyzer, doc, *eb, before->fragment);
       if (ea) ta = Analyse(analyzer, doc, *ea, after->fragment, ready);
       const index::CorpusDelta delta =
           index::UpdatePostings(batch, tb ? &*tb : nullptr, ta ? &*ta : nullptr);
       corpus.docs += delta.docs;
       corpus.length += delta.length;
+    }
+    // The credited people's language (person_terms.h): when the text or who it
+    // credits changed.
+    const std::vector<std::string> cb = eb ? CreditedIds(before->fragment, *eb) : kNoIds;
+    const std::vector<std::string> ca = ea ? CreditedIds(after->fragment, *ea) : kNoIds;
+    if ((!same_text && (!cb.empty() || !ca.empty())) || cb != ca) {
+      if (eb && !tb) tb = Analyse(analyzer, doc, *eb, before->fragment);
+      if (ea && !ta) ta = Analyse(analyzer, doc, *ea, after->fragment, ready);
+      index::UpdatePersonTerms(batch, cb, tb ? &*tb : nullptr, ca, ta ? &*ta : nullptr);
     }
     std::optional<index::EvidenceRecord> rb, ra;
     if (eb) rb = RecordOf(analyzer, *before, d.fragkey, ordinal);

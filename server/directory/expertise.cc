@@ -27,6 +27,11 @@ absl::StatusOr<expertise::Ranking> ReadPath::Rank(const expertise::Query& query)
   });
   q.case_cache = &case_cache_;
   std::unique_ptr<store::Snapshot> snap = write_.store().GetSnapshot();
+  if (options_.expertise.language_weight > 0) {
+    absl::StatusOr<double> mean = person_lengths_.Get(*snap, q.generation);
+    if (!mean.ok()) return mean.status();
+    corpus.person_length = *mean;
+  }
   const expertise::Ranker ranker(options_.expertise, analyzer_, options_.normalise,
                                  options_.lexicon.get());
   return ranker.Find(*snap, corpus, q);

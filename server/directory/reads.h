@@ -15,6 +15,7 @@
 #include "server/directory/ids.h"
 #include "server/directory/write_path.h"
 #include "server/expertise/cases.h"
+#include "server/expertise/language.h"
 #include "server/text/analyzer.h"
 
 namespace tessera::directory {
@@ -67,6 +68,7 @@ class ReadPath {
   const text::Analyzer& analyzer_;
   // Case states FindExperts read, for the queries after it on the same data.
   mutable expertise::CaseCache case_cache_;
+  mutable expertise::PersonLengthCache person_lengths_;
 };
 
 }  // namespace tessera::directory

@@ -20,8 +20,9 @@ inline constexpr std::string_view kRegionKey = "default_region";
 inline constexpr std::string_view kIndexLayoutKey = "index-layout";
 // The postings layout (index::kPostingsLayout), then what derivation writes: "derive-2"
 // since hand-overs decide who holds a case (expertise/cases.h) and greetings stopped
-// being terms. Change the suffix whenever derivation changes what it writes.
-inline constexpr char kDerivedLayout[] = "postings-v3-day-epochs-7-blocks-18 derive-2";
+// being terms, "derive-3" since it keeps each credited person's language
+// (index/person_terms.h). Change the suffix whenever derivation changes what it writes.
+inline constexpr char kDerivedLayout[] = "postings-v3-day-epochs-7-blocks-18 derive-3";
 
 struct MetaState {
   uint64_t next_profile = 1;

@@ -28,6 +28,9 @@ struct ExpertiseOptions {
   // person's text score (a few strong, recent items beat many weak ones).
   size_t evidence_pool = 200;
   size_t evidence_per_person = 10;
+  // Weight of a person's language (Balog's candidate model, language.h) added to their
+  // normalised evidence score, both 0..1 over the best candidates; 0 turns it off.
+  double language_weight = 0.75;
   // Long queries (a pasted message) keep their telling terms: with more than
   // short_query_terms terms, those in more than common_term_share of the evidence
   // (they say little and cost the most) are dropped, and of the rest the

@@ -6,7 +6,9 @@
 // text ranks evidence (index/search.h: BM25, evidence-kind weights, recency decay),
 // each of the best evidence items gives its score to the people it names (a case to
 // who resolved it, a page to who wrote it, a skill to its owner), and a person's text
-// score is the sum of their best few items. Then, per person:
+// score is the sum of their best few items. For the best candidates, their language
+// (language.h: Balog's candidate model over everything credited to them) is added to
+// it. Then, per person:
 //
 //   score = (text / max text + relationship) · availability · 1/(1 + load · open cases)
 //
@@ -87,7 +89,10 @@ struct EvidenceHit {
 struct Expert {
   index::PersonSummary person;
   double score = 0;
-  double text_score = 0;          // normalised to 0..1 over the candidates
+  // Normalised to 0..1 over the candidates: the evidence found, plus language_weight ×
+  // language_score.
+  double text_score = 0;
+  double language_score = 0;      // how their whole history matches (language.h), 0..1
   double relationship_score = 0;  // boosts added
   double availability = 1;        // factor: 1, or away_factor
   double load_factor = 1;         // 1 / (1 + load_per_open_case · open cases)
@@ -121,10 +126,12 @@ struct Ranking {
   uint64_t postings_read = 0;
 };
 
-// Corpus size for BM25; the directory keeps it exact.
+// Corpus size for BM25; the directory keeps docs and length exact.
 struct Corpus {
   uint64_t docs = 0;
   uint64_t length = 0;
+  // The mean credited length per identifier (language.h); 0: scanned by the query.
+  double person_length = 0;
 };
 
 // Thread-safe; borrows everything.

@@ -187,12 +187,6 @@ void PutAdd(std::string& ops, uint64_t doc, uint32_t tf, const DocTerms& d) {
   store::PutVarint64(ops, d.day);
 }
 
-void Count(store::Batch& batch, const std::string& key, int64_t delta) {
-  std::string op(1, kDeltaTag);
-  store::PutVarsint64(op, delta);
-  batch.Merge(store::Cf::kPostings, key, op);
-}
-
 }  // namespace
 
 EvidenceKind KindOf(std::string_view kind) {
@@ -205,17 +199,32 @@ EvidenceKind KindOf(std::string_view kind) {
   return EvidenceKind::kOther;
 }
 
-DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day,
-                        const std::vector<std::string>& terms) {
-  DocTerms d{doc, static_cast<uint32_t>(terms.size()), kind, day, {}};
-  std::vector<std::string_view> sorted(terms.begin(), terms.end());
+namespace {
+
+// Sorted, unique terms of [begin, end) with their frequencies.
+std::vector<std::pair<std::string, uint32_t>> Counted(
+    std::vector<std::string>::const_iterator begin, std::vector<std::string>::const_iterator end) {
+  std::vector<std::string_view> sorted(begin, end);
   std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<std::string, uint32_t>> out;
   for (size_t i = 0; i < sorted.size();) {
     size_t j = i + 1;
     while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-    d.terms.emplace_back(std::string(sorted[i]), static_cast<uint32_t>(j - i));
+    out.emplace_back(std::string(sorted[i]), static_cast<uint32_t>(j - i));
     i = j;
   }
+  return out;
+}
+
+}  // namespace
+
+DocTerms DocTerms::From(uint64_t doc, EvidenceKind kind, uint32_t day,
+                        const std::vector<std::string>& terms) {
+  DocTerms d{doc, static_cast<uint32_t>(terms.size()), kind, day, {}, {}, 0};
+  d.terms = Counted(terms.begin(), terms.end());
+  const size_t lead = std::min(terms.size(), kLeadTerms);
+  d.lead = Counted(terms.begin(), terms.begin() + static_cast<std::ptrdiff_t>(lead));
+  d.lead_length = static_cast<uint32_t>(lead);
   return d;
 }
 
@@ -275,11 +284,11 @@ CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const Do
     const bool take_new = i == old_terms.end() || (j != new_terms.end() && j->first < i->first);
     if (take_old) {  // term gone
       remove(i->first);
-      Count(batch, DfKey(i->first), -1);
+      AddToCount(batch, DfKey(i->first), -1);
       ++i;
     } else if (take_new) {  // term added
       add(j->first, j->second);
-      Count(batch, DfKey(j->first), +1);
+      AddToCount(batch, DfKey(j->first), +1);
       ++j;
     } else {  // in both: rewrite only if something it carries changed
       if (!same_place) remove(i->first);
@@ -289,8 +298,8 @@ CorpusDelta UpdatePostings(store::Batch& batch, const DocTerms* before, const Do
     }
   }
   if (!(before && after && old_epoch == new_epoch)) {
-    if (before) Count(batch, EpochKey(old_epoch), -1);
-    if (after) Count(batch, EpochKey(new_epoch), +1);
+    if (before) AddToCount(batch, EpochKey(old_epoch), -1);
+    if (after) AddToCount(batch, EpochKey(new_epoch), +1);
   }
   CorpusDelta delta;
   if (before) delta.docs -= 1, delta.length -= before->length;
@@ -359,14 +368,30 @@ absl::Status DecodeBlock(std::string_view value, uint64_t block, std::vector<Pos
 }
 
 absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term) {
+  return ReadCount(reader, DfKey(term), "document frequency");
+}
+
+void AddToCount(store::Batch& batch, std::string_view key, int64_t delta) {
+  std::string op(1, kDeltaTag);
+  store::PutVarsint64(op, delta);
+  batch.Merge(store::Cf::kPostings, key, op);
+}
+
+bool ParseCount(std::string_view value, int64_t* n) {
+  if (value.empty() || value.front() != kCountTag) return false;
+  store::Decoder d(value.substr(1));
+  *n = d.Varsint64();
+  return d.ok();
+}
+
+absl::StatusOr<uint64_t> ReadCount(const store::Reader& reader, std::string_view key,
+                                   std::string_view what) {
   std::string value;
-  absl::StatusOr<bool> found = reader.Get(store::Cf::kPostings, DfKey(term), &value);
+  absl::StatusOr<bool> found = reader.Get(store::Cf::kPostings, key, &value);
   if (!found.ok()) return found.status();
   if (!*found) return 0;
-  store::Decoder d(std::string_view(value).substr(1));
-  const int64_t n = d.Varsint64();
-  if (value.front() != kCountTag || !d.ok())
-    return absl::DataLossError("corrupt document frequency");
+  int64_t n = 0;
+  if (!ParseCount(value, &n)) return absl::DataLossError("corrupt " + std::string(what));
   return n > 0 ? static_cast<uint64_t>(n) : 0;
 }
 

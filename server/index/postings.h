@@ -9,6 +9,8 @@
 //                                   by document id; epoch = the evidence's day / 2^7
 //   0x01 · term                 ->  document frequency
 //   0x02 · u64be epoch          ->  documents in the epoch (the epochs a query visits)
+//   0x03 · identkey · term      ->  a person's term frequency (person_terms.h)
+//   0x04 · identkey             ->  a person's length (person_terms.h)
 //
 // Keys are grouped by epoch first, term second, and an epoch is 128 days of the
 // evidence's own dates, not of its arrival. A query visits epochs newest first, and
@@ -40,9 +42,10 @@
 
 namespace tessera::index {
 
-inline constexpr int kOrdinalBits = 6;   // so at most 64 evidence items per fragment
-inline constexpr int kBlockBits = 18;    // 262,144 document ids (4,096 fragments) per block
-inline constexpr int kEpochDayBits = 7;  // 128 days of evidence dates per epoch
+inline constexpr int kOrdinalBits = 6;    // so at most 64 evidence items per fragment
+inline constexpr int kBlockBits = 18;     // 262,144 document ids (4,096 fragments) per block
+inline constexpr int kEpochDayBits = 7;   // 128 days of evidence dates per epoch
+inline constexpr size_t kLeadTerms = 16;  // DocTerms::lead
 
 // Names the postings layout (key scheme, block size, value encoding). A database whose
 // index was written under another layout has its derived data rebuilt at open.
@@ -81,6 +84,10 @@ struct DocTerms {
   EvidenceKind kind = EvidenceKind::kOther;
   uint32_t day = 0;
   std::vector<std::pair<std::string, uint32_t>> terms;  // sorted, unique, with frequency
+  // The same for the first kLeadTerms terms of the text (title and first sentence: its
+  // subject), what a person's language sums (person_terms.h).
+  std::vector<std::pair<std::string, uint32_t>> lead;
+  uint32_t lead_length = 0;
 
   static DocTerms From(uint64_t doc, EvidenceKind kind, uint32_t day,
                        const std::vector<std::string>& terms);
@@ -150,5 +157,15 @@ class BlockView {
                                        std::vector<Posting>* out);
 // The document frequency stored under DfKey (0 when absent).
 absl::StatusOr<uint64_t> ReadDf(const store::Reader& reader, std::string_view term);
+
+// Counters of this column family (a document frequency, an epoch's documents, a
+// person's term sums): a merge operand adding `delta` to the counter at `key`, and the
+// counter's value (0 when absent or not above 0; DATA_LOSS naming `what` when the value
+// is not a counter).
+void AddToCount(store::Batch& batch, std::string_view key, int64_t delta);
+absl::StatusOr<uint64_t> ReadCount(const store::Reader& reader, std::string_view key,
+                                   std::string_view what);
+// A counter's value as ReadCount reads it; false when `value` is not a counter.
+bool ParseCount(std::string_view value, int64_t* n);
 
 }  // namespace tessera::index

@@ -83,6 +83,12 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   BOOST_TEST(c.Validate().ok());
   c.directory.expertise.recency_power = -1;
   BOOST_TEST(std::string(c.Validate().message()).find("expertise.recency_power") == 0);
+  c = app::ServerConfig();
+  BOOST_REQUIRE(Load(R"({"expertise": {"language_weight": 0}})", c).ok());
+  BOOST_TEST(c.directory.expertise.language_weight == 0);  // off
+  BOOST_TEST(c.Validate().ok());
+  c.directory.expertise.language_weight = -0.5;
+  BOOST_TEST(std::string(c.Validate().message()).find("expertise.language_weight") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE expertise
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -382,4 +383,69 @@ BOOST_AUTO_TEST_CASE(text_matching_no_evidence_ranks_nobody_without_error) {
   BOOST_TEST(!r->query_terms.empty());
 }
 
+// A person's language (expertise/language.h) is kept through every kind of edit: the
+// sums after retargeting, rewording and removing cases are what a rebuild from the
+// fragments gives.
+BOOST_AUTO_TEST_CASE(person_language_after_edits_equals_a_rebuild) {
+  Fragment moved =
+      Case("C1-0", "E2", "Card blocked abroad after three wrong PIN codes, card unblocked",
+           kNow - 10 * kDay);
+  moved.version = 2;  // same text, now Bruno's
+  Fragment reworded =
+      Case("C2-0", "E2", "Card swallowed by the ATM, card replaced", kNow - 20 * kDay);
+  reworded.version = 2;
+  Fragment gone{.source = "helpdesk", .external_id = "C3-0", .version = 2, .tombstone = true};
+  Ingest({moved, reworded, gone});
+  absl::StatusOr<directory::RebuildResult> r = dir->Rebuild();
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+  BOOST_TEST(r->digest_after == r->digest_before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
+// Two people with the same best evidence: the one whose whole history (beyond the
+// evidence pool) speaks the query's language comes first. Without the language model
+// the tie falls to profile order.
+BOOST_AUTO_TEST_CASE(a_whole_history_breaks_a_tie_of_evidence) {
+  testing::TempDir tmp;
+  std::map<double, std::vector<std::pair<std::string, double>>> ranked;  // weight -> name, language
+  for (double weight : {0.75, 0.0}) {
+    directory::DirectoryOptions o;
+    o.expertise.evidence_pool = 2;  // the two recent cases only
+    o.expertise.language_weight = weight;
+    absl::StatusOr<std::unique_ptr<directory::Directory>> dir =
+        directory::Directory::Open(tmp.Sub("db"), o);
+    BOOST_REQUIRE_MESSAGE(dir.ok(), dir.status());
+    if (weight > 0) {
+      for (const char* s : {"hr", "helpdesk"})
+        BOOST_REQUIRE((*dir)->PutSource({s, "test", 50, "", 0}, false).ok());
+      BOOST_REQUIRE(
+          (*dir)->Ingest({Employee("F1", "Fay First"), Employee("F2", "Gus Second")}, kNow).ok());
+      std::vector<Fragment> cases;
+      for (const char* who : {"F1", "F2"}) {
+        cases.push_back(Case(std::string("NEW-") + who, who,
+                             "VPN token expired, reissued the VPN token", kNow - kDay));
+      }
+      for (int i = 0; i < 8; ++i) {  // Gus's older history, outside the pool
+        cases.push_back(Case("OLD-" + std::to_string(i), "F2",
+                             "Expired token renewed for the VPN client", kNow - 300 * kDay));
+      }
+      BOOST_REQUIRE((*dir)->Ingest(cases, kNow).ok());
+    }
+    absl::StatusOr<expertise::Ranking> r =
+        (*dir)->FindExperts({.text = "VPN token expired", .as_of_ms = kNow});
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    for (const expertise::Expert& e : r->experts)
+      ranked[weight].emplace_back(e.person.display_name, e.language_score);
+  }
+  const auto& fused = ranked[0.75];
+  const auto& evidence_only = ranked[0.0];
+  BOOST_REQUIRE_EQUAL(fused.size(), 2u);
+  BOOST_REQUIRE_EQUAL(evidence_only.size(), 2u);
+  BOOST_TEST(fused[0].first == "Gus Second");
+  BOOST_TEST(fused[0].second == 1.0);
+  BOOST_TEST(fused[1].second > 0.0);
+  BOOST_TEST(fused[1].second < 1.0);
+  BOOST_TEST(evidence_only[0].first == "Fay First");
+  BOOST_TEST(evidence_only[0].second == 0.0);
+}

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "server/index/person_terms.h"
 #include "server/index/postings.h"
 #include "server/index/search.h"
 #include "server/store/store.h"
@@ -92,6 +93,14 @@ struct IndexFixture {
   std::map<uint64_t, DocTerms> docs;
   int64_t n_docs = 0, total_len = 0;
 };
+
+// One identifier's frequency sum for `term`, and its length sum.
+uint64_t PersonTf(const store::Reader& r, const std::string& id, const std::string& term) {
+  return index::ReadPersonTerms(r, id, {term})->tf.at(0);
+}
+uint64_t PersonLength(const store::Reader& r, const std::string& id) {
+  return index::ReadPersonTerms(r, id, {})->length;
+}
 
 }  // namespace
 
@@ -187,6 +196,113 @@ BOOST_AUTO_TEST_CASE(a_redated_document_moves_epochs) {
   absl::StatusOr<std::vector<index::ScoredDoc>> got = index::TopK(*snap, {"card"}, p);
   BOOST_REQUIRE(got.ok());
   BOOST_TEST(got->size() == 1u);  // found once, in its new epoch
+}
+
+// A person's term sums follow an item's text and who it credits, and net to nothing
+// when it goes; the lengths list only identifiers with something credited.
+BOOST_AUTO_TEST_CASE(person_terms_follow_text_and_credit) {
+  const std::string ann = "a-ann", bob = "b-bob", cy = "c-cy";  // IdentKey-like, sorted
+  const DocTerms v1 = DocTerms::From(1, index::EvidenceKind::kCase, 100, {"vpn", "vpn", "token"});
+  const DocTerms v2 = DocTerms::From(1, index::EvidenceKind::kCase, 100, {"vpn", "printer"});
+  auto b = db->NewBatch();
+  index::UpdatePersonTerms(*b, {}, nullptr, {ann, bob}, &v1);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  auto snap = db->GetSnapshot();
+  BOOST_TEST(PersonTf(*snap, ann, "vpn") == 2u);
+  BOOST_TEST(PersonTf(*snap, bob, "token") == 1u);
+  BOOST_TEST(PersonLength(*snap, bob) == 3u);
+  // New text, handed from Ann to Cy; Bob keeps it.
+  b = db->NewBatch();
+  index::UpdatePersonTerms(*b, {ann, bob}, &v1, {bob, cy}, &v2);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  snap = db->GetSnapshot();
+  BOOST_TEST(PersonTf(*snap, ann, "vpn") == 0u);
+  BOOST_TEST(PersonLength(*snap, ann) == 0u);
+  BOOST_TEST(PersonTf(*snap, bob, "vpn") == 1u);
+  BOOST_TEST(PersonTf(*snap, bob, "token") == 0u);
+  BOOST_TEST(PersonTf(*snap, cy, "printer") == 1u);
+  BOOST_TEST(PersonLength(*snap, cy) == 2u);
+  std::map<std::string, uint64_t> lengths;
+  auto collect = [&](std::string_view id, uint64_t n) {
+    lengths[std::string(id)] = n;
+    return absl::OkStatus();
+  };
+  BOOST_REQUIRE(index::ForEachPersonLength(*snap, 100, collect).ok());
+  BOOST_TEST((lengths == std::map<std::string, uint64_t>{{bob, 2}, {cy, 2}}));
+  lengths.clear();
+  BOOST_REQUIRE(index::ForEachPersonLength(*snap, 1, collect).ok());  // at most one entry read
+  BOOST_TEST(lengths.size() <= 1u);
+  // Removed: nothing is left to read.
+  b = db->NewBatch();
+  index::UpdatePersonTerms(*b, {bob, cy}, &v2, {}, nullptr);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  BOOST_REQUIRE(db->CompactAll().ok());
+  snap = db->GetSnapshot();
+  for (const std::string& id : {ann, bob, cy}) {
+    for (const char* term : {"vpn", "token", "printer"})
+      BOOST_TEST(PersonTf(*snap, id, term) == 0u);
+  }
+  lengths.clear();
+  BOOST_REQUIRE(index::ForEachPersonLength(*snap, 100, collect).ok());
+  BOOST_TEST(lengths.empty());
+}
+
+// A person's language sums each item's lead (its first kLeadTerms terms), not its
+// whole text.
+BOOST_AUTO_TEST_CASE(a_persons_language_sums_each_items_lead) {
+  std::vector<std::string> words;
+  words.reserve(21);
+  for (int i = 0; i < 20; ++i) words.push_back("t" + std::to_string(i));
+  words.push_back("t0");  // again, past the lead
+  const DocTerms d = DocTerms::From(1, index::EvidenceKind::kCase, 100, words);
+  BOOST_TEST(d.length == 21u);
+  BOOST_TEST(d.lead_length == index::kLeadTerms);
+  BOOST_TEST(d.lead.size() == index::kLeadTerms);
+  auto b = db->NewBatch();
+  index::UpdatePersonTerms(*b, {}, nullptr, {"a"}, &d);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  auto snap = db->GetSnapshot();
+  BOOST_TEST(PersonTf(*snap, "a", "t0") == 1u);
+  BOOST_TEST(PersonTf(*snap, "a", "t15") == 1u);
+  BOOST_TEST(PersonTf(*snap, "a", "t16") == 0u);
+  BOOST_TEST(PersonLength(*snap, "a") == index::kLeadTerms);
+}
+
+// Items crediting one person in one batch, and in later batches, add up; one read
+// answers several terms in the order asked.
+BOOST_AUTO_TEST_CASE(a_persons_items_add_up_across_batches) {
+  const DocTerms a = DocTerms::From(1, index::EvidenceKind::kCase, 100, {"vpn", "token"});
+  const DocTerms b = DocTerms::From(2, index::EvidenceKind::kCase, 100, {"vpn", "vpn", "printer"});
+  auto batch = db->NewBatch();
+  index::UpdatePersonTerms(*batch, {}, nullptr, {"p"}, &a);
+  index::UpdatePersonTerms(*batch, {}, nullptr, {"p"}, &b);
+  BOOST_REQUIRE(db->Write(*batch).ok());
+  BOOST_REQUIRE(db->CompactAll().ok());  // a merged value below the next operand
+  batch = db->NewBatch();
+  index::UpdatePersonTerms(*batch, {}, nullptr, {"p"}, &a);
+  BOOST_REQUIRE(db->Write(*batch).ok());
+  absl::StatusOr<index::PersonTerms> got =
+      index::ReadPersonTerms(*db->GetSnapshot(), "p", {"printer", "missing", "vpn", "token"});
+  BOOST_REQUIRE_MESSAGE(got.ok(), got.status());
+  BOOST_TEST(got->length == 7u);
+  BOOST_TEST((got->tf == std::vector<uint64_t>{1, 0, 4, 2}));
+}
+
+// An item credits at most kMaxCreditedPerItem identifiers.
+BOOST_AUTO_TEST_CASE(an_item_credits_a_bounded_number_of_people) {
+  std::vector<std::string> ids;
+  ids.reserve(20);
+  for (int i = 0; i < 20; ++i) ids.push_back("id" + std::to_string(100 + i));
+  const DocTerms d = DocTerms::From(1, index::EvidenceKind::kCase, 100, {"vpn"});
+  auto b = db->NewBatch();
+  index::UpdatePersonTerms(*b, {}, nullptr, ids, &d);
+  BOOST_REQUIRE(db->Write(*b).ok());
+  auto snap = db->GetSnapshot();
+  size_t credited = 0;
+  for (const std::string& id : ids) credited += PersonTf(*snap, id, "vpn");
+  BOOST_TEST(credited == index::kMaxCreditedPerItem);
+  BOOST_TEST(PersonTf(*snap, ids.front(), "vpn") == 1u);
+  BOOST_TEST(PersonTf(*snap, ids.back(), "vpn") == 0u);
 }
 
 // TopK against exhaustive scoring, on documents dated in arrival order (as a
