@@ -230,6 +230,7 @@ absl::Status LoadConfigFile(const std::string& path, ServerConfig& c) {
                   {"evidence_pool", Set(x.evidence_pool)},
                   {"evidence_per_person", Set(x.evidence_per_person)},
                   {"language_weight", Set(x.language_weight)},
+                  {"other_stem_weight", Set(x.other_stem_weight)},
                   {"short_query_terms", Set(x.short_query_terms)},
                   {"common_term_share", Set(x.common_term_share)},
                   {"max_query_terms", Set(x.max_query_terms)},
@@ -392,6 +393,8 @@ absl::Status ServerConfig::Validate() const {
   if (x.evidence_per_person == 0) return bad("expertise.evidence_per_person", "must be at least 1");
   if (x.language_weight < 0 || x.language_weight > 100)
     return bad("expertise.language_weight", "must be 0 (off) to 100");
+  if (x.other_stem_weight < 0 || x.other_stem_weight > 1)
+    return bad("expertise.other_stem_weight", "must be 0 (off) to 1");
   if (x.max_query_terms == 0 || x.max_query_terms > 64)
     return bad("expertise.max_query_terms", "must be 1 to 64");
   if (x.common_term_share <= 0 || x.common_term_share > 1) {

@@ -44,10 +44,14 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
                      const std::vector<index::ScoredDoc>& pool,
                      const std::vector<index::EvidenceRecord>& records,
                      const std::vector<size_t>& hits, Reply reply, Expert& e) {
-  std::map<std::string, std::vector<std::string>> surfaces;  // query term -> words as typed
-  for (const text::Analyzer::Word& w : analyzer.Words(query_text, query_lang)) {
-    auto& v = surfaces[w.term];
-    if (std::find(v.begin(), v.end(), w.surface) == v.end()) v.push_back(w.surface);
+  // Query term -> words as typed; a query is also searched with its words stemmed as
+  // the default language (ranker.cc, AddOtherStems).
+  std::map<std::string, std::vector<std::string>> surfaces;
+  for (text::Language l : {query_lang, analyzer.default_language()}) {
+    for (const text::Analyzer::Word& w : analyzer.Words(query_text, l)) {
+      auto& v = surfaces[w.term];
+      if (std::find(v.begin(), v.end(), w.surface) == v.end()) v.push_back(w.surface);
+    }
   }
   for (size_t j = 0; j < e.evidence.size() && j < hits.size(); ++j) {
     EvidenceHit& hit = e.evidence[j];
@@ -60,7 +64,10 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
     for (size_t t = 0; t < query_terms.size(); ++t) {
       if ((pool[hits[j]].terms >> t & 1) == 0) continue;
       matched.insert(query_terms[t]);
-      for (const std::string& s : surfaces[query_terms[t]]) hit.matched_words.push_back(s);
+      for (const std::string& s : surfaces[query_terms[t]]) {
+        auto& m = hit.matched_words;
+        if (std::find(m.begin(), m.end(), s) == m.end()) m.push_back(s);  // two stems, one word
+      }
     }
     absl::StatusOr<std::optional<identity::StoredFragment>> f =
         identity::ReadFragment(reader, r.fragkey);

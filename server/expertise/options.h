@@ -64,6 +64,11 @@ struct ExpertiseOptions {
   // this; 0 turns translation off. Dictionaries give every sense of a word, hence < 1.
   double translation_weight = 0.5;
   size_t max_translated_terms = 16;
+  // A query not in the default language is also searched with its words stemmed as
+  // the default language, at this weight (the same words, hence 1); 0 turns it off.
+  // Evidence is stemmed in each item's language, and short items without stop words
+  // get the default language.
+  double other_stem_weight = 1.0;
   // The organisation's own handles (with or without '@', e.g. "@banquelumen"): in a
   // pasted message they name the organisation, not the customer, and are no search
   // words either.

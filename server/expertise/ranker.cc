@@ -93,6 +93,7 @@ class Search {
     for (const identity::Mention& m : mentions_)
       std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
     lang_ = analyzer_.Pick(q_.language, text);
+    searched_text_ = text;
     if (q_.language.empty()) {
       out_.notes.push_back(LanguageGuessed(reply_, text::LanguageName(lang_)));
     }
@@ -314,24 +315,50 @@ class Search {
         "' is not supported (supported: en, fr; leave it empty to guess)");
   }
 
-  // Adds the other language's terms for the query's (text::Lexicon), with a lower
-  // weight, so a French message reaches English evidence and the reverse.
+  // Adds the query's words stemmed as the default language (AddOtherStems), then the
+  // other language's terms for the query's (text::Lexicon), with a lower weight, so a
+  // French message reaches English evidence and the reverse.
   void Translate(index::SearchParams& p) {
     p.term_weight.assign(terms_.size(), 1.0);
-    if (lexicon_ == nullptr || o_.translation_weight <= 0) return;
     const size_t original = terms_.size();
     std::set<std::string> have(terms_.begin(), terms_.end());
+    AddOtherStems(p, have);
+    if (lexicon_ == nullptr || o_.translation_weight <= 0) return;
+    const size_t translated_from = terms_.size();
     for (size_t i = 0; i < original; ++i) {
       const std::vector<std::string>* tr = lexicon_->Translate(lang_, terms_[i]);
       if (tr == nullptr) continue;
       for (const std::string& t : *tr) {
-        if (terms_.size() - original >= o_.max_translated_terms ||
+        if (terms_.size() - translated_from >= o_.max_translated_terms ||
             terms_.size() >= index::kMaxQueryTerms)
           return;
         if (!have.insert(t).second) continue;
         terms_.push_back(t);
         p.term_weight.push_back(o_.translation_weight);
       }
+    }
+  }
+
+  // A query not in the default language is also searched with its words stemmed as
+  // the default language, at other_stem_weight. Evidence is stemmed in the language
+  // found for each item, and a short item without stop words (a title, a commit
+  // subject) gets the default, so an organisation writing French under an English
+  // default holds its words under two stems: "pages" is "pag" in French, "page" in
+  // English. A query in the default language already matches those items.
+  void AddOtherStems(index::SearchParams& p, std::set<std::string>& have) {
+    const text::Language other = analyzer_.default_language();
+    if (o_.other_stem_weight <= 0 || lang_ == other) return;
+    std::map<std::string, std::string> other_term;  // folded word -> its other stem
+    for (text::Analyzer::Word& w : analyzer_.Words(searched_text_, other))
+      other_term.emplace(std::move(w.surface), std::move(w.term));
+    const std::set<std::string> kept(terms_.begin(), terms_.end());
+    for (const text::Analyzer::Word& w : analyzer_.Words(searched_text_, lang_)) {
+      if (terms_.size() >= index::kMaxQueryTerms) return;
+      auto it = other_term.find(w.surface);
+      if (kept.count(w.term) == 0 || it == other_term.end() || !have.insert(it->second).second)
+        continue;
+      terms_.push_back(it->second);
+      p.term_weight.push_back(o_.other_stem_weight);
     }
   }
 
@@ -382,6 +409,7 @@ class Search {
   }
 
   std::vector<identity::Mention> mentions_;
+  std::string searched_text_;  // the query text as analysed (mentions blanked)
   std::map<uint64_t, CaseState> cases_;
   std::map<uint64_t, Candidate> candidates_;
   std::map<size_t, const Candidate*> hit_index_;  // ranked position -> its candidate

@@ -46,6 +46,9 @@ class Analyzer {
   };
   std::vector<Word> Words(std::string_view text, Language lang) const;
 
+  // The language of text whose language is neither given nor recognisable.
+  Language default_language() const { return options_.default_language; }
+
  private:
   AnalyzerOptions options_;
 };

@@ -89,6 +89,12 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   BOOST_TEST(c.Validate().ok());
   c.directory.expertise.language_weight = -0.5;
   BOOST_TEST(std::string(c.Validate().message()).find("expertise.language_weight") == 0);
+  c = app::ServerConfig();
+  BOOST_REQUIRE(Load(R"({"expertise": {"other_stem_weight": 0}})", c).ok());
+  BOOST_TEST(c.directory.expertise.other_stem_weight == 0);  // off
+  BOOST_TEST(c.Validate().ok());
+  c.directory.expertise.other_stem_weight = 1.5;
+  BOOST_TEST(std::string(c.Validate().message()).find("expertise.other_stem_weight") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {

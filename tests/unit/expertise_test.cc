@@ -239,6 +239,46 @@ BOOST_AUTO_TEST_CASE(french_query_matches_french_evidence) {
   BOOST_TEST(r->experts[0].evidence.at(0).snippet.find("Carte bloquée") != std::string::npos);
 }
 
+// A short item without stop words is stemmed in the default language (English): Fay's
+// "Pages utilisateur vides" is indexed as "page", "utilisateur". A French question
+// about user pages also searches its words' English stems and finds her; without
+// them only Gus's French item about the menu matches.
+BOOST_AUTO_TEST_CASE(a_french_query_finds_short_items_stemmed_in_the_default_language) {
+  testing::TempDir tmp;
+  std::map<double, std::vector<std::string>> ranked;  // other_stem_weight -> names
+  for (double weight : {1.0, 0.0}) {
+    directory::DirectoryOptions o;
+    o.expertise.other_stem_weight = weight;
+    absl::StatusOr<std::unique_ptr<directory::Directory>> dir =
+        directory::Directory::Open(tmp.Sub("db"), o);
+    BOOST_REQUIRE_MESSAGE(dir.ok(), dir.status());
+    if (weight > 0) {
+      for (const char* s : {"hr", "helpdesk"})
+        BOOST_REQUIRE((*dir)->PutSource({s, "test", 50, "", 0}, false).ok());
+      BOOST_REQUIRE(
+          (*dir)->Ingest({Employee("F1", "Fay First"), Employee("F2", "Gus Second")}, kNow).ok());
+      BOOST_REQUIRE((*dir)
+                        ->Ingest({Case("FR-1", "F1", "Pages utilisateur vides", kNow - kDay),
+                                  Case("FR-2", "F2", "Le menu ne s'affiche pas", kNow - kDay)},
+                                 kNow)
+                        .ok());
+    }
+    absl::StatusOr<expertise::Ranking> r = (*dir)->FindExperts(
+        {.text = "Les pages utilisateur et le menu ne s'affichent plus", .as_of_ms = kNow});
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
+    BOOST_TEST(r->language == "fr");
+    for (const expertise::Expert& e : r->experts) ranked[weight].push_back(e.person.display_name);
+    if (weight > 0 && !r->experts.empty() && !r->experts[0].evidence.empty()) {
+      const std::vector<std::string>& words = r->experts[0].evidence[0].matched_words;
+      BOOST_TEST((std::count(words.begin(), words.end(), "pages") == 1));  // as typed
+    }
+  }
+  BOOST_REQUIRE(!ranked[1.0].empty());
+  BOOST_TEST(ranked[1.0][0] == "Fay First");
+  BOOST_TEST((std::count(ranked[0.0].begin(), ranked[0.0].end(), "Fay First") == 0));
+  BOOST_TEST((std::count(ranked[0.0].begin(), ranked[0.0].end(), "Gus Second") == 1));
+}
+
 // A hand-over (status open) moves a case: it becomes Bruno's load, not his expertise,
 // and Chloé, whom the helpdesk names, holds it no longer. Closing it makes it his
 // evidence, and his alone.
