@@ -277,7 +277,9 @@ BOOST_AUTO_TEST_CASE(a_french_query_finds_short_items_stemmed_in_the_default_lan
     BOOST_REQUIRE_MESSAGE(r.ok(), r.status());
     BOOST_TEST(r->language == "fr");
     for (const expertise::Expert& e : r->experts) ranked[weight].push_back(e.person.display_name);
-    if (weight > 0 && !r->experts.empty() && !r->experts[0].evidence.empty()) {
+    if (weight > 0) {
+      BOOST_REQUIRE(!r->experts.empty());
+      BOOST_REQUIRE(!r->experts[0].evidence.empty());
       const std::vector<std::string>& words = r->experts[0].evidence[0].matched_words;
       BOOST_TEST((std::count(words.begin(), words.end(), "pages") == 1));  // as typed
     }
