@@ -47,7 +47,9 @@ absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer
   // Query term -> words as typed; a query is also searched with its words stemmed as
   // the default language (ranker.cc, AddOtherStems).
   std::map<std::string, std::vector<std::string>> surfaces;
-  for (text::Language l : {query_lang, analyzer.default_language()}) {
+  std::vector<text::Language> langs = {query_lang};
+  if (analyzer.default_language() != query_lang) langs.push_back(analyzer.default_language());
+  for (text::Language l : langs) {
     for (const text::Analyzer::Word& w : analyzer.Words(query_text, l)) {
       auto& v = surfaces[w.term];
       if (std::find(v.begin(), v.end(), w.surface) == v.end()) v.push_back(w.surface);

@@ -83,18 +83,24 @@ BOOST_AUTO_TEST_CASE(validate_names_the_field) {
   BOOST_TEST(c.Validate().ok());
   c.directory.expertise.recency_power = -1;
   BOOST_TEST(std::string(c.Validate().message()).find("expertise.recency_power") == 0);
-  c = app::ServerConfig();
-  BOOST_REQUIRE(Load(R"({"expertise": {"language_weight": 0}})", c).ok());
-  BOOST_TEST(c.directory.expertise.language_weight == 0);  // off
-  BOOST_TEST(c.Validate().ok());
-  c.directory.expertise.language_weight = -0.5;
-  BOOST_TEST(std::string(c.Validate().message()).find("expertise.language_weight") == 0);
-  c = app::ServerConfig();
-  BOOST_REQUIRE(Load(R"({"expertise": {"other_stem_weight": 0}})", c).ok());
-  BOOST_TEST(c.directory.expertise.other_stem_weight == 0);  // off
-  BOOST_TEST(c.Validate().ok());
-  c.directory.expertise.other_stem_weight = 1.5;
-  BOOST_TEST(std::string(c.Validate().message()).find("expertise.other_stem_weight") == 0);
+  // Weights that 0 turns off: 0 loads and validates, an out-of-range value is named.
+  struct Weight {
+    const char* key;
+    double expertise::ExpertiseOptions::*field;
+    double bad;
+  };
+  for (const Weight& w :
+       {Weight{"language_weight", &expertise::ExpertiseOptions::language_weight, -0.5},
+        Weight{"other_stem_weight", &expertise::ExpertiseOptions::other_stem_weight, 1.5}}) {
+    BOOST_TEST_CONTEXT(w.key) {
+      c = app::ServerConfig();
+      BOOST_REQUIRE(Load(std::string(R"({"expertise": {")") + w.key + R"(": 0}})", c).ok());
+      BOOST_TEST((c.directory.expertise.*w.field) == 0);  // off
+      BOOST_TEST(c.Validate().ok());
+      c.directory.expertise.*w.field = w.bad;
+      BOOST_TEST(std::string(c.Validate().message()).find(std::string("expertise.") + w.key) == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(security_settings_are_read_and_checked) {
