@@ -39,16 +39,13 @@ std::string Clip(std::string_view s, size_t max_bytes) {
 }
 
 absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer,
-                     std::string_view query_text, text::Language query_lang,
+                     std::string_view query_text, const std::vector<text::Language>& langs,
                      const std::vector<std::string>& query_terms,
                      const std::vector<index::ScoredDoc>& pool,
                      const std::vector<index::EvidenceRecord>& records,
                      const std::vector<size_t>& hits, Reply reply, Expert& e) {
-  // Query term -> words as typed; a query is also searched with its words stemmed as
-  // the default language (ranker.cc, AddOtherStems).
+  // Query term -> words as typed, in each language the query was stemmed in.
   std::map<std::string, std::vector<std::string>> surfaces;
-  std::vector<text::Language> langs = {query_lang};
-  if (analyzer.default_language() != query_lang) langs.push_back(analyzer.default_language());
   for (text::Language l : langs) {
     for (const text::Analyzer::Word& w : analyzer.Words(query_text, l)) {
       auto& v = surfaces[w.term];

@@ -19,10 +19,12 @@ class Reader;
 
 namespace tessera::expertise {
 
+// `langs`: the languages the query's words were stemmed in (its own first).
 // `hits`: indices into `pool` and `records` of the expert's evidence, best first.
 // Fills e.evidence (whose doc and score are set) and e.why, in `reply`'s words.
 [[nodiscard]] absl::Status Explain(const store::Reader& reader, const text::Analyzer& analyzer,
-                                   std::string_view query_text, text::Language query_lang,
+                                   std::string_view query_text,
+                                   const std::vector<text::Language>& langs,
                                    const std::vector<std::string>& query_terms,
                                    const std::vector<index::ScoredDoc>& pool,
                                    const std::vector<index::EvidenceRecord>& records,

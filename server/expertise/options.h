@@ -65,9 +65,10 @@ struct ExpertiseOptions {
   double translation_weight = 0.5;
   size_t max_translated_terms = 16;
   // A query not in the default language is also searched with its words stemmed as
-  // the default language, at this weight (the same words, hence 1); 0 turns it off.
-  // Evidence is stemmed in each item's language, and short items without stop words
-  // get the default language.
+  // the default language, and a query that reads as the default only for want of
+  // stop words (a short message) with its words stemmed as the other language, at
+  // this weight (the same words, hence 1); 0 turns it off. Evidence is stemmed in each
+  // item's language, and items without stop words get the default language.
   double other_stem_weight = 1.0;
   // The organisation's own handles (with or without '@', e.g. "@banquelumen"): in a
   // pasted message they name the organisation, not the customer, and are no search

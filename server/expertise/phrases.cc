@@ -91,7 +91,15 @@ std::string MessageCut(Reply r, size_t total_bytes, size_t read_bytes) {
          std::to_string(read_bytes) + " were read, cut between words (expertise.max_query_bytes)";
 }
 
-std::string LanguageGuessed(Reply r, std::string_view language) {
+std::string LanguageGuessed(Reply r, std::string_view language, std::string_view also) {
+  if (!also.empty()) {
+    return Fr(r) ? "langue non précisée : lu comme " + std::string(language) +
+                       " (aucun mot courant ne la dit ; ses mots cherchés aussi en " +
+                       std::string(also) + ")"
+                 : "language not given: read as " + std::string(language) +
+                       " (no common words tell; its words also searched as " + std::string(also) +
+                       ")";
+  }
   return Fr(r) ? "langue non précisée : lu comme " + std::string(language) +
                      " (d'après ses mots courants)"
                : "language not given: read as " + std::string(language) +

@@ -32,7 +32,9 @@ std::string AwayRankedLower(Reply r);
 std::string Busy(Reply r, size_t open_cases);
 // Notes.
 std::string MessageCut(Reply r, size_t total_bytes, size_t read_bytes);
-std::string LanguageGuessed(Reply r, std::string_view language);
+// `also`: the language the words were also stemmed in when no stop words told
+// (ranker.cc, AddOtherStems), or empty.
+std::string LanguageGuessed(Reply r, std::string_view language, std::string_view also = {});
 std::string CustomerUnknown(Reply r, std::string_view identifier);
 std::string CustomerFoundInText(Reply r, std::string_view identifier, std::string_view name);
 

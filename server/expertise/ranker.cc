@@ -92,10 +92,13 @@ class Search {
     mentions_ = identity::FindMentions(text, normalise_);
     for (const identity::Mention& m : mentions_)
       std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
-    lang_ = analyzer_.Pick(q_.language, text);
+    lang_ = analyzer_.Pick(q_.language, text, &undecided_);
     searched_text_ = text;
     if (q_.language.empty()) {
-      out_.notes.push_back(LanguageGuessed(reply_, text::LanguageName(lang_)));
+      const std::vector<text::Language> langs = StemLanguages();
+      out_.notes.push_back(
+          LanguageGuessed(reply_, text::LanguageName(lang_),
+                          undecided_ && langs.size() > 1 ? text::LanguageName(langs[1]) : ""));
     }
     std::set<std::string> uniq;
     for (std::string& t : analyzer_.Terms(text, lang_)) {
@@ -339,15 +342,33 @@ class Search {
     }
   }
 
-  // A query not in the default language is also searched with its words stemmed as
-  // the default language, at other_stem_weight. Evidence is stemmed in the language
-  // found for each item, and a short item without stop words (a title, a commit
-  // subject) gets the default, so an organisation writing French under an English
-  // default holds its words under two stems: "pages" is "pag" in French, "page" in
-  // English. A query in the default language already matches those items.
+  // The languages the query's words are stemmed in: its own, then the other one
+  // AddOtherStems searches, if any.
+  std::vector<text::Language> StemLanguages() const {
+    std::vector<text::Language> langs = {lang_};
+    if (o_.other_stem_weight <= 0) return langs;
+    if (lang_ != analyzer_.default_language()) {
+      langs.push_back(analyzer_.default_language());
+    } else if (undecided_) {  // en and fr are the supported languages (text/analyzer.h)
+      langs.push_back(lang_ == text::Language::kEnglish ? text::Language::kFrench
+                                                        : text::Language::kEnglish);
+    }
+    return langs;
+  }
+
+  // The query's kept words are also searched stemmed as another language, at
+  // other_stem_weight (StemLanguages). Evidence is stemmed in the language found for
+  // each item, and an item without stop words (a title, a commit subject) gets the
+  // default, so an organisation writing French under an English default holds its
+  // words under two stems: "pages" is "pag" in its French items, "page" in its short
+  // ones. A query in another language than the default also searches the default's
+  // stems; a query that reads as the default only for want of stop words (a short
+  // message: "pages utilisateur vides") also searches the other language's, as its
+  // words may be in the items stemmed that way.
   void AddOtherStems(index::SearchParams& p, std::set<std::string>& have) {
-    const text::Language other = analyzer_.default_language();
-    if (o_.other_stem_weight <= 0 || lang_ == other) return;
+    const std::vector<text::Language> langs = StemLanguages();
+    if (langs.size() < 2) return;
+    const text::Language other = langs[1];
     std::map<std::string, std::string> other_term;  // folded word -> its other stem
     for (text::Analyzer::Word& w : analyzer_.Words(searched_text_, other))
       other_term.emplace(std::move(w.surface), std::move(w.term));
@@ -390,6 +411,7 @@ class Search {
   const Query& q_;
   graph::EdgeReader edges_;
   text::Language lang_ = text::Language::kEnglish;
+  bool undecided_ = false;         // lang_ is the default for want of stop words in the text
   Reply reply_ = Reply::kEnglish;  // the language of the answer's words
   std::vector<std::string> terms_;
   std::vector<double> term_weight_;  // per term of terms_: 1, or the translation weight
@@ -660,8 +682,8 @@ absl::Status Search::Rank() {
       if (!shown.ok()) return shown.status();
       if (*shown) hits.push_back(h.pool_index);
     }
-    if (absl::Status s =
-            Explain(reader_, analyzer_, q_.text, lang_, terms_, pool_, records_, hits, reply_, e);
+    if (absl::Status s = Explain(reader_, analyzer_, q_.text, StemLanguages(), terms_, pool_,
+                                 records_, hits, reply_, e);
         !s.ok()) {
       return s;
     }

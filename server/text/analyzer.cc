@@ -164,7 +164,8 @@ std::optional<Language> LanguageOfTag(std::string_view tag) {
   return std::nullopt;
 }
 
-Language Analyzer::Pick(std::string_view tag, std::string_view text) const {
+Language Analyzer::Pick(std::string_view tag, std::string_view text, bool* undecided) const {
+  if (undecided != nullptr) *undecided = false;
   if (std::optional<Language> given = LanguageOfTag(tag)) return *given;
   int en = 0, fr = 0;
   ForEachWord(text.substr(0, 2000), [&](std::string_view w) {
@@ -172,7 +173,10 @@ Language Analyzer::Pick(std::string_view tag, std::string_view text) const {
     en += IsStopWord(w, Language::kEnglish) ? 1 : 0;
     fr += IsStopWord(w, Language::kFrench) ? 1 : 0;
   });
-  if (en == fr) return options_.default_language;
+  if (en == fr) {
+    if (undecided != nullptr) *undecided = true;
+    return options_.default_language;
+  }
   return fr > en ? Language::kFrench : Language::kEnglish;
 }
 

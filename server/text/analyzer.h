@@ -33,7 +33,9 @@ class Analyzer {
   // The language for `text`: the BCP 47 tag when it names a supported one ("fr",
   // "fr-CA", "en"), else the language whose stop words `text` uses most, else the
   // default.
-  Language Pick(std::string_view tag, std::string_view text) const;
+  // `undecided` (optional) is set when neither was found: no tag, and as many stop
+  // words of each language (often none: a title, a commit subject).
+  Language Pick(std::string_view tag, std::string_view text, bool* undecided = nullptr) const;
 
   // The index terms of `text`, in order, repeats kept (term frequencies count them).
   std::vector<std::string> Terms(std::string_view text, Language lang) const;

@@ -58,6 +58,15 @@ BOOST_AUTO_TEST_CASE(analyzer_picks_language_from_tag_or_stop_words) {
              static_cast<int>(Language::kEnglish));
   BOOST_TEST(static_cast<int>(a.Pick("de", "xyz")) ==
              static_cast<int>(Language::kEnglish));  // default
+  // Whether the default was taken for want of stop words: a title, a commit subject.
+  bool undecided = false;
+  BOOST_TEST(static_cast<int>(a.Pick("", "pages utilisateur vides", &undecided)) ==
+             static_cast<int>(Language::kEnglish));
+  BOOST_TEST(undecided);
+  a.Pick("", "les pages sont vides", &undecided);
+  BOOST_TEST(!undecided);
+  a.Pick("fr", "pages utilisateur vides", &undecided);  // a tag decides
+  BOOST_TEST(!undecided);
 }
 
 // "Hi Sofia!" says nothing of a message's subject or language: greetings are never
