@@ -21,8 +21,10 @@ inline constexpr std::string_view kIndexLayoutKey = "index-layout";
 // The postings layout (index::kPostingsLayout), then what derivation writes: "derive-2"
 // since hand-overs decide who holds a case (expertise/cases.h) and greetings stopped
 // being terms, "derive-3" since it keeps each credited person's language
-// (index/person_terms.h). Change the suffix whenever derivation changes what it writes.
-inline constexpr char kDerivedLayout[] = "postings-v3-day-epochs-7-blocks-18 derive-3";
+// (index/person_terms.h), "derive-4" since typographic apostrophes split words and "œ",
+// "æ" are written out (text/analyzer.h). Change the suffix whenever derivation changes
+// what it writes.
+inline constexpr char kDerivedLayout[] = "postings-v3-day-epochs-7-blocks-18 derive-4";
 
 struct MetaState {
   uint64_t next_profile = 1;

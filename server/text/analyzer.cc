@@ -129,17 +129,54 @@ std::string Stem(std::string_view word, Language lang) {
   return stem;
 }
 
-// Folded words of `text`, technical words also split at '.', '_', ':', '/'
-// ("np.array_api" gives "np", "array", "api").
+// The bytes at `i` of `w` that end a part of a word (their length; 0: none): '.',
+// '_', ':', '/' split technical words ("np.array_api" gives "np", "array", "api"),
+// and an apostrophe elided words, typed straight or typographic as phones and word
+// processors write it (U+2019 "’", U+02BC "ʼ"): "l’affichage" is "l", "affichage".
+size_t SeparatorAt(std::string_view w, size_t i) {
+  switch (w[i]) {
+    case '.':
+    case '_':
+    case ':':
+    case '/':
+    case '\'':
+      return 1;
+    default:
+      break;
+  }
+  if (w.substr(i, 3) == "\xe2\x80\x99") return 3;  // U+2019
+  if (w.substr(i, 2) == "\xca\xbc") return 2;      // U+02BC
+  return 0;
+}
+
+// Folded words of `text`, split at SeparatorAt; the ligatures "œ" and "æ" are
+// written out ("cœur" and "coeur" are one word, as most keyboards type it).
 template <typename Emit>
 void ForEachWord(std::string_view text, Emit emit) {
+  std::string part;
+  auto emit_part = [&](std::string_view p) {
+    if (p.find("\xc5\x93") == std::string_view::npos &&
+        p.find("\xc3\xa6") == std::string_view::npos) {
+      emit(p);
+      return;
+    }
+    part.assign(p);
+    for (auto [lig, out] : {std::pair{"\xc5\x93", "oe"}, {"\xc3\xa6", "ae"}}) {
+      for (size_t at; (at = part.find(lig)) != std::string::npos;) part.replace(at, 2, out);
+    }
+    emit(std::string_view(part));
+  };
   for (const std::string& w : FoldedWords(text)) {
     size_t start = 0;
-    for (size_t i = 0; i <= w.size(); ++i) {
-      if (i < w.size() && w[i] != '.' && w[i] != '_' && w[i] != ':' && w[i] != '/' && w[i] != '\'')
+    for (size_t i = 0; i <= w.size();) {
+      const size_t sep = i < w.size() ? SeparatorAt(w, i) : 1;
+      if (sep == 0) {
+        ++i;
         continue;
-      if (i > start) emit(std::string_view(w).substr(start, i - start));
-      start = i + 1;
+      }
+      if (i > start) emit_part(std::string_view(w).substr(start, i - start));
+      i += sep;
+      start = i;
     }
   }
 }

@@ -432,7 +432,7 @@ BOOST_AUTO_TEST_CASE(index_of_another_layout_is_rebuilt_at_open) {
   Reopen(&notices);
   BOOST_REQUIRE(notices.size() == 2u);
   BOOST_TEST(notices[0].find("'postings-v1-blocks-18 derive-2', this tesserad uses "
-                             "'postings-v3-day-epochs-7-blocks-18 derive-3'") != std::string::npos,
+                             "'postings-v3-day-epochs-7-blocks-18 derive-4'") != std::string::npos,
              notices[0]);
   BOOST_TEST(Digest() == before);
 }

@@ -49,6 +49,27 @@ BOOST_AUTO_TEST_CASE(analyzer_stems_folds_and_drops_stop_words) {
   BOOST_TEST(a.Terms("np.array_api linalg", Language::kEnglish) == code);
 }
 
+// Phones and word processors type the apostrophe as "’" (U+2019), some keyboards as
+// "ʼ" (U+02BC): elided words split there as at "'", and "c’est" is stop words, so
+// the text reads as French. "œ" and "æ" are written out, as most keyboards type them.
+BOOST_AUTO_TEST_CASE(typographic_apostrophes_and_ligatures_give_the_typed_terms) {
+  Analyzer a(AnalyzerOptions{Language::kEnglish});
+  const std::vector<std::string> shown = {"affichag", "pag"};
+  BOOST_TEST(a.Terms("l'affichage des pages", Language::kFrench) == shown);
+  BOOST_TEST(a.Terms("l\u2019affichage des pages", Language::kFrench) == shown);
+  BOOST_TEST(a.Terms("l\u02bcaffichage des pages", Language::kFrench) == shown);
+  BOOST_TEST(static_cast<int>(a.Pick("", "aujourd\u2019hui c\u2019est cass\u00e9")) ==
+             static_cast<int>(Language::kFrench));
+  BOOST_TEST(a.Terms("C\u0153ur de l\u2019\u0152uvre", Language::kFrench) ==
+             a.Terms("coeur de l'oeuvre", Language::kFrench));
+  const std::vector<std::string> words = {"coeur", "oeuvr"};
+  BOOST_TEST(a.Terms("coeur de l'oeuvre", Language::kFrench) == words);
+  // What an explanation shows as matched is the word without its elided article.
+  const std::vector<Analyzer::Word> w = a.Words("l\u2019import", Language::kFrench);
+  BOOST_REQUIRE(w.size() == 1u);
+  BOOST_TEST(w[0].surface == "import");
+}
+
 BOOST_AUTO_TEST_CASE(analyzer_picks_language_from_tag_or_stop_words) {
   Analyzer a(AnalyzerOptions{Language::kEnglish});
   BOOST_TEST(static_cast<int>(a.Pick("fr-CA", "whatever")) == static_cast<int>(Language::kFrench));
