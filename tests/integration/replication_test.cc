@@ -200,6 +200,28 @@ struct JetStream {
     jsErrCode jerr = static_cast<jsErrCode>(0);
     BOOST_REQUIRE(js_PurgeStream(js, "tessera", &o, &jerr) == NATS_OK);
   }
+  // Deletes the stream and makes it again, empty, as an operator might.
+  void RecreateStream() {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    BOOST_REQUIRE(js_DeleteStream(js, "tessera", nullptr, &jerr) == NATS_OK);
+    const char* subjects[] = {"tessera.>"};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = "tessera";
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = 3;
+    jsStreamInfo* si = nullptr;
+    BOOST_REQUIRE(js_AddStream(&si, js, &cfg, nullptr, &jerr) == NATS_OK);
+    jsStreamInfo_Destroy(si);
+  }
+  // Appends `data` to the stream, as a writer that is not Tessera's would.
+  void Publish(const std::string& data) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    BOOST_REQUIRE(js_Publish(nullptr, js, "tessera.foreign", data.data(),
+                             static_cast<int>(data.size()), nullptr, &jerr) == NATS_OK);
+  }
   // The stream leader's server name ("n1").
   std::string Leader() {
     jsStreamInfo* si = nullptr;
@@ -498,6 +520,41 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_log_stops_the_replica) {
   BOOST_TEST(std::string(p.status().message()).find("stopped applying") != std::string::npos,
              p.status());
   BOOST_TEST(cl.nodes[1]->Log().find("gap in the log") != std::string::npos);
+}
+
+// A log that ends before a replica's position makes it wait, not stop: right after a
+// stream leader is lost the new one can report the stream one position short. Once the
+// log holds that position again with another command than the one applied there (the
+// stream was recreated and written by someone else), the replica stops.
+BOOST_AUTO_TEST_CASE(a_short_log_makes_a_replica_wait_and_another_command_stops_it) {
+  Cluster cl(2);
+  const uint64_t pos = cl.Organisation(0, 10, 10);
+  BOOST_REQUIRE(GetAtLeast(cl.c(1), "p1@replica.example", pos).ok());
+  BOOST_REQUIRE(cl.nodes[0]->Stop() == 0);
+  JetStream js(cl.nats.Urls());
+  js.RecreateStream();
+  const std::string waits = "applying waits until it holds that position again";
+  absl::Status waiting = Eventually(
+      [&] {
+        return cl.nodes[1]->Log().find(waits) != std::string::npos
+                   ? absl::OkStatus()
+                   : absl::InternalError("replica 1 did not say it waits");
+      },
+      20);
+  BOOST_REQUIRE_MESSAGE(waiting.ok(), waiting << cl.Logs());
+  BOOST_TEST(Replica(cl.c(1)).stopped().empty(), Replica(cl.c(1)).stopped());
+  for (uint64_t i = 0; i < pos; ++i) js.Publish("not a command of this replica's");
+  absl::Status stopped = Eventually(
+      [&] {
+        return Replica(cl.c(1)).stopped().empty() ? absl::InternalError("still applying")
+                                                  : absl::OkStatus();
+      },
+      20);
+  BOOST_REQUIRE_MESSAGE(stopped.ok(), stopped << cl.Logs());
+  const std::string why = Replica(cl.c(1)).stopped();
+  BOOST_TEST(why.find("position " + std::to_string(pos) +
+                      " is not the command this replica applied there") != std::string::npos,
+             why);
 }
 
 BOOST_AUTO_TEST_CASE(with_nats_down_writes_fail_fast_and_reads_go_on) {
