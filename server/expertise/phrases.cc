@@ -94,7 +94,7 @@ std::string MessageCut(Reply r, size_t total_bytes, size_t read_bytes) {
 std::string LanguageGuessed(Reply r, std::string_view language, std::string_view also) {
   if (!also.empty()) {
     return Fr(r) ? "langue non précisée : lu comme " + std::string(language) +
-                       " (aucun mot courant ne la dit ; ses mots cherchés aussi en " +
+                       " (aucun mot courant ne l'indique ; ses mots sont aussi cherchés en " +
                        std::string(also) + ")"
                  : "language not given: read as " + std::string(language) +
                        " (no common words tell; its words also searched as " + std::string(also) +
