@@ -493,7 +493,7 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_log_stops_the_replica) {
   Cluster cl(2);
   const uint64_t pos = cl.Organisation(0, 10, 10);
   BOOST_REQUIRE(GetAtLeast(cl.c(1), "p1@replica.example", pos).ok());
-  BOOST_REQUIRE(cl.nodes[1]->Stop() == 0);
+  BOOST_REQUIRE_MESSAGE(cl.nodes[1]->Stop() == 0, cl.nodes[1]->Log());
   v1::IngestBatch batch;
   for (uint64_t p = 100; p < 110; ++p) *batch.add_fragments() = Person(p, 1);
   absl::StatusOr<uint64_t> more = testing::IngestBatch(cl.c(0), batch);
@@ -530,7 +530,7 @@ BOOST_AUTO_TEST_CASE(a_short_log_makes_a_replica_wait_and_another_command_stops_
   Cluster cl(2);
   const uint64_t pos = cl.Organisation(0, 10, 10);
   BOOST_REQUIRE(GetAtLeast(cl.c(1), "p1@replica.example", pos).ok());
-  BOOST_REQUIRE(cl.nodes[0]->Stop() == 0);
+  BOOST_REQUIRE_MESSAGE(cl.nodes[0]->Stop() == 0, cl.nodes[0]->Log());
   JetStream js(cl.nats.Urls());
   js.RecreateStream();
   const std::string waits = "applying waits until it holds that position again";
