@@ -47,10 +47,20 @@ struct Log::Nats {
   jsCtx* js = nullptr;
   // Steady-clock ms since which the client has been disconnected; 0 while connected.
   std::atomic<int64_t> disconnected_since{0};
+  // Set by the client's last callback for the connection (Closed).
+  std::atomic<bool> closed{false};
 
   ~Nats() {
     if (js != nullptr) jsCtx_Destroy(js);
-    if (conn != nullptr) natsConnection_Destroy(conn);
+    if (conn != nullptr) {
+      // The client calls back on its own thread, in order, and closing calls
+      // Disconnected then Closed with this object: wait for Closed before freeing it
+      // (bounded, should the client never call it).
+      natsConnection_Close(conn);
+      for (int i = 0; i < 5000 && !closed.load(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      natsConnection_Destroy(conn);
+    }
     if (opts != nullptr) natsOptions_Destroy(opts);
   }
   static void Disconnected(natsConnection*, void* self) {
@@ -59,6 +69,7 @@ struct Log::Nats {
   static void Reconnected(natsConnection*, void* self) {
     static_cast<Nats*>(self)->disconnected_since = 0;
   }
+  static void Closed(natsConnection*, void* self) { static_cast<Nats*>(self)->closed = true; }
 };
 
 Log::Log(LogOptions options) : options_(std::move(options)), nats_(std::make_unique<Nats>()) {}
@@ -110,6 +121,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
   }
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(n.opts, &Nats::Disconnected, &n);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(n.opts, &Nats::Reconnected, &n);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(n.opts, &Nats::Closed, &n);
   if (s != NATS_OK) {
     return absl::InvalidArgumentError("replication: NATS options (credentials or TLS files): " +
                                       NatsError(s));
