@@ -92,13 +92,14 @@ class Search {
     mentions_ = identity::FindMentions(text, normalise_);
     for (const identity::Mention& m : mentions_)
       std::fill(text.begin() + m.begin, text.begin() + m.end, ' ');
-    lang_ = analyzer_.Pick(q_.language, text, &undecided_);
+    bool undecided = false;
+    lang_ = analyzer_.Pick(q_.language, text, &undecided);
+    stem_langs_ = StemLanguages(undecided);
     searched_text_ = text;
     if (q_.language.empty()) {
-      const std::vector<text::Language> langs = StemLanguages();
-      out_.notes.push_back(
-          LanguageGuessed(reply_, text::LanguageName(lang_),
-                          undecided_ && langs.size() > 1 ? text::LanguageName(langs[1]) : ""));
+      out_.notes.push_back(LanguageGuessed(
+          reply_, text::LanguageName(lang_),
+          undecided && stem_langs_.size() > 1 ? text::LanguageName(stem_langs_[1]) : ""));
     }
     std::set<std::string> uniq;
     for (std::string& t : analyzer_.Terms(text, lang_)) {
@@ -343,13 +344,14 @@ class Search {
   }
 
   // The languages the query's words are stemmed in: its own, then the other one
-  // AddOtherStems searches, if any.
-  std::vector<text::Language> StemLanguages() const {
+  // AddOtherStems searches, if any. `undecided`: lang_ is the default for want of
+  // stop words in the text.
+  std::vector<text::Language> StemLanguages(bool undecided) const {
     std::vector<text::Language> langs = {lang_};
     if (o_.other_stem_weight <= 0) return langs;
     if (lang_ != analyzer_.default_language()) {
       langs.push_back(analyzer_.default_language());
-    } else if (undecided_) {  // en and fr are the supported languages (text/analyzer.h)
+    } else if (undecided) {  // en and fr are the supported languages (text/analyzer.h)
       langs.push_back(lang_ == text::Language::kEnglish ? text::Language::kFrench
                                                         : text::Language::kEnglish);
     }
@@ -357,7 +359,7 @@ class Search {
   }
 
   // The query's kept words are also searched stemmed as another language, at
-  // other_stem_weight (StemLanguages). Evidence is stemmed in the language found for
+  // other_stem_weight (stem_langs_). Evidence is stemmed in the language found for
   // each item, and an item without stop words (a title, a commit subject) gets the
   // default, so an organisation writing French under an English default holds its
   // words under two stems: "pages" is "pag" in its French items, "page" in its short
@@ -366,9 +368,8 @@ class Search {
   // message: "pages utilisateur vides") also searches the other language's, as its
   // words may be in the items stemmed that way.
   void AddOtherStems(index::SearchParams& p, std::set<std::string>& have) {
-    const std::vector<text::Language> langs = StemLanguages();
-    if (langs.size() < 2) return;
-    const text::Language other = langs[1];
+    if (stem_langs_.size() < 2) return;
+    const text::Language other = stem_langs_[1];
     std::map<std::string, std::string> other_term;  // folded word -> its other stem
     for (text::Analyzer::Word& w : analyzer_.Words(searched_text_, other))
       other_term.emplace(std::move(w.surface), std::move(w.term));
@@ -411,8 +412,8 @@ class Search {
   const Query& q_;
   graph::EdgeReader edges_;
   text::Language lang_ = text::Language::kEnglish;
-  bool undecided_ = false;         // lang_ is the default for want of stop words in the text
-  Reply reply_ = Reply::kEnglish;  // the language of the answer's words
+  std::vector<text::Language> stem_langs_;  // StemLanguages: lang_, then any other
+  Reply reply_ = Reply::kEnglish;           // the language of the answer's words
   std::vector<std::string> terms_;
   std::vector<double> term_weight_;  // per term of terms_: 1, or the translation weight
   std::vector<index::ScoredDoc> pool_;
@@ -682,8 +683,8 @@ absl::Status Search::Rank() {
       if (!shown.ok()) return shown.status();
       if (*shown) hits.push_back(h.pool_index);
     }
-    if (absl::Status s = Explain(reader_, analyzer_, q_.text, StemLanguages(), terms_, pool_,
-                                 records_, hits, reply_, e);
+    if (absl::Status s = Explain(reader_, analyzer_, q_.text, stem_langs_, terms_, pool_, records_,
+                                 hits, reply_, e);
         !s.ok()) {
       return s;
     }
